@@ -1,0 +1,220 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/local"
+)
+
+func (a *app) enrollCmd() *cobra.Command {
+	var bank, kind, manifest string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "enroll --bank PATH [--kind face|plate|other] [--manifest CSV] [DIR|FILE...]",
+		Short: "Hash your own captures into the fingerprint bank (hashes and IDs only, never pixels)",
+		Long: `enroll decodes each image, computes its PDQ and pHash fingerprints and adds
+them to the bank file, creating it if needed. The capture ID is the file's
+base name without extension, unless a manifest (CSV with a header: file,
+capture_id, kind, source, and any metadata columns) says otherwise.
+Captures already in the bank are skipped; captures whose PDQ quality is too
+low to match reliably are enrolled and reported as low_quality.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlag("bank", bank); err != nil {
+				return err
+			}
+			if err := local.CheckKind(kind); err != nil {
+				return usageError{err}
+			}
+			if len(args) == 0 && manifest == "" {
+				return usagef("give image files or directories, or --manifest")
+			}
+			var rows []local.ManifestRow
+			if manifest != "" {
+				var err error
+				if rows, err = local.ReadManifest(manifest); err != nil {
+					return err
+				}
+			}
+			files, err := local.ExpandPaths(args)
+			if err != nil {
+				return err
+			}
+			sum, err := local.Enroll(cmd.Context(), bank, files, local.EnrollOptions{Kind: kind, Manifest: rows, Limits: fingerprint.DefaultLimits()},
+				func(r local.EnrollResult) {
+					if asJSON {
+						_ = a.jsonLine(r)
+						return
+					}
+					switch r.Status {
+					case local.StatusError:
+						a.msg("%s: %s", r.Path, r.Error)
+					case local.StatusLowQuality:
+						a.msg("%s: enrolled as %s but PDQ quality %d is below %d: copies of it may not be found", r.Path, r.CaptureID, r.Quality, fingerprint.PDQMinQuality)
+						fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
+					default:
+						fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
+					}
+				})
+			if err != nil {
+				return err
+			}
+			a.msg("enrolled %d captures (%d low quality), %d already enrolled, %d errors", sum.Enrolled+sum.LowQuality, sum.LowQuality, sum.Duplicates, sum.Errors)
+			if sum.Enrolled+sum.LowQuality+sum.Duplicates == 0 {
+				return errors.New("no capture could be enrolled")
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&bank, "bank", "", "bank file (created if missing)")
+	f.StringVar(&kind, "kind", "", "capture kind for files not in the manifest: face, plate or other")
+	f.StringVar(&manifest, "manifest", "", "CSV manifest mapping files to capture IDs and metadata")
+	f.BoolVar(&asJSON, "json", false, "one JSON object per file on stdout")
+	return cmd
+}
+
+func (a *app) hashCmd() *cobra.Command {
+	var algo string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "hash [--algo pdq|phash|all] [--json] FILE|DIR...",
+		Short: "Print perceptual hashes of image files",
+		Long: `hash prints one line per file and algorithm: "HEX QUALITY PATH" (quality is
+PDQ's 0-100 score, "-" for pHash); with --algo all each line starts with
+the algorithm name. --json prints one object per file, with PDQ's eight
+dihedral hashes.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if algo != "pdq" && algo != "phash" && algo != "all" {
+				return usagef("--algo must be pdq, phash or all")
+			}
+			files, err := local.ExpandPaths(args)
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, p := range files {
+				fp, err := local.HashFile(p, fingerprint.DefaultLimits())
+				if err != nil {
+					failed++
+					if asJSON {
+						_ = a.jsonLine(map[string]any{"path": p, "error": err.Error()})
+					} else {
+						a.msg("%s: %v", p, err)
+					}
+					continue
+				}
+				if asJSON {
+					out := map[string]any{"path": p}
+					if algo != "phash" {
+						dih := map[string]string{}
+						for i, h := range fp.PDQ.Hashes {
+							dih[fingerprint.DihedralNames[i]] = h.Hex()
+						}
+						out["pdq"] = map[string]any{"hash": fp.PDQ.Hashes[0].Hex(), "quality": fp.PDQ.Quality, "dihedral": dih}
+					}
+					if algo != "pdq" {
+						out["phash"] = map[string]any{"hash": fp.PHash.Hex()}
+					}
+					if err := a.jsonLine(out); err != nil {
+						return err
+					}
+					continue
+				}
+				if algo == "pdq" || algo == "all" {
+					prefix := ""
+					if algo == "all" {
+						prefix = "pdq "
+					}
+					fmt.Fprintf(a.stdout, "%s%s %d %s\n", prefix, fp.PDQ.Hashes[0].Hex(), fp.PDQ.Quality, p)
+				}
+				if algo == "phash" || algo == "all" {
+					prefix := ""
+					if algo == "all" {
+						prefix = "phash "
+					}
+					fmt.Fprintf(a.stdout, "%s%s - %s\n", prefix, fp.PHash.Hex(), p)
+				}
+			}
+			if failed == len(files) {
+				return fmt.Errorf("no file could be hashed (%d errors)", failed)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&algo, "algo", "pdq", "pdq, phash or all")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per file")
+	return cmd
+}
+
+func (a *app) matchCmd() *cobra.Command {
+	var bank string
+	var asJSON bool
+	var radius, minQuality int
+	cmd := &cobra.Command{
+		Use:   "match --bank PATH [--json] FILE|DIR...",
+		Short: "Match local image files against the bank",
+		Long: `match prints, for each image, the bank captures it matches. With --json:
+one object per image: {"path", "matches":[{"capture_id","kind","algorithm",
+"distance",...}], "error"}; "matches" is empty when none. Images too flat to
+hash reliably are reported with "unhashable": true.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlag("bank", bank); err != nil {
+				return err
+			}
+			if radius < 0 || radius > 128 {
+				return usagef("--pdq-radius must be between 0 and 128")
+			}
+			b, err := fingerprint.LoadBank(bank)
+			if err != nil {
+				return err
+			}
+			files, err := local.ExpandPaths(args)
+			if err != nil {
+				return err
+			}
+			opts := fingerprint.DefaultMatchOptions()
+			opts.PDQRadius, opts.MinQuality = radius, minQuality
+			m := fingerprint.NewMatcher(b, opts)
+			failed := 0
+			err = local.MatchFiles(cmd.Context(), files, m, fingerprint.DefaultLimits(), func(r local.MatchResult) {
+				if r.Error != "" && !r.Unhashable {
+					failed++
+				}
+				if asJSON {
+					_ = a.jsonLine(r)
+					return
+				}
+				if r.Error != "" {
+					a.msg("%s: %s", r.Path, r.Error)
+					return
+				}
+				if len(r.Matches) == 0 {
+					fmt.Fprintf(a.stdout, "%s\t-\n", r.Path)
+				}
+				for _, mt := range r.Matches {
+					fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\t%s\n", r.Path, mt.CaptureID, mt.Algorithm, strconv.Itoa(mt.Distance), mt.Variant)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			if failed == len(files) {
+				return fmt.Errorf("no file could be matched (%d errors)", failed)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&bank, "bank", "", "bank file")
+	f.BoolVar(&asJSON, "json", false, "one JSON object per image")
+	f.IntVar(&radius, "pdq-radius", fingerprint.PDQMatchThreshold, "largest PDQ distance (of 256 bits) counted as a match")
+	f.IntVar(&minQuality, "min-quality", fingerprint.PDQMinQuality, "PDQ quality below which an image is reported unhashable")
+	return cmd
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leakwatch/leakwatch/alerts"
+	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/scan"
+	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/tor"
+)
+
+type scanFlags struct {
+	bank, storePath, torMode, torrc, groupBy, userAgent string
+	webhooks, slacks, allowHosts                        []string
+	asJSON, failOnFindings, failOnErrors                bool
+	maxDepth, maxPages, parallelism, pdqRadius          int
+	delay, timeout, alertWait                           time.Duration
+	maxImageBytes, maxPageBytes                         int64
+}
+
+func (a *app) scanCmd() *cobra.Command {
+	var f scanFlags
+	cmd := &cobra.Command{
+		Use:   "scan --bank PATH [--store PATH] [--tor managed|socks5://HOST:PORT|off] [--webhook URL]... SEED...",
+		Short: "Crawl dump sites, match every image against the bank, record incidents and alert",
+		Long: `scan crawls each seed (same host by default; --allow-host widens the scope),
+fetches every linked image and archive, hashes and matches each image, and
+records one incident per leak source (site by default, --group-by page) in
+the store. New or grown incidents are queued as alert events in the store
+and delivered to every --webhook (signed per Standard Webhooks with the
+secret in LEAKWATCH_WEBHOOK_SECRET or the file named by
+LEAKWATCH_WEBHOOK_SECRET_FILE); events not delivered yet are retried by
+the next scan. --json streams one JSON line per finding and per error,
+then a summary line.
+
+` + exitCodesHelp,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runScan(cmd.Context(), f, args) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.bank, "bank", "", "bank file")
+	fl.StringVar(&f.storePath, "store", "", "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)")
+	fl.StringVar(&f.torMode, "tor", "off", "off, managed (start tor with --torrc) or socks5://HOST:PORT")
+	fl.StringVar(&f.torrc, "torrc", "", "torrc for --tor managed (required there; leakwatch never starts tor with a default configuration)")
+	fl.StringArrayVar(&f.webhooks, "webhook", nil, "Standard Webhooks endpoint URL (repeatable)")
+	fl.StringArrayVar(&f.slacks, "slack-webhook", nil, "Slack incoming webhook URL (repeatable; treat it as a secret)")
+	fl.StringArrayVar(&f.allowHosts, "allow-host", nil, "extra host in scope (repeatable)")
+	fl.StringVar(&f.groupBy, "group-by", "site", "one incident per site or per page")
+	fl.BoolVar(&f.asJSON, "json", false, "stream findings, errors and the summary as JSON lines")
+	fl.BoolVar(&f.failOnFindings, "fail-on-findings", false, "exit 3 when incidents were created or grew")
+	fl.BoolVar(&f.failOnErrors, "fail-on-errors", false, "exit 4 when some items could not be processed")
+	fl.IntVar(&f.maxDepth, "max-depth", 3, "link depth from the seed")
+	fl.IntVar(&f.maxPages, "max-pages", 1000, "pages per run")
+	fl.IntVar(&f.parallelism, "parallelism", 2, "concurrent requests per host")
+	fl.DurationVar(&f.delay, "delay", 0, "delay between requests to one host")
+	fl.DurationVar(&f.timeout, "timeout", 60*time.Second, "per-request time limit (page or image, body included)")
+	fl.DurationVar(&f.alertWait, "alert-wait", 30*time.Second, "how long to keep retrying alert delivery before leaving events for the next run")
+	fl.Int64Var(&f.maxImageBytes, "max-image-bytes", 64<<20, "largest image downloaded")
+	fl.Int64Var(&f.maxPageBytes, "max-page-bytes", 8<<20, "largest HTML page (larger pages are errors, never truncated)")
+	fl.IntVar(&f.pdqRadius, "pdq-radius", fingerprint.PDQMatchThreshold, "largest PDQ distance counted as a match")
+	fl.StringVar(&f.userAgent, "user-agent", crawler.DefaultUserAgent, "User-Agent header")
+	return cmd
+}
+
+func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
+	if err := requireFlag("bank", f.bank); err != nil {
+		return err
+	}
+	if f.groupBy != string(scan.GroupSite) && f.groupBy != string(scan.GroupPage) {
+		return usagef("--group-by must be site or page")
+	}
+	if f.storePath == "" {
+		f.storePath = a.defaultStorePath()
+	}
+	notifiers, keys, err := a.notifiers(f.webhooks, f.slacks)
+	if err != nil {
+		return err
+	}
+	bank, err := fingerprint.LoadBank(f.bank)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, f.storePath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	copts := crawler.Options{
+		MaxDepth: f.maxDepth, MaxPages: f.maxPages, Parallelism: f.parallelism, Delay: f.delay,
+		RequestTimeout: f.timeout, MaxImageBytes: f.maxImageBytes, MaxPageBytes: f.maxPageBytes,
+		AllowedHosts: f.allowHosts, UserAgent: f.userAgent, Logger: a.logger(),
+	}
+	tcfg, err := tor.ParseMode(f.torMode)
+	if err != nil {
+		return usageError{err}
+	}
+	tcfg.TorrcFile, tcfg.Progress, tcfg.Logger = f.torrc, a.stderr, a.logger()
+	tc, err := tor.Start(ctx, tcfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	copts.Transport = tc.Transport()
+	copts.CheckRedirect = tor.CheckRedirect(tcfg.Mode, a.logger())
+
+	mopts := fingerprint.DefaultMatchOptions()
+	mopts.PDQRadius = f.pdqRadius
+	cfg := scan.Config{
+		Seeds: seeds, Bank: bank, Match: mopts, Store: st, Crawler: copts,
+		GroupBy: scan.Grouping(f.groupBy), Endpoints: keys, Logger: a.logger(),
+	}
+	if f.asJSON {
+		cfg.OnFinding = func(fd scan.Finding) { _ = a.jsonLine(fd) }
+		cfg.OnError = func(p scan.Problem) {
+			_ = a.jsonLine(struct {
+				Type string `json:"type"`
+				scan.Problem
+			}{"error", p})
+		}
+	} else {
+		cfg.OnFinding = func(fd scan.Finding) {
+			where := fd.URL
+			if fd.ArchivePath != "" {
+				where += " [" + fd.ArchivePath + "]"
+			}
+			fmt.Fprintf(a.stdout, "%s\t%s\t%d\t%s\t%s\n", fd.IncidentID, fd.CaptureID, fd.Distance, fd.Variant, where)
+		}
+	}
+	sum, err := scan.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	dres, derr := a.deliver(ctx, st, notifiers, f.alertWait)
+	if derr != nil && ctx.Err() == nil {
+		a.msg("alert delivery: %v", derr)
+	}
+	if f.asJSON {
+		_ = a.jsonLine(struct {
+			Type string `json:"type"`
+			scan.Summary
+			Alerts outbox.Result `json:"alerts"`
+		}{"summary", sum, dres})
+	}
+	a.printSummary(sum, dres)
+	switch {
+	case sum.Interrupted || ctx.Err() != nil:
+		return codeError{code: exitInterrupted, err: errors.New("interrupted; incidents found so far are recorded, pending alerts go out with the next run")}
+	case f.failOnFindings && len(sum.Incidents) > 0:
+		return codeError{code: exitFindings}
+	case f.failOnErrors && sum.Errors > 0:
+		return codeError{code: exitPartial}
+	}
+	return nil
+}
+
+func (a *app) printSummary(sum scan.Summary, d outbox.Result) {
+	reasons := make([]string, 0, len(sum.ErrorsBy))
+	for r, n := range sum.ErrorsBy {
+		reasons = append(reasons, fmt.Sprintf("%s=%d", r, n))
+	}
+	sort.Strings(reasons)
+	a.msg("scanned %d pages, %d assets, %d images (%d hashed, %d cached, %d unhashable); %d matches; %d errors %s",
+		sum.Pages, sum.Assets, sum.Images, sum.Hashed, sum.Cached, sum.Unhashable, sum.Matches, sum.Errors, strings.Join(reasons, " "))
+	for _, c := range sum.Incidents {
+		state := "updated"
+		if c.Created {
+			state = "new"
+		} else if len(c.NewCaptures) == 0 {
+			state = "seen again"
+		}
+		a.msg("incident %s (%s) %s: %d new captures: %s", c.ID, c.Source, state, len(c.NewCaptures), strings.Join(c.NewCaptures, ", "))
+	}
+	if d.Delivered+d.Retrying+d.GaveUp > 0 {
+		a.msg("alerts: %d delivered, %d to retry, %d given up", d.Delivered, d.Retrying, d.GaveUp)
+	}
+}
+
+// notifiers builds the configured alert endpoints, keyed for the outbox.
+func (a *app) notifiers(webhooks, slacks []string) (map[string]alerts.Notifier, []string, error) {
+	out := map[string]alerts.Notifier{}
+	var keys []string
+	if len(webhooks) > 0 {
+		sec, ok, err := alerts.SecretFromEnv(a.getenv, a.readFile)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		if !ok {
+			return nil, nil, usagef("--webhook needs a signing secret in LEAKWATCH_WEBHOOK_SECRET or LEAKWATCH_WEBHOOK_SECRET_FILE")
+		}
+		for _, u := range webhooks {
+			n, err := alerts.NewWebhook(u, sec, alerts.WithLogger(a.logger()))
+			if err != nil {
+				return nil, nil, usageError{err}
+			}
+			k := outbox.EndpointKey("webhook", u)
+			out[k] = n
+			keys = append(keys, k)
+		}
+	}
+	for _, u := range slacks {
+		n, err := alerts.NewSlack(u, alerts.WithLogger(a.logger()))
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		k := outbox.EndpointKey("slack", u)
+		out[k] = n
+		keys = append(keys, k)
+	}
+	return out, keys, nil
+}
+
+// deliver flushes the outbox until nothing is due or wait has passed.
+func (a *app) deliver(ctx context.Context, st *store.Store, ns map[string]alerts.Notifier, wait time.Duration) (outbox.Result, error) {
+	var total outbox.Result
+	if len(ns) == 0 {
+		return total, nil
+	}
+	d := &outbox.Dispatcher{Store: st, Notifiers: ns, Logger: a.logger(), Initial: time.Second, Max: 10 * time.Second}
+	deadline := time.Now().Add(wait)
+	for {
+		r, err := d.Flush(ctx)
+		total.Delivered += r.Delivered
+		total.GaveUp += r.GaveUp
+		if err != nil {
+			return total, err
+		}
+		keys := make([]string, 0, len(ns))
+		for k := range ns {
+			keys = append(keys, k)
+		}
+		pending, err := st.PendingCount(ctx, keys)
+		total.Retrying = pending
+		if err != nil || pending == 0 || time.Now().After(deadline) {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

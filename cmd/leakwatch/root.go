@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// env is what the process gives the commands; tests substitute it.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	readFile       func(string) ([]byte, error)
+}
+
+// app holds global flags and shared helpers for every command.
+type app struct {
+	env
+	logLevel  string
+	logFormat string
+	log       *slog.Logger
+}
+
+func run(ctx context.Context, args []string, e env) int {
+	a := &app{env: e}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(e.stderr, "leakwatch: %s\n", oneLine(msg))
+		}
+	}
+	return exitCodeFor(ctx, err)
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "leakwatch",
+		Short: "Find your organisation's own photographs on breach dump sites",
+		Long: `leakwatch enrolls your captures (face and plate photos) into a fingerprint
+bank of perceptual hashes, crawls clearnet and onion dump sites (images and
+archives), matches every image it finds, records incidents and sends signed
+webhook alerts. stdout carries data only; messages go to stderr.
+
+` + exitCodesHelp,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		Version:           versionString(),
+		CompletionOptions: cobra.CompletionOptions{},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setupLogging()
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	pf.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
+	root.AddCommand(
+		a.enrollCmd(),
+		a.hashCmd(),
+		a.matchCmd(),
+		a.scanCmd(),
+		a.incidentsCmd(),
+		a.demoCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+func (a *app) setupLogging() error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return usagef("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return usagef("--log-format must be text or json")
+	}
+	return nil
+}
+
+func (a *app) logger() *slog.Logger {
+	if a.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.log
+}
+
+// msg prints a human message on stderr.
+func (a *app) msg(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "leakwatch: "+format+"\n", args...)
+}
+
+// jsonLine writes one JSON value per line on stdout.
+func (a *app) jsonLine(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+	return err
+}
+
+// defaultStorePath is $XDG_DATA_HOME/leakwatch/leakwatch.db.
+func (a *app) defaultStorePath() string {
+	base := a.getenv("XDG_DATA_HOME")
+	if base == "" {
+		home := a.getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		base = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(base, "leakwatch", "leakwatch.db")
+}
+
+func requireFlag(name, v string) error {
+	if v == "" {
+		return usagef("--%s is required", name)
+	}
+	return nil
+}

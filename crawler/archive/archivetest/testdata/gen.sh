@@ -1,0 +1,26 @@
+#!/bin/sh
+# Regenerates the fixtures that Go cannot write (bzip2, 7z). Needs tar,
+# bzip2 and 7zz (Debian package 7zip). The contents are mirrored by
+# archivetest.FixtureFiles; the archives are committed, so tests never need
+# these tools.
+set -eu
+cd "$(dirname "$0")"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/src/dir"
+printf 'alpha\n' >"$work/src/a.txt"
+printf 'bravo bravo\n' >"$work/src/dir/b.txt"
+yes charlie | head -c 3000 >"$work/src/c.bin"
+printf 'delta\n' >"$work/deep.txt"
+printf 'bzip2 single file\n' >"$work/note.txt"
+
+(cd "$work/src" && tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner \
+	--mtime=2024-01-01T00:00:00Z -cf - a.txt c.bin dir) | bzip2 -9 >benign.tar.bz2
+bzip2 -9 -c "$work/note.txt" >note.txt.bz2
+
+rm -f benign.7z nested.7z encrypted.7z encrypted-headers.7z
+(cd "$work/src" && 7zz a -bd -bso0 -t7z "$OLDPWD/benign.7z" a.txt c.bin dir)
+(cd "$work" && 7zz a -bd -bso0 -tzip inner.zip deep.txt)
+(cd "$work" && 7zz a -bd -bso0 -t7z "$OLDPWD/nested.7z" inner.zip src/a.txt)
+(cd "$work/src" && 7zz a -bd -bso0 -t7z -pSECRET -mhe=off "$OLDPWD/encrypted.7z" a.txt c.bin)
+(cd "$work/src" && 7zz a -bd -bso0 -t7z -pSECRET -mhe=on "$OLDPWD/encrypted-headers.7z" a.txt c.bin)

@@ -1,0 +1,134 @@
+package archive
+
+import (
+	"bufio"
+	"compress/bzip2"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ulikunitz/xz"
+)
+
+// maxXZDict caps the LZMA2 dictionary an xz stream may ask for. The decoder
+// allocates the whole dictionary up front, so a 60-byte file declaring 4 GiB
+// would be a memory bomb; xz -9 uses 64 MiB.
+const maxXZDict = 128 << 20
+
+// walkCompressed walks a gzip, bzip2 or xz stream: a compressed tar is
+// walked at the same depth, anything else is one entry named after the
+// hint without its suffix (and may itself be a nested archive).
+func (w *walker) walkCompressed(depth int, prefix []string, br *bufio.Reader, f Format, hint string) error {
+	dr, stored, err := w.decompressor(f, br)
+	if err != nil {
+		if perr := w.propagate(err); perr != nil {
+			return perr
+		}
+		return corrupt(string(f), err)
+	}
+	content := bufio.NewReaderSize(&contentMeter{r: dr, w: w}, 64<<10)
+	head, err := content.Peek(HeadSize)
+	if err != nil && !errors.Is(err, io.EOF) {
+		if perr := w.propagate(err); perr != nil {
+			return perr
+		}
+		return corrupt(string(f), err)
+	}
+	if Detect(head) == FormatTar {
+		return w.walkTar(depth, prefix, content)
+	}
+	if err := w.member(); err != nil {
+		return err
+	}
+	return w.entry(depth, prefix, singleName(hint, f, stored), content, -1)
+}
+
+// decompressor returns a reader of the decompressed stream and, for gzip,
+// the file name stored in its header.
+func (w *walker) decompressor(f Format, br *bufio.Reader) (io.Reader, string, error) {
+	switch f {
+	case FormatGzip:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, "", err
+		}
+		return zr, zr.Name, nil
+	case FormatBzip2:
+		return &safeReader{r: bzip2.NewReader(br), what: "bzip2"}, "", nil
+	case FormatXZ:
+		if err := checkXZDict(br); err != nil {
+			return nil, "", err
+		}
+		zr, err := xz.NewReader(&safeReader{r: br, what: "xz"})
+		if err != nil {
+			return nil, "", err
+		}
+		return &safeReader{r: zr, what: "xz"}, "", nil
+	}
+	return nil, "", fmt.Errorf("archive: %q is not a compression format", f)
+}
+
+// checkXZDict refuses an xz stream whose first block asks for an LZMA2
+// dictionary larger than maxXZDict. Only the first block is checked: later
+// block headers can only be found by decoding the blocks before them.
+func checkXZDict(br *bufio.Reader) error {
+	const streamHeader = 12
+	b, _ := br.Peek(streamHeader + 1)
+	if len(b) <= streamHeader || b[streamHeader] == 0 { // no block: index follows
+		return nil
+	}
+	hdrLen := (int(b[streamHeader]) + 1) * 4
+	b, err := br.Peek(streamHeader + hdrLen)
+	if err != nil {
+		return nil // truncated; the decoder reports it
+	}
+	h := b[streamHeader+1 : streamHeader+hdrLen-4] // flags .. filters, without CRC32
+	flags := h[0]
+	h = h[1:]
+	skip := func() bool { // one multibyte integer
+		_, n := binary.Uvarint(h)
+		if n <= 0 {
+			return false
+		}
+		h = h[n:]
+		return true
+	}
+	if flags&0x40 != 0 && !skip() { // compressed size present
+		return nil
+	}
+	if flags&0x80 != 0 && !skip() { // uncompressed size present
+		return nil
+	}
+	for range int(flags&0x03) + 1 {
+		id, n := binary.Uvarint(h)
+		if n <= 0 {
+			return nil
+		}
+		h = h[n:]
+		size, n := binary.Uvarint(h)
+		if n <= 0 || uint64(len(h)-n) < size {
+			return nil
+		}
+		props := h[n : n+int(size)]
+		h = h[n+int(size):]
+		if id == 0x21 && len(props) == 1 {
+			if d := xzDictSize(props[0]); d > maxXZDict {
+				return fmt.Errorf("%w: xz dictionary of %d bytes, limit %d", ErrUnsupported, d, maxXZDict)
+			}
+		}
+	}
+	return nil
+}
+
+// xzDictSize decodes the LZMA2 dictionary-size property byte.
+func xzDictSize(p byte) int64 {
+	if p > 40 {
+		return 1 << 40 // invalid; treat as huge
+	}
+	if p == 40 {
+		return 1<<32 - 1
+	}
+	return int64(2|p&1) << (p/2 + 11)
+}

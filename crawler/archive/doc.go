@@ -1,0 +1,40 @@
+// Package archive streams the entries out of untrusted archives: zip, tar,
+// tar.gz/tgz, tar.bz2, tar.xz, single gzip/bzip2/xz files and 7z, and
+// archives nested inside them, without ever writing an entry to disk.
+//
+// It exists because dump sites ship leaked photos in archives, and an
+// archive from an attacker is a weapon: a 42 KB zip can expand to petabytes
+// (nested bombs), thousands of zip entries can share one compressed kernel
+// (overlapping-entry bombs), entry names can try to escape a directory
+// ("../../etc/passwd") or rewrite a terminal, and a header can claim sizes
+// or counts that exhaust memory. Walk defends with Limits that it enforces
+// while streaming, at every layer:
+//
+//   - bytes read from the source, bytes decompressed in total and per entry,
+//     members examined, and the decompression ratio, checked as bytes flow
+//     so a bomb is stopped after a bounded amount of work;
+//   - nesting depth, with nested archives recognised by magic bytes rather
+//     than by name;
+//   - zip directories are counted before they are parsed, and zips whose
+//     entries overlap are refused;
+//   - zip and 7z need random access: an io.ReaderAt source is used as is,
+//     anything else is spooled to memory (up to 1 MiB) or to a temporary
+//     file that is unlinked as soon as it is created and closed when the
+//     walk ends, capped at Limits.MaxSpoolBytes;
+//   - entry names are data: they are sanitized for display and never used
+//     as paths;
+//   - context cancellation is checked on every read, so a walk over an
+//     endless or slow source stops promptly.
+//
+// Every member is either passed to the callback, descended into, or
+// reported and counted in Stats; a problem with one entry does not end the
+// walk where the format allows going on.
+//
+// Known limits: the 7z library allocates per-file headers and LZMA
+// dictionaries as the archive declares them before any of our limits can
+// see them (bounded only by its own sanity checks), and only the first xz
+// block's dictionary size is checked. Callers that walk untrusted 7z files
+// should run with a memory limit (GOMEMLIMIT) and a time limit (ctx).
+//
+// This package imports nothing else from leakwatch.
+package archive

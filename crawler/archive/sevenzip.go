@@ -1,0 +1,114 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/bodgit/sevenzip"
+)
+
+// walk7z walks a 7z archive through random access. 7z packs many files into
+// one solid stream, and the library skips to an entry by decoding
+// everything before it where our meters cannot see; so every entry,
+// including skipped ones, is opened in order and read to its end through a
+// meter. A panic in a decoder becomes ErrCorrupt.
+func (w *walker) walk7z(depth int, prefix []string, ra io.ReaderAt, size int64) error {
+	zr, err := open7z(ra, size)
+	if err != nil {
+		if perr := w.propagate(err); perr != nil {
+			return perr
+		}
+		return classify7z(err)
+	}
+	for _, f := range zr.File {
+		if err := w.member(); err != nil {
+			return err
+		}
+		if err := w.sevenZipEntry(depth, prefix, f); err != nil {
+			return err
+		}
+	}
+	return w.check()
+}
+
+func (w *walker) sevenZipEntry(depth int, prefix []string, f *sevenzip.File) error {
+	mode := f.Mode()
+	switch {
+	case mode.IsDir():
+		return nil
+	case !mode.IsRegular():
+		w.skip(reasonNotRegular)
+		return nil
+	}
+	rc, err := open7zFile(f)
+	if err != nil {
+		if perr := w.propagate(err); perr != nil {
+			return perr
+		}
+		w.report(w.childPath(prefix, f.Name), classify7z(err))
+		return nil
+	}
+	defer rc.Close() // read-only; returns the decoder to the library's pool
+	body := &contentMeter{r: &sevenZipReader{r: rc}, w: w}
+	declared := int64(-1)
+	if f.UncompressedSize <= math.MaxInt64 {
+		declared = int64(f.UncompressedSize)
+	}
+	if err := w.entry(depth, prefix, f.Name, body, declared); err != nil {
+		return err
+	}
+	// Finish the entry through the meter so the next Open resumes where
+	// this one ends instead of decoding this one again unseen.
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return w.propagate(err) // an entry-level error was already reported
+	}
+	return nil
+}
+
+// open7z opens an archive, turning a library panic into ErrCorrupt.
+func open7z(ra io.ReaderAt, size int64) (zr *sevenzip.Reader, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			zr, err = nil, fmt.Errorf("%w: 7z reader panicked: %v", ErrCorrupt, v)
+		}
+	}()
+	return sevenzip.NewReader(ra, size)
+}
+
+// open7zFile opens one entry, turning a library panic into ErrCorrupt.
+func open7zFile(f *sevenzip.File) (rc io.ReadCloser, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			rc, err = nil, fmt.Errorf("%w: 7z entry panicked: %v", ErrCorrupt, v)
+		}
+	}()
+	return f.Open()
+}
+
+// sevenZipReader classifies the library's read errors and its panics.
+type sevenZipReader struct{ r io.ReadCloser }
+
+func (s *sevenZipReader) Read(p []byte) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, fmt.Errorf("%w: 7z decoder panicked: %v", ErrCorrupt, v)
+		}
+	}()
+	n, err = s.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = classify7z(err)
+	}
+	return n, err
+}
+
+// classify7z maps the library's errors onto our sentinels. Meter errors
+// (limits, ctx) are passed through untouched by the callers' propagate.
+func classify7z(err error) error {
+	var re *sevenzip.ReadError
+	if errors.As(err, &re) && re.Encrypted {
+		return fmt.Errorf("%w: 7z: %w", ErrEncrypted, err)
+	}
+	return corrupt("7z", err)
+}

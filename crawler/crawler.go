@@ -1,0 +1,461 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocolly/colly/v2"
+)
+
+// Errors reported per URL; test with errors.Is.
+var (
+	ErrTooLarge    = errors.New("response body over size limit")
+	ErrOutOfScope  = errors.New("URL out of scope")
+	ErrHTTPStatus  = errors.New("unexpected HTTP status")
+	ErrPageLimit   = errors.New("page limit reached")
+	ErrLinkLimit   = errors.New("link limit reached on page")
+	ErrTooManyHops = errors.New("too many redirects")
+	ErrBadSeed     = errors.New("invalid seed URL")
+	ErrAssetLimit  = errors.New("asset limit reached")
+	errAbortedByUs = errors.New("handed over to the asset fetcher")
+)
+
+// maxAssetsPerRun bounds the asset queue of one run.
+const maxAssetsPerRun = 200_000
+
+// Asset is one image or archive found by the crawler.
+type Asset struct {
+	// URL is the asset's final URL; Page is the page that linked it (empty
+	// for a seed that is itself an asset).
+	URL, Page string
+	// Kind is guessed from the URL; the consumer must sniff Body.
+	Kind LinkKind
+	// ContentType is the server's claim, untrusted.
+	ContentType string
+	// Size is the declared Content-Length, or -1.
+	Size int64
+	// Depth is the link distance from the seed (seed = 1).
+	Depth int
+	// Limit is the byte limit enforced on Body; reading past it fails with
+	// ErrTooLarge.
+	Limit int64
+	// Body streams the content; it is valid only during the Handler call.
+	Body io.Reader
+}
+
+// Handler consumes one asset. Its error is reported for that asset and the
+// crawl goes on.
+type Handler func(ctx context.Context, a Asset) error
+
+// ErrorFunc receives every per-URL failure.
+type ErrorFunc func(url string, err error)
+
+// Stats summarises a run.
+type Stats struct {
+	Pages  int64 `json:"pages"`
+	Assets int64 `json:"assets"`
+	Errors int64 `json:"errors"`
+}
+
+// Crawler fetches pages and assets within scope and limits.
+type Crawler struct {
+	opts Options
+}
+
+// New returns a crawler; it reports invalid options.
+func New(opts Options) (*Crawler, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("crawler options: %w", err)
+	}
+	opts.setDefaults()
+	return &Crawler{opts: opts}, nil
+}
+
+// DirectTransport is the transport used when the caller injects none: no
+// proxy from the environment, bounded dial and header timeouts.
+func DirectTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   30 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+// run holds the state of one Run.
+type run struct {
+	c      *Crawler
+	ctx    context.Context
+	scope  map[string]bool
+	h      Handler
+	onErr  ErrorFunc
+	log    *slog.Logger
+	client *http.Client
+
+	pages, assets, errs atomic.Int64
+	pageReqs            atomic.Int64
+	seenAssets          sync.Map
+	referrer            sync.Map // page URL -> URL of the page linking it
+	queue               chan Asset
+	hostSem             sync.Map // host -> chan struct{}
+}
+
+// Run crawls from the seeds and calls h for every asset found. It returns
+// when everything in scope has been fetched, a limit stops the crawl, or ctx
+// ends. Per-URL errors go to onErr (may be nil) and do not stop the run.
+func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr ErrorFunc) (Stats, error) {
+	if onErr == nil {
+		onErr = func(string, error) {}
+	}
+	o := c.opts
+	r := &run{c: c, ctx: ctx, scope: map[string]bool{}, h: h, onErr: onErr, log: o.Logger, queue: make(chan Asset, 1024)}
+	var seedURLs []*url.URL
+	for _, s := range seeds {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Stats{}, fmt.Errorf("%w: %q (want http:// or https:// with a host)", ErrBadSeed, s)
+		}
+		u.Fragment = ""
+		seedURLs = append(seedURLs, u)
+		r.scope[strings.ToLower(u.Hostname())] = true
+	}
+	for _, h := range o.AllowedHosts {
+		r.scope[strings.ToLower(strings.TrimSpace(h))] = true
+	}
+	tr := o.Transport
+	if tr == nil {
+		tr = DirectTransport()
+	}
+	r.client = &http.Client{Transport: tr, CheckRedirect: r.checkRedirect}
+
+	col := r.collector(tr)
+
+	var wg sync.WaitGroup
+	workers := o.Parallelism * 2
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range r.queue {
+				r.fetchAsset(a)
+			}
+		}()
+	}
+	for _, u := range seedURLs {
+		k := Classify(u)
+		if k != LinkPage {
+			r.enqueue(Asset{URL: u.String(), Kind: k, Depth: 1})
+			continue
+		}
+		if err := col.Visit(u.String()); err != nil {
+			r.fail(u.String(), err)
+		}
+	}
+	col.Wait()
+	close(r.queue)
+	wg.Wait()
+	st := Stats{Pages: r.pages.Load(), Assets: r.assets.Load(), Errors: r.errs.Load()}
+	if err := ctx.Err(); err != nil {
+		return st, fmt.Errorf("crawl interrupted: %w", err)
+	}
+	return st, nil
+}
+
+func (r *run) fail(u string, err error) {
+	r.errs.Add(1)
+	r.log.Debug("crawl error", "url", u, "err", err)
+	r.onErr(u, err)
+}
+
+func (r *run) inScope(u *url.URL) bool {
+	return r.scope[strings.ToLower(u.Hostname())]
+}
+
+func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return ErrTooManyHops
+	}
+	if !r.inScope(req.URL) {
+		return fmt.Errorf("%w: redirect to %s", ErrOutOfScope, req.URL.Host)
+	}
+	if f := r.c.opts.CheckRedirect; f != nil {
+		return f(req, via)
+	}
+	return nil
+}
+
+// collector builds the colly collector for pages. Fields are set after
+// NewCollector because colly applies COLLY_* environment variables there;
+// overriding them afterwards keeps the environment from widening scope,
+// enabling an on-disk cache of dump content or lifting limits.
+func (r *run) collector(tr http.RoundTripper) *colly.Collector {
+	o := r.c.opts
+	col := colly.NewCollector()
+	hosts := make([]string, 0, len(r.scope))
+	for h := range r.scope {
+		hosts = append(hosts, h)
+	}
+	col.AllowedDomains = hosts
+	col.DisallowedDomains = nil
+	col.CacheDir = ""
+	col.MaxDepth = o.MaxDepth
+	col.MaxRequests = 0
+	// One byte over our limit lets the limiting transport see the overrun
+	// and fail the page instead of colly truncating it silently.
+	col.MaxBodySize = int(o.MaxPageBytes) + 1
+	col.IgnoreRobotsTxt = true
+	col.ParseHTTPErrorResponse = false
+	col.DetectCharset = false
+	col.AllowURLRevisit = false
+	col.Async = true
+	col.UserAgent = o.UserAgent
+	col.TraceHTTP = false
+	colly.StdlibContext(r.ctx)(col)
+	col.SetClient(&http.Client{Transport: &pageTransport{inner: tr, limit: o.MaxPageBytes}})
+	col.SetRedirectHandler(r.checkRedirect)
+	col.SetRequestTimeout(o.RequestTimeout)
+	col.DisableCookies()
+	_ = col.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: o.Parallelism, Delay: o.Delay, RandomDelay: o.RandomDelay})
+
+	col.OnRequest(func(req *colly.Request) {
+		if r.ctx.Err() != nil {
+			req.Abort()
+			return
+		}
+		if n := r.pageReqs.Add(1); n > int64(o.MaxPages) {
+			req.Abort()
+			if n == int64(o.MaxPages)+1 {
+				r.fail(req.URL.String(), fmt.Errorf("%w (%d)", ErrPageLimit, o.MaxPages))
+			}
+			return
+		}
+		req.Headers.Set("Accept", "text/html,application/xhtml+xml,image/*,*/*;q=0.8")
+	})
+	col.OnResponseHeaders(func(resp *colly.Response) {
+		ct := strings.ToLower(resp.Headers.Get("Content-Type"))
+		if ct == "" || strings.Contains(ct, "html") {
+			return
+		}
+		// Not a page: stream it through the asset fetcher instead of
+		// letting colly buffer it.
+		resp.Request.Abort()
+		u := resp.Request.URL
+		k := Classify(u)
+		if k == LinkPage {
+			k = LinkImage
+			if isArchiveType(ct) {
+				k = LinkArchive
+			}
+		}
+		ref, _ := r.referrer.Load(u.String())
+		page, _ := ref.(string)
+		r.enqueue(Asset{URL: u.String(), Page: page, Kind: k, Depth: resp.Request.Depth})
+	})
+	col.OnResponse(func(resp *colly.Response) {
+		r.pages.Add(1)
+		page := resp.Request.URL
+		links, truncated := ExtractLinks(page, resp.Body, o.MaxLinksPerPage)
+		if truncated {
+			r.fail(page.String(), fmt.Errorf("%w: kept the first %d", ErrLinkLimit, o.MaxLinksPerPage))
+		}
+		for _, l := range links {
+			u, _ := url.Parse(l.URL)
+			if !r.inScope(u) {
+				r.log.Debug("out of scope", "url", l.URL, "page", page.String())
+				continue
+			}
+			switch l.Kind {
+			case LinkPage:
+				if resp.Request.Depth >= o.MaxDepth {
+					continue
+				}
+				r.referrer.LoadOrStore(l.URL, page.String())
+				if err := resp.Request.Visit(l.URL); err != nil && !benignVisitError(err) {
+					r.fail(l.URL, err)
+				}
+			default:
+				r.enqueue(Asset{URL: l.URL, Page: page.String(), Kind: l.Kind, Depth: resp.Request.Depth + 1})
+			}
+		}
+	})
+	col.OnError(func(resp *colly.Response, err error) {
+		if errors.Is(err, colly.ErrAbortedAfterHeaders) || errors.Is(err, colly.ErrAbortedBeforeRequest) || errors.Is(err, errAbortedByUs) {
+			return
+		}
+		u := ""
+		if resp != nil && resp.Request != nil {
+			u = resp.Request.URL.String()
+			if resp.StatusCode >= 400 {
+				err = fmt.Errorf("%w %d", ErrHTTPStatus, resp.StatusCode)
+			}
+		}
+		r.fail(u, err)
+	})
+	return col
+}
+
+func benignVisitError(err error) bool {
+	var av *colly.AlreadyVisitedError
+	return errors.As(err, &av) || errors.Is(err, colly.ErrMaxDepth) || errors.Is(err, colly.ErrForbiddenDomain)
+}
+
+func isArchiveType(ct string) bool {
+	for _, s := range []string{"zip", "tar", "gzip", "x-bzip", "x-xz", "7z", "octet-stream"} {
+		if strings.Contains(ct, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) enqueue(a Asset) {
+	if _, dup := r.seenAssets.LoadOrStore(a.URL, true); dup {
+		return
+	}
+	if r.assets.Add(1) > maxAssetsPerRun {
+		r.assets.Add(-1)
+		r.fail(a.URL, ErrAssetLimit)
+		return
+	}
+	select {
+	case r.queue <- a:
+	case <-r.ctx.Done():
+	}
+}
+
+// hostSlot limits concurrent asset downloads per host and spaces them.
+func (r *run) hostSlot(host string) func() {
+	v, _ := r.hostSem.LoadOrStore(host, make(chan struct{}, r.c.opts.Parallelism))
+	sem := v.(chan struct{})
+	select {
+	case sem <- struct{}{}:
+	case <-r.ctx.Done():
+		return func() {}
+	}
+	return func() {
+		if d := r.c.opts.Delay; d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.ctx.Done():
+				t.Stop()
+			}
+		}
+		<-sem
+	}
+}
+
+func (r *run) fetchAsset(a Asset) {
+	if r.ctx.Err() != nil {
+		return
+	}
+	o := r.c.opts
+	limit, timeout := o.MaxImageBytes, o.RequestTimeout
+	if a.Kind == LinkArchive {
+		limit, timeout = o.MaxArchiveBytes, o.ArchiveTimeout
+	}
+	u, err := url.Parse(a.URL)
+	if err != nil {
+		r.fail(a.URL, err)
+		return
+	}
+	release := r.hostSlot(u.Host)
+	defer release()
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
+	if err != nil {
+		r.fail(a.URL, err)
+		return
+	}
+	req.Header.Set("User-Agent", o.UserAgent)
+	if a.Page != "" {
+		req.Header.Set("Referer", a.Page)
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		r.fail(a.URL, err)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		r.fail(a.URL, fmt.Errorf("%w %d", ErrHTTPStatus, resp.StatusCode))
+		return
+	}
+	if resp.ContentLength > limit {
+		r.fail(a.URL, fmt.Errorf("%w: Content-Length %d, limit %d", ErrTooLarge, resp.ContentLength, limit))
+		return
+	}
+	a.URL = resp.Request.URL.String()
+	a.ContentType = resp.Header.Get("Content-Type")
+	a.Size = resp.ContentLength
+	a.Limit = limit
+	a.Body = &limitedReader{r: resp.Body, n: limit}
+	if err := r.h(ctx, a); err != nil {
+		r.fail(a.URL, err)
+	}
+}
+
+// limitedReader fails with ErrTooLarge once more than n bytes are read,
+// rather than ending quietly like io.LimitReader.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, ErrTooLarge
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n - int(-l.n), fmt.Errorf("%w", ErrTooLarge)
+	}
+	return n, err
+}
+
+// pageTransport enforces the page size limit on colly's requests and
+// marks bodies as already decoded so colly never inflates a gzip body
+// without a bound.
+type pageTransport struct {
+	inner http.RoundTripper
+	limit int64
+}
+
+func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.inner.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > t.limit {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: page Content-Length %d, limit %d", ErrTooLarge, resp.ContentLength, t.limit)
+	}
+	resp.Uncompressed = true
+	resp.Body = &limitedBody{limitedReader{r: resp.Body, n: t.limit}, resp.Body}
+	return resp, nil
+}
+
+type limitedBody struct {
+	limitedReader
+	c io.Closer
+}
+
+func (b *limitedBody) Close() error { return b.c.Close() }

@@ -1,0 +1,10 @@
+// Package crawler turns seed URLs into a stream of Assets: images and
+// archives found on dump sites, each with the page that referenced it.
+//
+// Pages are fetched with colly (scope, depth, per-host parallelism and
+// delay); assets are fetched by the crawler itself so their bodies can be
+// streamed with explicit size and time limits instead of being buffered and
+// silently truncated. All traffic goes through the http.RoundTripper the
+// caller injects (the Tor transport in Tor mode). The crawler knows nothing
+// about hashing, incidents or alerts.
+package crawler

@@ -1,0 +1,183 @@
+package crawler
+
+import (
+	"bytes"
+	"net/url"
+	"path"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// LinkKind says what a discovered URL probably points at.
+type LinkKind int
+
+// Link kinds.
+const (
+	LinkPage LinkKind = iota
+	LinkImage
+	LinkArchive
+)
+
+func (k LinkKind) String() string {
+	switch k {
+	case LinkImage:
+		return "image"
+	case LinkArchive:
+		return "archive"
+	}
+	return "page"
+}
+
+// Link is one URL found in a page.
+type Link struct {
+	URL  string
+	Kind LinkKind
+}
+
+var imageExt = map[string]bool{".jpg": true, ".jpeg": true, ".jpe": true, ".png": true, ".gif": true, ".webp": true, ".bmp": true, ".tif": true, ".tiff": true}
+
+var archiveExt = []string{".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".tbz2", ".tar.bz2", ".bz2", ".txz", ".tar.xz", ".xz", ".7z"}
+
+// Classify guesses the kind of a URL from its path. The guess only decides
+// how the URL is fetched; content is always sniffed afterwards.
+func Classify(u *url.URL) LinkKind {
+	p := strings.ToLower(u.Path)
+	if imageExt[path.Ext(p)] {
+		return LinkImage
+	}
+	for _, e := range archiveExt {
+		if strings.HasSuffix(p, e) {
+			return LinkArchive
+		}
+	}
+	return LinkPage
+}
+
+// ExtractLinks parses an HTML document and returns the absolute http(s)
+// URLs it references: <a href>, <img src|srcset>, <source srcset>,
+// <link rel=image_src>, og:image/twitter:image meta tags, and url(...) in
+// style attributes. At most max links are returned (0 = no limit); the
+// second result reports whether links were dropped. Malformed HTML never
+// fails: the tokenizer recovers and we take what it yields.
+func ExtractLinks(base *url.URL, body []byte, max int) ([]Link, bool) {
+	z := html.NewTokenizer(bytes.NewReader(body))
+	seen := make(map[string]bool)
+	var out []Link
+	truncated := false
+	add := func(raw string, hint LinkKind) {
+		if truncated {
+			return
+		}
+		raw = strings.TrimSpace(raw)
+		if raw == "" || strings.HasPrefix(raw, "#") || len(raw) > 8192 {
+			return
+		}
+		u, err := base.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return
+		}
+		u.Fragment = ""
+		s := u.String()
+		if seen[s] {
+			return
+		}
+		if max > 0 && len(out) >= max {
+			truncated = true
+			return
+		}
+		seen[s] = true
+		k := Classify(u)
+		if k == LinkPage && hint == LinkImage {
+			k = LinkImage
+		}
+		out = append(out, Link{URL: s, Kind: k})
+	}
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			// EOF or a tokenizer error: links found so far are kept.
+			return out, truncated
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		name, hasAttr := z.TagName()
+		if !hasAttr {
+			continue
+		}
+		attrs := map[string]string{}
+		for {
+			k, v, more := z.TagAttr()
+			if _, dup := attrs[string(k)]; !dup {
+				attrs[string(k)] = string(v)
+			}
+			if !more {
+				break
+			}
+		}
+		switch string(name) {
+		case "a", "area":
+			add(attrs["href"], LinkPage)
+		case "img":
+			add(attrs["src"], LinkImage)
+			add(attrs["data-src"], LinkImage)
+			for _, s := range parseSrcset(attrs["srcset"]) {
+				add(s, LinkImage)
+			}
+		case "source":
+			add(attrs["src"], LinkImage)
+			for _, s := range parseSrcset(attrs["srcset"]) {
+				add(s, LinkImage)
+			}
+		case "meta":
+			switch strings.ToLower(attrs["property"] + attrs["name"]) {
+			case "og:image", "og:image:url", "og:image:secure_url", "twitter:image":
+				add(attrs["content"], LinkImage)
+			}
+		case "link":
+			if strings.EqualFold(attrs["rel"], "image_src") {
+				add(attrs["href"], LinkImage)
+			}
+		}
+		if st, ok := attrs["style"]; ok {
+			for _, s := range cssURLs(st) {
+				add(s, LinkImage)
+			}
+		}
+	}
+}
+
+// parseSrcset splits "a.jpg 1x, b.jpg 2x" into URLs.
+func parseSrcset(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		f := strings.Fields(part)
+		if len(f) > 0 {
+			out = append(out, f[0])
+		}
+	}
+	return out
+}
+
+// cssURLs returns the arguments of url(...) in a CSS fragment.
+func cssURLs(s string) []string {
+	var out []string
+	for len(out) < 64 {
+		i := strings.Index(strings.ToLower(s), "url(")
+		if i < 0 {
+			break
+		}
+		s = s[i+4:]
+		j := strings.IndexByte(s, ')')
+		if j < 0 {
+			break
+		}
+		out = append(out, strings.Trim(strings.TrimSpace(s[:j]), `"'`))
+		s = s[j+1:]
+	}
+	return out
+}

@@ -1,0 +1,115 @@
+package crawler
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Options configure a Crawler. Zero values take the defaults documented on
+// each field; Validate reports nonsensical combinations.
+type Options struct {
+	// Transport carries every request. Nil means a direct, hardened
+	// transport; in Tor mode the caller passes the Tor transport.
+	Transport http.RoundTripper
+	// CheckRedirect vets each redirect (e.g. refuses leaving Tor). It runs
+	// after the crawler's own scope check.
+	CheckRedirect func(req *http.Request, via []*http.Request) error
+
+	// MaxDepth is how many links away from a seed pages are followed
+	// (default 3; the seed is depth 1).
+	MaxDepth int
+	// MaxPages caps the pages fetched per run (default 1000).
+	MaxPages int
+	// MaxLinksPerPage caps links taken from one page (default 10000).
+	MaxLinksPerPage int
+	// AllowedHosts extends the scope beyond the seeds' own hosts.
+	AllowedHosts []string
+
+	// MaxPageBytes bounds an HTML page (default 8 MiB). A larger page is an
+	// error, never silently truncated.
+	MaxPageBytes int64
+	// MaxImageBytes bounds an image download (default 64 MiB).
+	MaxImageBytes int64
+	// MaxArchiveBytes bounds an archive download (default 4 GiB).
+	MaxArchiveBytes int64
+	// RequestTimeout bounds one page or image request, body included
+	// (default 60 s), so slow and endless responses end.
+	RequestTimeout time.Duration
+	// ArchiveTimeout bounds one archive download (default 2 h).
+	ArchiveTimeout time.Duration
+
+	// Parallelism is the number of concurrent requests per host (default 2).
+	Parallelism int
+	// Delay and RandomDelay space requests to the same host.
+	Delay, RandomDelay time.Duration
+	// UserAgent is sent with every request.
+	UserAgent string
+
+	// Logger receives per-URL diagnostics.
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultUserAgent = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
+)
+
+func (o *Options) setDefaults() {
+	if o.MaxDepth == 0 {
+		o.MaxDepth = 3
+	}
+	if o.MaxPages == 0 {
+		o.MaxPages = 1000
+	}
+	if o.MaxLinksPerPage == 0 {
+		o.MaxLinksPerPage = 10000
+	}
+	if o.MaxPageBytes == 0 {
+		o.MaxPageBytes = 8 << 20
+	}
+	if o.MaxImageBytes == 0 {
+		o.MaxImageBytes = 64 << 20
+	}
+	if o.MaxArchiveBytes == 0 {
+		o.MaxArchiveBytes = 4 << 30
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 60 * time.Second
+	}
+	if o.ArchiveTimeout == 0 {
+		o.ArchiveTimeout = 2 * time.Hour
+	}
+	if o.Parallelism == 0 {
+		o.Parallelism = 2
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = DefaultUserAgent
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports every problem with the options at once.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxDepth < 0 || o.MaxPages < 0 || o.MaxLinksPerPage < 0 {
+		errs = append(errs, errors.New("depth, page and link limits must not be negative"))
+	}
+	if o.MaxPageBytes < 0 || o.MaxImageBytes < 0 || o.MaxArchiveBytes < 0 {
+		errs = append(errs, errors.New("size limits must not be negative"))
+	}
+	if o.MaxPageBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("max page size %d is above 1 GiB", o.MaxPageBytes))
+	}
+	if o.Parallelism < 0 || o.Parallelism > 64 {
+		errs = append(errs, fmt.Errorf("parallelism %d out of range 1..64", o.Parallelism))
+	}
+	if o.Delay < 0 || o.RandomDelay < 0 || o.RequestTimeout < 0 {
+		errs = append(errs, errors.New("delays and timeouts must not be negative"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,228 @@
+package fingerprint
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Capture describes one enrolled photograph. It holds identifiers and
+// metadata only: a bank never stores pixels.
+type Capture struct {
+	ID         string            `json:"capture_id"`
+	Kind       string            `json:"kind,omitempty"`
+	Source     string            `json:"source,omitempty"`
+	EnrolledAt time.Time         `json:"enrolled_at"`
+	Meta       map[string]string `json:"meta,omitempty"`
+}
+
+// Region numbers an enrolled PDQ hash: 0 is the whole capture, other values
+// are sub-regions enrolled for crop resistance (see Regions).
+type Region uint8
+
+// RegionHash is one enrolled PDQ hash of a capture or of a region of it.
+type RegionHash struct {
+	Hash    Hash256
+	Region  Region
+	Quality int
+}
+
+// Enrollment is what Bank.Add stores for one capture.
+type Enrollment struct {
+	Capture Capture
+	PDQ     []RegionHash
+	PHash   Hash64
+}
+
+// ErrDuplicate reports a capture ID that is already in the bank.
+var ErrDuplicate = errors.New("capture already enrolled")
+
+// Bank is the in-memory fingerprint bank. It is safe for concurrent use:
+// searches take a read lock, Add a write lock.
+type Bank struct {
+	mu       sync.RWMutex
+	captures []Capture
+	byID     map[string]uint32
+
+	pdqHash []Hash256
+	pdqCap  []uint32
+	pdqReg  []Region
+	pdqQual []uint8
+
+	phHash []Hash64
+	phCap  []uint32
+
+	ix256 *Index256
+	ix64  *Index64
+}
+
+// NewBank returns an empty bank.
+func NewBank() *Bank {
+	return &Bank{byID: make(map[string]uint32)}
+}
+
+// Len returns the number of captures.
+func (b *Bank) Len() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.captures)
+}
+
+// Stats summarises a bank.
+type Stats struct {
+	Captures    int            `json:"captures"`
+	PDQHashes   int            `json:"pdq_hashes"`
+	PHashHashes int            `json:"phash_hashes"`
+	Kinds       map[string]int `json:"kinds"`
+	LowQuality  int            `json:"low_quality_captures"`
+	IndexBytes  int64          `json:"index_bytes"`
+}
+
+// Stats counts what the bank holds.
+func (b *Bank) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := Stats{Captures: len(b.captures), PDQHashes: len(b.pdqHash), PHashHashes: len(b.phHash), Kinds: map[string]int{}}
+	for _, c := range b.captures {
+		s.Kinds[c.Kind]++
+	}
+	for i, q := range b.pdqQual {
+		if b.pdqReg[i] == 0 && int(q) < PDQMinQuality {
+			s.LowQuality++
+		}
+	}
+	b.buildLocked()
+	s.IndexBytes = b.ix256.Bytes() + b.ix64.Bytes()
+	return s
+}
+
+// Capture returns capture i (as numbered in search hits).
+func (b *Bank) Capture(i uint32) Capture {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.captures[i]
+}
+
+// Lookup returns the capture with the given ID.
+func (b *Bank) Lookup(id string) (Capture, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	i, ok := b.byID[id]
+	if !ok {
+		return Capture{}, false
+	}
+	return b.captures[i], true
+}
+
+// Captures returns the captures sorted by ID.
+func (b *Bank) Captures() []Capture {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := append([]Capture(nil), b.captures...)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Add enrolls one capture. An ID already present returns ErrDuplicate and
+// leaves the bank unchanged, so re-running enroll on the same folder is
+// idempotent.
+func (b *Bank) Add(e Enrollment) error {
+	if e.Capture.ID == "" {
+		return errors.New("capture ID is empty")
+	}
+	if len(e.Capture.ID) > 1024 {
+		return errors.New("capture ID longer than 1024 bytes")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.byID[e.Capture.ID]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicate, e.Capture.ID)
+	}
+	if len(b.captures) >= 1<<32-1 {
+		return errors.New("bank is full")
+	}
+	ci := uint32(len(b.captures))
+	b.captures = append(b.captures, e.Capture)
+	b.byID[e.Capture.ID] = ci
+	for _, r := range e.PDQ {
+		b.pdqHash = append(b.pdqHash, r.Hash)
+		b.pdqCap = append(b.pdqCap, ci)
+		b.pdqReg = append(b.pdqReg, r.Region)
+		b.pdqQual = append(b.pdqQual, clampQuality(r.Quality))
+		if b.ix256 != nil {
+			b.ix256.Add(r.Hash)
+		}
+	}
+	b.phHash = append(b.phHash, e.PHash)
+	b.phCap = append(b.phCap, ci)
+	if b.ix64 != nil {
+		b.ix64.Add(e.PHash)
+	}
+	return nil
+}
+
+func clampQuality(q int) uint8 {
+	if q < 0 {
+		return 0
+	}
+	if q > 100 {
+		return 100
+	}
+	return uint8(q)
+}
+
+// buildLocked builds the indexes on first use. b.mu must be held for writing.
+func (b *Bank) buildLocked() {
+	if b.ix256 == nil {
+		b.ix256 = NewIndex256(b.pdqHash)
+	}
+	if b.ix64 == nil {
+		b.ix64 = NewIndex64(b.phHash)
+	}
+}
+
+// BuildIndex builds the search indexes now rather than on the first search.
+func (b *Bank) BuildIndex() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buildLocked()
+}
+
+// PDQHit is one enrolled PDQ hash within the search radius.
+type PDQHit struct {
+	Capture  uint32
+	Region   Region
+	Quality  int
+	Distance int
+}
+
+// SearchPDQ calls fn for every enrolled PDQ hash within radius of q.
+func (b *Bank) SearchPDQ(q Hash256, radius int, fn func(PDQHit) bool) {
+	b.ensureIndex()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	b.ix256.Search(q, radius, func(id uint32, d int) bool {
+		return fn(PDQHit{Capture: b.pdqCap[id], Region: b.pdqReg[id], Quality: int(b.pdqQual[id]), Distance: d})
+	})
+}
+
+// SearchPHash calls fn for every enrolled pHash within radius of q.
+func (b *Bank) SearchPHash(q Hash64, radius int, fn func(capture uint32, dist int) bool) {
+	b.ensureIndex()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	b.ix64.Search(q, radius, func(id uint32, d int) bool {
+		return fn(b.phCap[id], d)
+	})
+}
+
+func (b *Bank) ensureIndex() {
+	b.mu.RLock()
+	ok := b.ix256 != nil && b.ix64 != nil
+	b.mu.RUnlock()
+	if !ok {
+		b.BuildIndex()
+	}
+}

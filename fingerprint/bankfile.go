@@ -1,0 +1,302 @@
+package fingerprint
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Bank file layout, version 1 (all integers little-endian):
+//
+//	header (64 bytes)
+//	  [0:8)   magic "LWBANK\r\n"
+//	  [8:12)  format version (1)
+//	  [12:16) flags (0)
+//	  [16:24) capture count
+//	  [24:32) PDQ entry count
+//	  [32:40) pHash entry count
+//	  [40:48) capture section length in bytes
+//	  [48:60) reserved (0)
+//	  [60:64) CRC-32C of bytes [0:60)
+//	captures: per capture, uvarint-length-prefixed ID, kind, source,
+//	          varint enrolled-at (Unix seconds), uvarint meta pair count, pairs
+//	PDQ entries: 38 bytes each: hash (32 bytes, hex order), capture index
+//	          (uint32), region (uint8), quality (uint8)
+//	pHash entries: 12 bytes each: hash (uint64), capture index (uint32)
+//	trailer (8 bytes): CRC-32C of everything before it, then "LWBE"
+//
+// The whole file is read with one read and checked before anything is
+// parsed, so a truncated or corrupted bank is refused, never half-loaded.
+const (
+	bankMagic      = "LWBANK\r\n"
+	bankVersion    = 1
+	bankHeaderSize = 64
+	pdqEntrySize   = 38
+	phEntrySize    = 12
+	bankTrailer    = "LWBE"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// MarshalBinary encodes the bank in the version 1 file format.
+func (b *Bank) MarshalBinary() ([]byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var caps bytes.Buffer
+	var tmp [binary.MaxVarintLen64]byte
+	putStr := func(s string) {
+		caps.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(s)))])
+		caps.WriteString(s)
+	}
+	for _, c := range b.captures {
+		putStr(c.ID)
+		putStr(c.Kind)
+		putStr(c.Source)
+		caps.Write(tmp[:binary.PutVarint(tmp[:], c.EnrolledAt.Unix())])
+		keys := make([]string, 0, len(c.Meta))
+		for k := range c.Meta {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		caps.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(keys)))])
+		for _, k := range keys {
+			putStr(k)
+			putStr(c.Meta[k])
+		}
+	}
+	size := bankHeaderSize + caps.Len() + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + 8
+	out := make([]byte, bankHeaderSize, size)
+	copy(out, bankMagic)
+	le := binary.LittleEndian
+	le.PutUint32(out[8:], bankVersion)
+	le.PutUint64(out[16:], uint64(len(b.captures)))
+	le.PutUint64(out[24:], uint64(len(b.pdqHash)))
+	le.PutUint64(out[32:], uint64(len(b.phHash)))
+	le.PutUint64(out[40:], uint64(caps.Len()))
+	le.PutUint32(out[60:], crc32.Checksum(out[:60], castagnoli))
+	out = append(out, caps.Bytes()...)
+	var e [pdqEntrySize]byte
+	for i, h := range b.pdqHash {
+		for w := 0; w < 4; w++ {
+			binary.BigEndian.PutUint64(e[w*8:], h[w])
+		}
+		le.PutUint32(e[32:], b.pdqCap[i])
+		e[36] = byte(b.pdqReg[i])
+		e[37] = b.pdqQual[i]
+		out = append(out, e[:]...)
+	}
+	var p [phEntrySize]byte
+	for i, h := range b.phHash {
+		le.PutUint64(p[:], uint64(h))
+		le.PutUint32(p[8:], b.phCap[i])
+		out = append(out, p[:]...)
+	}
+	out = le.AppendUint32(out, crc32.Checksum(out, castagnoli))
+	out = append(out, bankTrailer...)
+	return out, nil
+}
+
+// UnmarshalBank decodes a bank file. Every failure wraps ErrBankFormat and
+// names the problem.
+func UnmarshalBank(data []byte) (*Bank, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBankFormat, fmt.Sprintf(format, a...))
+	}
+	if len(data) < len(bankMagic) || string(data[:len(bankMagic)]) != bankMagic {
+		return nil, bad("not a leakwatch bank (bad magic)")
+	}
+	if len(data) < bankHeaderSize+8 {
+		return nil, bad("truncated: %d bytes", len(data))
+	}
+	le := binary.LittleEndian
+	if v := le.Uint32(data[8:]); v != bankVersion {
+		return nil, bad("unsupported format version %d (this build reads version %d)", v, bankVersion)
+	}
+	if crc32.Checksum(data[:60], castagnoli) != le.Uint32(data[60:]) {
+		return nil, bad("header checksum mismatch")
+	}
+	nc, np, nh, cl := le.Uint64(data[16:]), le.Uint64(data[24:]), le.Uint64(data[32:]), le.Uint64(data[40:])
+	const maxN = 1 << 32
+	if nc >= maxN || np >= maxN*64 || nh >= maxN || cl > uint64(len(data)) {
+		return nil, bad("implausible counts")
+	}
+	want := uint64(bankHeaderSize) + cl + np*pdqEntrySize + nh*phEntrySize + 8
+	if uint64(len(data)) != want {
+		return nil, bad("size %d bytes, header says %d (truncated or padded)", len(data), want)
+	}
+	body := len(data) - 8
+	if string(data[body+4:]) != bankTrailer {
+		return nil, bad("missing trailer")
+	}
+	if crc32.Checksum(data[:body], castagnoli) != le.Uint32(data[body:]) {
+		return nil, bad("checksum mismatch (corrupted)")
+	}
+	b := &Bank{
+		captures: make([]Capture, 0, nc),
+		byID:     make(map[string]uint32, nc),
+	}
+	caps := data[bankHeaderSize : bankHeaderSize+int(cl)]
+	r := bytes.NewReader(caps)
+	getStr := func() (string, error) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > uint64(r.Len()) {
+			return "", errors.New("bad string")
+		}
+		buf := make([]byte, n)
+		_, _ = io.ReadFull(r, buf)
+		return string(buf), nil
+	}
+	for i := uint64(0); i < nc; i++ {
+		var c Capture
+		var err error
+		if c.ID, err = getStr(); err != nil {
+			return nil, bad("capture %d: %v", i, err)
+		}
+		if c.Kind, err = getStr(); err != nil {
+			return nil, bad("capture %d: %v", i, err)
+		}
+		if c.Source, err = getStr(); err != nil {
+			return nil, bad("capture %d: %v", i, err)
+		}
+		ts, err := binary.ReadVarint(r)
+		if err != nil {
+			return nil, bad("capture %d: %v", i, err)
+		}
+		c.EnrolledAt = time.Unix(ts, 0).UTC()
+		nm, err := binary.ReadUvarint(r)
+		if err != nil || nm > uint64(r.Len()) {
+			return nil, bad("capture %d: bad metadata count", i)
+		}
+		if nm > 0 {
+			c.Meta = make(map[string]string, nm)
+		}
+		for j := uint64(0); j < nm; j++ {
+			k, err1 := getStr()
+			v, err2 := getStr()
+			if err1 != nil || err2 != nil {
+				return nil, bad("capture %d: bad metadata", i)
+			}
+			c.Meta[k] = v
+		}
+		if _, dup := b.byID[c.ID]; dup {
+			return nil, bad("duplicate capture ID %q", c.ID)
+		}
+		b.byID[c.ID] = uint32(i)
+		b.captures = append(b.captures, c)
+	}
+	if r.Len() != 0 {
+		return nil, bad("%d stray bytes after captures", r.Len())
+	}
+	off := bankHeaderSize + int(cl)
+	b.pdqHash = make([]Hash256, np)
+	b.pdqCap = make([]uint32, np)
+	b.pdqReg = make([]Region, np)
+	b.pdqQual = make([]uint8, np)
+	for i := range b.pdqHash {
+		e := data[off : off+pdqEntrySize]
+		off += pdqEntrySize
+		for w := 0; w < 4; w++ {
+			b.pdqHash[i][w] = binary.BigEndian.Uint64(e[w*8:])
+		}
+		b.pdqCap[i] = le.Uint32(e[32:])
+		b.pdqReg[i] = Region(e[36])
+		b.pdqQual[i] = e[37]
+		if uint64(b.pdqCap[i]) >= nc || e[37] > 100 {
+			return nil, bad("PDQ entry %d refers to capture %d of %d", i, b.pdqCap[i], nc)
+		}
+	}
+	b.phHash = make([]Hash64, nh)
+	b.phCap = make([]uint32, nh)
+	for i := range b.phHash {
+		e := data[off : off+phEntrySize]
+		off += phEntrySize
+		b.phHash[i] = Hash64(le.Uint64(e))
+		b.phCap[i] = le.Uint32(e[8:])
+		if uint64(b.phCap[i]) >= nc {
+			return nil, bad("pHash entry %d refers to capture %d of %d", i, b.phCap[i], nc)
+		}
+	}
+	return b, nil
+}
+
+// LoadBank reads a bank file with a single read.
+func LoadBank(path string) (*Bank, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load bank: %w", err)
+	}
+	b, err := UnmarshalBank(data)
+	if err != nil {
+		return nil, fmt.Errorf("load bank %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// Save writes the bank atomically: a temporary file in the same directory
+// is written, synced and renamed over path, so a reader sees the old bank
+// or the new one, never a partial file.
+func (b *Bank) Save(path string) error {
+	data, err := b.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".bank-*")
+	if err != nil {
+		return fmt.Errorf("save bank: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("save bank: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("save bank: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("save bank: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save bank: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// UpdateBank loads the bank at path (or starts an empty one if the file does
+// not exist), lets fn change it and saves it, holding an exclusive lock on
+// path+".lock" throughout. Writers are serialised by that lock; readers never
+// take it, because Save replaces the file atomically: a long-running watcher
+// keeps using the snapshot it loaded and reloads when the file changes.
+func UpdateBank(path string, fn func(*Bank) error) error {
+	lk := flock.New(path + ".lock")
+	if err := lk.Lock(); err != nil {
+		return fmt.Errorf("lock bank: %w", err)
+	}
+	defer lk.Unlock()
+	b, err := LoadBank(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b, err = NewBank(), nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := fn(b); err != nil {
+		return err
+	}
+	return b.Save(path)
+}

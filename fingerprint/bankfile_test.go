@@ -1,0 +1,129 @@
+package fingerprint
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func sampleBank(t testing.TB, n int) *Bank {
+	b := NewBank()
+	for i := 0; i < n; i++ {
+		var h Hash256
+		h[0], h[1], h[2], h[3] = uint64(i)*0x9E3779B97F4A7C15, uint64(i)<<7, ^uint64(i), uint64(i*i)
+		err := b.Add(Enrollment{
+			Capture: Capture{ID: "cap-" + string(rune('a'+i%26)) + string(rune('0'+i/26)), Kind: "face", Source: "gate 3", EnrolledAt: time.Unix(1700000000+int64(i), 0).UTC(), Meta: map[string]string{"lane": "2"}},
+			PDQ:     []RegionHash{{Hash: h, Quality: 90}, {Hash: h, Region: 1, Quality: 80}},
+			PHash:   Hash64(uint64(i) * 31),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func TestBankRoundTrip(t *testing.T) {
+	b := sampleBank(t, 50)
+	path := filepath.Join(t.TempDir(), "bank.lwb")
+	if err := b.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadBank(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Len() != 50 {
+		t.Fatalf("len %d", got.Len())
+	}
+	for _, c := range b.Captures() {
+		g, ok := got.Lookup(c.ID)
+		if !ok || g.Kind != c.Kind || g.Source != c.Source || !g.EnrolledAt.Equal(c.EnrolledAt) || g.Meta["lane"] != "2" {
+			t.Fatalf("capture %s: got %+v", c.ID, g)
+		}
+	}
+	var hits int
+	got.SearchPDQ(b.pdqHash[10], 0, func(h PDQHit) bool { hits++; return true })
+	if hits != 2 {
+		t.Fatalf("exact search found %d entries, want 2 (full + region)", hits)
+	}
+}
+
+func TestBankRefusesDamage(t *testing.T) {
+	data, _ := sampleBank(t, 5).MarshalBinary()
+	flip := func(i int) []byte { d := append([]byte(nil), data...); d[i] ^= 1; return d }
+	wrongVersion := append([]byte(nil), data...)
+	wrongVersion[8] = 9
+	tests := map[string][]byte{
+		"empty":            nil,
+		"not a bank":       []byte("hello world, this is not a bank file at all......................................"),
+		"truncated":        data[:len(data)-10],
+		"header only":      data[:bankHeaderSize],
+		"flipped hash bit": flip(len(data) - 20),
+		"flipped header":   flip(20),
+		"wrong version":    wrongVersion,
+		"padded":           append(append([]byte(nil), data...), 0),
+	}
+	for name, d := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := UnmarshalBank(d); !errors.Is(err, ErrBankFormat) {
+				t.Fatalf("err = %v, want ErrBankFormat", err)
+			}
+		})
+	}
+}
+
+func TestUpdateBankConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bank.lwb")
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				err := UpdateBank(path, func(b *Bank) error {
+					return b.Add(Enrollment{Capture: Capture{ID: string(rune('A'+w)) + string(rune('0'+i))}, PDQ: []RegionHash{{Quality: 60}}})
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	b, err := LoadBank(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() != 20 {
+		t.Fatalf("bank has %d captures, want 20: a concurrent update was lost", b.Len())
+	}
+	if _, err := os.Stat(path + ".lock"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzUnmarshalBank(f *testing.F) {
+	d, _ := sampleBank(f, 3).MarshalBinary()
+	f.Add(d)
+	f.Add([]byte(bankMagic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := UnmarshalBank(data)
+		if err != nil {
+			if !errors.Is(err, ErrBankFormat) {
+				t.Fatalf("error not wrapping ErrBankFormat: %v", err)
+			}
+			return
+		}
+		again, err := b.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := UnmarshalBank(again); err != nil {
+			t.Fatalf("re-encoded bank refused: %v", err)
+		}
+	})
+}

@@ -1,0 +1,11 @@
+// Package fingerprint turns untrusted image bytes into perceptual hashes and
+// matches them against a bank of the organisation's own captures.
+//
+// It decodes images with hard limits (bytes, pixels) checked before any pixel
+// buffer is allocated, applies EXIF orientation, computes PDQ (256-bit, with a
+// quality score and the eight dihedral variants) and goimagehash's 64-bit
+// pHash, stores them in a versioned, checksummed bank file that never holds
+// pixels, and answers radius queries with an exact multi-index hashing index.
+//
+// The package imports nothing else from leakwatch.
+package fingerprint

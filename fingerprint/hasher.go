@@ -1,0 +1,153 @@
+package fingerprint
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/corona10/goimagehash"
+)
+
+// Algorithm names a perceptual hash.
+type Algorithm string
+
+// Algorithms we compute.
+const (
+	AlgoPDQ   Algorithm = "pdq"
+	AlgoPHash Algorithm = "phash"
+)
+
+// ParseAlgorithm accepts "pdq" or "phash".
+func ParseAlgorithm(s string) (Algorithm, error) {
+	switch Algorithm(s) {
+	case AlgoPDQ, AlgoPHash:
+		return Algorithm(s), nil
+	}
+	return "", fmt.Errorf("unknown algorithm %q (want pdq or phash)", s)
+}
+
+// Digest is one hash of one image in its printable form.
+type Digest struct {
+	Algorithm Algorithm `json:"algorithm"`
+	Hex       string    `json:"hash"`
+	// Quality is PDQ's 0..100 quality score; -1 for algorithms without one.
+	Quality int `json:"quality"`
+}
+
+// A Hasher computes one kind of perceptual hash.
+type Hasher interface {
+	Algorithm() Algorithm
+	Hash(img image.Image) (Digest, error)
+}
+
+// PDQHasher computes PDQ.
+type PDQHasher struct{}
+
+// Algorithm implements Hasher.
+func (PDQHasher) Algorithm() Algorithm { return AlgoPDQ }
+
+// Hash implements Hasher.
+func (PDQHasher) Hash(img image.Image) (Digest, error) {
+	r := PDQ(img)
+	return Digest{Algorithm: AlgoPDQ, Hex: r.Hash.Hex(), Quality: r.Quality}, nil
+}
+
+// PHasher computes goimagehash's 64-bit DCT perceptual hash.
+type PHasher struct{}
+
+// Algorithm implements Hasher.
+func (PHasher) Algorithm() Algorithm { return AlgoPHash }
+
+// Hash implements Hasher.
+func (PHasher) Hash(img image.Image) (Digest, error) {
+	luma, w, h := Luma(img)
+	ph, err := PHashFromLuma(luma, w, h)
+	if err != nil {
+		return Digest{}, err
+	}
+	return Digest{Algorithm: AlgoPHash, Hex: ph.Hex(), Quality: -1}, nil
+}
+
+// PHashFromLuma computes goimagehash's PerceptionHash on a box-filtered
+// thumbnail of the luma plane. Shrinking first with an area filter keeps the
+// hash stable across source resolutions and avoids goimagehash resizing a
+// full-size frame (its resizer dominated the cost in our measurements).
+func PHashFromLuma(luma []float32, w, h int) (Hash64, error) {
+	if w < 1 || h < 1 || len(luma) < w*h {
+		return 0, fmt.Errorf("%w: empty image", ErrCorrupt)
+	}
+	tw, th := 128, 128
+	if w < tw {
+		tw = w
+	}
+	if h < th {
+		th = h
+	}
+	g := image.NewGray(image.Rect(0, 0, tw, th))
+	boxResize(luma, w, h, g.Pix, tw, th)
+	ih, err := goimagehash.PerceptionHash(g)
+	if err != nil {
+		return 0, fmt.Errorf("phash: %w", err)
+	}
+	return Hash64(ih.GetHash()), nil
+}
+
+// boxResize averages the source pixels covered by each destination pixel.
+func boxResize(src []float32, w, h int, dst []uint8, tw, th int) {
+	for ty := 0; ty < th; ty++ {
+		y0, y1 := ty*h/th, (ty+1)*h/th
+		if y1 <= y0 {
+			y1 = y0 + 1
+		}
+		for tx := 0; tx < tw; tx++ {
+			x0, x1 := tx*w/tw, (tx+1)*w/tw
+			if x1 <= x0 {
+				x1 = x0 + 1
+			}
+			var s float32
+			for y := y0; y < y1; y++ {
+				row := src[y*w : y*w+w]
+				for x := x0; x < x1; x++ {
+					s += row[x]
+				}
+			}
+			v := s / float32((y1-y0)*(x1-x0))
+			if v < 0 {
+				v = 0
+			} else if v > 255 {
+				v = 255
+			}
+			dst[ty*tw+tx] = uint8(v + 0.5)
+		}
+	}
+}
+
+// Fingerprint is everything matching needs from one image.
+type Fingerprint struct {
+	// PDQ holds the eight dihedral PDQ hashes (index 0 is the image as
+	// given) and the quality score.
+	PDQ   PDQDihedral
+	PHash Hash64
+}
+
+// Compute hashes a decoded image with every algorithm, sharing one luma
+// conversion.
+func Compute(img image.Image) (Fingerprint, error) {
+	luma, w, h := Luma(img)
+	ph, err := PHashFromLuma(luma, w, h)
+	if err != nil {
+		return Fingerprint{}, err
+	}
+	return Fingerprint{PDQ: PDQAllFromLuma(luma, w, h), PHash: ph}, nil
+}
+
+// EnrollImage computes what the bank stores for one capture: the PDQ hash of
+// the whole image (region 0) and its pHash.
+func EnrollImage(img image.Image) (Enrollment, error) {
+	luma, w, h := Luma(img)
+	ph, err := PHashFromLuma(luma, w, h)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	r := PDQFromLuma(luma, w, h)
+	return Enrollment{PDQ: []RegionHash{{Hash: r.Hash, Region: 0, Quality: r.Quality}}, PHash: ph}, nil
+}

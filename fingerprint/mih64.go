@@ -1,0 +1,245 @@
+package fingerprint
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// Index64 is Index256 for 64-bit hashes (pHash): exact radius search for
+// every radius 0..64, ids are positions, the same sharing and concurrency
+// rules apply.
+//
+// Unlike Index256 its tables keep each hash inline next to the bucket
+// entries (8 bytes plus a 4-byte id per table), so a candidate is verified
+// from the bucket's own cache lines, without a random access; three tables
+// cost 36 bytes per entry.
+type Index64 struct {
+	hashes []Hash64
+	segs   []*seg64
+	pendLo int
+	cfg    mihConfig
+}
+
+type seg64 struct {
+	lo, hi int
+	tabs   []table64
+	plans  []segPlan
+}
+
+// table64: bucket k holds vals[off[k]:off[k+1]] with ids in the same order.
+type table64 struct {
+	shift uint8
+	width uint8
+	mask  uint32
+	off   []uint32
+	vals  []uint64
+	ids   []uint32
+}
+
+func defaultConfig64() mihConfig {
+	return mihConfig{
+		designRadius: 8,
+		offsetBytes:  4,
+		offsetFloor:  4 << 20,
+		pendingMax:   8192,
+		cost:         costModel{probe: 20, cand: 0.6, lin: 0.7},
+	}
+}
+
+// NewIndex64 indexes hashes; hashes[i] gets id i. It panics if there are
+// 2^32-1 hashes or more.
+func NewIndex64(hashes []Hash64) *Index64 {
+	return newIndex64(hashes, defaultConfig64())
+}
+
+func newIndex64(hashes []Hash64, cfg mihConfig) *Index64 {
+	checkIDSpace(len(hashes))
+	ix := &Index64{hashes: slices.Clip(hashes), cfg: cfg}
+	if len(hashes) > 0 {
+		ix.segs = []*seg64{buildSeg64(ix.hashes, 0, len(hashes), &ix.cfg)}
+		ix.pendLo = len(hashes)
+	}
+	return ix
+}
+
+// Len returns the number of hashes indexed.
+func (ix *Index64) Len() int { return len(ix.hashes) }
+
+// Add appends h and returns its id (see Index256.Add).
+func (ix *Index64) Add(h Hash64) uint32 {
+	id := len(ix.hashes)
+	checkIDSpace(id + 1)
+	ix.hashes = append(ix.hashes, h)
+	if len(ix.hashes)-ix.pendLo >= ix.cfg.pendingMax {
+		ix.flush()
+	}
+	return uint32(id)
+}
+
+func (ix *Index64) flush() {
+	lens := make([]int, 0, len(ix.segs)+1)
+	for _, s := range ix.segs {
+		lens = append(lens, s.hi-s.lo)
+	}
+	lens = append(lens, len(ix.hashes)-ix.pendLo)
+	keep := len(ix.segs) + 1 - mergeCount(lens)
+	lo := ix.pendLo
+	if keep < len(ix.segs) {
+		lo = ix.segs[keep].lo
+	}
+	clear(ix.segs[keep:])
+	ix.segs = append(ix.segs[:keep], buildSeg64(ix.hashes, lo, len(ix.hashes), &ix.cfg))
+	ix.pendLo = len(ix.hashes)
+}
+
+// Bytes returns the approximate memory held, including the hash array
+// (which NewIndex64 shares with its caller).
+func (ix *Index64) Bytes() int64 {
+	if ix == nil {
+		return 0
+	}
+	n := int64(cap(ix.hashes))*8 + 64
+	for _, s := range ix.segs {
+		n += int64(64 + len(s.plans)*24)
+		for _, t := range s.tabs {
+			n += int64(cap(t.off)+cap(t.ids))*4 + int64(cap(t.vals))*8 + 64
+		}
+		for _, p := range s.plans {
+			n += int64(cap(p.rho))
+		}
+	}
+	return n
+}
+
+// Search calls fn(id, distance) for every indexed hash within radius of q,
+// each once, in no particular order, until fn returns false.
+func (ix *Index64) Search(q Hash64, radius int, fn func(id uint32, dist int) bool) {
+	if radius < 0 {
+		return
+	}
+	radius = min(radius, 64)
+	for _, s := range ix.segs {
+		if !s.search(uint64(q), radius, ix.hashes, fn) {
+			return
+		}
+	}
+	scan64(ix.hashes, ix.pendLo, len(ix.hashes), uint64(q), radius, fn)
+}
+
+func scan64(all []Hash64, lo, hi int, q uint64, r int, fn func(uint32, int) bool) bool {
+	for i, h := range all[lo:hi] {
+		if d := bits.OnesCount64(uint64(h) ^ q); d <= r && !fn(uint32(lo+i), d) {
+			return false
+		}
+	}
+	return true
+}
+
+func buildSeg64(all []Hash64, lo, hi int, cfg *mihConfig) *seg64 {
+	s := &seg64{lo: lo, hi: hi}
+	layout := chooseLayout(hi-lo, 64, cfg)
+	s.tabs = make([]table64, len(layout))
+	occ := make([]float64, len(layout))
+	hs := all[lo:hi]
+	parallel(len(layout), cfg.workers, func(i int) {
+		t := table64{
+			shift: uint8(layout[i].start),
+			width: uint8(layout[i].width),
+			mask:  uint32(1)<<layout[i].width - 1,
+		}
+		t.off = make([]uint32, 1<<t.width+1)
+		t.vals = make([]uint64, len(hs))
+		t.ids = make([]uint32, len(hs))
+		csrSort(len(hs), int(t.width), t.off,
+			func(j int) uint32 { return t.key(uint64(hs[j])) },
+			func(j int, pos uint32) {
+				t.vals[pos] = uint64(hs[j])
+				t.ids[pos] = uint32(lo + j)
+			})
+		occ[i] = occupancy(t.off)
+		s.tabs[i] = t
+	})
+	s.plans = makePlans(hi-lo, 64, layout, occ, cfg)
+	return s
+}
+
+func (t *table64) key(h uint64) uint32 { return uint32(h>>t.shift) & t.mask }
+
+func (s *seg64) search(q uint64, r int, all []Hash64, fn func(uint32, int) bool) bool {
+	rho := s.plans[r].rho
+	if rho == nil {
+		return scan64(all, s.lo, s.hi, q, r, fn)
+	}
+	var (
+		qk     [64 / minTableBits]uint32
+		keys   [probeBatch]uint32
+		lo, hi [probeBatch]uint32
+		it     ballIter
+	)
+	for t := range s.tabs {
+		qk[t] = s.tabs[t].key(q)
+	}
+	for t := range s.tabs {
+		if rho[t] < 0 {
+			continue
+		}
+		tb := &s.tabs[t]
+		off, vals, ids := tb.off, tb.vals, tb.ids
+		it.reset(qk[t], int(tb.width), int(rho[t]))
+		for {
+			nk := it.fill(keys[:])
+			if nk == 0 {
+				break
+			}
+			for i, k := range keys[:nk] {
+				lo[i], hi[i] = off[k], off[k+1]
+			}
+			for i := range nk {
+				b := lo[i]
+				for j, v := range vals[b:hi[i]] {
+					d := bits.OnesCount64(v ^ q)
+					if d > r {
+						continue
+					}
+					// Report from the first probed table that holds it.
+					dup := false
+					for u := range t {
+						if rho[u] >= 0 && bits.OnesCount32(s.tabs[u].key(v)^qk[u]) <= int(rho[u]) {
+							dup = true
+							break
+						}
+					}
+					if !dup && !fn(ids[int(b)+j], d) {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
+}
+
+// probeStats is Index256.probeStats for 64-bit hashes.
+func (ix *Index64) probeStats(q Hash64, r int) (probes, cands int) {
+	r = min(max(r, 0), 64)
+	for _, s := range ix.segs {
+		rho := s.plans[r].rho
+		if rho == nil {
+			cands += s.hi - s.lo
+			continue
+		}
+		var it ballIter
+		var keys [probeBatch]uint32
+		for t := range s.tabs {
+			tb := &s.tabs[t]
+			it.reset(tb.key(uint64(q)), int(tb.width), int(rho[t]))
+			for nk := it.fill(keys[:]); nk > 0; nk = it.fill(keys[:]) {
+				for _, k := range keys[:nk] {
+					probes++
+					cands += int(tb.off[k+1] - tb.off[k])
+				}
+			}
+		}
+	}
+	return probes, cands + len(ix.hashes) - ix.pendLo
+}

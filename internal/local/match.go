@@ -1,0 +1,62 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
+)
+
+// MatchResult is one local file's outcome, in the CLI contract's shape.
+type MatchResult struct {
+	Path       string              `json:"path"`
+	Matches    []fingerprint.Match `json:"matches"`
+	Unhashable bool                `json:"unhashable,omitempty"`
+	Quality    int                 `json:"quality"`
+	Error      string              `json:"error,omitempty"`
+}
+
+// MatchFiles matches each file against m and reports every file, matched
+// or not.
+func MatchFiles(ctx context.Context, files []string, m fingerprint.Matcher, lim fingerprint.Limits, report func(MatchResult)) error {
+	for _, p := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res := MatchResult{Path: p, Matches: []fingerprint.Match{}}
+		fp, err := fingerprintFile(p, lim)
+		if err == nil {
+			res.Quality = fp.PDQ.Quality
+			var ms []fingerprint.Match
+			ms, err = m.Match(fp)
+			if ms != nil {
+				res.Matches = ms
+			}
+		}
+		if err != nil {
+			res.Error = err.Error()
+			res.Unhashable = errors.Is(err, fingerprint.ErrLowQuality)
+		}
+		report(res)
+	}
+	return nil
+}
+
+func fingerprintFile(path string, lim fingerprint.Limits) (fingerprint.Fingerprint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return fingerprint.Fingerprint{}, err
+	}
+	defer f.Close()
+	d, err := fingerprint.Decode(f, lim)
+	if err != nil {
+		return fingerprint.Fingerprint{}, err
+	}
+	return fingerprint.Compute(d.Image)
+}
+
+// HashFile decodes a file and returns every digest.
+func HashFile(path string, lim fingerprint.Limits) (fingerprint.Fingerprint, error) {
+	return fingerprintFile(path, lim)
+}

@@ -1,0 +1,101 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/crawler/archive"
+	"github.com/leakwatch/leakwatch/fingerprint"
+)
+
+// archiveError carries the counting reason of an archive limit.
+type archiveError struct {
+	reason string
+	err    error
+}
+
+func (e archiveError) Error() string { return e.err.Error() }
+func (e archiveError) Unwrap() error { return e.err }
+
+func isArchive(head []byte) bool { return archive.Detect(head) != "" }
+
+// archiveReason labels archive failures for the summary.
+func archiveReason(err error) string {
+	switch {
+	case errors.Is(err, archive.ErrTooManyEntries):
+		return "archive_entries"
+	case errors.Is(err, archive.ErrEntryTooLarge):
+		return "archive_entry_size"
+	case errors.Is(err, archive.ErrTooLarge), errors.Is(err, archive.ErrCompressedTooLarge), errors.Is(err, archive.ErrSpoolTooLarge):
+		return "archive_size"
+	case errors.Is(err, archive.ErrRatio):
+		return "archive_ratio"
+	case errors.Is(err, archive.ErrTooDeep):
+		return "archive_depth"
+	case errors.Is(err, archive.ErrCorrupt):
+		return "archive_corrupt"
+	}
+	return ""
+}
+
+// handleArchive streams the entries of an archive asset through the image
+// pipeline. Nothing from the archive is kept after its entry is hashed.
+func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reader) error {
+	lim := s.cfg.Archive
+	_, err := archive.Walk(ctx, r, a.URL, lim, func(e archive.Entry) error {
+		entryPath := strings.Join(e.Path, "!/")
+		w := where{url: a.URL, page: a.Page, archivePath: entryPath}
+		br := bufferedHead(e.Body)
+		head, _ := br.Peek(512)
+		if fingerprint.Sniff(head) == "" {
+			if !looksLikeImageName(e.Path) {
+				return nil // not an image: ignored, not an error
+			}
+			s.problem(a.URL+"#"+entryPath, fmt.Errorf("%w: entry named like an image is not one", fingerprint.ErrUnsupported))
+			return nil
+		}
+		var buf bytes.Buffer
+		if _, err := io.Copy(&buf, io.LimitReader(br, s.cfg.Limits.MaxBytes+1)); err != nil {
+			s.problem(a.URL+"#"+entryPath, wrapArchive(err))
+			return nil
+		}
+		if int64(buf.Len()) > s.cfg.Limits.MaxBytes {
+			s.problem(a.URL+"#"+entryPath, fmt.Errorf("%w: entry over %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes))
+			return nil
+		}
+		if err := s.image(ctx, w, buf.Bytes()); err != nil {
+			s.problem(a.URL+"#"+entryPath, err)
+		}
+		return nil
+	}, func(p []string, err error) {
+		s.problem(a.URL+"#"+strings.Join(p, "!/"), wrapArchive(err))
+	})
+	if err != nil {
+		return wrapArchive(err)
+	}
+	return nil
+}
+
+func wrapArchive(err error) error {
+	if r := archiveReason(err); r != "" {
+		return archiveError{reason: r, err: err}
+	}
+	return err
+}
+
+func looksLikeImageName(p []string) bool {
+	if len(p) == 0 {
+		return false
+	}
+	switch strings.ToLower(path.Ext(p[len(p)-1])) {
+	case ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff":
+		return true
+	}
+	return false
+}

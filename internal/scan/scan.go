@@ -1,0 +1,389 @@
+package scan
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/crawler/archive"
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/store"
+)
+
+// Grouping decides what one incident covers.
+type Grouping string
+
+// Groupings.
+const (
+	// GroupSite makes one incident per site (scheme and host): a second
+	// page of the same dump updates the incident instead of opening another.
+	GroupSite Grouping = "site"
+	// GroupPage makes one incident per page (or per archive for a seed).
+	GroupPage Grouping = "page"
+)
+
+// Config is everything one scan needs.
+type Config struct {
+	Seeds   []string
+	Bank    *fingerprint.Bank
+	Match   fingerprint.MatchOptions
+	Limits  fingerprint.Limits
+	Store   *store.Store
+	Crawler crawler.Options
+	GroupBy Grouping
+	// Archive bounds every archive walked.
+	Archive archive.Limits
+	// Endpoints are the keys of the alert endpoints events are queued for.
+	Endpoints []string
+	// OnFinding is called for every match (e.g. to stream JSON lines).
+	OnFinding func(Finding)
+	// OnError is called for every per-item error (after counting).
+	OnError func(Problem)
+	Logger  *slog.Logger
+}
+
+// Finding is one matched capture at one place.
+type Finding struct {
+	Type        string `json:"type"` // always "finding"
+	CaptureID   string `json:"capture_id"`
+	Kind        string `json:"kind"`
+	URL         string `json:"url"`
+	Page        string `json:"page,omitempty"`
+	ArchivePath string `json:"archive_path,omitempty"`
+	SHA256      string `json:"sha256"`
+	Algorithm   string `json:"algorithm"`
+	Distance    int    `json:"distance"`
+	Quality     int    `json:"quality"`
+	Variant     string `json:"variant,omitempty"`
+	IncidentID  string `json:"incident_id"`
+}
+
+// Problem is one counted, non-fatal error.
+type Problem struct {
+	URL    string `json:"url"`
+	Reason string `json:"reason"`
+	Err    string `json:"error"`
+}
+
+// Summary reports a finished run.
+type Summary struct {
+	RunID       int64            `json:"run_id"`
+	Pages       int64            `json:"pages"`
+	Assets      int64            `json:"assets"`
+	Images      int64            `json:"images"`
+	Hashed      int64            `json:"hashed"`
+	Cached      int64            `json:"cached"`
+	Unhashable  int64            `json:"unhashable"`
+	Matches     int64            `json:"matches"`
+	Errors      int64            `json:"errors"`
+	ErrorsBy    map[string]int64 `json:"errors_by_reason"`
+	Incidents   []IncidentChange `json:"incidents"`
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Duration    time.Duration    `json:"duration_ns"`
+}
+
+// IncidentChange summarises what this run did to one incident.
+type IncidentChange struct {
+	ID          string   `json:"id"`
+	Source      string   `json:"source"`
+	Created     bool     `json:"created"`
+	NewCaptures []string `json:"new_captures"`
+	Event       string   `json:"event,omitempty"`
+}
+
+// NewIncidents counts incidents created by the run.
+func (s Summary) NewIncidents() int {
+	n := 0
+	for _, c := range s.Incidents {
+		if c.Created {
+			n++
+		}
+	}
+	return n
+}
+
+type scanner struct {
+	cfg     Config
+	matcher fingerprint.Matcher
+	log     *slog.Logger
+	runID   int64
+
+	mu      sync.Mutex
+	sum     Summary
+	changes map[string]*IncidentChange
+}
+
+// Run performs one scan. It returns an error only when the scan as a whole
+// failed (bad configuration, unusable store); per-URL and per-file errors
+// are counted in the summary.
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	start := time.Now()
+	if cfg.Bank == nil || cfg.Store == nil {
+		return Summary{}, errors.New("scan: bank and store are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.GroupBy == "" {
+		cfg.GroupBy = GroupSite
+	}
+	if cfg.Match.PDQRadius == 0 {
+		cfg.Match = fingerprint.DefaultMatchOptions()
+	}
+	if cfg.Limits.MaxPixels == 0 {
+		cfg.Limits = fingerprint.DefaultLimits()
+	}
+	cr, err := crawler.New(cfg.Crawler)
+	if err != nil {
+		return Summary{}, err
+	}
+	cfg.Bank.BuildIndex()
+	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger,
+		changes: map[string]*IncidentChange{}}
+	s.sum.ErrorsBy = map[string]int64{}
+	s.runID, err = cfg.Store.BeginRun(ctx, strings.Join(cfg.Seeds, " "))
+	if err != nil {
+		return Summary{}, err
+	}
+	s.sum.RunID = s.runID
+	st, crawlErr := cr.Run(ctx, cfg.Seeds, s.handle, s.crawlError)
+	s.mu.Lock()
+	s.sum.Pages, s.sum.Assets = st.Pages, st.Assets
+	for _, c := range s.changes {
+		s.sum.Incidents = append(s.sum.Incidents, *c)
+	}
+	sort.Slice(s.sum.Incidents, func(i, j int) bool { return s.sum.Incidents[i].Source < s.sum.Incidents[j].Source })
+	s.sum.Duration = time.Since(start)
+	status := "ok"
+	if crawlErr != nil {
+		if ctx.Err() == nil {
+			s.mu.Unlock()
+			return s.sum, crawlErr
+		}
+		s.sum.Interrupted = true
+		status = "interrupted"
+	}
+	sum := s.sum
+	s.mu.Unlock()
+	js, _ := json.Marshal(sum)
+	// The run record must be written even if ctx was cancelled.
+	if err := cfg.Store.FinishRun(context.WithoutCancel(ctx), s.runID, status, string(js)); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+func (s *scanner) problem(u string, err error) {
+	reason := Reason(err)
+	s.mu.Lock()
+	s.sum.Errors++
+	s.sum.ErrorsBy[reason]++
+	s.mu.Unlock()
+	s.log.Warn("skipped", "url", u, "reason", reason, "err", err)
+	if s.cfg.OnError != nil {
+		s.cfg.OnError(Problem{URL: u, Reason: reason, Err: err.Error()})
+	}
+}
+
+func (s *scanner) crawlError(u string, err error) { s.problem(u, err) }
+
+// Reason maps an error to a short stable label for counting.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, fingerprint.ErrTooManyPixels):
+		return "pixel_limit"
+	case errors.Is(err, fingerprint.ErrTooLarge), errors.Is(err, crawler.ErrTooLarge):
+		return "size_limit"
+	case errors.Is(err, fingerprint.ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, fingerprint.ErrCorrupt):
+		return "corrupt_image"
+	case errors.Is(err, crawler.ErrHTTPStatus):
+		return "http_status"
+	case errors.Is(err, crawler.ErrOutOfScope):
+		return "out_of_scope"
+	case errors.Is(err, crawler.ErrTooManyHops):
+		return "redirect_loop"
+	case errors.Is(err, crawler.ErrPageLimit):
+		return "page_limit"
+	case errors.Is(err, crawler.ErrLinkLimit):
+		return "link_limit"
+	case errors.Is(err, crawler.ErrAssetLimit):
+		return "asset_limit"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), strings.Contains(err.Error(), "Client.Timeout"):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	var ae archiveError
+	if errors.As(err, &ae) {
+		return ae.reason
+	}
+	return "fetch_error"
+}
+
+// handle consumes one asset from the crawler.
+func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
+	br := bufferedHead(a.Body)
+	head, _ := br.Peek(512)
+	if fingerprint.Sniff(head) == "" {
+		if isArchive(head) {
+			return s.handleArchive(ctx, a, br)
+		}
+		if a.Kind == crawler.LinkArchive {
+			return fmt.Errorf("%w: not a recognised archive or image", fingerprint.ErrUnsupported)
+		}
+		return fmt.Errorf("%w: not a recognised image", fingerprint.ErrUnsupported)
+	}
+	data, err := io.ReadAll(io.LimitReader(br, s.cfg.Limits.MaxBytes+1))
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) > s.cfg.Limits.MaxBytes {
+		return fmt.Errorf("%w: more than %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes)
+	}
+	return s.image(ctx, where{url: a.URL, page: a.Page}, data)
+}
+
+// where locates an image for evidence.
+type where struct {
+	url, page, archivePath string
+}
+
+// image hashes and matches one image's bytes and records any matches.
+func (s *scanner) image(ctx context.Context, w where, data []byte) error {
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	s.count(func(x *Summary) { x.Images++ })
+	fp, cached, err := s.fingerprint(ctx, sha, data)
+	if err != nil {
+		return err
+	}
+	if cached {
+		s.count(func(x *Summary) { x.Cached++ })
+	} else {
+		s.count(func(x *Summary) { x.Hashed++ })
+	}
+	ms, err := s.matcher.Match(fp)
+	if errors.Is(err, fingerprint.ErrLowQuality) {
+		s.count(func(x *Summary) { x.Unhashable++ })
+		s.log.Info("unhashable image", "url", w.url, "archive_path", w.archivePath, "quality", fp.PDQ.Quality)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	source := s.source(w)
+	rec := make([]store.Match, 0, len(ms))
+	for _, m := range ms {
+		rec = append(rec, store.Match{CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
+			SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant})
+	}
+	out, err := s.cfg.Store.RecordMatches(ctx, source, rec, s.cfg.Endpoints)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.sum.Matches += int64(len(ms))
+	ch := s.changes[out.IncidentID]
+	if ch == nil {
+		ch = &IncidentChange{ID: out.IncidentID, Source: source}
+		s.changes[out.IncidentID] = ch
+	}
+	ch.Created = ch.Created || out.Created
+	ch.NewCaptures = mergeSorted(ch.NewCaptures, out.NewCaptures)
+	if out.Event != "" {
+		ch.Event = out.Event
+	}
+	s.mu.Unlock()
+	for _, m := range ms {
+		s.log.Info("match", "capture_id", m.CaptureID, "url", w.url, "archive_path", w.archivePath, "distance", m.Distance, "incident", out.IncidentID)
+		if s.cfg.OnFinding != nil {
+			s.cfg.OnFinding(Finding{Type: "finding", CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
+				SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant, IncidentID: out.IncidentID})
+		}
+	}
+	return nil
+}
+
+func (s *scanner) count(f func(*Summary)) {
+	s.mu.Lock()
+	f(&s.sum)
+	s.mu.Unlock()
+}
+
+// fingerprint returns the cached fingerprint for sha or computes it.
+func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fingerprint.Fingerprint, bool, error) {
+	if blob, msg, ok, err := s.cfg.Store.SeenAsset(ctx, sha); err == nil && ok {
+		if msg != "" {
+			return fingerprint.Fingerprint{}, true, errors.New(msg)
+		}
+		if fp, err := decodeFP(blob); err == nil {
+			return fp, true, nil
+		}
+	}
+	d, err := fingerprint.DecodeBytes(data, s.cfg.Limits)
+	if err != nil {
+		return fingerprint.Fingerprint{}, false, err
+	}
+	fp, err := fingerprint.Compute(d.Image)
+	if err != nil {
+		return fingerprint.Fingerprint{}, false, err
+	}
+	if err := s.cfg.Store.RecordAsset(ctx, sha, encodeFP(fp), ""); err != nil {
+		s.log.Warn("cache fingerprint", "err", err)
+	}
+	return fp, false, nil
+}
+
+// source names the leak source an image belongs to.
+func (s *scanner) source(w where) string {
+	ref := w.page
+	if ref == "" {
+		ref = w.url
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ref
+	}
+	if s.cfg.GroupBy == GroupPage {
+		u.RawQuery, u.Fragment = "", ""
+		return u.String()
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host)
+}
+
+func mergeSorted(a, b []string) []string {
+	set := map[string]bool{}
+	for _, x := range a {
+		set[x] = true
+	}
+	for _, x := range b {
+		set[x] = true
+	}
+	out := make([]string, 0, len(set))
+	for x := range set {
+		out = append(out, x)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// bufferedHead lets the pipeline sniff the first bytes without losing them.
+func bufferedHead(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 4096) }

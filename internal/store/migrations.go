@@ -1,0 +1,76 @@
+package store
+
+// migrations are applied in order; each runs in its own transaction and is
+// recorded in schema_migrations. Never edit a released migration: append.
+var migrations = []string{
+	// 1: the issue-2 schema.
+	`
+CREATE TABLE runs (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	started_at  TEXT NOT NULL,
+	finished_at TEXT,
+	status      TEXT NOT NULL DEFAULT 'running',
+	seeds       TEXT NOT NULL,
+	summary     TEXT
+);
+CREATE TABLE visited (
+	url           TEXT PRIMARY KEY,
+	run_id        INTEGER NOT NULL,
+	fetched_at    TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	etag          TEXT,
+	last_modified TEXT
+);
+CREATE TABLE seen_assets (
+	sha256      TEXT PRIMARY KEY,
+	first_seen  TEXT NOT NULL,
+	last_seen   TEXT NOT NULL,
+	fingerprint BLOB,
+	error       TEXT
+);
+CREATE TABLE incidents (
+	id          TEXT PRIMARY KEY,
+	source      TEXT NOT NULL UNIQUE,
+	status      TEXT NOT NULL DEFAULT 'new',
+	first_seen  TEXT NOT NULL,
+	last_seen   TEXT NOT NULL,
+	updated_at  TEXT NOT NULL,
+	version     INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE incident_matches (
+	incident_id  TEXT NOT NULL REFERENCES incidents(id),
+	capture_id   TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	url          TEXT NOT NULL,
+	page         TEXT NOT NULL,
+	archive_path TEXT NOT NULL,
+	sha256       TEXT NOT NULL,
+	algorithm    TEXT NOT NULL,
+	distance     INTEGER NOT NULL,
+	quality      INTEGER NOT NULL,
+	variant      TEXT NOT NULL,
+	first_seen   TEXT NOT NULL,
+	last_seen    TEXT NOT NULL,
+	PRIMARY KEY (incident_id, capture_id, sha256, archive_path)
+);
+CREATE INDEX incident_matches_capture ON incident_matches(capture_id);
+CREATE TABLE outbox (
+	event_id    TEXT PRIMARY KEY,
+	incident_id TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	payload     BLOB NOT NULL,
+	created_at  TEXT NOT NULL
+);
+CREATE TABLE deliveries (
+	event_id     TEXT NOT NULL REFERENCES outbox(event_id),
+	endpoint     TEXT NOT NULL,
+	status       TEXT NOT NULL DEFAULT 'pending',
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt TEXT NOT NULL,
+	last_error   TEXT,
+	delivered_at TEXT,
+	PRIMARY KEY (event_id, endpoint)
+);
+CREATE INDEX deliveries_due ON deliveries(status, next_attempt);
+`,
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed" // given up: permanent error or too old
+)
+
+func insertEvent(ctx context.Context, tx *sql.Tx, eventID, incidentID, typ string, payload []byte, endpoints []string, nowS string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(event_id, incident_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(event_id) DO NOTHING`, eventID, incidentID, typ, payload, nowS); err != nil {
+		return err
+	}
+	for _, ep := range endpoints {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt) VALUES (?, ?, ?)
+			ON CONFLICT(event_id, endpoint) DO NOTHING`, eventID, ep, nowS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pending is one delivery that is due.
+type Pending struct {
+	EventID    string
+	IncidentID string
+	Type       string
+	Payload    []byte
+	CreatedAt  time.Time
+	Endpoint   string
+	Attempts   int
+}
+
+// Due returns deliveries whose next attempt time has come, oldest first.
+func (s *Store) Due(ctx context.Context, limit int) ([]Pending, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.event_id, o.incident_id, o.type, o.payload, o.created_at, d.endpoint, d.attempts
+		FROM deliveries d JOIN outbox o ON o.event_id = d.event_id
+		WHERE d.status = ? AND d.next_attempt <= ? ORDER BY o.created_at, o.event_id LIMIT ?`,
+		DeliveryPending, s.ts(s.now()), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		var c string
+		if err := rows.Scan(&p.EventID, &p.IncidentID, &p.Type, &p.Payload, &c, &p.Endpoint, &p.Attempts); err != nil {
+			return nil, err
+		}
+		p.CreatedAt = parseTS(c)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// MarkDelivered records a successful delivery.
+func (s *Store) MarkDelivered(ctx context.Context, eventID, endpoint string) error {
+	now := s.ts(s.now())
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE event_id = ? AND endpoint = ?`,
+		DeliveryDelivered, now, eventID, endpoint)
+	if err != nil {
+		return fmt.Errorf("mark delivered: %w", err)
+	}
+	return nil
+}
+
+// MarkAttempt records a failed attempt: retry at next, or give up when
+// next is zero.
+func (s *Store) MarkAttempt(ctx context.Context, eventID, endpoint string, attemptErr error, next time.Time) error {
+	status := DeliveryPending
+	nextS := s.ts(next)
+	if next.IsZero() {
+		status, nextS = DeliveryFailed, s.ts(s.now())
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE event_id = ? AND endpoint = ?`,
+		status, nextS, attemptErr.Error(), eventID, endpoint)
+	if err != nil {
+		return fmt.Errorf("mark attempt: %w", err)
+	}
+	return nil
+}
+
+// DeliveryCounts counts deliveries by status.
+func (s *Store) DeliveryCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM deliveries GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// PendingCount counts undelivered deliveries for the given endpoints.
+func (s *Store) PendingCount(ctx context.Context, endpoints []string) (int, error) {
+	n := 0
+	for _, ep := range endpoints {
+		var c int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = ? AND endpoint = ?`, DeliveryPending, ep).Scan(&c); err != nil {
+			return 0, fmt.Errorf("pending count: %w", err)
+		}
+		n += c
+	}
+	return n, nil
+}

@@ -1,0 +1,169 @@
+package tor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	bine "github.com/cretz/bine/tor"
+	"github.com/cretz/bine/process"
+)
+
+// managedTor is a tor process started by bine that we own.
+type managedTor struct {
+	t      *bine.Tor
+	output *tailWriter
+}
+
+// startManaged starts tor on the user's torrc with the network disabled,
+// then enables the network and waits for bootstrap. The extra arguments pin
+// the SocksPort to loopback with ExtendedErrors (so onion failures get
+// precise SOCKS codes) and make tor exit if we die without closing it.
+func startManaged(ctx context.Context, cfg Config) (*managedTor, *controlConn, string, error) {
+	if cfg.TorrcFile == "" {
+		return nil, nil, "", errors.New("tor: managed mode needs a torrc (Config.TorrcFile / --torrc): leakwatch never starts tor with a default configuration, so say which network to join")
+	}
+	torrc, err := filepath.Abs(cfg.TorrcFile)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("tor: torrc: %w", err)
+	}
+	if fi, err := os.Stat(torrc); err != nil {
+		return nil, nil, "", fmt.Errorf("tor: torrc: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, "", fmt.Errorf("tor: torrc %s is not a regular file", torrc)
+	}
+	exe, err := exec.LookPath(cfg.TorPath)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%w: tor executable %q not found (install the tor package, or use --tor socks5://HOST:PORT): %w", ErrTorUnavailable, cfg.TorPath, err)
+	}
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		if dataDir, err = defaultDataDir(); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	if dataDir, err = filepath.Abs(dataDir); err != nil {
+		return nil, nil, "", fmt.Errorf("tor: data dir: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, "", fmt.Errorf("tor: data dir: %w", err)
+	}
+
+	out := newTailWriter(cfg.Logger)
+	creator := process.CmdCreatorFunc(func(pctx context.Context, args ...string) (*exec.Cmd, error) {
+		cmd := exec.CommandContext(pctx, exe, args...)
+		cmd.Env = append(os.Environ(), "MALLOC_ARENA_MAX=1")
+		cmd.Stdout, cmd.Stderr = out, out // never our stdout: it carries data
+		return cmd, nil
+	})
+	cfg.Logger.Info("starting managed tor", slog.String("tor", exe), slog.String("torrc", torrc), slog.String("data_dir", dataDir))
+	// The process must outlive ctx (bine kills tor when its ctx ends); Close
+	// stops it.
+	t, err := bine.Start(context.WithoutCancel(ctx), &bine.StartConf{
+		ProcessCreator:  creator,
+		DataDir:         dataDir,
+		TorrcFile:       torrc,
+		NoAutoSocksPort: true,
+		ExtraArgs: []string{
+			"--SocksPort", "127.0.0.1:auto ExtendedErrors",
+			"--__OwningControllerProcess", strconv.Itoa(os.Getpid()),
+		},
+	})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%w: starting tor: %w%s", ErrTorUnavailable, err, out.context())
+	}
+	m := &managedTor{t: t, output: out}
+	fail := func(err error) (*managedTor, *controlConn, string, error) {
+		m.close()
+		return nil, nil, "", fmt.Errorf("%w%s", err, out.context())
+	}
+
+	cc, err := dialControl(ctx, "127.0.0.1:"+strconv.Itoa(t.ControlPort), controlAuth{})
+	if err != nil {
+		return fail(err)
+	}
+	if err := cc.enableNetwork(ctx); err != nil {
+		cc.close()
+		return fail(fmt.Errorf("%w: enabling the network: %w", ErrTorUnavailable, err))
+	}
+	if err := waitBootstrap(ctx, cc, cfg.BootstrapTimeout, cfg.Progress, cfg.Logger); err != nil {
+		cc.close()
+		return fail(err)
+	}
+	socks, err := cc.socksAddr(ctx)
+	if err != nil {
+		cc.close()
+		return fail(fmt.Errorf("%w: %w", ErrTorUnavailable, err))
+	}
+	return m, cc, socks, nil
+}
+
+// close halts tor (bine sends SIGNAL HALT, then waits briefly) and makes
+// sure the process is gone by cancelling its context.
+func (m *managedTor) close() error {
+	err := m.t.Close()
+	if m.t.ProcessCancelFunc != nil {
+		m.t.ProcessCancelFunc()
+	}
+	if err != nil {
+		return fmt.Errorf("tor: stopping managed tor: %w", err)
+	}
+	return nil
+}
+
+// tailWriter logs tor's console output (warnings only, since bine passes
+// --hush) and keeps the last lines to explain a failed start.
+type tailWriter struct {
+	logger *slog.Logger
+	mu     sync.Mutex
+	buf    []byte
+	tail   []string
+}
+
+const tailLines = 8
+
+func newTailWriter(l *slog.Logger) *tailWriter { return &tailWriter{logger: l} }
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := strings.TrimSpace(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+		if line == "" {
+			continue
+		}
+		w.logger.Warn("tor", slog.String("line", line))
+		w.tail = append(w.tail, line)
+		if len(w.tail) > tailLines {
+			w.tail = w.tail[1:]
+		}
+	}
+	if len(w.buf) > 64<<10 { // a line without end: keep memory bounded
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
+}
+
+// context returns the last output lines formatted for an error message.
+func (w *tailWriter) context() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.tail) == 0 {
+		return ""
+	}
+	return "\ntor said:\n  " + strings.Join(w.tail, "\n  ")
+}
