@@ -130,10 +130,15 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 		}
 		u.Fragment = ""
 		seedURLs = append(seedURLs, u)
-		r.scope[strings.ToLower(u.Hostname())] = true
+		r.scope[hostKey(u)] = true
 	}
 	for _, h := range o.AllowedHosts {
-		r.scope[strings.ToLower(strings.TrimSpace(h))] = true
+		h = strings.ToLower(strings.TrimSpace(h))
+		r.scope[h] = true
+		if !strings.Contains(h, ":") {
+			// A bare host name allows it on the default ports.
+			r.scope[h+":80"], r.scope[h+":443"] = true, true
+		}
 	}
 	tr := o.Transport
 	if tr == nil {
@@ -181,7 +186,21 @@ func (r *run) fail(u string, err error) {
 }
 
 func (r *run) inScope(u *url.URL) bool {
-	return r.scope[strings.ToLower(u.Hostname())]
+	return r.scope[hostKey(u)]
+}
+
+// hostKey is the scope key of a URL: host and port, lower case, with the
+// scheme's default port made explicit, so two services on one address are
+// different sites.
+func hostKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return strings.ToLower(u.Hostname()) + ":" + port
 }
 
 func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
@@ -204,9 +223,13 @@ func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
 func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 	o := r.c.opts
 	col := colly.NewCollector()
+	// colly compares host names without ports; the exact host:port scope
+	// is enforced by inScope before anything is visited.
 	hosts := make([]string, 0, len(r.scope))
 	for h := range r.scope {
-		hosts = append(hosts, h)
+		if name, _, err := net.SplitHostPort(h); err == nil {
+			hosts = append(hosts, strings.Trim(name, "[]"))
+		}
 	}
 	col.AllowedDomains = hosts
 	col.DisallowedDomains = nil

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func match(capture, sha string) Match {
+	return Match{CaptureID: capture, Kind: "face", URL: "http://dump.test/" + sha + ".jpg", Page: "http://dump.test/", SHA256: sha, Algorithm: "pdq", Distance: 4, Quality: 90, Variant: "original"}
+}
+
+func TestIncidentLifecycleAndOutbox(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lw.db")
+	s := openTest(t, path)
+	eps := []string{"webhook:a", "webhook:b"}
+
+	steps := []struct {
+		name        string
+		before      func()
+		matches     []Match
+		wantCreated bool
+		wantNew     []string
+		wantEvent   string // expected type, "" for none
+	}{
+		{"first sighting", nil, []Match{match("c1", "s1"), match("c2", "s2")}, true, []string{"c1", "c2"}, EventCreated},
+		{"same again", nil, []Match{match("c1", "s1")}, false, nil, ""},
+		{"same capture, new copy", nil, []Match{match("c1", "s9")}, false, nil, ""},
+		{"grows", nil, []Match{match("c3", "s3")}, false, []string{"c3"}, EventUpdated},
+		{"acknowledged and grows", func() { mustStatus(t, s, StatusAcknowledged) }, []Match{match("c4", "s4")}, false, []string{"c4"}, EventUpdated},
+		{"resolved, reappears", func() { mustStatus(t, s, StatusResolved) }, []Match{match("c1", "s1")}, false, nil, EventReappeared},
+	}
+	var events []string
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		out, err := s.RecordMatches(ctx, "http://dump.test", st.matches, eps)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if out.Created != st.wantCreated || len(out.NewCaptures) != len(st.wantNew) {
+			t.Fatalf("%s: outcome %+v", st.name, out)
+		}
+		if (out.Event != "") != (st.wantEvent != "") {
+			t.Fatalf("%s: event %q, want type %q", st.name, out.Event, st.wantEvent)
+		}
+		if out.Event != "" {
+			events = append(events, out.Event)
+		}
+	}
+	inc, err := s.Incident(ctx, IncidentID("http://dump.test")[:10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc.Captures) != 4 || inc.Status != StatusNew || inc.Version != 4 {
+		t.Fatalf("incident %+v", inc)
+	}
+	due, err := s.Due(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != len(events)*len(eps) {
+		t.Fatalf("%d deliveries due, want %d", len(due), len(events)*len(eps))
+	}
+	seen := map[string]bool{}
+	for _, e := range events {
+		if seen[e] {
+			t.Fatalf("event id %s reused", e)
+		}
+		seen[e] = true
+	}
+	// Deliver one, fail one permanently, retry one later: reopen and check
+	// that the state survived.
+	if err := s.MarkDelivered(ctx, due[0].EventID, due[0].Endpoint); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkAttempt(ctx, due[1].EventID, due[1].Endpoint, errors.New("410"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkAttempt(ctx, due[2].EventID, due[2].Endpoint, errors.New("503"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2 := openTest(t, path)
+	due2, _ := s2.Due(ctx, 100)
+	if len(due2) != len(due)-3 {
+		t.Fatalf("after reopen %d due, want %d", len(due2), len(due)-3)
+	}
+	counts, _ := s2.DeliveryCounts(ctx)
+	if counts[DeliveryDelivered] != 1 || counts[DeliveryFailed] != 1 {
+		t.Fatalf("counts %v", counts)
+	}
+}
+
+func mustStatus(t *testing.T, s *Store, st string) {
+	t.Helper()
+	if _, err := s.SetStatus(context.Background(), IncidentID("http://dump.test"), st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSchemaTooNewRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lw.db")
+	s := openTest(t, path)
+	if _, err := s.db.Exec(`INSERT INTO schema_migrations(version, applied_at) VALUES (999, 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(context.Background(), path); !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSeenAssetCache(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "lw.db"))
+	if _, _, ok, _ := s.SeenAsset(ctx, "abc"); ok {
+		t.Fatal("empty cache hit")
+	}
+	if err := s.RecordAsset(ctx, "abc", []byte{1, 2}, ""); err != nil {
+		t.Fatal(err)
+	}
+	fp, msg, ok, err := s.SeenAsset(ctx, "abc")
+	if err != nil || !ok || msg != "" || len(fp) != 2 {
+		t.Fatalf("got %v %q %v %v", fp, msg, ok, err)
+	}
+}
