@@ -59,12 +59,60 @@ func (PHasher) Algorithm() Algorithm { return AlgoPHash }
 
 // Hash implements Hasher.
 func (PHasher) Hash(img image.Image) (Digest, error) {
-	luma, w, h := Luma(img)
-	ph, err := PHashFromLuma(luma, w, h)
+	ph, err := PHash(img)
 	if err != nil {
 		return Digest{}, err
 	}
 	return Digest{Algorithm: AlgoPHash, Hex: ph.Hex(), Quality: -1}, nil
+}
+
+// phashThumb is the side of the grey thumbnail pHash is computed from.
+const phashThumb = 128
+
+// PHash computes goimagehash's PerceptionHash on a box-filtered grey
+// thumbnail. JPEG's Y plane is used directly (JFIF defines it with the same
+// weights as our luma), so the common case never converts every pixel.
+func PHash(img image.Image) (Hash64, error) {
+	b := img.Bounds()
+	if b.Dx() < 1 || b.Dy() < 1 {
+		return 0, fmt.Errorf("%w: empty image", ErrCorrupt)
+	}
+	if yc, ok := img.(*image.YCbCr); ok {
+		w, h := b.Dx(), b.Dy()
+		tw, th := min(phashThumb, w), min(phashThumb, h)
+		g := image.NewGray(image.Rect(0, 0, tw, th))
+		boxResizeBytes(yc.Y[yc.YOffset(b.Min.X, b.Min.Y):], yc.YStride, w, h, g.Pix, tw, th)
+		return phashGray(g)
+	}
+	luma, w, h := Luma(img)
+	return PHashFromLuma(luma, w, h)
+}
+
+func phashGray(g *image.Gray) (Hash64, error) {
+	ih, err := goimagehash.PerceptionHash(g)
+	if err != nil {
+		return 0, fmt.Errorf("phash: %w", err)
+	}
+	return Hash64(ih.GetHash()), nil
+}
+
+// boxResizeBytes is boxResize for an 8-bit plane with a stride.
+func boxResizeBytes(src []uint8, stride, w, h int, dst []uint8, tw, th int) {
+	for ty := 0; ty < th; ty++ {
+		y0, y1 := ty*h/th, max((ty+1)*h/th, ty*h/th+1)
+		for tx := 0; tx < tw; tx++ {
+			x0, x1 := tx*w/tw, max((tx+1)*w/tw, tx*w/tw+1)
+			var s int
+			for y := y0; y < y1; y++ {
+				row := src[y*stride:]
+				for x := x0; x < x1; x++ {
+					s += int(row[x])
+				}
+			}
+			n := (y1 - y0) * (x1 - x0)
+			dst[ty*tw+tx] = uint8((s + n/2) / n)
+		}
+	}
 }
 
 // PHashFromLuma computes goimagehash's PerceptionHash on a box-filtered
@@ -75,20 +123,10 @@ func PHashFromLuma(luma []float32, w, h int) (Hash64, error) {
 	if w < 1 || h < 1 || len(luma) < w*h {
 		return 0, fmt.Errorf("%w: empty image", ErrCorrupt)
 	}
-	tw, th := 128, 128
-	if w < tw {
-		tw = w
-	}
-	if h < th {
-		th = h
-	}
+	tw, th := min(phashThumb, w), min(phashThumb, h)
 	g := image.NewGray(image.Rect(0, 0, tw, th))
 	boxResize(luma, w, h, g.Pix, tw, th)
-	ih, err := goimagehash.PerceptionHash(g)
-	if err != nil {
-		return 0, fmt.Errorf("phash: %w", err)
-	}
-	return Hash64(ih.GetHash()), nil
+	return phashGray(g)
 }
 
 // boxResize averages the source pixels covered by each destination pixel.
@@ -129,25 +167,22 @@ type Fingerprint struct {
 	PHash Hash64
 }
 
-// Compute hashes a decoded image with every algorithm, sharing one luma
-// conversion.
+// Compute hashes a decoded image with every algorithm.
 func Compute(img image.Image) (Fingerprint, error) {
-	luma, w, h := Luma(img)
-	ph, err := PHashFromLuma(luma, w, h)
+	ph, err := PHash(img)
 	if err != nil {
 		return Fingerprint{}, err
 	}
-	return Fingerprint{PDQ: PDQAllFromLuma(luma, w, h), PHash: ph}, nil
+	return Fingerprint{PDQ: PDQAll(img), PHash: ph}, nil
 }
 
 // EnrollImage computes what the bank stores for one capture: the PDQ hash of
 // the whole image (region 0) and its pHash.
 func EnrollImage(img image.Image) (Enrollment, error) {
-	luma, w, h := Luma(img)
-	ph, err := PHashFromLuma(luma, w, h)
+	ph, err := PHash(img)
 	if err != nil {
 		return Enrollment{}, err
 	}
-	r := PDQFromLuma(luma, w, h)
+	r := PDQ(img)
 	return Enrollment{PDQ: []RegionHash{{Hash: r.Hash, Region: 0, Quality: r.Quality}}, PHash: ph}, nil
 }

@@ -2,9 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -84,8 +91,144 @@ func (a *app) incidentsCmd() *cobra.Command {
 		},
 	}
 	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
-	cmd.AddCommand(list, show)
+	setStatus := func(use, status, short string) *cobra.Command {
+		var asJSON bool
+		c := &cobra.Command{
+			Use:   use + " ID...",
+			Short: short,
+			Args:  cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				st, err := open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				for _, id := range args {
+					inc, err := st.SetStatus(cmd.Context(), id, status)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						inc.Matches = nil
+						if err := a.jsonLine(inc); err != nil {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintf(a.stdout, "%s\t%s\n", inc.ID, inc.Status)
+				}
+				return nil
+			},
+		}
+		c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		return c
+	}
+	var format, output string
+	export := &cobra.Command{
+		Use:   "export ID [--format csv|json] [--output FILE]",
+		Short: "Export the affected captures of an incident, to notify the people concerned",
+		Long: `export writes one row per affected capture with its kind, when and where it was
+first and last seen, and the best match distance. CSV (default) has a header
+row; JSON is one object per capture per line.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "csv" && format != "json" {
+				return usagef("--format must be csv or json")
+			}
+			st, err := open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			inc, err := st.Incident(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			w := a.stdout
+			if output != "" && output != "-" {
+				f, err := os.OpenFile(output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			return writeExport(w, inc, format)
+		},
+	}
+	export.Flags().StringVar(&format, "format", "csv", "csv or json")
+	export.Flags().StringVarP(&output, "output", "o", "", "file to write (default stdout); created with mode 0600")
+	cmd.AddCommand(list, show,
+		setStatus("ack", store.StatusAcknowledged, "Acknowledge incidents: they stay open; growth still alerts"),
+		setStatus("resolve", store.StatusResolved, "Resolve incidents: a re-appearance alerts again"),
+		setStatus("reopen", store.StatusNew, "Reopen incidents"),
+		export)
 	return cmd
+}
+
+// exportRow is one affected capture of an incident.
+type exportRow struct {
+	IncidentID   string    `json:"incident_id"`
+	CaptureID    string    `json:"capture_id"`
+	Kind         string    `json:"kind"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	BestDistance int       `json:"best_distance"`
+	Copies       int       `json:"copies"`
+	URLs         []string  `json:"urls"`
+}
+
+func writeExport(w io.Writer, inc store.Incident, format string) error {
+	rows := map[string]*exportRow{}
+	var order []string
+	for _, m := range inc.Matches {
+		r := rows[m.CaptureID]
+		if r == nil {
+			r = &exportRow{IncidentID: inc.ID, CaptureID: m.CaptureID, Kind: m.Kind, FirstSeen: m.FirstSeen, LastSeen: m.LastSeen, BestDistance: m.Distance}
+			rows[m.CaptureID] = r
+			order = append(order, m.CaptureID)
+		}
+		r.Copies++
+		if m.FirstSeen.Before(r.FirstSeen) {
+			r.FirstSeen = m.FirstSeen
+		}
+		if m.LastSeen.After(r.LastSeen) {
+			r.LastSeen = m.LastSeen
+		}
+		r.BestDistance = min(r.BestDistance, m.Distance)
+		u := m.URL
+		if m.ArchivePath != "" {
+			u += "#" + m.ArchivePath
+		}
+		r.URLs = append(r.URLs, u)
+	}
+	sort.Strings(order)
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		for _, id := range order {
+			if err := enc.Encode(rows[id]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"incident_id", "capture_id", "kind", "first_seen", "last_seen", "best_distance", "copies", "urls"})
+	for _, id := range order {
+		r := rows[id]
+		_ = cw.Write([]string{r.IncidentID, csvSafe(r.CaptureID), r.Kind, r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339),
+			strconv.Itoa(r.BestDistance), strconv.Itoa(r.Copies), csvSafe(strings.Join(r.URLs, " "))})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe defuses spreadsheet formula injection: URLs come from dump sites.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func (a *app) printIncident(inc store.Incident) {

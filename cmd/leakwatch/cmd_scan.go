@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/scan"
 	"github.com/leakwatch/leakwatch/internal/store"
@@ -24,7 +27,7 @@ type scanFlags struct {
 	webhooks, slacks, allowHosts                        []string
 	asJSON, failOnFindings, failOnErrors                bool
 	maxDepth, maxPages, parallelism, pdqRadius          int
-	delay, timeout, alertWait                           time.Duration
+	delay, timeout, alertWait, waitLock                 time.Duration
 	maxImageBytes, maxPageBytes                         int64
 }
 
@@ -68,6 +71,7 @@ then a summary line.
 	fl.Int64Var(&f.maxImageBytes, "max-image-bytes", 64<<20, "largest image downloaded")
 	fl.Int64Var(&f.maxPageBytes, "max-page-bytes", 8<<20, "largest HTML page (larger pages are errors, never truncated)")
 	fl.IntVar(&f.pdqRadius, "pdq-radius", fingerprint.PDQMatchThreshold, "largest PDQ distance counted as a match")
+	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another run on the same store to finish (default: fail at once with exit 11)")
 	fl.StringVar(&f.userAgent, "user-agent", crawler.DefaultUserAgent, "User-Agent header")
 	return cmd
 }
@@ -90,6 +94,11 @@ func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 	if err != nil {
 		return err
 	}
+	lk, err := a.lockStore(ctx, f.storePath, f.waitLock)
+	if err != nil {
+		return err
+	}
+	defer lk.Release()
 	st, err := store.Open(ctx, f.storePath)
 	if err != nil {
 		return err
@@ -156,7 +165,7 @@ func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 	switch {
 	case sum.Interrupted || ctx.Err() != nil:
 		return codeError{code: exitInterrupted, err: errors.New("interrupted; incidents found so far are recorded, pending alerts go out with the next run")}
-	case f.failOnFindings && len(sum.Incidents) > 0:
+	case f.failOnFindings && sum.Changed() > 0:
 		return codeError{code: exitFindings}
 	case f.failOnErrors && sum.Errors > 0:
 		return codeError{code: exitPartial}
@@ -184,6 +193,18 @@ func (a *app) printSummary(sum scan.Summary, d outbox.Result) {
 	if d.Delivered+d.Retrying+d.GaveUp > 0 {
 		a.msg("alerts: %d delivered, %d to retry, %d given up", d.Delivered, d.Retrying, d.GaveUp)
 	}
+}
+
+// lockStore takes the run lock of a store, mapping contention to exit 11.
+func (a *app) lockStore(ctx context.Context, storePath string, wait time.Duration) (*lock.Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
+		return nil, err
+	}
+	lk, err := lock.Acquire(ctx, storePath+".lock", wait)
+	if errors.Is(err, lock.ErrLocked) {
+		return nil, codeError{code: exitLocked, err: err}
+	}
+	return lk, err
 }
 
 // notifiers builds the configured alert endpoints, keyed for the outbox.

@@ -104,6 +104,18 @@ type IncidentChange struct {
 	Event       string   `json:"event,omitempty"`
 }
 
+// Changed counts incidents the run created, grew or re-opened: the ones
+// that produced an alert event.
+func (s Summary) Changed() int {
+	n := 0
+	for _, c := range s.Incidents {
+		if c.Event != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // NewIncidents counts incidents created by the run.
 func (s Summary) NewIncidents() int {
 	n := 0

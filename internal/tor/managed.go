@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 
-	bine "github.com/cretz/bine/tor"
 	"github.com/cretz/bine/process"
+	bine "github.com/cretz/bine/tor"
 )
 
 // managedTor is a tor process started by bine that we own.

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/leakwatch/leakwatch/fixtures/corpus"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"leakwatch": func() {
+			os.Exit(run(context.Background(), os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, readFile: os.ReadFile}))
+		},
+	})
+}
+
+// TestScript runs the end-to-end CLI scripts in testdata/script. Each
+// script gets a fixture dump site on 127.0.0.1 ($SITE), the captures to
+// enroll ($CAPTURES, with manifest.csv) and local leaked copies ($LEAKS).
+func TestScript(t *testing.T) {
+	c := corpus.New(1)
+	h := c.Handler()
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(e *testscript.Env) error {
+			srv := httptest.NewServer(h)
+			e.Defer(srv.Close)
+			e.Setenv("SITE", srv.URL)
+			e.Setenv("XDG_DATA_HOME", filepath.Join(e.WorkDir, "xdg"))
+			capDir := filepath.Join(e.WorkDir, "captures")
+			if err := c.WriteCaptures(capDir); err != nil {
+				return err
+			}
+			e.Setenv("CAPTURES", capDir)
+			leaks := filepath.Join(e.WorkDir, "leaks")
+			if err := os.MkdirAll(leaks, 0o755); err != nil {
+				return err
+			}
+			for _, l := range c.Leaks {
+				for _, f := range l.Files {
+					resp, err := srv.Client().Get(srv.URL + f)
+					if err != nil {
+						return err
+					}
+					b, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil {
+						return err
+					}
+					if err := os.WriteFile(filepath.Join(leaks, filepath.Base(f)), b, 0o644); err != nil {
+						return err
+					}
+				}
+			}
+			e.Setenv("LEAKS", leaks)
+			return nil
+		},
+	})
+}
