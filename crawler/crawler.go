@@ -51,6 +51,9 @@ type Asset struct {
 	Limit int64
 	// Body streams the content; it is valid only during the Handler call.
 	Body io.Reader
+	// NotModified reports a conditional request answered 304: Body is
+	// empty and the consumer should reuse what it cached for URL.
+	NotModified bool
 }
 
 // Handler consumes one asset. Its error is reported for that asset and the
@@ -62,9 +65,10 @@ type ErrorFunc func(url string, err error)
 
 // Stats summarises a run.
 type Stats struct {
-	Pages  int64 `json:"pages"`
-	Assets int64 `json:"assets"`
-	Errors int64 `json:"errors"`
+	Pages     int64 `json:"pages"`
+	Unchanged int64 `json:"unchanged"`
+	Assets    int64 `json:"assets"`
+	Errors    int64 `json:"errors"`
 }
 
 // Crawler fetches pages and assets within scope and limits.
@@ -106,6 +110,7 @@ type run struct {
 	client *http.Client
 
 	pages, assets, errs atomic.Int64
+	unchanged           atomic.Int64
 	pageReqs            atomic.Int64
 	seenAssets          sync.Map
 	referrer            sync.Map // page URL -> URL of the page linking it
@@ -172,7 +177,7 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 	col.Wait()
 	close(r.queue)
 	wg.Wait()
-	st := Stats{Pages: r.pages.Load(), Assets: r.assets.Load(), Errors: r.errs.Load()}
+	st := Stats{Pages: r.pages.Load(), Assets: r.assets.Load(), Errors: r.errs.Load(), Unchanged: r.unchanged.Load()}
 	if err := ctx.Err(); err != nil {
 		return st, fmt.Errorf("crawl interrupted: %w", err)
 	}
@@ -266,6 +271,11 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 			return
 		}
 		req.Headers.Set("Accept", "text/html,application/xhtml+xml,image/*,*/*;q=0.8")
+		if o.Revisit != nil {
+			if v, ok := o.Revisit.Lookup(req.URL.String()); ok && v.Kind == LinkPage {
+				setConditional(*req.Headers, v)
+			}
+		}
 	})
 	col.OnResponseHeaders(func(resp *colly.Response) {
 		ct := strings.ToLower(resp.Headers.Get("Content-Type"))
@@ -294,27 +304,31 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 		if truncated {
 			r.fail(page.String(), fmt.Errorf("%w: kept the first %d", ErrLinkLimit, o.MaxLinksPerPage))
 		}
-		for _, l := range links {
-			u, _ := url.Parse(l.URL)
-			if !r.inScope(u) {
-				r.log.Debug("out of scope", "url", l.URL, "page", page.String())
-				continue
+		if o.Revisit != nil {
+			urls := make([]string, len(links))
+			for i, l := range links {
+				urls[i] = l.URL
 			}
-			switch l.Kind {
-			case LinkPage:
-				if resp.Request.Depth >= o.MaxDepth {
-					continue
-				}
-				r.referrer.LoadOrStore(l.URL, page.String())
-				if err := resp.Request.Visit(l.URL); err != nil && !benignVisitError(err) {
-					r.fail(l.URL, err)
-				}
-			default:
-				r.enqueue(Asset{URL: l.URL, Page: page.String(), Kind: l.Kind, Depth: resp.Request.Depth + 1})
-			}
+			o.Revisit.Remember(page.String(), Validators{Kind: LinkPage, ETag: resp.Headers.Get("ETag"), LastModified: resp.Headers.Get("Last-Modified"), Links: urls})
 		}
+		r.follow(resp.Request, links)
 	})
 	col.OnError(func(resp *colly.Response, err error) {
+		if resp != nil && resp.StatusCode == http.StatusNotModified && o.Revisit != nil {
+			// Unchanged page: replay the links stored last time so the
+			// pages and assets below it are still (conditionally) visited.
+			r.unchanged.Add(1)
+			if v, ok := o.Revisit.Lookup(resp.Request.URL.String()); ok {
+				var links []Link
+				for _, s := range v.Links {
+					if u, err := url.Parse(s); err == nil {
+						links = append(links, Link{URL: s, Kind: Classify(u)})
+					}
+				}
+				r.follow(resp.Request, links)
+			}
+			return
+		}
 		if errors.Is(err, colly.ErrAbortedAfterHeaders) || errors.Is(err, colly.ErrAbortedBeforeRequest) || errors.Is(err, errAbortedByUs) {
 			return
 		}
@@ -328,6 +342,40 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 		r.fail(u, err)
 	})
 	return col
+}
+
+// follow visits in-scope pages and queues assets found on a page.
+func (r *run) follow(req *colly.Request, links []Link) {
+	o := r.c.opts
+	page := req.URL
+	for _, l := range links {
+		u, err := url.Parse(l.URL)
+		if err != nil || !r.inScope(u) {
+			r.log.Debug("out of scope", "url", l.URL, "page", page.String())
+			continue
+		}
+		switch l.Kind {
+		case LinkPage:
+			if req.Depth >= o.MaxDepth {
+				continue
+			}
+			r.referrer.LoadOrStore(l.URL, page.String())
+			if err := req.Visit(l.URL); err != nil && !benignVisitError(err) {
+				r.fail(l.URL, err)
+			}
+		default:
+			r.enqueue(Asset{URL: l.URL, Page: page.String(), Kind: l.Kind, Depth: req.Depth + 1})
+		}
+	}
+}
+
+func setConditional(h http.Header, v Validators) {
+	if v.ETag != "" {
+		h.Set("If-None-Match", v.ETag)
+	}
+	if v.LastModified != "" {
+		h.Set("If-Modified-Since", v.LastModified)
+	}
 }
 
 func benignVisitError(err error) bool {
@@ -408,12 +456,25 @@ func (r *run) fetchAsset(a Asset) {
 	if a.Page != "" {
 		req.Header.Set("Referer", a.Page)
 	}
+	if o.Revisit != nil {
+		if v, ok := o.Revisit.Lookup(a.URL); ok && v.Kind != LinkPage {
+			setConditional(req.Header, v)
+		}
+	}
 	resp, err := r.client.Do(req)
 	if err != nil {
 		r.fail(a.URL, err)
 		return
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && o.Revisit != nil {
+		r.unchanged.Add(1)
+		a.NotModified, a.Body, a.Size = true, http.NoBody, 0
+		if err := r.h(ctx, a); err != nil {
+			r.fail(a.URL, err)
+		}
+		return
+	}
 	if resp.StatusCode != http.StatusOK {
 		r.fail(a.URL, fmt.Errorf("%w %d", ErrHTTPStatus, resp.StatusCode))
 		return
@@ -429,6 +490,10 @@ func (r *run) fetchAsset(a Asset) {
 	a.Body = &limitedReader{r: resp.Body, n: limit}
 	if err := r.h(ctx, a); err != nil {
 		r.fail(a.URL, err)
+		return
+	}
+	if o.Revisit != nil {
+		o.Revisit.Remember(a.URL, Validators{Kind: a.Kind, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")})
 	}
 }
 

@@ -48,8 +48,31 @@ type Options struct {
 	// UserAgent is sent with every request.
 	UserAgent string
 
+	// Revisit, if set, makes the crawl incremental: URLs fetched before are
+	// requested conditionally (If-None-Match / If-Modified-Since) and a 304
+	// costs only that request.
+	Revisit Revisit
+
 	// Logger receives per-URL diagnostics.
 	Logger *slog.Logger
+}
+
+// Validators are what an earlier fetch of a URL left behind.
+type Validators struct {
+	Kind         LinkKind
+	ETag         string
+	LastModified string
+	// Links are a page's extracted links, replayed when it is unchanged.
+	Links []string
+}
+
+// Revisit remembers validators between runs. Lookup should report ok only
+// when an unchanged answer can be acted on (a page with stored links, an
+// asset whose content the consumer has cached). Implementations must be
+// safe for concurrent use.
+type Revisit interface {
+	Lookup(url string) (Validators, bool)
+	Remember(url string, v Validators)
 }
 
 // Defaults.

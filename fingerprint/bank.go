@@ -34,6 +34,9 @@ type Enrollment struct {
 	Capture Capture
 	PDQ     []RegionHash
 	PHash   Hash64
+	// NoPHash marks an enrollment without a pHash (e.g. PDQ imported from
+	// another system), so no meaningless zero hash is indexed.
+	NoPHash bool
 }
 
 // ErrDuplicate reports a capture ID that is already in the bank.
@@ -155,10 +158,12 @@ func (b *Bank) Add(e Enrollment) error {
 			b.ix256.Add(r.Hash)
 		}
 	}
-	b.phHash = append(b.phHash, e.PHash)
-	b.phCap = append(b.phCap, ci)
-	if b.ix64 != nil {
-		b.ix64.Add(e.PHash)
+	if !e.NoPHash {
+		b.phHash = append(b.phHash, e.PHash)
+		b.phCap = append(b.phCap, ci)
+		if b.ix64 != nil {
+			b.ix64.Add(e.PHash)
+		}
 	}
 	return nil
 }

@@ -122,15 +122,11 @@ func (a *app) runDemo(ctx context.Context, seed uint64, dir string) error {
 		return err
 	}
 	key := outbox.EndpointKey("webhook", hookURL)
-	sum, err := scan.Run(ctx, scan.Config{
+	sum, dres, err := a.scanAndDeliver(ctx, scan.Config{
 		Seeds: []string{siteURL + "/"}, Bank: bank, Match: fingerprint.DefaultMatchOptions(), Store: st,
 		Crawler:   crawler.Options{Parallelism: 4, RequestTimeout: 20 * time.Second, Logger: a.logger()},
 		Endpoints: []string{key}, Logger: a.logger(),
-	})
-	if err != nil {
-		return err
-	}
-	dres, err := a.deliver(ctx, st, map[string]alerts.Notifier{key: hook}, 20*time.Second)
+	}, st, map[string]alerts.Notifier{key: hook}, 20*time.Second)
 	if err != nil {
 		return err
 	}
@@ -155,10 +151,13 @@ func (a *app) runDemo(ctx context.Context, seed uint64, dir string) error {
 		return fmt.Errorf("webhook not received: %w", err)
 	}
 	for _, ev := range got {
-		var pretty map[string]any
-		_ = json.Unmarshal(ev.Body, &pretty)
-		body, _ := json.MarshalIndent(pretty, "  ", "  ")
-		fmt.Fprintf(a.stdout, "\nwebhook received: type=%s webhook-id=%s signature verified=%t\n  %s\n", ev.Type, ev.ID, ev.Verified, body)
+		var p struct {
+			Data store.EventData `json:"data"`
+		}
+		_ = json.Unmarshal(ev.Body, &p)
+		fmt.Fprintf(a.stdout, "\nwebhook received: type=%s webhook-id=%s signature verified=%t\n  incident %s (%s), version %d, captures %s; new: %s\n",
+			ev.Type, ev.ID, ev.Verified, p.Data.Incident.ID, p.Data.Incident.Source, p.Data.Incident.Version,
+			strings.Join(p.Data.Incident.Captures, ", "), strings.Join(p.Data.NewCaptures, ", "))
 		if !ev.Verified {
 			return errors.New("webhook signature did not verify")
 		}

@@ -146,13 +146,9 @@ func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 			fmt.Fprintf(a.stdout, "%s\t%s\t%d\t%s\t%s\n", fd.IncidentID, fd.CaptureID, fd.Distance, fd.Variant, where)
 		}
 	}
-	sum, err := scan.Run(ctx, cfg)
+	sum, dres, err := a.scanAndDeliver(ctx, cfg, st, notifiers, f.alertWait)
 	if err != nil {
 		return err
-	}
-	dres, derr := a.deliver(ctx, st, notifiers, f.alertWait)
-	if derr != nil && ctx.Err() == nil {
-		a.msg("alert delivery: %v", derr)
 	}
 	if f.asJSON {
 		_ = a.jsonLine(struct {
@@ -239,6 +235,45 @@ func (a *app) notifiers(webhooks, slacks []string) (map[string]alerts.Notifier, 
 		keys = append(keys, k)
 	}
 	return out, keys, nil
+}
+
+// scanAndDeliver runs a scan while a delivery worker sends each alert as
+// soon as its event is committed, then keeps retrying for up to wait.
+func (a *app) scanAndDeliver(ctx context.Context, cfg scan.Config, st *store.Store, ns map[string]alerts.Notifier, wait time.Duration) (scan.Summary, outbox.Result, error) {
+	var total outbox.Result
+	if len(ns) == 0 {
+		sum, err := scan.Run(ctx, cfg)
+		return sum, total, err
+	}
+	d := &outbox.Dispatcher{Store: st, Notifiers: ns, Logger: a.logger(), Initial: time.Second, Max: 10 * time.Second}
+	w := outbox.NewWorker(d, time.Second)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(wctx, func(r outbox.Result, err error) {
+			total.Delivered += r.Delivered
+			total.GaveUp += r.GaveUp
+			if err != nil && wctx.Err() == nil {
+				a.logger().Warn("alert delivery", "err", err)
+			}
+		})
+	}()
+	cfg.OnEvent = func(string) { w.Kick() }
+	sum, err := scan.Run(ctx, cfg)
+	stop()
+	<-done
+	if err != nil {
+		return sum, total, err
+	}
+	rest, derr := a.deliver(ctx, st, ns, wait)
+	total.Delivered += rest.Delivered
+	total.GaveUp += rest.GaveUp
+	total.Retrying = rest.Retrying
+	if derr != nil && ctx.Err() == nil {
+		a.msg("alert delivery: %v", derr)
+	}
+	return sum, total, nil
 }
 
 // deliver flushes the outbox until nothing is due or wait has passed.

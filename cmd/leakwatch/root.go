@@ -72,6 +72,8 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		a.matchCmd(),
 		a.scanCmd(),
 		a.incidentsCmd(),
+		a.bankCmd(),
+		a.lookupCmd(),
 		a.demoCmd(),
 		a.versionCmd(),
 	)

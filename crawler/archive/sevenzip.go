@@ -15,6 +15,15 @@ import (
 // including skipped ones, is opened in order and read to its end through a
 // meter. A panic in a decoder becomes ErrCorrupt.
 func (w *walker) walk7z(depth int, prefix []string, ra io.ReaderAt, size int64) error {
+	if err := preflight7z(ra, size, w.lim.MaxEntries-w.members); err != nil {
+		if perr := w.propagate(err); perr != nil {
+			return perr
+		}
+		if errors.Is(err, ErrTooManyEntries) {
+			return w.fail(err)
+		}
+		return corrupt("7z", err)
+	}
 	zr, err := open7z(ra, size)
 	if err != nil {
 		if perr := w.propagate(err); perr != nil {

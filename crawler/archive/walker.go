@@ -83,22 +83,20 @@ func (w *walker) walkTop(r io.Reader, name string) error {
 		return err
 	}
 	if ra, size, ok := randomAccess(r); ok {
-		return w.walkReaderAt(&meteredReaderAt{r: ra, w: w}, size, name)
+		return w.walkReaderAt(ra, size, name)
 	}
 	src := bufio.NewReaderSize(&sourceMeter{r: r, w: w}, 64<<10)
 	return w.walkStream(1, nil, src, name, true)
 }
 
 // walkReaderAt walks a top-level source that allows random access, so zip
-// and 7z need no spool.
-func (w *walker) walkReaderAt(ra io.ReaderAt, size int64, name string) error {
+// and 7z need no spool. Every read but the format sniff is metered.
+func (w *walker) walkReaderAt(src io.ReaderAt, size int64, name string) error {
 	head := make([]byte, min(size, HeadSize))
-	if _, err := ra.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		if perr := w.propagate(err); perr != nil {
-			return perr
-		}
+	if _, err := src.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("archive: reading source: %w", err)
 	}
+	ra := &meteredReaderAt{r: src, w: w}
 	switch Detect(head) {
 	case FormatZip:
 		return w.walkZip(1, nil, ra, size)
@@ -110,8 +108,8 @@ func (w *walker) walkReaderAt(ra io.ReaderAt, size int64, name string) error {
 		}
 		return ErrNotArchive
 	}
-	src := bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), 64<<10)
-	return w.walkStream(1, nil, src, name, false)
+	stream := bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), 64<<10)
+	return w.walkStream(1, nil, stream, name, false)
 }
 
 // walkStream walks the archive at the start of br, at nesting depth depth.

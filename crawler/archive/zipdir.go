@@ -169,10 +169,9 @@ func checkZipOverlap(files []*zip.File, size int64) (outside map[int]bool, err e
 		}
 		off, err := f.DataOffset()
 		if err != nil {
-			if errors.Is(err, zip.ErrFormat) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				continue // bad local header: reported when the entry is opened
-			}
-			return nil, err
+			// A bad local header is reported when the entry is opened; a
+			// tripped limit or ctx is already the walk's fatal error.
+			continue
 		}
 		if f.CompressedSize64 > uint64(size) || off > size-int64(f.CompressedSize64) {
 			if outside == nil {

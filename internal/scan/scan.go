@@ -52,6 +52,12 @@ type Config struct {
 	OnFinding func(Finding)
 	// OnError is called for every per-item error (after counting).
 	OnError func(Problem)
+	// Recrawl disables conditional requests: every page, image and archive
+	// is fetched again (use after enrolling many new captures).
+	Recrawl bool
+	// OnEvent is called after an alert event was committed to the outbox,
+	// e.g. to wake the delivery worker.
+	OnEvent func(eventID string)
 	Logger  *slog.Logger
 }
 
@@ -82,6 +88,7 @@ type Problem struct {
 type Summary struct {
 	RunID       int64            `json:"run_id"`
 	Pages       int64            `json:"pages"`
+	Unchanged   int64            `json:"unchanged"`
 	Assets      int64            `json:"assets"`
 	Images      int64            `json:"images"`
 	Hashed      int64            `json:"hashed"`
@@ -158,6 +165,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Limits.MaxPixels == 0 {
 		cfg.Limits = fingerprint.DefaultLimits()
 	}
+	if cfg.Archive.MaxDepth == 0 {
+		cfg.Archive = archive.DefaultLimits()
+	}
 	cr, err := crawler.New(cfg.Crawler)
 	if err != nil {
 		return Summary{}, err
@@ -171,9 +181,23 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	s.sum.RunID = s.runID
+	// Growth a killed run recorded but never announced goes out now.
+	if err := s.announce(ctx); err != nil {
+		return Summary{}, err
+	}
+	if !cfg.Recrawl {
+		copts := cfg.Crawler
+		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn}
+		if cr, err = crawler.New(copts); err != nil {
+			return Summary{}, err
+		}
+	}
 	st, crawlErr := cr.Run(ctx, cfg.Seeds, s.handle, s.crawlError)
+	if err := s.announce(context.WithoutCancel(ctx)); err != nil {
+		return Summary{}, err
+	}
 	s.mu.Lock()
-	s.sum.Pages, s.sum.Assets = st.Pages, st.Assets
+	s.sum.Pages, s.sum.Assets, s.sum.Unchanged = st.Pages, st.Assets, st.Unchanged
 	for _, c := range s.changes {
 		s.sum.Incidents = append(s.sum.Incidents, *c)
 	}
@@ -196,6 +220,35 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, err
 	}
 	return sum, nil
+}
+
+// announce turns recorded but unannounced growth into one event per
+// incident.
+func (s *scanner) announce(ctx context.Context) error {
+	outs, err := s.cfg.Store.Announce(ctx, s.cfg.Endpoints)
+	if err != nil {
+		return err
+	}
+	for _, out := range outs {
+		s.mu.Lock()
+		ch := s.changes[out.IncidentID]
+		if ch == nil {
+			inc, err := s.cfg.Store.Incident(ctx, out.IncidentID)
+			if err != nil {
+				s.mu.Unlock()
+				return err
+			}
+			ch = &IncidentChange{ID: out.IncidentID, Source: inc.Source}
+			s.changes[out.IncidentID] = ch
+		}
+		ch.NewCaptures = mergeSorted(ch.NewCaptures, out.NewCaptures)
+		ch.Event = out.Event
+		s.mu.Unlock()
+		if s.cfg.OnEvent != nil {
+			s.cfg.OnEvent(out.Event)
+		}
+	}
+	return nil
 }
 
 func (s *scanner) problem(u string, err error) {
@@ -249,6 +302,9 @@ func Reason(err error) string {
 
 // handle consumes one asset from the crawler.
 func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
+	if a.NotModified {
+		return s.unchanged(ctx, a)
+	}
 	br := bufferedHead(a.Body)
 	head, _ := br.Peek(512)
 	if fingerprint.Sniff(head) == "" {
@@ -267,7 +323,14 @@ func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
 	if int64(len(data)) > s.cfg.Limits.MaxBytes {
 		return fmt.Errorf("%w: more than %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes)
 	}
-	return s.image(ctx, where{url: a.URL, page: a.Page}, data)
+	w := where{url: a.URL, page: a.Page}
+	sum := sha256.Sum256(data)
+	if !s.cfg.Recrawl {
+		if err := s.cfg.Store.SaveVisit(ctx, s.runID, store.Visit{URL: a.URL, Status: "image", SHA256: hex.EncodeToString(sum[:])}); err != nil {
+			s.log.Warn("remember asset", "url", a.URL, "err", err)
+		}
+	}
+	return s.image(ctx, w, data)
 }
 
 // where locates an image for evidence.
@@ -289,6 +352,11 @@ func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 	} else {
 		s.count(func(x *Summary) { x.Hashed++ })
 	}
+	return s.match(ctx, w, sha, fp)
+}
+
+// match matches one fingerprint and records the matches as evidence.
+func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint.Fingerprint) error {
 	ms, err := s.matcher.Match(fp)
 	if errors.Is(err, fingerprint.ErrLowQuality) {
 		s.count(func(x *Summary) { x.Unhashable++ })
@@ -324,6 +392,9 @@ func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 		ch.Event = out.Event
 	}
 	s.mu.Unlock()
+	if out.Event != "" && s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(out.Event)
+	}
 	for _, m := range ms {
 		s.log.Info("match", "capture_id", m.CaptureID, "url", w.url, "archive_path", w.archivePath, "distance", m.Distance, "incident", out.IncidentID)
 		if s.cfg.OnFinding != nil {

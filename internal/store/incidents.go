@@ -63,28 +63,32 @@ func IncidentID(source string) string {
 	return "inc_" + hex.EncodeToString(sum[:8])
 }
 
-// Outcome says what RecordMatches changed.
+// Outcome says what RecordMatches or Announce changed.
 type Outcome struct {
 	IncidentID  string
 	Created     bool
 	NewCaptures []string
-	// Event is the outbox event written, or empty when nothing changed
-	// that deserves an alert.
+	// Event is the outbox event written, or empty when nothing was
+	// announced (yet).
 	Event string
 }
 
-// RecordMatches adds matches to the incident for source (creating it) and,
-// in the same transaction, writes the outbox event announcing the change
-// with a delivery row per endpoint. A rerun that finds nothing new only
-// refreshes last_seen and writes no event.
+// RecordMatches adds matches to the incident for source, creating it.
+//
+// Alerting policy: a new incident, and a resolved one that re-appears, are
+// announced at once (the outbox event is written in the same transaction),
+// so the first alert goes out within a second of the match. Growth of an
+// open incident is recorded as unannounced and announced by Announce, which
+// a scan calls at its end (and at its start, to finish a killed run), so a
+// run produces at most one "updated" event per incident instead of one per
+// image. A rerun that finds nothing new only refreshes last_seen.
 func (s *Store) RecordMatches(ctx context.Context, source string, ms []Match, endpoints []string) (Outcome, error) {
 	if len(ms) == 0 {
 		return Outcome{}, errors.New("record matches: none given")
 	}
 	id := IncidentID(source)
 	out := Outcome{IncidentID: id}
-	now := s.now()
-	nowS := s.ts(now)
+	nowS := s.ts(s.now())
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var status string
 		var version int
@@ -92,33 +96,22 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Match, en
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			out.Created = true
-			version = 1
 			status = StatusNew
-			if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, source, status, first_seen, last_seen, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, 1)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, source, status, first_seen, last_seen, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, 0)`,
 				id, source, StatusNew, nowS, nowS, nowS); err != nil {
 				return err
 			}
 		case err != nil:
 			return err
 		}
-		known := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT capture_id FROM incident_matches WHERE incident_id = ?`, id)
+		known, err := captureSet(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				rows.Close()
-				return err
-			}
-			known[c] = true
-		}
-		rows.Close()
 		fresh := map[string]bool{}
 		for _, m := range ms {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_matches(incident_id, capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, first_seen, last_seen)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_matches(incident_id, capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, first_seen, last_seen, announced)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 				ON CONFLICT(incident_id, capture_id, sha256, archive_path) DO UPDATE SET last_seen = excluded.last_seen,
 					distance = MIN(distance, excluded.distance)`,
 				id, m.CaptureID, m.Kind, m.URL, m.Page, m.ArchivePath, m.SHA256, m.Algorithm, m.Distance, m.Quality, m.Variant, nowS, nowS); err != nil {
@@ -132,41 +125,124 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Match, en
 			out.NewCaptures = append(out.NewCaptures, c)
 		}
 		sort.Strings(out.NewCaptures)
-		evType := ""
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET last_seen = ? WHERE id = ?`, nowS, id); err != nil {
+			return err
+		}
 		switch {
 		case out.Created:
-			evType = EventCreated
+			out.Event, err = announce(ctx, tx, id, EventCreated, StatusNew, out.NewCaptures, endpoints, nowS)
 		case status == StatusResolved:
-			evType = EventReappeared
-			status = StatusNew
-		case len(fresh) > 0:
-			evType = EventUpdated
+			out.Event, err = announce(ctx, tx, id, EventReappeared, StatusNew, out.NewCaptures, endpoints, nowS)
 		}
-		if evType != "" && !out.Created {
-			version++
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET last_seen = ?, status = ?, version = ?, updated_at = CASE WHEN ? THEN ? ELSE updated_at END WHERE id = ?`,
-			nowS, status, version, evType != "", nowS, id); err != nil {
-			return err
-		}
-		if evType == "" {
-			return nil
-		}
-		inc, err := getIncident(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		payload, err := json.Marshal(EventData{Incident: inc, NewCaptures: out.NewCaptures})
-		if err != nil {
-			return err
-		}
-		out.Event = fmt.Sprintf("evt_%s_v%d", strings.TrimPrefix(id, "inc_"), version)
-		return insertEvent(ctx, tx, out.Event, id, evType, payload, endpoints, nowS)
+		return err
 	})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("record matches for %s: %w", source, err)
 	}
 	return out, nil
+}
+
+// captureSet returns the captures already announced for an incident.
+func captureSet(ctx context.Context, tx *sql.Tx, id string) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT capture_id FROM incident_matches WHERE incident_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	known := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		known[c] = true
+	}
+	return known, rows.Err()
+}
+
+// announce bumps the incident's version, marks all its matches announced
+// and writes the outbox event with a delivery per endpoint, all inside tx.
+func announce(ctx context.Context, tx *sql.Tx, id, evType, status string, newCaptures, endpoints []string, nowS string) (string, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE incidents SET version = version + 1, status = ?, updated_at = ? WHERE id = ?`, status, nowS, id); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE incident_matches SET announced = 1 WHERE incident_id = ? AND announced = 0`, id); err != nil {
+		return "", err
+	}
+	inc, err := getIncident(ctx, tx, id)
+	if err != nil {
+		return "", err
+	}
+	if newCaptures == nil {
+		newCaptures = []string{}
+	}
+	payload, err := json.Marshal(EventData{Incident: inc, NewCaptures: newCaptures})
+	if err != nil {
+		return "", err
+	}
+	// The ID is derived from the incident and its version, so the same
+	// change always carries the same webhook-id, however often it is sent.
+	ev := fmt.Sprintf("evt_%s_v%d", strings.TrimPrefix(id, "inc_"), inc.Version)
+	return ev, insertEvent(ctx, tx, ev, id, evType, payload, endpoints, nowS)
+}
+
+// Announce writes one "updated" event for every incident that gained
+// captures not announced yet. Matches that only add copies of captures
+// already announced are marked announced without an event.
+func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT incident_id FROM incident_matches WHERE announced = 0`)
+	if err != nil {
+		return nil, fmt.Errorf("announce: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var outs []Outcome
+	for _, id := range ids {
+		out := Outcome{IncidentID: id}
+		nowS := s.ts(s.now())
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			r, err := tx.QueryContext(ctx, `SELECT DISTINCT capture_id FROM incident_matches m WHERE incident_id = ? AND announced = 0
+				AND NOT EXISTS (SELECT 1 FROM incident_matches a WHERE a.incident_id = m.incident_id AND a.capture_id = m.capture_id AND a.announced = 1)
+				ORDER BY capture_id`, id)
+			if err != nil {
+				return err
+			}
+			for r.Next() {
+				var c string
+				if err := r.Scan(&c); err != nil {
+					r.Close()
+					return err
+				}
+				out.NewCaptures = append(out.NewCaptures, c)
+			}
+			r.Close()
+			if len(out.NewCaptures) == 0 {
+				_, err := tx.ExecContext(ctx, `UPDATE incident_matches SET announced = 1 WHERE incident_id = ? AND announced = 0`, id)
+				return err
+			}
+			var status string
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, id).Scan(&status); err != nil {
+				return err
+			}
+			out.Event, err = announce(ctx, tx, id, EventUpdated, status, out.NewCaptures, endpoints, nowS)
+			return err
+		})
+		if err != nil {
+			return outs, fmt.Errorf("announce %s: %w", id, err)
+		}
+		if out.Event != "" {
+			outs = append(outs, out)
+		}
+	}
+	return outs, nil
 }
 
 // EventData is the "data" of an incident event.

@@ -73,4 +73,31 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries(status, next_attempt);
 `,
+	// 2: incremental recrawl: validators, links of unchanged pages, and the
+	// content hash of unchanged assets.
+	`
+ALTER TABLE visited ADD COLUMN sha256 TEXT;
+ALTER TABLE visited ADD COLUMN links TEXT;
+`,
+	// 3: matches not yet announced by an alert event (growth is batched
+	// into one "updated" event per run).
+	`
+ALTER TABLE incident_matches ADD COLUMN announced INTEGER NOT NULL DEFAULT 1;
+`,
+	// 4: per-endpoint delivery state. An endpoint that answered 410 Gone is
+	// disabled and skipped until an operator re-enables it; its deliveries
+	// stay pending meanwhile.
+	`
+CREATE TABLE endpoints (
+	key             TEXT PRIMARY KEY,
+	name            TEXT NOT NULL DEFAULT '',
+	disabled_at     TEXT,
+	disabled_reason TEXT,
+	last_success    TEXT,
+	last_failure    TEXT,
+	last_error      TEXT,
+	failures        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX deliveries_endpoint ON deliveries(endpoint, status);
+`,
 }

@@ -135,17 +135,6 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status, summary string)
 	return nil
 }
 
-// MarkVisited records a fetched URL.
-func (s *Store) MarkVisited(ctx context.Context, runID int64, u, status string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO visited(url, run_id, fetched_at, status) VALUES (?, ?, ?, ?)
-		ON CONFLICT(url) DO UPDATE SET run_id = excluded.run_id, fetched_at = excluded.fetched_at, status = excluded.status`,
-		u, runID, s.ts(s.now()), status)
-	if err != nil {
-		return fmt.Errorf("mark visited: %w", err)
-	}
-	return nil
-}
-
 // SeenAsset returns the cached fingerprint of a file already hashed in an
 // earlier run, keyed by the file's SHA-256.
 func (s *Store) SeenAsset(ctx context.Context, sha string) (fp []byte, errMsg string, ok bool, err error) {

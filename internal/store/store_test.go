@@ -28,20 +28,28 @@ func TestIncidentLifecycleAndOutbox(t *testing.T) {
 	s := openTest(t, path)
 	eps := []string{"webhook:a", "webhook:b"}
 
+	announce := func() []Outcome {
+		outs, err := s.Announce(ctx, eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outs
+	}
 	steps := []struct {
 		name        string
 		before      func()
 		matches     []Match
 		wantCreated bool
 		wantNew     []string
-		wantEvent   string // expected type, "" for none
+		wantEvent   bool // written at once by RecordMatches
+		wantUpdate  bool // written by the following Announce
 	}{
-		{"first sighting", nil, []Match{match("c1", "s1"), match("c2", "s2")}, true, []string{"c1", "c2"}, EventCreated},
-		{"same again", nil, []Match{match("c1", "s1")}, false, nil, ""},
-		{"same capture, new copy", nil, []Match{match("c1", "s9")}, false, nil, ""},
-		{"grows", nil, []Match{match("c3", "s3")}, false, []string{"c3"}, EventUpdated},
-		{"acknowledged and grows", func() { mustStatus(t, s, StatusAcknowledged) }, []Match{match("c4", "s4")}, false, []string{"c4"}, EventUpdated},
-		{"resolved, reappears", func() { mustStatus(t, s, StatusResolved) }, []Match{match("c1", "s1")}, false, nil, EventReappeared},
+		{"first sighting", nil, []Match{match("c1", "s1"), match("c2", "s2")}, true, []string{"c1", "c2"}, true, false},
+		{"same again", nil, []Match{match("c1", "s1")}, false, nil, false, false},
+		{"same capture, new copy", nil, []Match{match("c1", "s9")}, false, nil, false, false},
+		{"grows", nil, []Match{match("c3", "s3")}, false, []string{"c3"}, false, true},
+		{"acknowledged and grows", func() { mustStatus(t, s, StatusAcknowledged) }, []Match{match("c4", "s4")}, false, []string{"c4"}, false, true},
+		{"resolved, reappears", func() { mustStatus(t, s, StatusResolved) }, []Match{match("c1", "s1")}, false, nil, true, false},
 	}
 	var events []string
 	for _, st := range steps {
@@ -55,18 +63,36 @@ func TestIncidentLifecycleAndOutbox(t *testing.T) {
 		if out.Created != st.wantCreated || len(out.NewCaptures) != len(st.wantNew) {
 			t.Fatalf("%s: outcome %+v", st.name, out)
 		}
-		if (out.Event != "") != (st.wantEvent != "") {
-			t.Fatalf("%s: event %q, want type %q", st.name, out.Event, st.wantEvent)
+		if (out.Event != "") != st.wantEvent {
+			t.Fatalf("%s: event %q, want one: %v", st.name, out.Event, st.wantEvent)
 		}
 		if out.Event != "" {
 			events = append(events, out.Event)
 		}
+		outs := announce()
+		if (len(outs) == 1) != st.wantUpdate || len(outs) > 1 {
+			t.Fatalf("%s: announce %+v, want update: %v", st.name, outs, st.wantUpdate)
+		}
+		for _, o := range outs {
+			events = append(events, o.Event)
+		}
 	}
+	// Growth batched over several recordings yields one update.
+	for _, c := range []string{"c5", "c6", "c7"} {
+		if _, err := s.RecordMatches(ctx, "http://dump.test", []Match{match(c, c)}, eps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outs := announce()
+	if len(outs) != 1 || len(outs[0].NewCaptures) != 3 {
+		t.Fatalf("batched announce %+v", outs)
+	}
+	events = append(events, outs[0].Event)
 	inc, err := s.Incident(ctx, IncidentID("http://dump.test")[:10])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(inc.Captures) != 4 || inc.Status != StatusNew || inc.Version != 4 {
+	if len(inc.Captures) != 7 || inc.Status != StatusNew || inc.Version != len(events) {
 		t.Fatalf("incident %+v", inc)
 	}
 	due, err := s.Due(ctx, 100)

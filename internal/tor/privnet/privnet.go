@@ -255,7 +255,11 @@ func (n *Network) waitConsensus(ctx context.Context, auths []authority, procs []
 	best := 0
 	for {
 		for _, a := range auths {
-			if got := countRelays(ctx, hc, a.DirPort); got > best {
+			got, err := countRelays(ctx, hc, a.DirPort)
+			if err != nil {
+				n.opts.logger.Debug("privnet: consensus poll", "authority", a.Nick, "error", err)
+			}
+			if got > best {
 				best = got
 			}
 		}
@@ -275,24 +279,24 @@ func (n *Network) waitConsensus(ctx context.Context, auths []authority, procs []
 }
 
 // countRelays returns the number of relays in the consensus served on
-// 127.0.0.1:dirPort, or 0.
-func countRelays(ctx context.Context, hc *http.Client, dirPort int) int {
+// 127.0.0.1:dirPort.
+func countRelays(ctx context.Context, hc *http.Client, dirPort int) (int, error) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/tor/status-vote/current/consensus-microdesc", dirPort)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0
+		return 0, fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	count := 0
 	for line := range strings.Lines(string(b)) {
@@ -300,7 +304,7 @@ func countRelays(ctx context.Context, hc *http.Client, dirPort int) int {
 			count++
 		}
 	}
-	return count
+	return count, nil
 }
 
 func waitBootstrapped(ctx context.Context, c *ctl, p *proc) error {

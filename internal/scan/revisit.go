@@ -1,0 +1,76 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/internal/store"
+)
+
+// revisit adapts the store to crawler.Revisit. An unchanged page is usable
+// when its links were stored; an unchanged image when the SHA-256 of its
+// content (and so its cached fingerprint) is known; an unchanged archive is
+// skipped outright, so newly enrolled captures are matched against old
+// archives only by a full recrawl (scan --recrawl).
+type revisit struct {
+	ctx   context.Context
+	st    *store.Store
+	runID int64
+	log   func(msg string, args ...any)
+}
+
+var kindStatus = map[crawler.LinkKind]string{crawler.LinkPage: "page", crawler.LinkImage: "image", crawler.LinkArchive: "archive"}
+
+func (r *revisit) Lookup(u string) (crawler.Validators, bool) {
+	v, ok, err := r.st.Visit(r.ctx, u)
+	if err != nil || !ok || (v.ETag == "" && v.LastModified == "") {
+		return crawler.Validators{}, false
+	}
+	out := crawler.Validators{ETag: v.ETag, LastModified: v.LastModified, Links: v.Links}
+	switch v.Status {
+	case "page":
+		out.Kind = crawler.LinkPage
+		return out, v.Links != nil
+	case "image":
+		out.Kind = crawler.LinkImage
+		return out, v.SHA256 != ""
+	case "archive":
+		out.Kind = crawler.LinkArchive
+		return out, true
+	}
+	return crawler.Validators{}, false
+}
+
+func (r *revisit) Remember(u string, v crawler.Validators) {
+	links := v.Links
+	if v.Kind == crawler.LinkPage && links == nil {
+		links = []string{}
+	}
+	if err := r.st.SaveVisit(r.ctx, r.runID, store.Visit{URL: u, Status: kindStatus[v.Kind], ETag: v.ETag, LastModified: v.LastModified, Links: links}); err != nil {
+		r.log("remember visit", "url", u, "err", err)
+	}
+}
+
+// unchanged handles an asset answered 304: images are matched again from
+// their cached fingerprint (the bank may have grown since), archives are
+// skipped.
+func (s *scanner) unchanged(ctx context.Context, a crawler.Asset) error {
+	v, ok, err := s.cfg.Store.Visit(ctx, a.URL)
+	if err != nil {
+		return err
+	}
+	if !ok || v.Status == "archive" || v.SHA256 == "" {
+		return nil
+	}
+	blob, msg, ok, err := s.cfg.Store.SeenAsset(ctx, v.SHA256)
+	if err != nil || !ok || msg != "" {
+		return err
+	}
+	fp, err := decodeFP(blob)
+	if err != nil {
+		return fmt.Errorf("cached fingerprint of %s: %w", a.URL, err)
+	}
+	s.count(func(x *Summary) { x.Images++; x.Cached++ })
+	return s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, fp)
+}
