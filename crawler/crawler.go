@@ -332,6 +332,11 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 		if errors.Is(err, colly.ErrAbortedAfterHeaders) || errors.Is(err, colly.ErrAbortedBeforeRequest) || errors.Is(err, errAbortedByUs) {
 			return
 		}
+		var av *colly.AlreadyVisitedError
+		if errors.As(err, &av) {
+			// colly refuses a redirect back to a URL it has seen: a loop.
+			err = fmt.Errorf("%w: %v", ErrTooManyHops, err)
+		}
 		u := ""
 		if resp != nil && resp.Request != nil {
 			u = resp.Request.URL.String()

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -317,5 +319,25 @@ func TestWalkNilOnError(t *testing.T) {
 		func(archive.Entry) error { return nil }, nil)
 	if err != nil || st.Errors != 1 || st.Skipped["encrypted"] != 1 {
 		t.Errorf("Walk = %+v, %v; want the encrypted entry counted", st, err)
+	}
+}
+
+func TestWalk7zVariants(t *testing.T) {
+	want := map[string]string{"a.txt": "alpha\n", "d/b.txt": "bb\n", "empty": "", "x.bin": strings.Repeat("x\n", 2500)}
+	for _, name := range []string{"plain-header.7z", "plain-header-ppmd-nonsolid.7z"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			res := walk(t, f, name, archive.Limits{})
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			if diff := cmp.Diff(want, res.entries); diff != "" {
+				t.Errorf("entries (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -30,11 +30,16 @@
 // reported and counted in Stats; a problem with one entry does not end the
 // walk where the format allows going on.
 //
-// Known limits: the 7z library allocates per-file headers and LZMA
-// dictionaries as the archive declares them before any of our limits can
-// see them (bounded only by its own sanity checks), and only the first xz
-// block's dictionary size is checked. Callers that walk untrusted 7z files
-// should run with a memory limit (GOMEMLIMIT) and a time limit (ctx).
+// 7z gets extra care because its reader library sizes tables and
+// dictionaries from header fields before validating them (a 41-byte file
+// can make it ask for 500 GB and kill the process): Walk parses the 7z
+// header itself first, bounded, and refuses counts beyond the entry budget
+// and LZMA/LZMA2/PPMd memory beyond 128 MiB, as it does for xz.
+//
+// Known limits: only the first xz block's dictionary size can be checked
+// without decoding; the window sizes of the rarer 7z coders (zstd, brotli,
+// lz4) are left to those decoders' own caps. Callers should still run with
+// a memory limit (GOMEMLIMIT) and a deadline on ctx.
 //
 // This package imports nothing else from leakwatch.
 package archive

@@ -160,6 +160,12 @@ func TestWalkHostile(t *testing.T) {
 			reasons: map[string]int{"spool_too_large": 1}, entries: []string{"after.txt"},
 		},
 		{
+			name: "truncated inside a nested zip", file: "t.tar.gz",
+			data: trimEnd(archivetest.TarGz(archivetest.File{Name: "inner.zip",
+				Body: archivetest.Zip(archivetest.File{Name: "big.bin", Body: big, Store: true})}), 1<<20),
+			wantErr: archive.ErrCorrupt, reasons: map[string]int{"corrupt": 1}, entries: []string{},
+		},
+		{
 			name: "corrupt nested archive", file: "n.tar",
 			data: archivetest.Tar(
 				archivetest.File{Name: "inner.zip", Body: archivetest.CorruptCentralDirectory()},

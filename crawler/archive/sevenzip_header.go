@@ -43,12 +43,12 @@ const (
 
 // 7z coder IDs whose properties declare memory to allocate, or that
 // encrypt.
-var (
-	coderCopy  = []byte{0x00}
-	coderLZMA  = []byte{0x03, 0x01, 0x01}
-	coderLZMA2 = []byte{0x21}
-	coderPPMd  = []byte{0x03, 0x04, 0x01}
-	coderAES   = []byte{0x06, 0xf1, 0x07, 0x01}
+const (
+	coderCopy  = "\x00"
+	coderLZMA  = "\x03\x01\x01"
+	coderLZMA2 = "\x21"
+	coderPPMd  = "\x03\x04\x01"
+	coderAES   = "\x06\xf1\x07\x01"
 )
 
 const (
@@ -83,6 +83,7 @@ func preflight7z(ra io.ReaderAt, size int64, budget int) error {
 	if off > avail || n > avail-off {
 		return fmt.Errorf("%w: 7z header lies beyond the end of the file", ErrCorrupt)
 	}
+	budget = min(max(budget, 0), 1<<30)
 	maxHeader := min(maxSevenZipHeader, uint64(budget)*1024+1<<20)
 	if n > maxHeader {
 		return fmt.Errorf("%w: 7z header of %d bytes, more than %d entries could need", ErrTooManyEntries, n, budget)
@@ -94,7 +95,7 @@ func preflight7z(ra io.ReaderAt, size int64, budget int) error {
 	if crc32.ChecksumIEEE(hdr) != binary.LittleEndian.Uint32(sig[28:]) {
 		return fmt.Errorf("%w: 7z header checksum", ErrCorrupt)
 	}
-	p := &hdrParser{b: hdr, budget: uint64(max(budget, 0))}
+	p := &hdrParser{b: hdr, budget: uint64(budget)}
 	switch p.byte() {
 	case k7zHeader:
 		return p.header()
@@ -164,7 +165,10 @@ func (p *hdrParser) number() uint64 {
 // count reads a number that sizes a table and refuses it above limit.
 func (p *hdrParser) count(limit uint64, what string) int {
 	v := p.number()
-	if p.err == nil && v > limit {
+	if p.err != nil {
+		return 0
+	}
+	if v > limit {
 		p.fail(fmt.Errorf("%w: 7z header declares %d %s, limit %d", ErrTooManyEntries, v, what, limit))
 		return 0
 	}
@@ -380,15 +384,15 @@ func (p *hdrParser) folder() folder7z {
 // marks encryption.
 func checkCoder(c coder7z) error {
 	switch {
-	case bytes.Equal(c.id, coderLZMA) && len(c.props) >= 5:
+	case string(c.id) == coderLZMA && len(c.props) >= 5:
 		if d := binary.LittleEndian.Uint32(c.props[1:]); d > maxXZDict {
 			return fmt.Errorf("%w: 7z LZMA dictionary of %d bytes, limit %d", ErrUnsupported, d, maxXZDict)
 		}
-	case bytes.Equal(c.id, coderLZMA2) && len(c.props) >= 1:
+	case string(c.id) == coderLZMA2 && len(c.props) >= 1:
 		if d := xzDictSize(c.props[0]); d > maxXZDict {
 			return fmt.Errorf("%w: 7z LZMA2 dictionary of %d bytes, limit %d", ErrUnsupported, d, maxXZDict)
 		}
-	case bytes.Equal(c.id, coderPPMd) && len(c.props) >= 5:
+	case string(c.id) == coderPPMd && len(c.props) >= 5:
 		if m := binary.LittleEndian.Uint32(c.props[1:]); m > maxXZDict {
 			return fmt.Errorf("%w: 7z PPMd model of %d bytes, limit %d", ErrUnsupported, m, maxXZDict)
 		}
@@ -450,7 +454,7 @@ func (p *hdrParser) decodeHeader(ra io.ReaderAt, maxHeader uint64) ([]byte, erro
 	}
 	for _, f := range s.folders {
 		for _, c := range f.coders {
-			if bytes.Equal(c.id, coderAES) {
+			if string(c.id) == coderAES {
 				return nil, fmt.Errorf("%w: 7z file list is encrypted", ErrEncrypted)
 			}
 		}
@@ -474,13 +478,13 @@ func (p *hdrParser) decodeHeader(ra io.ReaderAt, maxHeader uint64) ([]byte, erro
 	var err error
 	c := f.coders[0]
 	switch {
-	case bytes.Equal(c.id, coderCopy):
+	case string(c.id) == coderCopy:
 		dec = src
-	case bytes.Equal(c.id, coderLZMA) && len(c.props) == 5:
+	case string(c.id) == coderLZMA && len(c.props) == 5:
 		// The classic .lzma header is the 5 property bytes and the size.
 		h := binary.LittleEndian.AppendUint64(bytes.Clone(c.props), unpacked)
 		dec, err = lzma.ReaderConfig{DictCap: maxXZDict}.NewReader(io.MultiReader(bytes.NewReader(h), src))
-	case bytes.Equal(c.id, coderLZMA2) && len(c.props) == 1:
+	case string(c.id) == coderLZMA2 && len(c.props) == 1:
 		dec, err = lzma.Reader2Config{DictCap: int(max(xzDictSize(c.props[0]), lzma.MinDictCap))}.NewReader2(src)
 	default:
 		return nil, fmt.Errorf("%w: 7z header coder %x", ErrUnsupported, c.id)

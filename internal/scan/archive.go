@@ -40,6 +40,10 @@ func archiveReason(err error) string {
 		return "archive_depth"
 	case errors.Is(err, archive.ErrCorrupt):
 		return "archive_corrupt"
+	case errors.Is(err, archive.ErrEncrypted):
+		return "archive_encrypted"
+	case errors.Is(err, archive.ErrUnsupported):
+		return "archive_unsupported"
 	}
 	return ""
 }
@@ -52,7 +56,11 @@ func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reade
 		entryPath := strings.Join(e.Path, "!/")
 		w := where{url: a.URL, page: a.Page, archivePath: entryPath}
 		br := bufferedHead(e.Body)
-		head, _ := br.Peek(512)
+		head, err := br.Peek(512)
+		if err != nil && !errors.Is(err, io.EOF) {
+			s.problem(a.URL+"#"+entryPath, wrapArchive(err))
+			return nil
+		}
 		if fingerprint.Sniff(head) == "" {
 			if !looksLikeImageName(e.Path) {
 				return nil // not an image: ignored, not an error
@@ -62,6 +70,9 @@ func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reade
 		}
 		var buf bytes.Buffer
 		if _, err := io.Copy(&buf, io.LimitReader(br, s.cfg.Limits.MaxBytes+1)); err != nil {
+			if archiveWide(err) {
+				return err // reported once, for the whole archive, by Walk's caller
+			}
 			s.problem(a.URL+"#"+entryPath, wrapArchive(err))
 			return nil
 		}
@@ -80,6 +91,12 @@ func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reade
 		return wrapArchive(err)
 	}
 	return nil
+}
+
+// archiveWide reports limits that stop the whole archive.
+func archiveWide(err error) bool {
+	return errors.Is(err, archive.ErrRatio) || errors.Is(err, archive.ErrTooLarge) ||
+		errors.Is(err, archive.ErrCompressedTooLarge) || errors.Is(err, archive.ErrTooManyEntries) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func wrapArchive(err error) error {

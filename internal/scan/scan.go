@@ -306,7 +306,10 @@ func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
 		return s.unchanged(ctx, a)
 	}
 	br := bufferedHead(a.Body)
-	head, _ := br.Peek(512)
+	head, err := br.Peek(512)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err // e.g. the time limit on a slow response
+	}
 	if fingerprint.Sniff(head) == "" {
 		if isArchive(head) {
 			return s.handleArchive(ctx, a, br)
