@@ -492,7 +492,19 @@ func (r *run) fetchAsset(a Asset) {
 	a.ContentType = resp.Header.Get("Content-Type")
 	a.Size = resp.ContentLength
 	a.Limit = limit
-	a.Body = &limitedReader{r: resp.Body, n: limit}
+	var body io.Reader = resp.Body
+	if a.Kind == LinkArchive {
+		// Archives are large: resume a dropped transfer, report progress.
+		rb := newResumingBody(ctx, r.client, a.URL, o.UserAgent, resp, func(read, total int64) {
+			r.log.Info("download progress", "url", a.URL, "bytes", read, "total", total)
+			if o.Progress != nil {
+				o.Progress(a.URL, read, total)
+			}
+		})
+		defer rb.Close()
+		body = rb
+	}
+	a.Body = &limitedReader{r: body, n: limit}
 	if err := r.h(ctx, a); err != nil {
 		r.fail(a.URL, err)
 		return

@@ -53,6 +53,10 @@ type Options struct {
 	// costs only that request.
 	Revisit Revisit
 
+	// Progress, if set, is told every ~10 s how far a long archive
+	// download has got (total is -1 when unknown).
+	Progress func(url string, read, total int64)
+
 	// Logger receives per-URL diagnostics.
 	Logger *slog.Logger
 }
