@@ -126,7 +126,7 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	}
 	nc, np, nh, cl := le.Uint64(data[16:]), le.Uint64(data[24:]), le.Uint64(data[32:]), le.Uint64(data[40:])
 	const maxN = 1 << 32
-	if nc >= maxN || np >= maxN*64 || nh >= maxN || cl > uint64(len(data)) {
+	if nc >= maxN || np >= maxN*64 || nh >= maxN || cl >= 1<<44 {
 		return nil, bad("implausible counts")
 	}
 	want := uint64(bankHeaderSize) + cl + np*pdqEntrySize + nh*phEntrySize + 8

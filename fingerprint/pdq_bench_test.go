@@ -37,10 +37,10 @@ func benchImage(b *testing.B, w, h int) *image.YCbCr {
 	return dst
 }
 
-var benchSizes = []struct{ w, h int }{{640, 480}, {1920, 1080}}
+var pdqBenchSizes = []struct{ w, h int }{{640, 480}, {1920, 1080}}
 
 func BenchmarkPDQ(b *testing.B) {
-	for _, sz := range benchSizes {
+	for _, sz := range pdqBenchSizes {
 		img := benchImage(b, sz.w, sz.h)
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			for b.Loop() {
@@ -51,7 +51,7 @@ func BenchmarkPDQ(b *testing.B) {
 }
 
 func BenchmarkPDQAll(b *testing.B) {
-	for _, sz := range benchSizes {
+	for _, sz := range pdqBenchSizes {
 		img := benchImage(b, sz.w, sz.h)
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			for b.Loop() {
@@ -64,7 +64,7 @@ func BenchmarkPDQAll(b *testing.B) {
 // BenchmarkPDQFromLuma measures the path of callers that convert the whole
 // image to luma once (for several hashes) and then hash the plane.
 func BenchmarkPDQFromLuma(b *testing.B) {
-	for _, sz := range benchSizes {
+	for _, sz := range pdqBenchSizes {
 		img := benchImage(b, sz.w, sz.h)
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			for b.Loop() {
@@ -78,7 +78,7 @@ func BenchmarkPDQFromLuma(b *testing.B) {
 // BenchmarkJPEGDecode is the yardstick: hashing should cost well under the
 // decode of the same image.
 func BenchmarkJPEGDecode(b *testing.B) {
-	for _, sz := range benchSizes {
+	for _, sz := range pdqBenchSizes {
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, benchImage(b, sz.w, sz.h), &jpeg.Options{Quality: 90}); err != nil {
 			b.Fatal(err)

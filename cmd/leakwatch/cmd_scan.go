@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/crawler"
@@ -25,6 +26,8 @@ import (
 type scanFlags struct {
 	bank, storePath, torMode, torrc, groupBy, userAgent string
 	webhooks, slacks, allowHosts                        []string
+	slackFiles                                          []string // issue 7: Slack URLs read from files
+	alertLog                                            string   // issue 7: JSON-lines alert sink
 	asJSON, failOnFindings, failOnErrors                bool
 	maxDepth, maxPages, parallelism, pdqRadius          int
 	delay, timeout, alertWait, waitLock                 time.Duration
@@ -47,10 +50,23 @@ the next scan. --json streams one JSON line per finding and per error,
 then a summary line.
 
 ` + exitCodesHelp,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.runScan(cmd.Context(), f, args) },
+		// Seeds may also come from the configuration file (issue 7).
+		Args:        cobra.ArbitraryArgs,
+		Annotations: map[string]string{configAnnotation: configAll},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seeds, err := a.seeds(args)
+			if err != nil {
+				return err
+			}
+			return a.runScan(cmd.Context(), f, seeds)
+		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the scan flags; watch shares them.
+func (f *scanFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.bank, "bank", "", "bank file")
 	fl.StringVar(&f.storePath, "store", "", "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)")
 	fl.StringVar(&f.torMode, "tor", "off", "off, managed (start tor with --torrc) or socks5://HOST:PORT")
@@ -73,7 +89,7 @@ then a summary line.
 	fl.IntVar(&f.pdqRadius, "pdq-radius", fingerprint.PDQMatchThreshold, "largest PDQ distance counted as a match")
 	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another run on the same store to finish (default: fail at once with exit 11)")
 	fl.StringVar(&f.userAgent, "user-agent", crawler.DefaultUserAgent, "User-Agent header")
-	return cmd
+	f.registerAlerts(fl)
 }
 
 func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
@@ -86,10 +102,11 @@ func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 	if f.storePath == "" {
 		f.storePath = a.defaultStorePath()
 	}
-	notifiers, keys, err := a.notifiers(f.webhooks, f.slacks)
+	notifiers, keys, err := a.notifiers(f.alertTargets())
 	if err != nil {
 		return err
 	}
+	defer closeNotifiers(notifiers)
 	bank, err := fingerprint.LoadBank(f.bank)
 	if err != nil {
 		return err
@@ -105,24 +122,54 @@ func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 	}
 	defer st.Close()
 
-	copts := crawler.Options{
-		MaxDepth: f.maxDepth, MaxPages: f.maxPages, Parallelism: f.parallelism, Delay: f.delay,
-		RequestTimeout: f.timeout, MaxImageBytes: f.maxImageBytes, MaxPageBytes: f.maxPageBytes,
-		AllowedHosts: f.allowHosts, UserAgent: f.userAgent, Logger: a.logger(),
-	}
-	tcfg, err := tor.ParseMode(f.torMode)
-	if err != nil {
-		return usageError{err}
-	}
-	tcfg.TorrcFile, tcfg.Progress, tcfg.Logger = f.torrc, a.stderr, a.logger()
-	tc, err := tor.Start(ctx, tcfg)
+	tc, err := a.startTor(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	copts.Transport = tc.Transport()
-	copts.CheckRedirect = tor.CheckRedirect(tcfg.Mode, a.logger())
+	cfg := a.scanConfig(f, tc, seeds, bank, st, keys)
+	sum, dres, err := a.scanAndDeliver(ctx, cfg, st, notifiers, f.alertWait)
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
+		_ = a.jsonLine(struct {
+			Type string `json:"type"`
+			scan.Summary
+			Alerts outbox.Result `json:"alerts"`
+		}{"summary", sum, dres})
+	}
+	a.printSummary(sum, dres)
+	switch {
+	case sum.Interrupted || ctx.Err() != nil:
+		return codeError{code: exitInterrupted, err: errors.New("interrupted; incidents found so far are recorded, pending alerts go out with the next run")}
+	case f.failOnFindings && sum.Changed() > 0:
+		return codeError{code: exitFindings}
+	case f.failOnErrors && sum.Errors > 0:
+		return codeError{code: exitPartial}
+	}
+	return nil
+}
 
+// startTor starts (or connects to) Tor as --tor says; "off" is a direct
+// client.
+func (a *app) startTor(ctx context.Context, f scanFlags) (*tor.Client, error) {
+	tcfg, err := tor.ParseMode(f.torMode)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	tcfg.TorrcFile, tcfg.Progress, tcfg.Logger = f.torrc, a.stderr, a.logger()
+	return tor.Start(ctx, tcfg)
+}
+
+// scanConfig builds one scan from the flags (shared by scan and watch).
+func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fingerprint.Bank, st *store.Store, keys []string) scan.Config {
+	copts := crawler.Options{
+		MaxDepth: f.maxDepth, MaxPages: f.maxPages, Parallelism: f.parallelism, Delay: f.delay,
+		RequestTimeout: f.timeout, MaxImageBytes: f.maxImageBytes, MaxPageBytes: f.maxPageBytes,
+		AllowedHosts: f.allowHosts, UserAgent: f.userAgent, Logger: a.logger(),
+		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), a.logger()),
+	}
 	mopts := fingerprint.DefaultMatchOptions()
 	mopts.PDQRadius = f.pdqRadius
 	cfg := scan.Config{
@@ -146,27 +193,7 @@ func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 			fmt.Fprintf(a.stdout, "%s\t%s\t%d\t%s\t%s\n", fd.IncidentID, fd.CaptureID, fd.Distance, fd.Variant, where)
 		}
 	}
-	sum, dres, err := a.scanAndDeliver(ctx, cfg, st, notifiers, f.alertWait)
-	if err != nil {
-		return err
-	}
-	if f.asJSON {
-		_ = a.jsonLine(struct {
-			Type string `json:"type"`
-			scan.Summary
-			Alerts outbox.Result `json:"alerts"`
-		}{"summary", sum, dres})
-	}
-	a.printSummary(sum, dres)
-	switch {
-	case sum.Interrupted || ctx.Err() != nil:
-		return codeError{code: exitInterrupted, err: errors.New("interrupted; incidents found so far are recorded, pending alerts go out with the next run")}
-	case f.failOnFindings && sum.Changed() > 0:
-		return codeError{code: exitFindings}
-	case f.failOnErrors && sum.Errors > 0:
-		return codeError{code: exitPartial}
-	}
-	return nil
+	return cfg
 }
 
 func (a *app) printSummary(sum scan.Summary, d outbox.Result) {
@@ -201,40 +228,6 @@ func (a *app) lockStore(ctx context.Context, storePath string, wait time.Duratio
 		return nil, codeError{code: exitLocked, err: err}
 	}
 	return lk, err
-}
-
-// notifiers builds the configured alert endpoints, keyed for the outbox.
-func (a *app) notifiers(webhooks, slacks []string) (map[string]alerts.Notifier, []string, error) {
-	out := map[string]alerts.Notifier{}
-	var keys []string
-	if len(webhooks) > 0 {
-		sec, ok, err := alerts.SecretFromEnv(a.getenv, a.readFile)
-		if err != nil {
-			return nil, nil, usageError{err}
-		}
-		if !ok {
-			return nil, nil, usagef("--webhook needs a signing secret in LEAKWATCH_WEBHOOK_SECRET or LEAKWATCH_WEBHOOK_SECRET_FILE")
-		}
-		for _, u := range webhooks {
-			n, err := alerts.NewWebhook(u, sec, alerts.WithLogger(a.logger()))
-			if err != nil {
-				return nil, nil, usageError{err}
-			}
-			k := outbox.EndpointKey("webhook", u)
-			out[k] = n
-			keys = append(keys, k)
-		}
-	}
-	for _, u := range slacks {
-		n, err := alerts.NewSlack(u, alerts.WithLogger(a.logger()))
-		if err != nil {
-			return nil, nil, usageError{err}
-		}
-		k := outbox.EndpointKey("slack", u)
-		out[k] = n
-		keys = append(keys, k)
-	}
-	return out, keys, nil
 }
 
 // scanAndDeliver runs a scan while a delivery worker sends each alert as
@@ -291,11 +284,8 @@ func (a *app) deliver(ctx context.Context, st *store.Store, ns map[string]alerts
 		if err != nil {
 			return total, err
 		}
-		keys := make([]string, 0, len(ns))
-		for k := range ns {
-			keys = append(keys, k)
-		}
-		pending, err := st.PendingCount(ctx, keys)
+		// Disabled endpoints (410 Gone) are not waited for.
+		pending, err := d.Pending(ctx)
 		total.Retrying = pending
 		if err != nil || pending == 0 || time.Now().After(deadline) {
 			return total, err

@@ -29,6 +29,15 @@ func TestScript(t *testing.T) {
 	h := c.Handler()
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// truncate-file FILE cuts a file in half (a damaged bank).
+			"truncate-file": func(ts *testscript.TestScript, neg bool, args []string) {
+				p := ts.MkAbs(args[0])
+				b, err := os.ReadFile(p)
+				ts.Check(err)
+				ts.Check(os.WriteFile(p, b[:len(b)/2], 0o644))
+			},
+		},
 		Setup: func(e *testscript.Env) error {
 			srv := httptest.NewServer(h)
 			e.Defer(srv.Close)

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/leakwatch/leakwatch/internal/config"
 )
 
 // env is what the process gives the commands; tests substitute it.
@@ -26,6 +28,11 @@ type app struct {
 	logLevel  string
 	logFormat string
 	log       *slog.Logger
+
+	// Issue 7: --config, and the configuration it loaded (nil for
+	// commands that take none).
+	configPath string
+	cfg        *config.Config
 }
 
 func run(ctx context.Context, args []string, e env) int {
@@ -60,20 +67,27 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		Version:           versionString(),
 		CompletionOptions: cobra.CompletionOptions{},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.setupLogging()
+			if err := a.setupLogging(); err != nil {
+				return err
+			}
+			return a.configure(cmd) // issue 7: configuration file and LEAKWATCH_* into unset flags
 		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
+	pf.StringVar(&a.configPath, "config", "", "configuration file (YAML; default $"+config.EnvConfig+"); flags and LEAKWATCH_* variables override it")
 	root.AddCommand(
 		a.enrollCmd(),
 		a.hashCmd(),
 		a.matchCmd(),
 		a.scanCmd(),
+		a.watchCmd(),  // issue 7
+		a.alertsCmd(), // issue 7
 		a.incidentsCmd(),
 		a.bankCmd(),
 		a.lookupCmd(),
+		a.doctorCmd(),
 		a.demoCmd(),
 		a.versionCmd(),
 	)
