@@ -25,11 +25,14 @@ import (
 	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/scan"
 	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/tor"
+	"github.com/leakwatch/leakwatch/internal/tor/privnet"
 )
 
 func (a *app) demoCmd() *cobra.Command {
 	var keep string
 	var seed uint64
+	var overTor bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole pipeline on built-in fixtures, on 127.0.0.1 only",
@@ -38,10 +41,16 @@ fixture dump site that leaks altered copies of some of them and a webhook
 receiver, both on 127.0.0.1, enrolls the captures into a temporary bank,
 scans the site, and prints the incidents and the signed webhook received.
 It exits non-zero if a planted leak is missed or anything unrelated
-matches. Nothing leaves the machine.`,
+matches. Nothing leaves the machine.
+
+With --tor, demo starts a private Tor network on 127.0.0.1 (five directory
+authorities and a client, every torrc with TestingTorNetwork 1 and
+DirAuthority lines on 127.0.0.1 only; about 15-30 s), publishes the fixture
+site as a v3 onion service and scans the .onion address through Tor.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDemo(cmd.Context(), seed, keep) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDemo(cmd.Context(), seed, keep, overTor) },
 	}
+	cmd.Flags().BoolVar(&overTor, "tor", false, "serve the fixture site as an onion service on a private Tor network on 127.0.0.1 (needs Debian's tor) and scan it through Tor")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "fixture seed")
 	cmd.Flags().StringVar(&keep, "dir", "", "work directory to keep (default: a temporary one, removed afterwards)")
 	return cmd
@@ -58,7 +67,7 @@ func serveLoopback(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-func (a *app) runDemo(ctx context.Context, seed uint64, dir string) error {
+func (a *app) runDemo(ctx context.Context, seed uint64, dir string, overTor bool) error {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "leakwatch-demo-")
 		if err != nil {
@@ -79,6 +88,18 @@ func (a *app) runDemo(ctx context.Context, seed uint64, dir string) error {
 		return err
 	}
 	defer stopSite()
+	seedURL := siteURL + "/"
+	copts := crawler.Options{Parallelism: 4, RequestTimeout: 20 * time.Second, Logger: a.logger()}
+	if overTor {
+		onion, tr, stop, err := a.demoOnion(ctx, dir, c.Handler())
+		if err != nil {
+			return err
+		}
+		defer stop()
+		seedURL = "http://" + onion + "/"
+		copts.Transport, copts.CheckRedirect = tr, tor.CheckRedirect(tor.ModeSOCKS, a.logger())
+		copts.RequestTimeout, copts.Parallelism = 90*time.Second, 2
+	}
 
 	var raw [32]byte
 	_, _ = rand.Read(raw[:])
@@ -123,8 +144,8 @@ func (a *app) runDemo(ctx context.Context, seed uint64, dir string) error {
 	}
 	key := outbox.EndpointKey("webhook", hookURL)
 	sum, dres, err := a.scanAndDeliver(ctx, scan.Config{
-		Seeds: []string{siteURL + "/"}, Bank: bank, Match: fingerprint.DefaultMatchOptions(), Store: st,
-		Crawler:   crawler.Options{Parallelism: 4, RequestTimeout: 20 * time.Second, Logger: a.logger()},
+		Seeds: []string{seedURL}, Bank: bank, Match: fingerprint.DefaultMatchOptions(), Store: st,
+		Crawler:   copts,
 		Endpoints: []string{key}, Logger: a.logger(),
 	}, st, map[string]alerts.Notifier{key: hook}, 20*time.Second)
 	if err != nil {
@@ -163,6 +184,40 @@ func (a *app) runDemo(ctx context.Context, seed uint64, dir string) error {
 		}
 	}
 	return a.checkDemo(c.ExpectedLeaks(), found)
+}
+
+// demoOnion starts a private Tor network in dir, publishes h as an onion
+// service and returns its address and a transport that reaches it only
+// through Tor.
+func (a *app) demoOnion(ctx context.Context, dir string, h http.Handler) (string, http.RoundTripper, func(), error) {
+	if err := privnet.Available(); err != nil {
+		return "", nil, nil, fmt.Errorf("demo --tor needs Debian's tor package: %w", err)
+	}
+	a.msg("starting a private Tor network on 127.0.0.1 (about 15-30 s)")
+	netw, err := privnet.Start(ctx, filepath.Join(dir, "tor"), privnet.WithLogger(a.logger()))
+	if err != nil {
+		return "", nil, nil, err
+	}
+	onion, closeOnion, err := netw.ServeOnion(ctx, h)
+	if err != nil {
+		netw.Stop()
+		return "", nil, nil, err
+	}
+	tcfg, err := tor.ParseMode("socks5://" + netw.SOCKSAddr)
+	if err != nil {
+		closeOnion()
+		netw.Stop()
+		return "", nil, nil, err
+	}
+	tcfg.Logger = a.logger()
+	tc, err := tor.Start(ctx, tcfg)
+	if err != nil {
+		closeOnion()
+		netw.Stop()
+		return "", nil, nil, err
+	}
+	a.msg("fixture dump site published as http://%s/ (Tor SOCKS %s)", onion, netw.SOCKSAddr)
+	return onion, tc.Transport(), func() { tc.Close(); closeOnion(); netw.Stop() }, nil
 }
 
 // checkDemo compares what was found with what the fixture site leaks.
