@@ -1,7 +1,3 @@
-// Package outbox delivers the alert events that the store wrote in the same
-// transaction as their incidents. Delivery is at least once: an event stays
-// pending until an endpoint accepts it, survives restarts, and always
-// carries the same webhook-id so receivers can drop duplicates.
 package outbox
 
 import (
@@ -12,6 +8,8 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/leakwatch/leakwatch/alerts"
@@ -38,6 +36,10 @@ type Dispatcher struct {
 	// Timeout bounds one delivery attempt (default 30 s).
 	Timeout time.Duration
 	Now     func() time.Time
+
+	mu sync.Mutex
+	// pausedUntil holds endpoints backing off after a retryable failure.
+	pausedUntil map[string]time.Time
 }
 
 // Result counts one Flush.
@@ -45,6 +47,13 @@ type Result struct {
 	Delivered int `json:"delivered"`
 	Retrying  int `json:"retrying"`
 	GaveUp    int `json:"gave_up"`
+	// Disabled counts endpoints disabled because they answered 410.
+	Disabled int `json:"disabled,omitempty"`
+}
+
+// Flusher is what a Worker runs; *Dispatcher is one.
+type Flusher interface {
+	Flush(ctx context.Context) (Result, error)
 }
 
 func (d *Dispatcher) defaults() {
@@ -68,20 +77,25 @@ func (d *Dispatcher) defaults() {
 	}
 }
 
-// Flush attempts every due delivery once.
+// Flush attempts every due delivery once, except those of endpoints that
+// are disabled or pausing after a failure.
 func (d *Dispatcher) Flush(ctx context.Context) (Result, error) {
 	d.defaults()
 	var res Result
-	due, err := d.Store.Due(ctx, 1000)
+	due, err := d.Store.DueFor(ctx, d.keys(), 1000)
 	if err != nil {
 		return res, err
 	}
+	gone := map[string]bool{} // disabled during this batch
 	for _, p := range due {
 		n, ok := d.Notifiers[p.Endpoint]
-		if !ok {
-			continue // endpoint not configured in this run: stays pending
+		if !ok || gone[p.Endpoint] {
+			continue
 		}
 		now := d.Now()
+		if d.paused(p.Endpoint, now) {
+			continue
+		}
 		if now.Sub(p.CreatedAt) > d.MaxAge {
 			_ = d.Store.MarkAttempt(ctx, p.EventID, p.Endpoint, errors.New("gave up: event older than max age"), time.Time{})
 			res.GaveUp++
@@ -91,10 +105,14 @@ func (d *Dispatcher) Flush(ctx context.Context) (Result, error) {
 		actx, cancel := context.WithTimeout(ctx, d.Timeout)
 		err := n.Notify(actx, ev)
 		cancel()
+		// Outcomes are recorded even when ctx ends right after the
+		// attempt, so a delivered event is not sent again needlessly.
+		wctx := context.WithoutCancel(ctx)
 		if err == nil {
-			if err := d.Store.MarkDelivered(context.WithoutCancel(ctx), p.EventID, p.Endpoint); err != nil {
+			if err := d.Store.MarkDelivered(wctx, p.EventID, p.Endpoint); err != nil {
 				return res, err
 			}
+			d.record(wctx, p.Endpoint, n, nil)
 			res.Delivered++
 			d.Logger.Info("alert delivered", "event", p.EventID, "endpoint", n.Name(), "attempt", p.Attempts+1)
 			continue
@@ -102,18 +120,92 @@ func (d *Dispatcher) Flush(ctx context.Context) (Result, error) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		if errors.Is(err, alerts.ErrPermanent) || errors.Is(err, alerts.ErrGone) {
-			_ = d.Store.MarkAttempt(ctx, p.EventID, p.Endpoint, err, time.Time{})
+		d.record(wctx, p.Endpoint, n, err)
+		switch {
+		case errors.Is(err, alerts.ErrGone):
+			// Keep the delivery pending: if the endpoint is re-enabled it
+			// goes out then (unless too old by that time).
+			_ = d.Store.MarkAttempt(wctx, p.EventID, p.Endpoint, err, now)
+			if derr := d.Store.DisableEndpoint(wctx, p.Endpoint, n.Name(), err.Error()); derr != nil {
+				return res, derr
+			}
+			res.Disabled++
+			gone[p.Endpoint] = true
+			d.Logger.Error("alert endpoint answered 410 Gone: disabled until re-enabled", "endpoint", n.Name(), "key", p.Endpoint, "event", p.EventID)
+		case errors.Is(err, alerts.ErrPermanent):
+			_ = d.Store.MarkAttempt(wctx, p.EventID, p.Endpoint, err, time.Time{})
 			res.GaveUp++
 			d.Logger.Error("alert rejected permanently", "event", p.EventID, "endpoint", n.Name(), "err", err)
-			continue
+		default:
+			next := now.Add(d.backoff(p.Attempts, err))
+			_ = d.Store.MarkAttempt(wctx, p.EventID, p.Endpoint, err, next)
+			d.pause(p.Endpoint, next)
+			res.Retrying++
+			d.Logger.Warn("alert delivery failed, will retry", "event", p.EventID, "endpoint", n.Name(), "attempt", p.Attempts+1, "next", next, "err", err)
 		}
-		next := now.Add(d.backoff(p.Attempts, err))
-		_ = d.Store.MarkAttempt(ctx, p.EventID, p.Endpoint, err, next)
-		res.Retrying++
-		d.Logger.Warn("alert delivery failed, will retry", "event", p.EventID, "endpoint", n.Name(), "attempt", p.Attempts+1, "next", next, "err", err)
 	}
 	return res, nil
+}
+
+// Pending counts deliveries still to be made to this dispatcher's
+// endpoints, leaving out disabled ones.
+func (d *Dispatcher) Pending(ctx context.Context) (int, error) {
+	return d.Store.PendingFor(ctx, d.keys())
+}
+
+// HasDue reports whether a Flush now would attempt something: a delivery
+// is due for an endpoint that is neither disabled nor pausing. It lets a
+// caller skip taking locks when there is nothing to do.
+func (d *Dispatcher) HasDue(ctx context.Context) (bool, error) {
+	d.defaults()
+	due, err := d.Store.DueFor(ctx, d.keys(), 100)
+	if err != nil {
+		return false, err
+	}
+	now := d.Now()
+	for _, p := range due {
+		if !d.paused(p.Endpoint, now) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (d *Dispatcher) keys() []string {
+	ks := make([]string, 0, len(d.Notifiers))
+	for k := range d.Notifiers {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// record keeps the endpoint's last outcome; it is informational, so a
+// failure to write it is only logged.
+func (d *Dispatcher) record(ctx context.Context, key string, n alerts.Notifier, err error) {
+	if rerr := d.Store.RecordEndpointResult(ctx, key, n.Name(), err); rerr != nil {
+		d.Logger.Warn("record endpoint state", "endpoint", n.Name(), "err", rerr)
+	}
+}
+
+func (d *Dispatcher) paused(key string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	until, ok := d.pausedUntil[key]
+	if ok && !now.Before(until) {
+		delete(d.pausedUntil, key)
+		return false
+	}
+	return ok
+}
+
+func (d *Dispatcher) pause(key string, until time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pausedUntil == nil {
+		d.pausedUntil = map[string]time.Time{}
+	}
+	d.pausedUntil[key] = until
 }
 
 // backoff is exponential with full jitter, at least any Retry-After.

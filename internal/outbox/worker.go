@@ -10,13 +10,13 @@ import (
 // come due. Alert latency from match to first attempt is therefore one
 // store round trip, not a polling period.
 type Worker struct {
-	D    *Dispatcher
+	D    Flusher
 	Poll time.Duration
 	kick chan struct{}
 }
 
 // NewWorker returns a worker for d polling every poll (default 1 s).
-func NewWorker(d *Dispatcher, poll time.Duration) *Worker {
+func NewWorker(d Flusher, poll time.Duration) *Worker {
 	if poll <= 0 {
 		poll = time.Second
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/crawler/archive"
@@ -52,6 +54,10 @@ func archiveReason(err error) string {
 // pipeline. Nothing from the archive is kept after its entry is hashed.
 func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reader) error {
 	lim := s.cfg.Archive
+	// Entries are read in order (archives are streams) but decoded and
+	// hashed in parallel; the bytes buffered for the workers are bounded.
+	pool := newBytePool(s.cfg.ArchiveWorkers, s.cfg.ArchiveBuffer)
+	defer pool.wait()
 	_, err := archive.Walk(ctx, r, a.URL, lim, func(e archive.Entry) error {
 		entryPath := strings.Join(e.Path, "!/")
 		w := where{url: a.URL, page: a.Page, archivePath: entryPath}
@@ -80,9 +86,16 @@ func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reade
 			s.problem(a.URL+"#"+entryPath, fmt.Errorf("%w: entry over %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes))
 			return nil
 		}
-		if err := s.image(ctx, w, buf.Bytes()); err != nil {
-			s.problem(a.URL+"#"+entryPath, err)
+		data := buf.Bytes()
+		if err := pool.acquire(ctx, int64(len(data))); err != nil {
+			return err
 		}
+		go func() {
+			defer pool.release(int64(len(data)))
+			if err := s.image(ctx, w, data); err != nil {
+				s.problem(a.URL+"#"+entryPath, err)
+			}
+		}()
 		return nil
 	}, func(p []string, err error) {
 		s.problem(a.URL+"#"+strings.Join(p, "!/"), wrapArchive(err))
@@ -116,3 +129,54 @@ func looksLikeImageName(p []string) bool {
 	}
 	return false
 }
+
+// bytePool bounds concurrent image jobs by count and by buffered bytes.
+type bytePool struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	jobs     int
+	bytes    int64
+	maxJobs  int
+	maxBytes int64
+	wg       sync.WaitGroup
+}
+
+func newBytePool(jobs int, bytes int64) *bytePool {
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	if bytes <= 0 {
+		bytes = 96 << 20
+	}
+	p := &bytePool{maxJobs: jobs, maxBytes: bytes}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// acquire waits for a job slot and n bytes of budget. A single job larger
+// than the budget is admitted alone.
+func (p *bytePool) acquire(ctx context.Context, n int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.jobs >= p.maxJobs || (p.jobs > 0 && p.bytes+n > p.maxBytes) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.cond.Wait()
+	}
+	p.jobs++
+	p.bytes += n
+	p.wg.Add(1)
+	return nil
+}
+
+func (p *bytePool) release(n int64) {
+	p.mu.Lock()
+	p.jobs--
+	p.bytes -= n
+	p.mu.Unlock()
+	p.cond.Broadcast()
+	p.wg.Done()
+}
+
+func (p *bytePool) wait() { p.wg.Wait() }

@@ -46,6 +46,10 @@ type Config struct {
 	GroupBy Grouping
 	// Archive bounds every archive walked.
 	Archive archive.Limits
+	// ArchiveWorkers decode archive entries in parallel (default GOMAXPROCS);
+	// ArchiveBuffer bounds the entry bytes waiting for them (default 96 MiB).
+	ArchiveWorkers int
+	ArchiveBuffer  int64
 	// Endpoints are the keys of the alert endpoints events are queued for.
 	Endpoints []string
 	// OnFinding is called for every match (e.g. to stream JSON lines).

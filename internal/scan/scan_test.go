@@ -21,7 +21,7 @@ import (
 )
 
 // setup enrolls the captures a corpus writes and opens a fresh store.
-func setup(t *testing.T, write func(dir string) error) (*fingerprint.Bank, *store.Store) {
+func setup(t testing.TB, write func(dir string) error) (*fingerprint.Bank, *store.Store) {
 	t.Helper()
 	dir := t.TempDir()
 	capDir := filepath.Join(dir, "captures")

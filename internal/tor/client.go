@@ -18,7 +18,6 @@ const newnymInterval = 10 * time.Second
 // concurrent use.
 type Client struct {
 	mode      Mode
-	cfg       Config
 	logger    *slog.Logger
 	socksAddr string
 	iso       *isolation
@@ -43,7 +42,7 @@ type Client struct {
 // mode only builds the direct transport.
 func Start(ctx context.Context, cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
-	c := &Client{mode: cfg.Mode, cfg: cfg, logger: cfg.Logger}
+	c := &Client{mode: cfg.Mode, logger: cfg.Logger}
 	switch cfg.Mode {
 	case ModeOff:
 		c.base = newDirectTransport()
@@ -164,13 +163,15 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.base.CloseIdleConnections()
 		var errs []error
+		if c.managed != nil {
+			errs = append(errs, c.managed.close(c.ctrl))
+		}
 		if c.ctrl != nil {
-			if err := c.ctrl.close(); err != nil {
+			// After a HALT tor has hung up; only a live external tor's
+			// QUIT answer is worth reporting.
+			if err := c.ctrl.close(); err != nil && c.managed == nil {
 				errs = append(errs, fmt.Errorf("tor: closing control connection: %w", err))
 			}
-		}
-		if c.managed != nil {
-			errs = append(errs, c.managed.close())
 		}
 		c.closeErr = errors.Join(errs...)
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +37,10 @@ func newIsolation() *isolation {
 // siteKey maps a host to the unit of isolation: the onion service address
 // for *.onion (sub-domains of one service share it), else the host name.
 func siteKey(host string) string {
-	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h // NewCircuit may be given a URL's host:port
+	}
+	h := strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if isOnion(h) {
 		labels := strings.Split(h, ".")
 		if len(labels) > 2 {

@@ -12,7 +12,7 @@ func TestIsolationCredentials(t *testing.T) {
 	if u1 == "" || p1 == "" || len(u1) > 255 || len(p1) > 255 {
 		t.Fatalf("credentials out of RFC 1929 bounds: %q %q", u1, p1)
 	}
-	same := []string{onion, "WWW." + onion, onion + ".", "a.b." + onion}
+	same := []string{onion, "WWW." + onion, onion + ".", "a.b." + onion, onion + ":80", "www." + onion + ":443"}
 	for _, h := range same {
 		if u, _ := iso.credentials(h); u != u1 {
 			t.Errorf("credentials(%q) = %q, want the site's %q", h, u, u1)

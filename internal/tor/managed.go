@@ -12,15 +12,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/cretz/bine/control"
 	"github.com/cretz/bine/process"
 	bine "github.com/cretz/bine/tor"
 )
 
 // managedTor is a tor process started by bine that we own.
 type managedTor struct {
-	t      *bine.Tor
-	output *tailWriter
+	t *bine.Tor
 }
 
 // startManaged starts tor on the user's torrc with the network disabled,
@@ -29,7 +30,7 @@ type managedTor struct {
 // precise SOCKS codes) and make tor exit if we die without closing it.
 func startManaged(ctx context.Context, cfg Config) (*managedTor, *controlConn, string, error) {
 	if cfg.TorrcFile == "" {
-		return nil, nil, "", errors.New("tor: managed mode needs a torrc (Config.TorrcFile / --torrc): leakwatch never starts tor with a default configuration, so say which network to join")
+		return nil, nil, "", errors.New("tor: managed mode needs a torrc (Config.TorrcFile): leakwatch never starts tor with a default configuration, so say which network to join")
 	}
 	torrc, err := filepath.Abs(cfg.TorrcFile)
 	if err != nil {
@@ -80,43 +81,66 @@ func startManaged(ctx context.Context, cfg Config) (*managedTor, *controlConn, s
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("%w: starting tor: %w%s", ErrTorUnavailable, err, out.context())
 	}
-	m := &managedTor{t: t, output: out}
+	m := &managedTor{t: t}
+	var cc *controlConn
 	fail := func(err error) (*managedTor, *controlConn, string, error) {
-		m.close()
+		m.close(cc)
+		if cc != nil {
+			cc.close()
+		}
 		return nil, nil, "", fmt.Errorf("%w%s", err, out.context())
 	}
 
-	cc, err := dialControl(ctx, "127.0.0.1:"+strconv.Itoa(t.ControlPort), controlAuth{})
-	if err != nil {
+	if cc, err = dialControl(ctx, "127.0.0.1:"+strconv.Itoa(t.ControlPort), controlAuth{}); err != nil {
 		return fail(err)
 	}
 	if err := cc.enableNetwork(ctx); err != nil {
-		cc.close()
 		return fail(fmt.Errorf("%w: enabling the network: %w", ErrTorUnavailable, err))
 	}
 	if err := waitBootstrap(ctx, cc, cfg.BootstrapTimeout, cfg.Progress, cfg.Logger); err != nil {
-		cc.close()
 		return fail(err)
 	}
 	socks, err := cc.socksAddr(ctx)
 	if err != nil {
-		cc.close()
 		return fail(fmt.Errorf("%w: %w", ErrTorUnavailable, err))
 	}
 	return m, cc, socks, nil
 }
 
-// close halts tor (bine sends SIGNAL HALT, then waits briefly) and makes
-// sure the process is gone by cancelling its context.
-func (m *managedTor) close() error {
-	err := m.t.Close()
-	if m.t.ProcessCancelFunc != nil {
+// haltTimeout is how long tor gets to exit after SIGNAL HALT.
+const haltTimeout = 5 * time.Second
+
+// close stops tor: SIGNAL HALT through cc (our deadline-bound control
+// connection), then Wait; without a working control connection, or if tor
+// is still there after haltTimeout, its context is cancelled, which kills
+// that process. bine's own Close is not used because it gives tor only
+// 300 ms.
+func (m *managedTor) close(cc *controlConn) error {
+	halted := false
+	if cc != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), haltTimeout)
+		halted = cc.do(ctx, func(c *control.Conn) error { return c.Signal("HALT") }) == nil
+		cancel()
+	}
+	if !halted {
+		m.t.ProcessCancelFunc() // no control over it (or it is gone): kill our process
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = m.t.Process.Wait() // exit status is irrelevant: we only need it gone
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-time.After(haltTimeout):
 		m.t.ProcessCancelFunc()
+		<-done
+		err = fmt.Errorf("tor: managed tor did not exit within %s of HALT; killed", haltTimeout)
 	}
-	if err != nil {
-		return fmt.Errorf("tor: stopping managed tor: %w", err)
-	}
-	return nil
+	m.t.ProcessCancelFunc() // release the context
+	m.t.Control.Close()     // bine's connection; tor is gone, so this returns at once
+	return err
 }
 
 // tailWriter logs tor's console output (warnings only, since bine passes

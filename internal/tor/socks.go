@@ -75,14 +75,21 @@ func (d *socksDialer) DialContext(ctx context.Context, network, addr string) (ne
 // withDeadline runs fn with conn's deadline tied to ctx, so a stalled proxy
 // or a cancelled request cannot block the handshake forever.
 func withDeadline(ctx context.Context, conn net.Conn, fn func() error) error {
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	// Only through AfterFunc, not conn.SetDeadline(ctx's deadline): the
+	// I/O error must come after ctx.Err() is set, so it is reported as such.
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.SetDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	err := fn()
-	if !stop() && err != nil {
-		// ctx ended during fn: report that, not just the I/O error it caused.
-		err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+	if !stop() {
+		<-fired // so the reset below cannot be overtaken
+	}
+	if _, isReply := errors.AsType[*SOCKSError](err); err != nil && !isReply && ctx.Err() != nil {
+		// ctx ended during fn: report that, with the I/O error it caused as
+		// text only, so a slow handshake reads as a timeout, not a dead tor.
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	conn.SetDeadline(time.Time{})
 	return err

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,7 @@ func TestTorTransportSendsHostnamesUnresolved(t *testing.T) {
 	defer backend.Close()
 	socks := newFakeSOCKS(t, backend.Listener.Addr().String(), 0)
 	c := startSOCKSClient(t, socks.Addr())
+	lookups := recordLookups(t)
 
 	const onion = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"
 	urls := []struct {
@@ -65,6 +68,9 @@ func TestTorTransportSendsHostnamesUnresolved(t *testing.T) {
 		if !strings.HasPrefix(body, "host=") {
 			t.Fatalf("GET %s: body %q", u.url, body)
 		}
+	}
+	if n := lookups.count(); n != 0 {
+		t.Fatalf("%d local DNS lookups in Tor mode", n)
 	}
 	reqs := socks.requests()
 	if len(reqs) != len(urls) {
@@ -161,46 +167,68 @@ func TestTorTransportFailsClosedWhenSOCKSDies(t *testing.T) {
 	}
 }
 
-// Proxy environment variables must not divert Tor-mode traffic. The target
-// is not loopback, since net/http never proxies loopback anyway.
-func TestTorTransportIgnoresProxyEnv(t *testing.T) {
-	var canary countingServer
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { canary.hit() }))
-	defer proxy.Close()
-	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"} {
-		t.Setenv(k, proxy.URL)
-	}
-	t.Setenv("NO_PROXY", "")
-	t.Setenv("no_proxy", "")
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer backend.Close()
-	socks := newFakeSOCKS(t, backend.Listener.Addr().String(), 0)
-	c := startSOCKSClient(t, socks.Addr())
-
-	body, err := get(t, c.Transport(), "http://site.invalid/")
-	if err != nil || body != "ok" {
-		t.Fatalf("GET = %q, %v", body, err)
-	}
-	if n := canary.count(); n != 0 {
-		t.Fatalf("env proxy received %d requests", n)
-	}
-	if len(socks.requests()) != 1 {
-		t.Fatalf("SOCKS saw %d CONNECTs, want 1", len(socks.requests()))
-	}
+// recordLookups makes the default resolver count its DNS dials instead of
+// making them, for the rest of the test.
+func recordLookups(t *testing.T) *countingServer {
+	t.Helper()
+	var n countingServer
+	saved := net.DefaultResolver
+	net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		n.hit()
+		return nil, errors.New("local DNS lookup attempted")
+	}}
+	t.Cleanup(func() { net.DefaultResolver = saved })
+	return &n
 }
 
-func TestDirectTransportIgnoresProxyEnv(t *testing.T) {
-	var canary countingServer
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { canary.hit() }))
-	defer proxy.Close()
-	t.Setenv("HTTP_PROXY", proxy.URL)
-	t.Setenv("http_proxy", proxy.URL)
-	t.Setenv("NO_PROXY", "")
+// proxyEnvChild marks the child process of TestTransportsIgnoreProxyEnv.
+const proxyEnvChild = "LEAKWATCH_TOR_TEST_PROXY_ENV"
+
+// Proxy environment variables must not divert traffic in any mode. net/http
+// reads them once per process, so the check runs in a child process that
+// has them from the start; and the targets are not loopback, which net/http
+// never proxies anyway.
+func TestTransportsIgnoreProxyEnv(t *testing.T) {
+	if os.Getenv(proxyEnvChild) == "" {
+		var canary countingServer
+		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { canary.hit() }))
+		defer proxy.Close()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTransportsIgnoreProxyEnv$", "-test.v")
+		cmd.Env = append(os.Environ(), proxyEnvChild+"=1", "NO_PROXY=", "no_proxy=")
+		for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"} {
+			cmd.Env = append(cmd.Env, k+"="+proxy.URL)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "--- PASS: TestTransportsIgnoreProxyEnv") {
+			t.Fatalf("child did not run the check:\n%s", out)
+		}
+		if n := canary.count(); n != 0 {
+			t.Fatalf("env proxy received %d requests", n)
+		}
+		return
+	}
+	if os.Getenv("HTTP_PROXY") == "" {
+		t.Fatal("child without HTTP_PROXY")
+	}
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer backend.Close()
 
-	// Redirect dials to the backend so no real DNS lookup happens; an env
-	// proxy would show up as a dial to the canary's address instead.
+	// Tor mode: the request must reach the SOCKS proxy, by name.
+	socks := newFakeSOCKS(t, backend.Listener.Addr().String(), 0)
+	c := startSOCKSClient(t, socks.Addr())
+	if body, err := get(t, c.Transport(), "http://site.invalid/"); err != nil || body != "ok" {
+		t.Fatalf("Tor mode GET = %q, %v", body, err)
+	}
+	if reqs := socks.requests(); len(reqs) != 1 || reqs[0].Host != "site.invalid" {
+		t.Fatalf("SOCKS saw %+v", reqs)
+	}
+
+	// Off mode: a direct dial to the site itself. Dials are redirected to
+	// the backend so no real DNS lookup happens; an env proxy would show up
+	// as a dial to the proxy's address instead.
 	tr := newDirectTransport()
 	var dialed []string
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -208,12 +236,11 @@ func TestDirectTransportIgnoresProxyEnv(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, backend.Listener.Addr().String())
 	}
-	body, err := get(t, &guard{mode: ModeOff, next: tr}, "http://site.example/")
-	if err != nil || body != "ok" {
-		t.Fatalf("GET = %q, %v", body, err)
+	if body, err := get(t, &guard{mode: ModeOff, next: tr}, "http://site.example/"); err != nil || body != "ok" {
+		t.Fatalf("off mode GET = %q, %v", body, err)
 	}
-	if canary.count() != 0 || len(dialed) != 1 || dialed[0] != "site.example:80" {
-		t.Fatalf("dialed %q, canary %d; want a direct dial to site.example:80", dialed, canary.count())
+	if len(dialed) != 1 || dialed[0] != "site.example:80" {
+		t.Fatalf("off mode dialed %q, want a direct dial to site.example:80", dialed)
 	}
 }
 

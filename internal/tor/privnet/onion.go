@@ -52,15 +52,13 @@ func (n *Network) ServeOnion(ctx context.Context, h http.Handler) (onionHost str
 
 	var p *proc
 	closeFn = sync.OnceValue(func() error {
-		var errs []error
 		if p != nil {
-			errs = append(errs, p.stop())
+			p.stop(n.opts.logger)
 		}
-		errs = append(errs, srv.Close())
 		n.mu.Lock()
 		delete(n.onions, idx)
 		n.mu.Unlock()
-		return errors.Join(errs...)
+		return srv.Close()
 	})
 	fail := func(err error) (string, func() error, error) {
 		closeFn()
@@ -82,7 +80,7 @@ func (n *Network) ServeOnion(ctx context.Context, h http.Handler) (onionHost str
 		n.mu.Unlock()
 		return fail(errors.New("privnet: network stopped"))
 	}
-	n.onions[idx] = closeFn
+	n.onions[idx] = &onion{proc: p, close: closeFn}
 	n.mu.Unlock()
 
 	host, err := waitHostname(ctx, p)
@@ -94,6 +92,12 @@ func (n *Network) ServeOnion(ctx context.Context, h http.Handler) (onionHost str
 	}
 	n.opts.logger.Info("privnet: onion reachable", "host", host, "elapsed", time.Since(t0))
 	return host, closeFn, nil
+}
+
+// onion is a running onion service.
+type onion struct {
+	proc  *proc
+	close func() error
 }
 
 func waitHostname(ctx context.Context, p *proc) (string, error) {

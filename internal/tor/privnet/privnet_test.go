@@ -2,14 +2,19 @@ package privnet
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
 	"golang.org/x/net/proxy"
 )
 
@@ -52,7 +57,7 @@ func TestNetworkColdAndWarm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello from the private onion")
 	})
@@ -64,9 +69,11 @@ func TestNetworkColdAndWarm(t *testing.T) {
 			t.Fatalf("Start: %v", err)
 		}
 		defer func() {
+			t0 := time.Now()
 			if err := n.Stop(); err != nil {
 				t.Errorf("Stop: %v", err)
 			}
+			t.Logf("warm=%v: Stop took %.2fs", wantWarm, time.Since(t0).Seconds())
 		}()
 		started := time.Since(t0)
 		if n.Warm != wantWarm {
@@ -101,6 +108,7 @@ func TestNetworkColdAndWarm(t *testing.T) {
 		for _, f := range files {
 			assertPrivateTorrc(t, f)
 		}
+		assertLoopbackSockets(t, n)
 		t.Logf("warm=%v: network up %.1fs, onion reachable %.1fs, first fetch %.2fs",
 			wantWarm, started.Seconds(), published.Seconds(), time.Since(t1).Seconds())
 		return host
@@ -113,15 +121,101 @@ func TestNetworkColdAndWarm(t *testing.T) {
 	}
 }
 
-func TestStartRefusesBusyDir(t *testing.T) {
-	requireTor(t)
+// Start must refuse, before starting any tor, a directory another network
+// holds and a path torrcs could not hold unquoted.
+func TestStartRefusesUnusableDir(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
 	dir := t.TempDir()
-	// Hold the lock as a running network would.
-	n := &Network{}
-	_ = n
-	other, err := Start(t.Context(), filepath.Join(dir, "bad dir"))
-	if err == nil {
-		other.Stop()
+	held := flock.New(filepath.Join(dir, ".lock"))
+	if ok, err := held.TryLock(); !ok || err != nil {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	defer held.Unlock()
+	if n, err := Start(t.Context(), dir); err == nil || !strings.Contains(err.Error(), "in use") {
+		if n != nil {
+			n.Stop()
+		}
+		t.Fatalf("busy dir: err = %v, want 'in use'", err)
+	}
+	if n, err := Start(t.Context(), filepath.Join(t.TempDir(), "bad dir")); err == nil {
+		n.Stop()
 		t.Fatal("a directory with a space was accepted")
 	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("refused Start wrote into the directory: %v", entries)
+	}
+}
+
+// assertLoopbackSockets checks, from /proc, that every TCP and UDP socket
+// held by the network's tor processes has loopback (or unbound) addresses
+// at both ends: the network rule, observed rather than configured.
+func assertLoopbackSockets(t *testing.T, n *Network) {
+	t.Helper()
+	n.mu.Lock()
+	procs := append([]*proc(nil), n.procs...)
+	for _, o := range n.onions {
+		procs = append(procs, o.proc)
+	}
+	n.mu.Unlock()
+	owner := map[string]string{} // socket inode -> nick
+	for _, p := range procs {
+		fds := fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid)
+		entries, err := os.ReadDir(fds)
+		if err != nil {
+			t.Fatalf("%s: %v", p.nick, err)
+		}
+		for _, e := range entries {
+			link, err := os.Readlink(filepath.Join(fds, e.Name()))
+			if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+				owner[strings.TrimSuffix(inode, "]")] = p.nick
+			}
+		}
+	}
+	seen := 0
+	for _, table := range []string{"tcp", "tcp6", "udp", "udp6"} {
+		b, err := os.ReadFile("/proc/net/" + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 10 {
+				continue
+			}
+			nick, ours := owner[f[9]]
+			if !ours {
+				continue
+			}
+			seen++
+			for _, end := range f[1:3] {
+				if ip := procNetIP(t, end); !ip.IsLoopback() && !ip.IsUnspecified() {
+					t.Errorf("%s: %s socket %s -> %s leaves 127.0.0.0/8", nick, table, procNetIP(t, f[1]), procNetIP(t, f[2]))
+				}
+			}
+			if strings.HasPrefix(table, "udp") {
+				t.Errorf("%s: unexpected UDP socket %s", nick, procNetIP(t, f[1]))
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("found no sockets at all: the check is not looking at the right processes")
+	}
+}
+
+// procNetIP decodes an address from /proc/net/{tcp,udp}[6]: hex, each
+// 32-bit word in host (little-endian) byte order, then ":port".
+func procNetIP(t *testing.T, s string) netip.Addr {
+	t.Helper()
+	h, _, _ := strings.Cut(s, ":")
+	raw, err := hex.DecodeString(h)
+	if err != nil || (len(raw) != 4 && len(raw) != 16) {
+		t.Fatalf("bad /proc/net address %q", s)
+	}
+	for i := 0; i < len(raw); i += 4 {
+		raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+	}
+	ip, _ := netip.AddrFromSlice(raw)
+	return ip.Unmap()
 }

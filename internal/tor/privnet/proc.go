@@ -3,6 +3,7 @@ package privnet
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 
 // stopTimeout is how long a tor gets to exit after SIGTERM before SIGKILL.
 // With ShutdownWaitLength 0 they exit in well under a second.
-const stopTimeout = 10 * time.Second
+const stopTimeout = 15 * time.Second
 
 // proc is one tor process we started and therefore may signal, by PID.
 type proc struct {
@@ -72,24 +73,28 @@ func (p *proc) diagnostics() string {
 	return b.String()
 }
 
-// stop sends SIGTERM and waits; SIGKILL (same PID) only if tor ignores it.
-func (p *proc) stop() error {
+// stop sends SIGTERM and waits. A tor that is still there after
+// stopTimeout gets SIGKILL (same PID): a test network has no state worth a
+// hung Stop. That is logged with tor's last words, not returned, because it
+// is a tor quirk (seen twice in a few dozen stops under heavy load), not a
+// failure of the caller's test.
+func (p *proc) stop(logger *slog.Logger) {
 	select {
 	case <-p.done:
-		return nil
+		return
 	default:
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		<-p.done
-		return nil
+		<-p.done // already exiting
+		return
 	}
 	select {
 	case <-p.done:
-		return nil
 	case <-time.After(stopTimeout):
+		logger.Warn("privnet: tor ignored SIGTERM; killing it", "nick", p.nick, "pid", p.cmd.Process.Pid,
+			"after", stopTimeout, "diagnostics", p.diagnostics())
 		p.cmd.Process.Kill()
 		<-p.done
-		return fmt.Errorf("privnet: %s ignored SIGTERM for %s; killed", p.nick, stopTimeout)
 	}
 }
 

@@ -1,0 +1,126 @@
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Run statuses, used as the status label of leakwatch_runs_total.
+const (
+	StatusOK          = "ok"          // the scan finished without per-item errors
+	StatusPartial     = "partial"     // it finished, but some items failed
+	StatusFailed      = "failed"      // it could not run, or fetched nothing
+	StatusInterrupted = "interrupted" // shutdown cancelled it
+)
+
+// Run is what one scan reports when it ends.
+type Run struct {
+	Status           string
+	Pages            int64
+	ImagesHashed     int64
+	Matches          int64
+	IncidentsChanged int
+	// ErrorsBy counts per-item errors by reason (bounded label set).
+	ErrorsBy map[string]int64
+}
+
+// Metrics is the watcher's metric set.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	pagesFetched      prometheus.Counter
+	imagesHashed      prometheus.Counter
+	matches           prometheus.Counter
+	incidentsChanged  prometheus.Counter
+	scanErrors        *prometheus.CounterVec
+	alertsDelivered   prometheus.Counter
+	alertsFailed      prometheus.Counter
+	runs              *prometheus.CounterVec
+	runsSkippedLocked prometheus.Counter
+	lastSuccess       prometheus.Gauge
+}
+
+// Options configures New.
+type Options struct {
+	// Pending, if set, is called at scrape time for
+	// leakwatch_outbox_pending (deliveries still to be made).
+	Pending func() float64
+	// Runtime adds the Go runtime and process collectors.
+	Runtime bool
+}
+
+// New returns a metric set registered in its own registry.
+func New(opts Options) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		pagesFetched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leakwatch_pages_fetched_total", Help: "HTML pages fetched by scans."}),
+		imagesHashed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leakwatch_images_hashed_total", Help: "Images decoded and hashed (cache hits excluded)."}),
+		matches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leakwatch_matches_total", Help: "Image matches against the bank."}),
+		incidentsChanged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leakwatch_incidents_changed_total", Help: "Incidents created, grown or re-opened (each raised an alert event)."}),
+		scanErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leakwatch_scan_errors_total", Help: "Pages, files or archives that could not be processed, by reason."}, []string{"reason"}),
+		alertsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leakwatch_alerts_delivered_total", Help: "Alert deliveries accepted by an endpoint."}),
+		alertsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leakwatch_alerts_failed_total", Help: "Failed alert delivery attempts (retried or given up)."}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leakwatch_runs_total", Help: "Scheduled scans by outcome (ok, partial, failed, interrupted)."}, []string{"status"}),
+		runsSkippedLocked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leakwatch_runs_skipped_locked_total", Help: "Scheduled scans skipped because another run held the store lock."}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "leakwatch_last_success_timestamp_seconds", Help: "Unix time at which the last successful (ok or partial) scan ended."}),
+	}
+	m.reg.MustRegister(m.pagesFetched, m.imagesHashed, m.matches, m.incidentsChanged, m.scanErrors,
+		m.alertsDelivered, m.alertsFailed, m.runs, m.runsSkippedLocked, m.lastSuccess)
+	for _, s := range []string{StatusOK, StatusPartial, StatusFailed, StatusInterrupted} {
+		m.runs.WithLabelValues(s) // export zeros so rate() works from the first scrape
+	}
+	if opts.Pending != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "leakwatch_outbox_pending", Help: "Alert deliveries waiting to be made to enabled endpoints."}, opts.Pending))
+	}
+	if opts.Runtime {
+		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return m
+}
+
+// Registry returns the private registry (tests gather from it).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ObserveRun adds one scan that ended at end.
+func (m *Metrics) ObserveRun(r Run, end time.Time) {
+	m.pagesFetched.Add(float64(r.Pages))
+	m.imagesHashed.Add(float64(r.ImagesHashed))
+	m.matches.Add(float64(r.Matches))
+	m.incidentsChanged.Add(float64(r.IncidentsChanged))
+	for reason, n := range r.ErrorsBy {
+		m.scanErrors.WithLabelValues(reason).Add(float64(n))
+	}
+	m.runs.WithLabelValues(r.Status).Inc()
+	if r.Status == StatusOK || r.Status == StatusPartial {
+		m.lastSuccess.Set(float64(end.UnixNano()) / 1e9)
+	}
+}
+
+// ObserveAlerts adds delivery outcomes.
+func (m *Metrics) ObserveAlerts(delivered, failed int) {
+	m.alertsDelivered.Add(float64(delivered))
+	m.alertsFailed.Add(float64(failed))
+}
+
+// SkippedLocked counts a scheduled scan skipped because of the lock.
+func (m *Metrics) SkippedLocked() { m.runsSkippedLocked.Inc() }
