@@ -120,3 +120,19 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkVerify(b *testing.B) {
+	sec := mustSecret(b, vectorSecret)
+	body := []byte(strings.Repeat(`{"k":"v"},`, 200)) // about 2 KB, a typical incident payload
+	now := time.Unix(vectorTS, 0)
+	h := http.Header{}
+	h.Set(HeaderID, vectorID)
+	h.Set(HeaderTimestamp, strconv.Itoa(vectorTS))
+	h.Set(HeaderSignature, "v1a,c2ln "+Sign(sec, vectorID, now, body))
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := Verify(sec, h, body, now, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
