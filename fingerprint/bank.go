@@ -205,6 +205,7 @@ type PDQHit struct {
 
 // SearchPDQ calls fn for every enrolled PDQ hash within radius of q.
 func (b *Bank) SearchPDQ(q Hash256, radius int, fn func(PDQHit) bool) {
+	radius = min(max(radius, 0), 256)
 	b.ensureIndex()
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -215,6 +216,7 @@ func (b *Bank) SearchPDQ(q Hash256, radius int, fn func(PDQHit) bool) {
 
 // SearchPHash calls fn for every enrolled pHash within radius of q.
 func (b *Bank) SearchPHash(q Hash64, radius int, fn func(capture uint32, dist int) bool) {
+	radius = min(max(radius, 0), 64)
 	b.ensureIndex()
 	b.mu.RLock()
 	defer b.mu.RUnlock()
