@@ -114,6 +114,7 @@ type run struct {
 	pageReqs            atomic.Int64
 	seenAssets          sync.Map
 	referrer            sync.Map // page URL -> URL of the page linking it
+	retries             sync.Map // URL -> *atomic.Int32
 	queue               chan Asset
 	hostSem             sync.Map // host -> chan struct{}
 }
@@ -332,6 +333,11 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 		if errors.Is(err, colly.ErrAbortedAfterHeaders) || errors.Is(err, colly.ErrAbortedBeforeRequest) || errors.Is(err, errAbortedByUs) {
 			return
 		}
+		if resp != nil && resp.Request != nil && r.retry(resp.Request.URL, err) {
+			if rerr := resp.Request.Retry(); rerr == nil {
+				return
+			}
+		}
 		var av *colly.AlreadyVisitedError
 		if errors.As(err, &av) {
 			// colly refuses a redirect back to a URL it has seen: a loop.
@@ -347,6 +353,32 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 		r.fail(u, err)
 	})
 	return col
+}
+
+// retry reports whether a failed fetch of u should be tried again, and if
+// so renews the route to its host and waits a little (2 s, 4 s, ...).
+func (r *run) retry(u *url.URL, err error) bool {
+	o := r.c.opts
+	if o.Retryable == nil || r.ctx.Err() != nil || !o.Retryable(err) {
+		return false
+	}
+	v, _ := r.retries.LoadOrStore(u.String(), new(atomic.Int32))
+	n := v.(*atomic.Int32).Add(1)
+	if int(n) > o.MaxRetries {
+		return false
+	}
+	r.log.Info("retrying", "url", u.String(), "attempt", n+1, "err", err)
+	if o.Renew != nil {
+		o.Renew(u.Host)
+	}
+	t := time.NewTimer(time.Duration(1<<n) * time.Second)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
 }
 
 // follow visits in-scope pages and queues assets found on a page.
@@ -467,6 +499,10 @@ func (r *run) fetchAsset(a Asset) {
 		}
 	}
 	resp, err := r.client.Do(req)
+	for err != nil && r.retry(u, err) {
+		req = req.Clone(ctx)
+		resp, err = r.client.Do(req)
+	}
 	if err != nil {
 		r.fail(a.URL, err)
 		return

@@ -228,3 +228,34 @@ func TestBadSeed(t *testing.T) {
 		}
 	}
 }
+
+// A flaky host: failures the caller deems retryable are retried with a
+// renewed route, up to MaxRetries.
+func TestRetryWithRenew(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) <= 2 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close() // drop the connection: a dead circuit
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		fmt.Fprint(w, "png")
+	}))
+	defer srv.Close()
+	var renewed atomic.Int32
+	c, _ := New(Options{
+		Retryable: func(err error) bool { return true },
+		Renew:     func(host string) { renewed.Add(1) },
+	})
+	got := newCollected()
+	if _, err := c.Run(context.Background(), []string{srv.URL + "/x.png"}, got.handler, got.onErr); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.assets) != 1 || len(got.errs) != 0 {
+		t.Fatalf("assets %v errors %v", got.assets, got.errs)
+	}
+	if renewed.Load() != 2 {
+		t.Errorf("renewed %d times, want 2", renewed.Load())
+	}
+}

@@ -53,6 +53,14 @@ type Options struct {
 	// costs only that request.
 	Revisit Revisit
 
+	// Retryable, if set, says which fetch errors are worth retrying (in Tor
+	// mode: a circuit that failed, an onion that timed out). Renew is called
+	// before each retry to get a fresh route to the host (a new circuit).
+	// MaxRetries bounds retries per URL (default 2).
+	Retryable  func(error) bool
+	Renew      func(host string)
+	MaxRetries int
+
 	// Progress, if set, is told every ~10 s how far a long archive
 	// download has got (total is -1 when unknown).
 	Progress func(url string, read, total int64)
@@ -111,6 +119,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Parallelism == 0 {
 		o.Parallelism = 2
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 2
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = DefaultUserAgent

@@ -170,6 +170,16 @@ func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fing
 		AllowedHosts: f.allowHosts, UserAgent: f.userAgent, Logger: a.logger(),
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), a.logger()),
 	}
+	if tc.Mode().IsTor() {
+		// A failed circuit or a slow onion is retried on a new circuit for
+		// that site only.
+		copts.Retryable = tor.RetryableError
+		copts.Renew = func(host string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			tc.NewCircuit(ctx, host)
+		}
+	}
 	mopts := fingerprint.DefaultMatchOptions()
 	mopts.PDQRadius = f.pdqRadius
 	cfg := scan.Config{
