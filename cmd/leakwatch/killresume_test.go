@@ -112,7 +112,9 @@ func TestKillResume(t *testing.T) {
 	}
 	logLatency(t, refRecv, findings())
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill timing seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
 	var kills, redeliveries, diedMidway int
 	for c := range cycles {
 		recv := newReceiver(t, fx.secret)
@@ -311,7 +313,7 @@ func TestOverlappingRunsRefused(t *testing.T) {
 // before the signal are kept.
 func TestWatchSIGTERM(t *testing.T) {
 	bin := leakwatchBinary(t)
-	fx := newOpsFixture(t, 100*time.Millisecond)
+	fx := newOpsFixture(t, 200*time.Millisecond)
 	storePath := filepath.Join(fx.dir, "lw.db")
 	logPath := filepath.Join(fx.dir, "alerts.jsonl")
 	p := fx.start(t, bin, "watch", "--schedule", "@every 1h", "--listen", "127.0.0.1:0", "--json",

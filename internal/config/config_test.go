@@ -328,3 +328,32 @@ func TestSettingsAreConsistent(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedExample keeps docs/examples/leakwatch.yaml valid and
+// complete, and docs/operations.md listing every key and variable.
+func TestDocumentedExample(t *testing.T) {
+	data, err := os.ReadFile("../../docs/examples/leakwatch.yaml")
+	if err != nil {
+		t.Skipf("example not found: %v", err)
+	}
+	c, err := Parse("leakwatch.yaml", data)
+	if err != nil {
+		t.Fatalf("the example configuration does not load: %v", err)
+	}
+	ops, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := c.Values()
+	for _, s := range Settings() {
+		if _, ok := vals[s.Key]; !ok {
+			t.Errorf("the example does not show %s", s.Key)
+		}
+		if !strings.Contains(string(ops), "`"+s.Key+"`") {
+			t.Errorf("docs/operations.md does not document %s", s.Key)
+		}
+		if s.Env != "" && !strings.Contains(string(ops), "`"+s.Env+"`") {
+			t.Errorf("docs/operations.md does not document %s", s.Env)
+		}
+	}
+}

@@ -93,9 +93,6 @@ func New(opts Options) *Metrics {
 	return m
 }
 
-// Registry returns the private registry (tests gather from it).
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // Handler serves the metrics in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
