@@ -301,6 +301,9 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 	col.OnResponse(func(resp *colly.Response) {
 		r.pages.Add(1)
 		page := resp.Request.URL
+		if o.OnPage != nil {
+			o.OnPage(page.String())
+		}
 		links, truncated := ExtractLinks(page, resp.Body, o.MaxLinksPerPage)
 		if truncated {
 			r.fail(page.String(), fmt.Errorf("%w: kept the first %d", ErrLinkLimit, o.MaxLinksPerPage))

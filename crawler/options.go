@@ -61,6 +61,9 @@ type Options struct {
 	Renew      func(host string)
 	MaxRetries int
 
+	// OnPage, if set, is called for every page fetched (for live progress).
+	OnPage func(url string)
+
 	// Progress, if set, is told every ~10 s how far a long archive
 	// download has got (total is -1 when unknown).
 	Progress func(url string, read, total int64)

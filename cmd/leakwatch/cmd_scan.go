@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -128,7 +130,15 @@ func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 	}
 	defer tc.Close()
 	cfg := a.scanConfig(f, tc, seeds, bank, st, keys)
+	if !f.asJSON && isTerminal(a.stderr) {
+		cfg.OnProgress = func(p scan.Summary) {
+			fmt.Fprintf(a.stderr, "\r\x1b[Kleakwatch: %d pages, %d assets, %d images, %d matches, %d errors", p.Pages, p.Assets, p.Images, p.Matches, p.Errors)
+		}
+	}
 	sum, dres, err := a.scanAndDeliver(ctx, cfg, st, notifiers, f.alertWait)
+	if cfg.OnProgress != nil {
+		fmt.Fprint(a.stderr, "\r\x1b[K")
+	}
 	if err != nil {
 		return err
 	}
@@ -226,6 +236,13 @@ func (a *app) printSummary(sum scan.Summary, d outbox.Result) {
 	if d.Delivered+d.Retrying+d.GaveUp > 0 {
 		a.msg("alerts: %d delivered, %d to retry, %d given up", d.Delivered, d.Retrying, d.GaveUp)
 	}
+}
+
+// isTerminal reports whether w is a terminal: progress is drawn only
+// there, never into logs or pipes.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 // lockStore takes the run lock of a store, mapping contention to exit 11.

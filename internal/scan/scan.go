@@ -59,6 +59,9 @@ type Config struct {
 	// Recrawl disables conditional requests: every page, image and archive
 	// is fetched again (use after enrolling many new captures).
 	Recrawl bool
+	// OnProgress, if set, receives a snapshot of the counters about twice
+	// a second while the scan runs (for a progress line on a terminal).
+	OnProgress func(Summary)
 	// OnEvent is called after an alert event was committed to the outbox,
 	// e.g. to wake the delivery worker.
 	OnEvent func(eventID string)
@@ -189,6 +192,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := s.announce(ctx); err != nil {
 		return Summary{}, err
 	}
+	if cfg.OnProgress != nil {
+		copts := cfg.Crawler
+		copts.OnPage = func(string) { s.count(func(x *Summary) { x.Pages++ }) }
+		cfg.Crawler = copts
+		s.cfg.Crawler = copts
+		if cr, err = crawler.New(copts); err != nil {
+			return Summary{}, err
+		}
+	}
 	if !cfg.Recrawl {
 		copts := cfg.Crawler
 		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn}
@@ -196,7 +208,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			return Summary{}, err
 		}
 	}
+	stopProgress := s.progress()
 	st, crawlErr := cr.Run(ctx, cfg.Seeds, s.handle, s.crawlError)
+	stopProgress()
 	if err := s.announce(context.WithoutCancel(ctx)); err != nil {
 		return Summary{}, err
 	}
@@ -224,6 +238,33 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, err
 	}
 	return sum, nil
+}
+
+// progress reports counters periodically until the returned func is called.
+func (s *scanner) progress() func() {
+	if s.cfg.OnProgress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				s.mu.Lock()
+				snap := s.sum
+				snap.Incidents = nil
+				s.mu.Unlock()
+				s.cfg.OnProgress(snap)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // announce turns recorded but unannounced growth into one event per
@@ -306,6 +347,7 @@ func Reason(err error) string {
 
 // handle consumes one asset from the crawler.
 func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
+	s.count(func(x *Summary) { x.Assets++ })
 	if a.NotModified {
 		return s.unchanged(ctx, a)
 	}

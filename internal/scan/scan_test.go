@@ -86,9 +86,15 @@ func TestHostileSite(t *testing.T) {
 	lim.TempDir = t.TempDir()
 	var mu sync.Mutex
 	problems := map[string][]string{}
+	var progressed atomic.Int64
 	sum, err := Run(context.Background(), Config{
 		Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, Archive: lim,
 		Crawler: crawler.Options{MaxPages: 50, MaxLinksPerPage: 1000, RequestTimeout: 3 * time.Second, MaxPageBytes: 4 << 20, Parallelism: 4},
+		OnProgress: func(p Summary) {
+			if p.Pages > 0 && p.Assets > 0 {
+				progressed.Add(1)
+			}
+		},
 		OnError: func(p Problem) {
 			mu.Lock()
 			problems[p.Reason] = append(problems[p.Reason], p.URL)
@@ -148,6 +154,9 @@ func TestHostileSite(t *testing.T) {
 	}
 	if bomb := problems["archive_size"]; len(bomb) == 0 && len(problems["archive_ratio"]) == 0 {
 		t.Errorf("no archive bomb stopped by a size or ratio limit")
+	}
+	if progressed.Load() == 0 {
+		t.Errorf("no live progress with pages and assets counted during a multi-second scan")
 	}
 	if peak.Load() > 256<<20 {
 		t.Errorf("peak heap in use %d MiB, over 256 MiB", peak.Load()>>20)
