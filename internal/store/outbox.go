@@ -107,16 +107,3 @@ func (s *Store) DeliveryCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
-
-// PendingCount counts undelivered deliveries for the given endpoints.
-func (s *Store) PendingCount(ctx context.Context, endpoints []string) (int, error) {
-	n := 0
-	for _, ep := range endpoints {
-		var c int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = ? AND endpoint = ?`, DeliveryPending, ep).Scan(&c); err != nil {
-			return 0, fmt.Errorf("pending count: %w", err)
-		}
-		n += c
-	}
-	return n, nil
-}
