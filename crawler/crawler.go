@@ -132,11 +132,16 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 	for _, s := range seeds {
 		u, err := url.Parse(strings.TrimSpace(s))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return Stats{}, fmt.Errorf("%w: %q (want http:// or https:// with a host)", ErrBadSeed, s)
+			// One bad seed is a counted error; the other seeds are crawled.
+			r.fail(s, fmt.Errorf("%w: %q (want http:// or https:// with a host)", ErrBadSeed, s))
+			continue
 		}
 		u.Fragment = ""
 		seedURLs = append(seedURLs, u)
 		r.scope[hostKey(u)] = true
+	}
+	if len(seedURLs) == 0 {
+		return Stats{Errors: r.errs.Load()}, fmt.Errorf("%w: no valid seed among %d", ErrBadSeed, len(seeds))
 	}
 	for _, h := range o.AllowedHosts {
 		h = strings.ToLower(strings.TrimSpace(h))

@@ -259,3 +259,19 @@ func TestRetryWithRenew(t *testing.T) {
 		t.Errorf("renewed %d times, want 2", renewed.Load())
 	}
 }
+
+func TestBadSeedAmongGoodOnes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		fmt.Fprint(w, "png")
+	}))
+	defer srv.Close()
+	c, _ := New(Options{})
+	got := newCollected()
+	if _, err := c.Run(context.Background(), []string{"ftp://nope/", srv.URL + "/a.png"}, got.handler, got.onErr); err != nil {
+		t.Fatalf("one bad seed failed the whole crawl: %v", err)
+	}
+	if len(got.assets) != 1 || !errors.Is(got.errs["ftp://nope/"], ErrBadSeed) {
+		t.Fatalf("assets %v errors %v", got.assets, got.errs)
+	}
+}

@@ -325,6 +325,8 @@ func Reason(err error) string {
 		return "http_status"
 	case errors.Is(err, crawler.ErrOutOfScope):
 		return "out_of_scope"
+	case errors.Is(err, crawler.ErrBadSeed):
+		return "bad_seed"
 	case errors.Is(err, crawler.ErrTooManyHops):
 		return "redirect_loop"
 	case errors.Is(err, crawler.ErrPageLimit):
