@@ -154,17 +154,16 @@ func (b *Bank) Add(e Enrollment) error {
 		b.pdqCap = append(b.pdqCap, ci)
 		b.pdqReg = append(b.pdqReg, r.Region)
 		b.pdqQual = append(b.pdqQual, clampQuality(r.Quality))
-		if b.ix256 != nil {
-			b.ix256.Add(r.Hash)
-		}
 	}
 	if !e.NoPHash {
 		b.phHash = append(b.phHash, e.PHash)
 		b.phCap = append(b.phCap, ci)
-		if b.ix64 != nil {
-			b.ix64.Add(e.PHash)
-		}
 	}
+	// The indexes share the hash arrays; they are rebuilt on the next
+	// search rather than grown here, which would copy the arrays and leave
+	// a slower multi-segment index. Enrollment adds in bulk between loads
+	// and saves, so the rebuild happens once.
+	b.ix256, b.ix64 = nil, nil
 	return nil
 }
 

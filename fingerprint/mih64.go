@@ -32,17 +32,20 @@ type table64 struct {
 	width uint8
 	mask  uint32
 	off   []uint32
-	vals  []uint64
+	vals  []Hash64
 	ids   []uint32
 }
 
 func defaultConfig64() mihConfig {
 	return mihConfig{
 		designRadius: 8,
-		offsetBytes:  4,
-		offsetFloor:  4 << 20,
+		records:      []int{12},
+		hashBytes:    8,
+		perEntry:     48,
+		allowance:    2.5e8,
+		slope:        2.5,
 		pendingMax:   8192,
-		cost:         costModel{probe: 20, cand: 0.6, lin: 0.7},
+		cost:         costModel{probe: 40, scan: 1.15, lin: 1},
 	}
 }
 
@@ -67,6 +70,9 @@ func (ix *Index64) Len() int { return len(ix.hashes) }
 
 // Add appends h and returns its id (see Index256.Add).
 func (ix *Index64) Add(h Hash64) uint32 {
+	if ix.cfg.pendingMax == 0 { // zero Index
+		ix.cfg = defaultConfig64()
+	}
 	id := len(ix.hashes)
 	checkIDSpace(id + 1)
 	ix.hashes = append(ix.hashes, h)
@@ -76,6 +82,7 @@ func (ix *Index64) Add(h Hash64) uint32 {
 	return uint32(id)
 }
 
+// flush is Index256.flush.
 func (ix *Index64) flush() {
 	lens := make([]int, 0, len(ix.segs)+1)
 	for _, s := range ix.segs {
@@ -126,45 +133,56 @@ func (ix *Index64) Search(q Hash64, radius int, fn func(id uint32, dist int) boo
 	scan64(ix.hashes, ix.pendLo, len(ix.hashes), uint64(q), radius, fn)
 }
 
+// scan64 is the linear scan over ids [lo, hi). The distance loop runs in
+// matchVals, without the callback, so that it stays in registers; this
+// doubles its speed.
 func scan64(all []Hash64, lo, hi int, q uint64, r int, fn func(uint32, int) bool) bool {
-	for i, h := range all[lo:hi] {
-		if d := bits.OnesCount64(uint64(h) ^ q); d <= r && !fn(uint32(lo+i), d) {
-			return false
+	var found [candBatch]uint32
+	for a := lo; a < hi; {
+		e := min(hi, a+len(found))
+		n := matchVals(all, a, e, q, r, found[:])
+		for _, id := range found[:n] {
+			if !fn(id, bits.OnesCount64(uint64(all[id])^q)) {
+				return false
+			}
 		}
+		a = e
 	}
 	return true
 }
 
 func buildSeg64(all []Hash64, lo, hi int, cfg *mihConfig) *seg64 {
 	s := &seg64{lo: lo, hi: hi}
-	layout := chooseLayout(hi-lo, 64, cfg)
-	s.tabs = make([]table64, len(layout))
-	occ := make([]float64, len(layout))
+	lay := chooseLayout(hi-lo, 64, cfg)
+	s.tabs = make([]table64, len(lay.tabs))
+	occ := make([]float64, len(lay.tabs))
 	hs := all[lo:hi]
-	parallel(len(layout), cfg.workers, func(i int) {
-		t := table64{
-			shift: uint8(layout[i].start),
-			width: uint8(layout[i].width),
-			mask:  uint32(1)<<layout[i].width - 1,
+	parallel(len(lay.tabs), cfg.workers, func(i int) {
+		tb := lay.tabs[i]
+		t := table64{shift: uint8(tb.start), width: uint8(tb.width), mask: uint32(1)<<tb.width - 1}
+		keys := makeHuge[uint32](len(hs))
+		for j, h := range hs {
+			keys[j] = t.key(uint64(h))
 		}
-		t.off = make([]uint32, 1<<t.width+1)
-		t.vals = make([]uint64, len(hs))
-		t.ids = make([]uint32, len(hs))
-		csrSort(len(hs), int(t.width), t.off,
-			func(j int) uint32 { return t.key(uint64(hs[j])) },
-			func(j int, pos uint32) {
-				t.vals[pos] = uint64(hs[j])
-				t.ids[pos] = uint32(lo + j)
-			})
+		t.off = makeHuge[uint32](1<<t.width + 1)
+		t.vals = makeHuge[Hash64](len(hs))
+		t.ids = makeHuge[uint32](len(hs))
+		csrSort(keys, int(t.width), t.off, hs, func(pos, i uint32, h Hash64) {
+			t.vals[pos] = h
+			t.ids[pos] = uint32(lo) + i
+		})
 		occ[i] = occupancy(t.off)
 		s.tabs[i] = t
 	})
-	s.plans = makePlans(hi-lo, 64, layout, occ, cfg)
+	s.plans = makePlans(hi-lo, 64, lay, occ, cfg)
 	return s
 }
 
 func (t *table64) key(h uint64) uint32 { return uint32(h>>t.shift) & t.mask }
 
+// search is seg256.search without the partial-key stage: the buckets hold
+// the hashes themselves, so after the bounds and the touch of their lines
+// each bucket is scanned in place.
 func (s *seg64) search(q uint64, r int, all []Hash64, fn func(uint32, int) bool) bool {
 	rho := s.plans[r].rho
 	if rho == nil {
@@ -174,6 +192,7 @@ func (s *seg64) search(q uint64, r int, all []Hash64, fn func(uint32, int) bool)
 		qk     [64 / minTableBits]uint32
 		keys   [probeBatch]uint32
 		lo, hi [probeBatch]uint32
+		found  [candBatch]uint32
 		it     ballIter
 	)
 	for t := range s.tabs {
@@ -186,37 +205,76 @@ func (s *seg64) search(q uint64, r int, all []Hash64, fn func(uint32, int) bool)
 		tb := &s.tabs[t]
 		off, vals, ids := tb.off, tb.vals, tb.ids
 		it.reset(qk[t], int(tb.width), int(rho[t]))
-		for {
-			nk := it.fill(keys[:])
-			if nk == 0 {
-				break
-			}
+		for nk := it.fill(keys[:]); nk > 0; nk = it.fill(keys[:]) {
 			for i, k := range keys[:nk] {
 				lo[i], hi[i] = off[k], off[k+1]
 			}
+			touchVals(vals, lo[:nk], hi[:nk])
 			for i := range nk {
-				b := lo[i]
-				for j, v := range vals[b:hi[i]] {
-					d := bits.OnesCount64(v ^ q)
-					if d > r {
-						continue
-					}
-					// Report from the first probed table that holds it.
-					dup := false
-					for u := range t {
-						if rho[u] >= 0 && bits.OnesCount32(s.tabs[u].key(v)^qk[u]) <= int(rho[u]) {
-							dup = true
-							break
+				for a, b := int(lo[i]), int(hi[i]); a < b; {
+					e := min(b, a+len(found))
+					nf := matchVals(vals, a, e, q, r, found[:])
+					for _, j := range found[:nf] {
+						v := uint64(vals[j])
+						if s.reportedBefore(t, v, &qk, rho) {
+							continue
+						}
+						if !fn(ids[j], bits.OnesCount64(v^q)) {
+							return false
 						}
 					}
-					if !dup && !fn(ids[int(b)+j], d) {
-						return false
-					}
+					a = e
 				}
 			}
 		}
 	}
 	return true
+}
+
+// reportedBefore reports whether a match found in table t was already found
+// in an earlier probed table: each hash is reported by the first table whose
+// substring is within that table's sub-radius, so no seen-set is needed.
+func (s *seg64) reportedBefore(t int, v uint64, qk *[64 / minTableBits]uint32, rho []int8) bool {
+	for u := range t {
+		if rho[u] >= 0 && bits.OnesCount32(s.tabs[u].key(v)^qk[u]) <= int(rho[u]) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchVals writes to out the positions a..e-1 of vals within r of q and
+// returns how many; len(out) ≥ e-a. Separate and not inlined so that its
+// loop keeps its values in registers.
+//
+//go:noinline
+func matchVals(vals []Hash64, a, e int, q uint64, r int, out []uint32) int {
+	n := 0
+	for j, v := range vals[a:e] {
+		if bits.OnesCount64(uint64(v)^q) <= r {
+			out[n] = uint32(a + j)
+			n++
+		}
+	}
+	return n
+}
+
+// touchVals is touchBuckets for the 8-byte hashes of a table64.
+//
+//go:noinline
+func touchVals(vals []Hash64, lo, hi []uint32) Hash64 {
+	var sum Hash64
+	hi = hi[:len(lo)]
+	for i, a := range lo {
+		b := hi[i]
+		for j := a; j < b; j += 8 {
+			sum += vals[j]
+		}
+		if a < b {
+			sum += vals[b-1]
+		}
+	}
+	return sum
 }
 
 // probeStats is Index256.probeStats for 64-bit hashes.

@@ -95,6 +95,10 @@ func clustered64(rng *rand.Rand, n, centres int, p float64, fixed uint64) []Hash
 	return out
 }
 
+// readHashFile reads one hex hash per line. testdata/haystack.txt and
+// needles.txt are Meta's PDQ index test vectors (facebook/ThreatExchange,
+// pdq/data/reg-test-input, BSD licence), copied unchanged: real PDQ hashes,
+// whose bits are not uniform.
 func readHashFile(t testing.TB, name string) []Hash256 {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
@@ -238,7 +242,7 @@ func TestAllocateCoversRadius(t *testing.T) {
 		occ[0] *= 1000 // one skewed table
 		rho := make([]int8, tc.m)
 		for r := 0; r <= tc.width; r++ {
-			allocate(rho, tabs, occ, r, cm)
+			allocate(rho, tabs, 8, occ, r, cm)
 			cover := 0
 			for i, p := range rho {
 				if p < -1 || int(p) > tabs[i].width {
@@ -251,7 +255,7 @@ func TestAllocateCoversRadius(t *testing.T) {
 			}
 		}
 		// Small radii should avoid the skewed table.
-		allocate(rho, tabs, occ, tc.m-2, cm)
+		allocate(rho, tabs, 8, occ, tc.m-2, cm)
 		if rho[0] != -1 {
 			t.Errorf("%+v: skewed table probed at small radius: %v", tc, rho)
 		}
@@ -297,16 +301,32 @@ func TestCSRSort(t *testing.T) {
 				}
 			}
 			off := make([]uint32, 1<<tc.w+1)
+			off[3] = 99 // csrSort must not depend on off being zeroed
+			ids := make([]uint32, tc.n)
+			src := make([]uint64, tc.n)
+			for i := range src {
+				src[i] = uint64(i)<<20 | uint64(keys[i])
+			}
+			dst := make([]uint64, tc.n)
+			const base = 1000
+			csrSort(keys, tc.w, off, src, func(pos, i uint32, v uint64) {
+				ids[pos] = base + i
+				dst[pos] = v
+			})
 			pos := make([]int64, tc.n)
 			for i := range pos {
 				pos[i] = -1
 			}
-			csrSort(tc.n, tc.w, off, func(i int) uint32 { return keys[i] }, func(i int, p uint32) {
-				if pos[i] != -1 {
-					t.Fatalf("entry %d placed twice", i)
+			for p, id := range ids {
+				i := int(id) - base
+				if i < 0 || i >= tc.n || pos[i] != -1 {
+					t.Fatalf("bad or repeated id %d at %d", id, p)
 				}
 				pos[i] = int64(p)
-			})
+				if dst[p] != src[i] {
+					t.Fatalf("value at %d is %x, want %x", p, dst[p], src[i])
+				}
+			}
 			if off[0] != 0 || off[len(off)-1] != uint32(tc.n) {
 				t.Fatalf("off[0]=%d off[last]=%d, n=%d", off[0], off[len(off)-1], tc.n)
 			}
@@ -315,16 +335,11 @@ func TestCSRSort(t *testing.T) {
 					t.Fatalf("offsets decrease at %d", k)
 				}
 			}
-			used := make([]bool, tc.n)
 			for i, p := range pos {
 				k := keys[i]
 				if p < int64(off[k]) || p >= int64(off[k+1]) {
 					t.Fatalf("entry %d (key %d) at %d, bucket is [%d,%d)", i, k, p, off[k], off[k+1])
 				}
-				if used[p] {
-					t.Fatalf("position %d used twice", p)
-				}
-				used[p] = true
 			}
 		})
 	}
@@ -349,6 +364,31 @@ func TestMergeCount(t *testing.T) {
 	}
 }
 
+// TestLayoutMemory checks the modelled memory of the chosen layouts against
+// the targets: ≤ 96 bytes per hash all-in for 256-bit and ≤ 48 for 64-bit
+// at 10^8 hashes and beyond.
+func TestLayoutMemory(t *testing.T) {
+	for _, tc := range []struct {
+		width int
+		cfg   mihConfig
+		limit float64
+	}{{256, defaultConfig256(), 96}, {64, defaultConfig64(), 48}} {
+		for _, n := range []int{1e8, 3e8, 1e9} {
+			lay := chooseLayout(n, tc.width, &tc.cfg)
+			if len(lay.tabs) == 0 {
+				t.Fatalf("%d-bit n=%d: no tables", tc.width, n)
+			}
+			mem := float64(n) * (tc.cfg.hashBytes + float64(len(lay.tabs)*lay.record))
+			for _, tb := range lay.tabs {
+				mem += 4 * float64(uint64(1)<<tb.width+1)
+			}
+			if per := mem / float64(n); per > tc.limit {
+				t.Errorf("%d-bit n=%d: %.1f bytes per hash, want ≤ %v", tc.width, n, per, tc.limit)
+			}
+		}
+	}
+}
+
 func TestChooseLayout(t *testing.T) {
 	c256, c64 := defaultConfig256(), defaultConfig64()
 	for _, tc := range []struct {
@@ -358,12 +398,12 @@ func TestChooseLayout(t *testing.T) {
 		lo, hi   int // accepted table counts; 0,0: linear
 	}{
 		{"256 tiny", 50, 256, c256, 0, 0},
-		{"256 1e7", 1e7, 256, c256, 10, 14},
+		{"256 1e7", 1e7, 256, c256, 11, 16},
 		{"256 1e8", 1e8, 256, c256, 10, 12},
 		{"64 tiny", 50, 64, c64, 0, 0},
 		{"64 1e8", 1e8, 64, c64, 3, 3},
 	} {
-		got := len(chooseLayout(tc.n, tc.width, &tc.cfg))
+		got := len(chooseLayout(tc.n, tc.width, &tc.cfg).tabs)
 		if got < tc.lo || got > tc.hi {
 			t.Errorf("%s: %d tables, want %d..%d", tc.name, got, tc.lo, tc.hi)
 		}
@@ -393,6 +433,8 @@ func configs256() []config256 {
 		{"mih16", mk(func(c *mihConfig) { c.mode, c.tables = modeMIH, 16 }), 64},
 		{"mih32", mk(func(c *mihConfig) { c.mode, c.tables = modeMIH, 32 }), 256},
 		{"auto13", mk(func(c *mihConfig) { c.tables = 13 }), 256},
+		{"mih13-rec4", mk(func(c *mihConfig) { c.mode, c.tables, c.records = modeMIH, 13, []int{4} }), 48},
+		{"mih16-rec6", mk(func(c *mihConfig) { c.mode, c.tables, c.records = modeMIH, 16, []int{6} }), 64},
 	}
 }
 
@@ -467,11 +509,45 @@ func TestIndex256MatchesBruteForce(t *testing.T) {
 	}
 }
 
+// TestIndex256Large checks production-sized layouts, where segment-local ids
+// take 19 bits and leave only a few bits of each record for the partial key.
+func TestIndex256Large(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 300k-entry indexes")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	data := append(randHashes256(rng, 150_000), clustered256(rng, 150_000, 3000, 0.06, Hash256{0xffff})...)
+	var queries []Hash256
+	for i := range 12 {
+		h := data[rng.IntN(len(data))]
+		queries = append(queries, flip256(rng, h, 3*i))
+	}
+	mk := func(f func(*mihConfig)) mihConfig {
+		c := defaultConfig256()
+		f(&c)
+		return c
+	}
+	for _, c := range []config256{
+		{"auto", defaultConfig256(), 48},
+		{"mih11-rec4", mk(func(c *mihConfig) { c.mode, c.tables, c.records = modeMIH, 11, []int{4} }), 40},
+		{"mih13-rec5", mk(func(c *mihConfig) { c.mode, c.tables, c.records = modeMIH, 13, []int{5} }), 40},
+		{"mih16-rec6", mk(func(c *mihConfig) { c.mode, c.tables, c.records = modeMIH, 16, []int{6} }), 48},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ix := newIndex256(data, c.cfg)
+			checkIndex256(t, ix, data, queries, c.maxR)
+		})
+	}
+}
+
 func TestIndex256Add(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	data := clustered256(rng, 2500, 20, 0.08, Hash256{0, 0xffff0000ffff0000, 0, 0})
 	queries := []Hash256{data[3], flip256(rng, data[1000], 12), data[2499], randHash256(rng)}
 	for _, c := range configs256() {
+		if c.cfg.tables > 0 && c.cfg.tables < 16 {
+			continue // forced 20+-bit tables for every 50-entry segment: slow, nothing new
+		}
 		for _, built := range []int{0, 1, 37, 1200} {
 			t.Run(fmt.Sprintf("%s/built=%d", c.name, built), func(t *testing.T) {
 				cfg := c.cfg
@@ -556,6 +632,28 @@ func TestIndex256SmallAndEdge(t *testing.T) {
 	}
 }
 
+func TestZeroIndex(t *testing.T) {
+	var ix Index256
+	var ix64 Index64
+	rng := rand.New(rand.NewPCG(1, 1))
+	data := randHashes256(rng, 5000)
+	for i, h := range data {
+		if id := ix.Add(h); int(id) != i {
+			t.Fatalf("Add returned %d, want %d", id, i)
+		}
+		ix64.Add(Hash64(h[0]))
+	}
+	q := flip256(rng, data[4321], 20)
+	want := brute256(data, q, 31)
+	if d := diffHits(want, collect(t, func(fn func(uint32, int) bool) { ix.Search(q, 31, fn) })); d != "" || len(want) == 0 {
+		t.Fatalf("zero Index256 after Adds: %s (want %d hits)", d, len(want))
+	}
+	got := collect(t, func(fn func(uint32, int) bool) { ix64.Search(Hash64(data[17][0]), 0, fn) })
+	if len(got) != 1 || got[0] != (hit{17, 0}) {
+		t.Fatalf("zero Index64 after Adds: %v", got)
+	}
+}
+
 func TestIndex256StopsEarly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	data := clustered256(rng, 3000, 3, 0.02, Hash256{})
@@ -565,7 +663,8 @@ func TestIndex256StopsEarly(t *testing.T) {
 		}
 		ix := newIndex256(data, c.cfg)
 		ix.Add(data[0])
-		for _, stopAfter := range []int{1, 3, 1500} {
+		total := len(brute256(append(data, data[0]), data[0], 48))
+		for _, stopAfter := range []int{1, 3, total} {
 			calls := 0
 			ix.Search(data[0], 48, func(uint32, int) bool {
 				calls++
@@ -700,6 +799,9 @@ func TestIndex64Add(t *testing.T) {
 	data := clustered64(rng, 2500, 20, 0.06, 0xff00)
 	queries := []Hash64{data[3], flip64(rng, data[1000], 5), data[2499], Hash64(rng.Uint64())}
 	for _, c := range configs64() {
+		if c.cfg.tables == 3 {
+			continue // forced 21-bit tables for every 50-entry segment: slow, nothing new
+		}
 		for _, built := range []int{0, 1, 37, 1200} {
 			t.Run(fmt.Sprintf("%s/built=%d", c.name, built), func(t *testing.T) {
 				cfg := c.cfg
@@ -768,7 +870,8 @@ func TestIndex64StopsEarly(t *testing.T) {
 			continue
 		}
 		ix := newIndex64(data, c.cfg)
-		for _, stopAfter := range []int{1, 3, 500} {
+		total := len(brute64(data, data[0], 12))
+		for _, stopAfter := range []int{1, 3, total} {
 			calls := 0
 			ix.Search(data[0], 12, func(uint32, int) bool {
 				calls++
