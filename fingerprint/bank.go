@@ -45,9 +45,8 @@ var ErrDuplicate = errors.New("capture already enrolled")
 // Bank is the in-memory fingerprint bank. It is safe for concurrent use:
 // searches take a read lock, Add a write lock.
 type Bank struct {
-	mu       sync.RWMutex
-	captures []Capture
-	byID     map[string]uint32
+	mu   sync.RWMutex
+	caps captureTable
 
 	pdqHash []Hash256
 	pdqCap  []uint32
@@ -63,14 +62,14 @@ type Bank struct {
 
 // NewBank returns an empty bank.
 func NewBank() *Bank {
-	return &Bank{byID: make(map[string]uint32)}
+	return &Bank{caps: captureTable{byID: make(map[string]uint32)}}
 }
 
 // Len returns the number of captures.
 func (b *Bank) Len() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return len(b.captures)
+	return b.caps.len()
 }
 
 // Stats summarises a bank.
@@ -87,9 +86,9 @@ type Stats struct {
 func (b *Bank) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s := Stats{Captures: len(b.captures), PDQHashes: len(b.pdqHash), PHashHashes: len(b.phHash), Kinds: map[string]int{}}
-	for _, c := range b.captures {
-		s.Kinds[c.Kind]++
+	s := Stats{Captures: b.caps.len(), PDQHashes: len(b.pdqHash), PHashHashes: len(b.phHash), Kinds: map[string]int{}}
+	for i := range b.caps.off {
+		s.Kinds[b.caps.get(uint32(i)).Kind]++
 	}
 	for i, q := range b.pdqQual {
 		if b.pdqReg[i] == 0 && int(q) < PDQMinQuality {
@@ -105,25 +104,29 @@ func (b *Bank) Stats() Stats {
 func (b *Bank) Capture(i uint32) Capture {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.captures[i]
+	return b.caps.get(i)
 }
 
 // Lookup returns the capture with the given ID.
 func (b *Bank) Lookup(id string) (Capture, bool) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	i, ok := b.byID[id]
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.caps.index()
+	i, ok := b.caps.byID[id]
 	if !ok {
 		return Capture{}, false
 	}
-	return b.captures[i], true
+	return b.caps.get(i), true
 }
 
 // Captures returns the captures sorted by ID.
 func (b *Bank) Captures() []Capture {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	out := append([]Capture(nil), b.captures...)
+	out := make([]Capture, b.caps.len())
+	for i := range out {
+		out[i] = b.caps.get(uint32(i))
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
@@ -140,15 +143,15 @@ func (b *Bank) Add(e Enrollment) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.byID[e.Capture.ID]; ok {
+	b.caps.index()
+	if _, ok := b.caps.byID[e.Capture.ID]; ok {
 		return fmt.Errorf("%w: %s", ErrDuplicate, e.Capture.ID)
 	}
-	if len(b.captures) >= 1<<32-1 {
+	if b.caps.len() >= 1<<32-1 {
 		return errors.New("bank is full")
 	}
-	ci := uint32(len(b.captures))
-	b.captures = append(b.captures, e.Capture)
-	b.byID[e.Capture.ID] = ci
+	ci := uint32(b.caps.len())
+	b.caps.appendRecord(e.Capture)
 	for _, r := range e.PDQ {
 		b.pdqHash = append(b.pdqHash, r.Hash)
 		b.pdqCap = append(b.pdqCap, ci)

@@ -1,16 +1,12 @@
 package fingerprint
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"time"
 
 	"github.com/gofrs/flock"
 )
@@ -51,39 +47,18 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func (b *Bank) MarshalBinary() ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	var caps bytes.Buffer
-	var tmp [binary.MaxVarintLen64]byte
-	putStr := func(s string) {
-		caps.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(s)))])
-		caps.WriteString(s)
-	}
-	for _, c := range b.captures {
-		putStr(c.ID)
-		putStr(c.Kind)
-		putStr(c.Source)
-		caps.Write(tmp[:binary.PutVarint(tmp[:], c.EnrolledAt.Unix())])
-		keys := make([]string, 0, len(c.Meta))
-		for k := range c.Meta {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		caps.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(keys)))])
-		for _, k := range keys {
-			putStr(k)
-			putStr(c.Meta[k])
-		}
-	}
-	size := bankHeaderSize + caps.Len() + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + 8
+	caps := b.caps.data
+	size := bankHeaderSize + len(caps) + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + 8
 	out := make([]byte, bankHeaderSize, size)
 	copy(out, bankMagic)
 	le := binary.LittleEndian
 	le.PutUint32(out[8:], bankVersion)
-	le.PutUint64(out[16:], uint64(len(b.captures)))
+	le.PutUint64(out[16:], uint64(b.caps.len()))
 	le.PutUint64(out[24:], uint64(len(b.pdqHash)))
 	le.PutUint64(out[32:], uint64(len(b.phHash)))
-	le.PutUint64(out[40:], uint64(caps.Len()))
+	le.PutUint64(out[40:], uint64(len(caps)))
 	le.PutUint32(out[60:], crc32.Checksum(out[:60], castagnoli))
-	out = append(out, caps.Bytes()...)
+	out = append(out, caps...)
 	var e [pdqEntrySize]byte
 	for i, h := range b.pdqHash {
 		for w := 0; w < 4; w++ {
@@ -140,62 +115,14 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	if crc32.Checksum(data[:body], castagnoli) != le.Uint32(data[body:]) {
 		return nil, bad("checksum mismatch (corrupted)")
 	}
-	b := &Bank{
-		captures: make([]Capture, 0, nc),
-		byID:     make(map[string]uint32, nc),
-	}
 	caps := data[bankHeaderSize : bankHeaderSize+int(cl)]
-	r := bytes.NewReader(caps)
-	getStr := func() (string, error) {
-		n, err := binary.ReadUvarint(r)
-		if err != nil || n > uint64(r.Len()) {
-			return "", errors.New("bad string")
-		}
-		buf := make([]byte, n)
-		_, _ = io.ReadFull(r, buf)
-		return string(buf), nil
+	offs, err := scanRecords(caps, nc)
+	if err != nil {
+		return nil, bad("capture records damaged")
 	}
-	for i := uint64(0); i < nc; i++ {
-		var c Capture
-		var err error
-		if c.ID, err = getStr(); err != nil {
-			return nil, bad("capture %d: %v", i, err)
-		}
-		if c.Kind, err = getStr(); err != nil {
-			return nil, bad("capture %d: %v", i, err)
-		}
-		if c.Source, err = getStr(); err != nil {
-			return nil, bad("capture %d: %v", i, err)
-		}
-		ts, err := binary.ReadVarint(r)
-		if err != nil {
-			return nil, bad("capture %d: %v", i, err)
-		}
-		c.EnrolledAt = time.Unix(ts, 0).UTC()
-		nm, err := binary.ReadUvarint(r)
-		if err != nil || nm > uint64(r.Len()) {
-			return nil, bad("capture %d: bad metadata count", i)
-		}
-		if nm > 0 {
-			c.Meta = make(map[string]string, nm)
-		}
-		for j := uint64(0); j < nm; j++ {
-			k, err1 := getStr()
-			v, err2 := getStr()
-			if err1 != nil || err2 != nil {
-				return nil, bad("capture %d: bad metadata", i)
-			}
-			c.Meta[k] = v
-		}
-		if _, dup := b.byID[c.ID]; dup {
-			return nil, bad("duplicate capture ID %q", c.ID)
-		}
-		b.byID[c.ID] = uint32(i)
-		b.captures = append(b.captures, c)
-	}
-	if r.Len() != 0 {
-		return nil, bad("%d stray bytes after captures", r.Len())
-	}
+	// The records are kept in their encoded form: one copy, no per-capture
+	// allocation.
+	b := &Bank{caps: captureTable{data: append([]byte(nil), caps...), off: offs}}
 	off := bankHeaderSize + int(cl)
 	b.pdqHash = make([]Hash256, np)
 	b.pdqCap = make([]uint32, np)
@@ -299,4 +226,17 @@ func UpdateBank(path string, fn func(*Bank) error) error {
 		return err
 	}
 	return b.Save(path)
+}
+
+// Verify checks what loading does not: that capture IDs are unique.
+func (b *Bank) Verify() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	saved := b.caps.byID
+	b.caps.byID = nil
+	if dup := b.caps.index(); dup != "" {
+		b.caps.byID = saved
+		return fmt.Errorf("%w: duplicate capture ID %q", ErrBankFormat, dup)
+	}
+	return nil
 }

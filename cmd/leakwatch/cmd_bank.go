@@ -54,6 +54,9 @@ func (a *app) bankCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := b.Verify(); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
 			fmt.Fprintf(a.stdout, "ok\t%d captures\n", b.Len())
 			return nil
 		},
