@@ -84,7 +84,7 @@ func (f *scanFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.maxPages, "max-pages", 1000, "pages per run")
 	fl.IntVar(&f.parallelism, "parallelism", 2, "concurrent requests per host")
 	fl.DurationVar(&f.delay, "delay", 0, "delay between requests to one host")
-	fl.DurationVar(&f.timeout, "timeout", 60*time.Second, "per-request time limit (page or image, body included)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "per-request time limit, page or image, body included (default 60s, 3m in Tor mode)")
 	fl.DurationVar(&f.alertWait, "alert-wait", 30*time.Second, "how long to keep retrying alert delivery before leaving events for the next run")
 	fl.Int64Var(&f.maxImageBytes, "max-image-bytes", 64<<20, "largest image downloaded")
 	fl.Int64Var(&f.maxPageBytes, "max-page-bytes", 8<<20, "largest HTML page (larger pages are errors, never truncated)")
@@ -179,6 +179,14 @@ func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fing
 		RequestTimeout: f.timeout, MaxImageBytes: f.maxImageBytes, MaxPageBytes: f.maxPageBytes,
 		AllowedHosts: f.allowHosts, UserAgent: f.userAgent, Logger: a.logger(),
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), a.logger()),
+	}
+	if copts.RequestTimeout == 0 {
+		copts.RequestTimeout = 60 * time.Second
+		if tc.Mode().IsTor() {
+			// Onion services are slow: circuits take seconds to build and
+			// bandwidth is low.
+			copts.RequestTimeout = 3 * time.Minute
+		}
 	}
 	if tc.Mode().IsTor() {
 		// A failed circuit or a slow onion is retried on a new circuit for
