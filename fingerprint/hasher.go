@@ -159,30 +159,87 @@ func boxResize(src []float32, w, h int, dst []uint8, tw, th int) {
 	}
 }
 
-// Fingerprint is everything matching needs from one image.
+// Fingerprint is everything matching needs from one query image.
 type Fingerprint struct {
-	// PDQ holds the eight dihedral PDQ hashes (index 0 is the image as
-	// given) and the quality score.
+	// PDQ holds the eight dihedral PDQ hashes of the whole image (index 0
+	// is the image as given) and their quality. They are PDQ hashes of the
+	// image area-resampled to 64x64 (see robust_plane.go for why), which
+	// for images larger than 64x64 differ from the reference front end's.
 	PDQ   PDQDihedral
 	PHash Hash64
+	// Candidates are hashes of parts of the image: detected sub-images,
+	// central windows and straightened versions (at most MaxCandidates).
+	Candidates []Candidate
 }
 
-// Compute hashes a decoded image with every algorithm.
+// Compute hashes a decoded query image: the whole image in its eight
+// dihedral variants, its pHash and its candidates.
 func Compute(img image.Image) (Fingerprint, error) {
-	ph, err := PHash(img)
+	p, w, h, err := workingPlane(img)
 	if err != nil {
 		return Fingerprint{}, err
 	}
-	return Fingerprint{PDQ: PDQAll(img), PHash: ph}, nil
+	ph, err := p.phash()
+	if err != nil {
+		return Fingerprint{}, err
+	}
+	fp := Fingerprint{PHash: ph}
+	if w >= pdqMinDim && h >= pdqMinDim {
+		fp.PDQ = p.hashQuadAll(p.whole())
+		fp.Candidates = queryCandidates(p, w, h)
+	}
+	return fp, nil
 }
 
-// EnrollImage computes what the bank stores for one capture: the PDQ hash of
-// the whole image (region 0) and its pHash.
+// EnrollImage computes what the bank stores for one capture: the PDQ hash
+// of the whole image (region 0, always, so that a low quality is reported
+// rather than dropped), the PDQ hashes of its central regions whose
+// quality is at least PDQMinQuality (regions 1..RegionCount, see
+// centralKeeps), and its pHash.
 func EnrollImage(img image.Image) (Enrollment, error) {
-	ph, err := PHash(img)
+	p, w, h, err := workingPlane(img)
 	if err != nil {
 		return Enrollment{}, err
 	}
-	r := PDQ(img)
-	return Enrollment{PDQ: []RegionHash{{Hash: r.Hash, Region: 0, Quality: r.Quality}}, PHash: ph}, nil
+	ph, err := p.phash()
+	if err != nil {
+		return Enrollment{}, err
+	}
+	e := Enrollment{PHash: ph, PDQ: make([]RegionHash, 1, 1+RegionCount)}
+	if w < pdqMinDim || h < pdqMinDim {
+		return e, nil // the zero hash with quality 0, like PDQ
+	}
+	r := p.hashQuad(p.whole())
+	e.PDQ[0] = RegionHash{Hash: r.Hash, Quality: r.Quality}
+	for i, k := range centralKeeps {
+		r := p.hashQuad(p.centralQuad(k))
+		if r.Quality >= PDQMinQuality {
+			e.PDQ = append(e.PDQ, RegionHash{Hash: r.Hash, Region: Region(i + 1), Quality: r.Quality})
+		}
+	}
+	return e, nil
+}
+
+// workingPlane builds the plane of img, or reports an empty image.
+func workingPlane(img image.Image) (*plane, int, int, error) {
+	b := img.Bounds()
+	p, ok := planeFromImage(img)
+	if !ok {
+		return nil, 0, 0, fmt.Errorf("%w: empty or oversized image bounds %v", ErrCorrupt, b)
+	}
+	return p, b.Dx(), b.Dy(), nil
+}
+
+// phash computes goimagehash's PerceptionHash on the 128x128 area average
+// of the plane (or the plane itself when smaller), sharing the luma pass
+// with PDQ.
+func (p *plane) phash() (Hash64, error) {
+	tw, th := min(phashThumb, p.w), min(phashThumb, p.h)
+	cells := make([]float32, tw*th)
+	p.sampleGrid(0, 0, float64(p.w), float64(p.h), tw, th, cells)
+	g := image.NewGray(image.Rect(0, 0, tw, th))
+	for i, v := range cells {
+		g.Pix[i] = uint8(min(max(v, 0), 255) + 0.5)
+	}
+	return phashGray(g)
 }

@@ -5,24 +5,58 @@ import (
 	"sort"
 )
 
-// MatchOptions is the match policy.
+// MatchOptions is the match policy. The zero value of a radius means its
+// default; DefaultMatchOptions returns the measured policy (BENCHMARKS.md,
+// "Robustness and hashing speed").
 type MatchOptions struct {
-	// PDQRadius is the largest PDQ Hamming distance counted as a match
-	// (Meta's default is 31 of 256 bits).
+	// PDQRadius is the largest PDQ Hamming distance between the whole
+	// query (any of its eight dihedral variants when Dihedral is set) and
+	// a whole capture that counts as a match. Meta's default is 31 of 256.
 	PDQRadius int
-	// MinQuality is the PDQ quality below which a query image is reported
-	// as unhashable instead of matched.
+	// RegionRadius is the largest distance between the query, one of its
+	// central windows or a straightened version, and an enrolled central
+	// region of a capture.
+	RegionRadius int
+	// SubImageRadius is the largest distance between a sub-image detected
+	// in the query and a whole capture.
+	SubImageRadius int
+	// MinQuality is the PDQ quality below which a hash is not used: a
+	// query none of whose hashes reaches it is reported as unhashable
+	// (ErrLowQuality), and enrolled hashes below it are never matched.
 	MinQuality int
-	// PHashRadius is the largest pHash distance that confirms a PDQ match;
-	// pHash never raises a match on its own (see README, "Match policy").
+	// PHashRadius is the largest pHash distance reported as agreeing with
+	// a PDQ match. pHash never raises or vetoes a match on its own: see
+	// Match.PHashAgrees and docs/match-policy.md.
 	PHashRadius int
-	// Dihedral also searches the seven rotated and flipped variants.
+	// Dihedral also compares the seven rotated and mirrored variants of
+	// the whole query with whole captures.
 	Dihedral bool
+	// SubImages also compares the query's candidates (detected
+	// sub-images, central windows, straightened versions).
+	SubImages bool
 }
+
+// Default radii, set from the distances measured between unrelated images
+// (BENCHMARKS.md): each keeps the estimated false-match rate of its kind
+// of comparison below 1e-12, so that the hundred or so comparisons a query
+// makes with each capture stay below 1e-10.
+const (
+	DefaultRegionRadius   = 24
+	DefaultSubImageRadius = 31
+	DefaultPHashRadius    = 6
+)
 
 // DefaultMatchOptions returns the policy measured in BENCHMARKS.md.
 func DefaultMatchOptions() MatchOptions {
-	return MatchOptions{PDQRadius: PDQMatchThreshold, MinQuality: PDQMinQuality, PHashRadius: 10, Dihedral: true}
+	return MatchOptions{
+		PDQRadius:      PDQMatchThreshold,
+		RegionRadius:   DefaultRegionRadius,
+		SubImageRadius: DefaultSubImageRadius,
+		MinQuality:     PDQMinQuality,
+		PHashRadius:    DefaultPHashRadius,
+		Dihedral:       true,
+		SubImages:      true,
+	}
 }
 
 // DihedralNames names PDQDihedral.Hashes entries in order.
@@ -38,11 +72,19 @@ type Match struct {
 	Variant string `json:"variant,omitempty"`
 	// Region is the enrolled region that matched (0 = whole capture).
 	Region Region `json:"region,omitempty"`
-	// Quality is the query's PDQ quality.
+	// Via names the part of the query that matched: empty for the whole
+	// image, else a CandidateKind ("subimage", "window", "straightened").
+	Via string `json:"via,omitempty"`
+	// Rect is the matched part of the query, [x0, y0, x1, y1] in its
+	// pixels, when Via is set.
+	Rect *[4]int `json:"rect,omitempty"`
+	// Quality is the PDQ quality of the query hash that matched.
 	Quality int `json:"quality"`
-	// PHashDistance is the pHash distance to the capture, reported as
-	// supporting evidence.
+	// PHashDistance is the pHash distance between the whole query and
+	// the capture, reported as supporting evidence (-1 if unknown).
 	PHashDistance int `json:"phash_distance"`
+	// PHashAgrees says PHashDistance is within the policy's PHashRadius.
+	PHashAgrees bool `json:"phash_agrees"`
 }
 
 // A Matcher finds the bank captures a fingerprint matches.
@@ -56,39 +98,92 @@ type BankMatcher struct {
 	opts MatchOptions
 }
 
-// NewMatcher returns a Matcher over b with the given policy.
+// NewMatcher returns a Matcher over b with the given policy. Radii that are
+// zero or negative take their defaults.
 func NewMatcher(b *Bank, opts MatchOptions) *BankMatcher {
 	if opts.PDQRadius <= 0 {
 		opts.PDQRadius = PDQMatchThreshold
 	}
+	if opts.RegionRadius <= 0 {
+		opts.RegionRadius = DefaultRegionRadius
+	}
+	if opts.SubImageRadius <= 0 {
+		opts.SubImageRadius = DefaultSubImageRadius
+	}
 	return &BankMatcher{bank: b, opts: opts}
 }
 
-// Match implements Matcher. A query below MinQuality returns ErrLowQuality:
-// the caller counts it as unhashable rather than as "no match".
+// Match implements Matcher: it returns at most one Match per capture, the
+// closest, sorted by distance then capture ID. A query none of whose
+// hashes reaches MinQuality returns ErrLowQuality: the caller counts it as
+// unhashable rather than as "no match".
 func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
-	if fp.PDQ.Quality < m.opts.MinQuality {
-		return nil, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, m.opts.MinQuality)
-	}
+	o := m.opts
 	best := map[uint32]Match{}
-	n := 1
-	if m.opts.Dihedral {
-		n = 8
+	offer := func(ci uint32, mt Match) {
+		cur, seen := best[ci]
+		if !seen || mt.Distance < cur.Distance || (mt.Distance == cur.Distance && mt.Via == "" && cur.Via != "") {
+			best[ci] = mt
+		}
 	}
-	for v := 0; v < n; v++ {
-		m.bank.SearchPDQ(fp.PDQ.Hashes[v], m.opts.PDQRadius, func(h PDQHit) bool {
-			cur, seen := best[h.Capture]
-			if !seen || h.Distance < cur.Distance {
-				best[h.Capture] = Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[v], Region: h.Region, Quality: fp.PDQ.Quality}
+	usable := false
+	if fp.PDQ.Quality >= o.MinQuality {
+		usable = true
+		n := 1
+		if o.Dihedral {
+			n = 8
+		}
+		for v := 0; v < n; v++ {
+			radius := o.PDQRadius
+			if v == 0 && o.SubImages {
+				radius = max(radius, o.RegionRadius)
 			}
-			return true
-		})
+			m.bank.SearchPDQ(fp.PDQ.Hashes[v], radius, func(h PDQHit) bool {
+				if h.Quality < o.MinQuality {
+					return true
+				}
+				switch {
+				case h.Region == 0 && h.Distance <= o.PDQRadius:
+				case h.Region != 0 && v == 0 && o.SubImages && h.Distance <= o.RegionRadius:
+				default:
+					return true
+				}
+				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[v], Region: h.Region, Quality: fp.PDQ.Quality})
+				return true
+			})
+		}
+	}
+	if o.SubImages {
+		for i := range fp.Candidates {
+			c := &fp.Candidates[i]
+			if c.Quality < o.MinQuality {
+				continue
+			}
+			usable = true
+			radius := o.RegionRadius
+			if c.Kind == CandidateSubImage {
+				radius = o.SubImageRadius
+			}
+			m.bank.SearchPDQ(c.Hash, radius, func(h PDQHit) bool {
+				if h.Quality < o.MinQuality || !candidateTargets(c, h.Region) {
+					return true
+				}
+				r := [4]int{c.Rect.Min.X, c.Rect.Min.Y, c.Rect.Max.X, c.Rect.Max.Y}
+				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[0], Region: h.Region,
+					Via: c.Kind.String(), Rect: &r, Quality: c.Quality})
+				return true
+			})
+		}
+	}
+	if !usable {
+		return nil, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, o.MinQuality)
 	}
 	out := make([]Match, 0, len(best))
 	for ci, mt := range best {
 		c := m.bank.Capture(ci)
 		mt.CaptureID, mt.Kind = c.ID, c.Kind
 		mt.PHashDistance = m.bank.phashDistance(ci, fp.PHash)
+		mt.PHashAgrees = mt.PHashDistance >= 0 && mt.PHashDistance <= o.PHashRadius
 		out = append(out, mt)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -98,6 +193,21 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 		return out[i].CaptureID < out[j].CaptureID
 	})
 	return out, nil
+}
+
+// candidateTargets reports whether candidate c is compared with enrolled
+// region r.
+func candidateTargets(c *Candidate, r Region) bool {
+	switch c.Kind {
+	case CandidateSubImage:
+		return r == 0
+	case CandidateWindow:
+		_, ok := regionKeep(r)
+		return ok
+	case CandidateStraightened:
+		return r == c.Region
+	}
+	return false
 }
 
 // phashDistance returns the distance from q to capture ci's pHash, or -1.

@@ -88,6 +88,7 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		a.bankCmd(),
 		a.lookupCmd(),
 		a.doctorCmd(),
+		a.robustnessCmd(),
 		a.demoCmd(),
 		a.versionCmd(),
 	)

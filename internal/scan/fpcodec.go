@@ -3,39 +3,105 @@ package scan
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"image"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 )
 
-// Cached fingerprints are stored as: version byte, quality byte, pHash
-// (8 bytes), then the eight dihedral PDQ hashes (32 bytes each).
-const fpCodecVersion = 1
+// Cached fingerprints, version 2 (big-endian):
+//
+//	version (1 byte, 2), PDQ quality (1), pHash (8),
+//	the eight dihedral PDQ hashes of the whole image (8 x 32),
+//	candidate count (1, at most fingerprint.MaxCandidates), then per
+//	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
+//	(4 x 2, clamped to 0..65535) and PDQ hash (32).
+//
+// Version 1 held only the whole-image hashes, computed with the reference
+// PDQ front end; such entries are refused (errFPVersion) and recomputed.
+const (
+	fpCodecVersion   = 2
+	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1
+	fpCandidateSize  = 1 + 1 + 1 + 4*2 + 32
+	fpMaxEncodedSize = fpHeaderSize + fingerprint.MaxCandidates*fpCandidateSize
+)
+
+// errFPVersion reports a cached fingerprint of another version.
+var errFPVersion = errors.New("cached fingerprint has an old or unknown encoding")
 
 func encodeFP(fp fingerprint.Fingerprint) []byte {
-	b := make([]byte, 2, 2+8+8*32)
-	b[0], b[1] = fpCodecVersion, byte(fp.PDQ.Quality)
+	cands := fp.Candidates
+	if len(cands) > fingerprint.MaxCandidates {
+		cands = cands[:fingerprint.MaxCandidates]
+	}
+	b := make([]byte, 0, fpHeaderSize+len(cands)*fpCandidateSize)
+	b = append(b, fpCodecVersion, clampByte(fp.PDQ.Quality))
 	b = binary.BigEndian.AppendUint64(b, uint64(fp.PHash))
 	for _, h := range fp.PDQ.Hashes {
-		for _, w := range h {
-			b = binary.BigEndian.AppendUint64(b, w)
+		b = appendHash(b, h)
+	}
+	b = append(b, byte(len(cands)))
+	for _, c := range cands {
+		b = append(b, byte(c.Kind), clampByte(c.Quality), byte(c.Region))
+		for _, v := range [4]int{c.Rect.Min.X, c.Rect.Min.Y, c.Rect.Max.X, c.Rect.Max.Y} {
+			b = binary.BigEndian.AppendUint16(b, uint16(min(max(v, 0), 0xffff)))
 		}
+		b = appendHash(b, c.Hash)
 	}
 	return b
 }
 
 func decodeFP(b []byte) (fingerprint.Fingerprint, error) {
 	var fp fingerprint.Fingerprint
-	if len(b) != 2+8+8*32 || b[0] != fpCodecVersion {
-		return fp, errors.New("unknown cached fingerprint encoding")
+	if len(b) == 0 || b[0] != fpCodecVersion {
+		return fp, errFPVersion
+	}
+	if len(b) < fpHeaderSize || len(b) > fpMaxEncodedSize {
+		return fp, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
 	fp.PDQ.Quality = int(b[1])
 	fp.PHash = fingerprint.Hash64(binary.BigEndian.Uint64(b[2:]))
 	p := b[10:]
 	for i := range fp.PDQ.Hashes {
-		for w := 0; w < 4; w++ {
-			fp.PDQ.Hashes[i][w] = binary.BigEndian.Uint64(p)
-			p = p[8:]
+		fp.PDQ.Hashes[i], p = readHash(p)
+	}
+	n := int(p[0])
+	p = p[1:]
+	if n > fingerprint.MaxCandidates || len(p) != n*fpCandidateSize {
+		return fingerprint.Fingerprint{}, fmt.Errorf("cached fingerprint: %d candidates in %d bytes", n, len(p))
+	}
+	if n > 0 {
+		fp.Candidates = make([]fingerprint.Candidate, n)
+	}
+	for i := range fp.Candidates {
+		c := &fp.Candidates[i]
+		kind := fingerprint.CandidateKind(p[0])
+		if kind < fingerprint.CandidateSubImage || kind > fingerprint.CandidateStraightened {
+			return fingerprint.Fingerprint{}, fmt.Errorf("cached fingerprint: candidate kind %d", p[0])
 		}
+		c.Kind, c.Quality, c.Region = kind, int(p[1]), fingerprint.Region(p[2])
+		u := func(k int) int { return int(binary.BigEndian.Uint16(p[3+2*k:])) }
+		c.Rect = image.Rect(u(0), u(1), u(2), u(3))
+		c.Hash, _ = readHash(p[11:])
+		p = p[fpCandidateSize:]
 	}
 	return fp, nil
 }
+
+func appendHash(b []byte, h fingerprint.Hash256) []byte {
+	for _, w := range h {
+		b = binary.BigEndian.AppendUint64(b, w)
+	}
+	return b
+}
+
+func readHash(p []byte) (fingerprint.Hash256, []byte) {
+	var h fingerprint.Hash256
+	for w := range h {
+		h[w] = binary.BigEndian.Uint64(p)
+		p = p[8:]
+	}
+	return h, p
+}
+
+func clampByte(v int) byte { return byte(min(max(v, 0), 255)) }

@@ -1,0 +1,94 @@
+package robustness
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable prints the report as Markdown tables.
+func (r Report) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d, %d captures (%d per kind), %.1f PDQ hashes per capture, %s\n\n",
+		r.Seed, r.Captures, r.N, r.BankStats.HashesPerCapture, r.Elapsed.Round(1e8))
+	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| transform\t target\t recall\t matched\t unhashable\t wrong\t matched via\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t")
+	for _, row := range r.Rows {
+		target := "-"
+		if row.Target > 0 {
+			target = fmt.Sprintf("%.0f%%", 100*row.Target)
+		}
+		name := row.Transform
+		if row.Extra {
+			name += " (extra)"
+		}
+		fmt.Fprintf(tw, "| %s\t %s\t %.1f%%%s\t %d/%d\t %d\t %d\t %s\t\n", name, target, 100*row.Recall, mark(row),
+			row.Matched, row.Queries, row.Unhashable, row.Wrong, viaString(row.Via))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| matched via\t found\t median distance\t 95%\t max\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t")
+	for _, t := range r.True {
+		fmt.Fprintf(tw, "| %s\t %d\t %d\t %d\t %d\t\n", t.Via, t.N, t.P50, t.P95, t.Max)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	n := r.Negatives
+	fmt.Fprintf(&b, "\nunrelated queries: %d (%d hard negatives: other photographs of an enrolled person or plate), unhashable %d, false matches %d\n",
+		n.Queries, n.HardNegatives, n.Unhashable, n.FalseMatches)
+	for _, e := range n.Examples {
+		fmt.Fprintf(&b, "  false match: %s\n", e)
+	}
+	b.WriteString("\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| comparison\t measured\t per query-capture pair\t min\t 0.1%\t 1%\t mean ± sd\t radius\t within\t P, per-kind normals\t worst kinds\t P, per-kind tail extrapolation\t worst kinds\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
+	for _, c := range r.Distances {
+		if c.N == 0 {
+			fmt.Fprintf(tw, "| %s\t 0\t -\t -\t -\t -\t -\t %d\t -\t -\t -\t -\t -\t\n", c.Kind, c.Radius)
+			continue
+		}
+		fmt.Fprintf(tw, "| %s\t %d\t %.1f\t %d\t %d\t %d\t %.1f ± %.1f\t %d\t %d\t %.1e\t %s\t %.1e\t %s\t\n",
+			c.Kind, c.N, c.PerPair, c.Min, c.P001, c.P01, c.Mean, c.SD, c.Radius, c.Within, c.PRadius, c.Worst, c.PExp, c.WorstExp)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(&b, "\nestimated false-match rate (per-kind normals): %.1e per query-capture pair, %.1e per query against %.0e captures\n",
+		r.Estimate.PerCapture, r.Estimate.PerQuery, r.Estimate.BankSize)
+	fmt.Fprintf(&b, "estimated false-match rate (per-kind tail extrapolation): %.1e per query-capture pair, %.1e per query\n",
+		r.Estimate.PerCaptureExp, r.Estimate.PerQueryExp)
+	fmt.Fprintf(&b, "(one normal fitted to the pooled lower tail: %.1e per pair, %.1e per query)\n",
+		r.Estimate.PerCaptureTail, r.Estimate.PerQueryTail)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mark flags a row below its target.
+func mark(r Row) string {
+	if r.Target > 0 && r.Recall < r.Target {
+		return " ✗"
+	}
+	return ""
+}
+
+func viaString(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,354 @@
+package robustness
+
+import (
+	"math"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
+)
+
+// Comparison kinds, as the matcher makes them.
+const (
+	CompareWhole        = "whole"        // whole query (8 variants) vs whole capture
+	CompareRegion       = "region"       // whole query and central windows vs central regions
+	CompareSubImage     = "subimage"     // detected sub-images vs whole capture
+	CompareStraightened = "straightened" // straightened query vs one central region
+)
+
+var compareKinds = []string{CompareWhole, CompareRegion, CompareSubImage, CompareStraightened}
+
+// Comparison summarises the distances between unrelated images for one
+// kind of comparison.
+type Comparison struct {
+	Kind string `json:"kind"`
+	// N is the number of hash comparisons measured.
+	N int `json:"n"`
+	// PerPair is the mean number of such comparisons between one query
+	// and one capture.
+	PerPair float64 `json:"per_pair"`
+	Min     int     `json:"min"`
+	Mean    float64 `json:"mean"`
+	SD      float64 `json:"sd"`
+	// P001 and P01 are the 0.1% and 1% quantiles.
+	P001 int `json:"p001"`
+	P01  int `json:"p01"`
+	// TailMean and TailSD are the normal fitted to the lower tail (the
+	// empirical CDF up to its 20% quantile, on a probit scale).
+	TailMean float64 `json:"tail_mean"`
+	TailSD   float64 `json:"tail_sd"`
+	// Radius is the policy's radius for this kind; Within the number of
+	// measured comparisons at or below it.
+	Radius int `json:"radius"`
+	Within int `json:"within"`
+	// PRadius is the estimated probability that one comparison falls
+	// within Radius: a mixture of normals, one fitted (by its mean and
+	// standard deviation) to each pair of content kinds (a face query
+	// against face captures, a document against plates, ...), weighted by
+	// how often the pair occurs. Unrelated images of the same kind are
+	// far more alike than a single normal over all pairs suggests, and
+	// the mixture keeps that.
+	PRadius float64 `json:"p_radius"`
+	// PTail is the estimate from the single normal fitted to the lower
+	// tail of all classes together (TailMean, TailSD).
+	PTail float64 `json:"p_tail"`
+	// PExp extrapolates each class's empirical lower tail instead: log F
+	// fitted as a straight line over the measured distances where F is at
+	// most 1%, the shape a heavy tail takes, weighted like PRadius.
+	// Classes too small to have such a tail count with their normal.
+	PExp float64 `json:"p_exp"`
+	// WorstExp names the pair of kinds with the highest PExp.
+	WorstExp string `json:"worst_pair_exp"`
+	// Worst names the pair of kinds with the highest estimate.
+	Worst   string `json:"worst_pair"`
+	classes map[string]*[257]int
+}
+
+// Estimate is the false-match rate extrapolated from the fitted tails.
+type Estimate struct {
+	// PerCapture is the probability that an unrelated query matches one
+	// given capture: sum over kinds of PerPair * PRadius.
+	PerCapture float64 `json:"per_capture"`
+	// BankSize and PerQuery: the probability of a false match against a
+	// bank of BankSize captures.
+	BankSize float64 `json:"bank_size"`
+	PerQuery float64 `json:"per_query"`
+	// PerCaptureTail and PerQueryTail use the single lower-tail normal;
+	// PerCaptureExp and PerQueryExp the per-class tail extrapolation.
+	PerCaptureTail float64 `json:"per_capture_tail_fit"`
+	PerQueryTail   float64 `json:"per_query_tail_fit"`
+	PerCaptureExp  float64 `json:"per_capture_exp_tail"`
+	PerQueryExp    float64 `json:"per_query_exp_tail"`
+}
+
+// distances accumulates histograms of comparison distances, in total and
+// per pair of content kinds.
+type distances struct {
+	hist    map[string]*[257]int
+	classes map[string]map[string]*[257]int // comparison kind -> "query/capture" kinds
+	pairs   map[string]int                  // query-capture pairs seen, per kind
+}
+
+func newDistances() *distances {
+	d := &distances{hist: map[string]*[257]int{}, classes: map[string]map[string]*[257]int{}, pairs: map[string]int{}}
+	for _, k := range compareKinds {
+		d.hist[k] = new([257]int)
+		d.classes[k] = map[string]*[257]int{}
+	}
+	return d
+}
+
+// record counts one comparison distance.
+func (d *distances) record(kind, class string, dist int) {
+	d.hist[kind][dist]++
+	h := d.classes[kind][class]
+	if h == nil {
+		h = new([257]int)
+		d.classes[kind][class] = h
+	}
+	h[dist]++
+}
+
+// add records the comparisons the matcher would make between fp and every
+// enrolled capture.
+func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fingerprint.Enrollment, minQ int) {
+	for _, e := range enrolled {
+		class := qkind + "/" + e.Capture.Kind
+		for _, r := range e.PDQ {
+			if r.Quality < minQ {
+				continue
+			}
+			if fp.PDQ.Quality >= minQ {
+				if r.Region == 0 {
+					for _, h := range fp.PDQ.Hashes {
+						d.record(CompareWhole, class, h.Distance(r.Hash))
+					}
+				} else {
+					d.record(CompareRegion, class, fp.PDQ.Hashes[0].Distance(r.Hash))
+				}
+			}
+			for _, c := range fp.Candidates {
+				if c.Quality < minQ {
+					continue
+				}
+				switch {
+				case c.Kind == fingerprint.CandidateSubImage && r.Region == 0:
+					d.record(CompareSubImage, class, c.Hash.Distance(r.Hash))
+				case c.Kind == fingerprint.CandidateWindow && r.Region != 0:
+					d.record(CompareRegion, class, c.Hash.Distance(r.Hash))
+				case c.Kind == fingerprint.CandidateStraightened && r.Region == c.Region:
+					d.record(CompareStraightened, class, c.Hash.Distance(r.Hash))
+				}
+			}
+		}
+		for _, k := range compareKinds {
+			d.pairs[k]++
+		}
+	}
+}
+
+func (d *distances) summaries() []Comparison {
+	var out []Comparison
+	for _, k := range compareKinds {
+		c := summarise(k, d.hist[k], d.pairs[k])
+		c.classes = d.classes[k]
+		out = append(out, c)
+	}
+	return out
+}
+
+func summarise(kind string, h *[257]int, pairs int) Comparison {
+	c := Comparison{Kind: kind, Min: -1}
+	var sum, sq float64
+	for v, n := range h {
+		if n == 0 {
+			continue
+		}
+		if c.Min < 0 {
+			c.Min = v
+		}
+		c.N += n
+		sum += float64(v * n)
+		sq += float64(v*v) * float64(n)
+	}
+	if c.N == 0 {
+		return c
+	}
+	if pairs > 0 {
+		c.PerPair = float64(c.N) / float64(pairs)
+	}
+	c.Mean = sum / float64(c.N)
+	c.SD = math.Sqrt(math.Max(0, sq/float64(c.N)-c.Mean*c.Mean))
+	c.P001, c.P01 = quantile(h, c.N, 0.001), quantile(h, c.N, 0.01)
+	c.TailMean, c.TailSD = tailFit(h, c.N)
+	return c
+}
+
+func quantile(h *[257]int, n int, p float64) int {
+	need := int(math.Ceil(p * float64(n)))
+	acc := 0
+	for v, k := range h {
+		acc += k
+		if acc >= max(need, 1) {
+			return v
+		}
+	}
+	return 256
+}
+
+// tailFit fits d = mu + sd*z to the points (probit(F(d)), d+0.5) of the
+// empirical CDF F where at least 5 comparisons lie at or below d and F(d)
+// is at most 0.2: a normal matched to the lower tail, which is what the
+// false-match rate depends on, rather than to the bulk.
+func tailFit(h *[257]int, n int) (mu, sd float64) {
+	var xs, ys []float64
+	acc := 0
+	for v, k := range h {
+		acc += k
+		f := float64(acc) / float64(n)
+		if acc < 5 || k == 0 {
+			continue
+		}
+		if f > 0.2 {
+			break
+		}
+		xs = append(xs, probit(f))
+		ys = append(ys, float64(v)+0.5)
+	}
+	if len(xs) < 3 {
+		return math.NaN(), math.NaN()
+	}
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= float64(len(xs))
+	my /= float64(len(xs))
+	var sxy, sxx float64
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ys[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	sd = sxy / sxx
+	return my - sd*mx, sd
+}
+
+func probit(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
+
+// normalCDF is Φ(x).
+func normalCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
+
+// estimate fills each comparison's radius and tail probability and sums
+// them into the per-capture and per-query rates for a bank of 10^7.
+func estimate(cs []Comparison, o fingerprint.MatchOptions) Estimate {
+	radius := map[string]int{
+		CompareWhole: o.PDQRadius, CompareRegion: o.RegionRadius,
+		CompareSubImage: o.SubImageRadius, CompareStraightened: o.RegionRadius,
+	}
+	e := Estimate{BankSize: 1e7}
+	for i := range cs {
+		c := &cs[i]
+		c.Radius = radius[c.Kind]
+		if c.N == 0 {
+			continue
+		}
+		if !math.IsNaN(c.TailSD) {
+			c.PTail = normalCDF((float64(c.Radius) + 0.5 - c.TailMean) / c.TailSD)
+		}
+		worst, worstExp := 0.0, 0.0
+		for class, h := range c.classes {
+			n, mean, sd := moments(h)
+			if n == 0 {
+				continue
+			}
+			p := normalCDF((float64(c.Radius) + 0.5 - mean) / math.Max(sd, 0.5))
+			c.PRadius += float64(n) / float64(c.N) * p
+			if p > worst || c.Worst == "" {
+				worst, c.Worst = p, class
+			}
+			pe, ok := expTail(h, n, c.Radius)
+			if !ok {
+				pe = p
+			}
+			c.PExp += float64(n) / float64(c.N) * pe
+			if pe > worstExp || c.WorstExp == "" {
+				worstExp, c.WorstExp = pe, class
+			}
+		}
+		e.PerCapture += c.PerPair * c.PRadius
+		e.PerCaptureTail += c.PerPair * c.PTail
+		e.PerCaptureExp += c.PerPair * c.PExp
+	}
+	e.PerQuery = -math.Expm1(e.BankSize * math.Log1p(-e.PerCapture))
+	e.PerQueryTail = -math.Expm1(e.BankSize * math.Log1p(-math.Min(e.PerCaptureTail, 1-1e-16)))
+	e.PerQueryExp = -math.Expm1(e.BankSize * math.Log1p(-math.Min(e.PerCaptureExp, 1-1e-16)))
+	return e
+}
+
+// expTail fits log10 F(d) = a + b*d by least squares over the distances d
+// where at least 3 comparisons lie at or below d and F(d) <= 1%, and
+// returns F extrapolated to radius+0.5 (never above the smallest measured
+// F). It needs 3 such points.
+func expTail(h *[257]int, n, radius int) (float64, bool) {
+	var xs, ys []float64
+	acc := 0
+	for v, k := range h {
+		acc += k
+		f := float64(acc) / float64(n)
+		if f > 0.01 {
+			break
+		}
+		if acc < 3 || k == 0 {
+			continue
+		}
+		xs = append(xs, float64(v)+0.5)
+		ys = append(ys, math.Log10(f))
+	}
+	if len(xs) < 3 {
+		return 0, false
+	}
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= float64(len(xs))
+	my /= float64(len(xs))
+	var sxy, sxx float64
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ys[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if sxx == 0 || sxy <= 0 {
+		return 0, false
+	}
+	b := sxy / sxx
+	p := math.Pow(10, my+b*(float64(radius)+0.5-mx))
+	return math.Min(p, math.Pow(10, ys[0])), true
+}
+
+// moments returns the count, mean and standard deviation of a histogram.
+func moments(h *[257]int) (n int, mean, sd float64) {
+	var sum, sq float64
+	for v, k := range h {
+		n += k
+		sum += float64(v * k)
+		sq += float64(v*v) * float64(k)
+	}
+	if n == 0 {
+		return 0, 0, 0
+	}
+	mean = sum / float64(n)
+	return n, mean, math.Sqrt(math.Max(0, sq/float64(n)-mean*mean))
+}
+
+// within counts the measured comparisons at or below each radius.
+func (d *distances) within(cs []Comparison) {
+	for i := range cs {
+		h := d.hist[cs[i].Kind]
+		n := 0
+		for v := 0; v <= cs[i].Radius && v < len(h); v++ {
+			n += h[v]
+		}
+		cs[i].Within = n
+	}
+}

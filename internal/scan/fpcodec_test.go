@@ -1,0 +1,116 @@
+package scan
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
+)
+
+func TestFPCodecRoundTrip(t *testing.T) {
+	full := fingerprint.Fingerprint{PDQ: fingerprint.PDQDihedral{Quality: 87}, PHash: 0x0123456789abcdef}
+	for i := range full.PDQ.Hashes {
+		full.PDQ.Hashes[i] = fingerprint.Hash256{uint64(i), 1 << 63, 42, ^uint64(i)}
+	}
+	full.Candidates = []fingerprint.Candidate{
+		{Kind: fingerprint.CandidateSubImage, Hash: fingerprint.Hash256{1, 2, 3, 4}, Quality: 100, Rect: image.Rect(10, 20, 300, 400)},
+		{Kind: fingerprint.CandidateWindow, Hash: fingerprint.Hash256{5}, Quality: 49, Rect: image.Rect(0, 0, 65535, 65535)},
+		{Kind: fingerprint.CandidateStraightened, Hash: fingerprint.Hash256{6}, Quality: 0, Region: 3, Rect: image.Rect(1, 1, 2, 2)},
+	}
+	tests := []struct {
+		name string
+		fp   fingerprint.Fingerprint
+	}{
+		{"no candidates", fingerprint.Fingerprint{PHash: 7}},
+		{"candidates", full},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := encodeFP(tt.fp)
+			got, err := decodeFP(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.fp, got); d != "" {
+				t.Errorf("round trip (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestFPCodecClampsAndBounds(t *testing.T) {
+	fp := fingerprint.Fingerprint{}
+	fp.Candidates = make([]fingerprint.Candidate, fingerprint.MaxCandidates+5)
+	for i := range fp.Candidates {
+		fp.Candidates[i] = fingerprint.Candidate{Kind: fingerprint.CandidateWindow, Quality: 300, Rect: image.Rect(-5, 0, 70000, 1)}
+	}
+	b := encodeFP(fp)
+	if len(b) > fpMaxEncodedSize {
+		t.Fatalf("encoded %d bytes, bound is %d", len(b), fpMaxEncodedSize)
+	}
+	got, err := decodeFP(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Candidates) != fingerprint.MaxCandidates {
+		t.Errorf("kept %d candidates, want %d", len(got.Candidates), fingerprint.MaxCandidates)
+	}
+	c := got.Candidates[0]
+	if c.Quality != 255 || c.Rect != image.Rect(0, 0, 65535, 1) {
+		t.Errorf("candidate not clamped: %+v", c)
+	}
+}
+
+func TestFPCodecRejects(t *testing.T) {
+	good := encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}})
+	badKind := bytes.Clone(good)
+	badKind[fpHeaderSize] = 9
+	tests := []struct {
+		name    string
+		b       []byte
+		version bool
+	}{
+		{"empty", nil, true},
+		{"version 1", append([]byte{1}, make([]byte, 2+8+8*32-1)...), true},
+		{"truncated header", good[:fpHeaderSize-1], false},
+		{"truncated candidate", good[:len(good)-1], false},
+		{"trailing byte", append(bytes.Clone(good), 0), false},
+		{"unknown kind", badKind, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeFP(tt.b)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if got := errors.Is(err, errFPVersion); got != tt.version {
+				t.Errorf("errors.Is(err, errFPVersion) = %v, want %v (err %v)", got, tt.version, err)
+			}
+		})
+	}
+}
+
+// FuzzDecodeFP checks that decoding never panics and that whatever decodes
+// encodes back to the same bytes.
+func FuzzDecodeFP(f *testing.F) {
+	f.Add(encodeFP(fingerprint.Fingerprint{}))
+	f.Add(encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{
+		{Kind: fingerprint.CandidateSubImage, Quality: 80, Rect: image.Rect(1, 2, 3, 4)},
+		{Kind: fingerprint.CandidateStraightened, Region: 2},
+	}}))
+	f.Add([]byte{2})
+	f.Add([]byte{1, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fp, err := decodeFP(b)
+		if err != nil {
+			return
+		}
+		if again := encodeFP(fp); !bytes.Equal(again, b) {
+			t.Fatalf("re-encoding differs:\n%x\n%x", b, again)
+		}
+	})
+}
