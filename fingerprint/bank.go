@@ -22,6 +22,11 @@ type Capture struct {
 // are sub-regions enrolled for crop resistance (see Regions).
 type Region uint8
 
+// RegionImported marks a PDQ hash imported from another system (bank
+// import). Such hashes come from Meta's reference front end, so they are
+// compared only with a query's reference hashes (Fingerprint.Reference).
+const RegionImported Region = 255
+
 // RegionHash is one enrolled PDQ hash of a capture or of a region of it.
 type RegionHash struct {
 	Hash    Hash256
@@ -58,6 +63,15 @@ type Bank struct {
 
 	ix256 *Index256
 	ix64  *Index64
+
+	imported int // PDQ entries with RegionImported
+}
+
+// Imported counts PDQ hashes imported from other systems.
+func (b *Bank) Imported() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.imported
 }
 
 // NewBank returns an empty bank.
@@ -157,6 +171,9 @@ func (b *Bank) Add(e Enrollment) error {
 		b.pdqCap = append(b.pdqCap, ci)
 		b.pdqReg = append(b.pdqReg, r.Region)
 		b.pdqQual = append(b.pdqQual, clampQuality(r.Quality))
+		if r.Region == RegionImported {
+			b.imported++
+		}
 	}
 	if !e.NoPHash {
 		b.phHash = append(b.phHash, e.PHash)

@@ -137,6 +137,9 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		b.pdqCap[i] = le.Uint32(e[32:])
 		b.pdqReg[i] = Region(e[36])
 		b.pdqQual[i] = e[37]
+		if b.pdqReg[i] == RegionImported {
+			b.imported++
+		}
 		if uint64(b.pdqCap[i]) >= nc || e[37] > 100 {
 			return nil, bad("PDQ entry %d refers to capture %d of %d", i, b.pdqCap[i], nc)
 		}

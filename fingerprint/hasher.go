@@ -170,6 +170,10 @@ type Fingerprint struct {
 	// Candidates are hashes of parts of the image: detected sub-images,
 	// central windows and straightened versions (at most MaxCandidates).
 	Candidates []Candidate
+	// Reference holds the eight dihedral hashes from Meta's reference PDQ
+	// front end (what `leakwatch hash` prints and other systems compute),
+	// used to match hashes imported from such systems.
+	Reference PDQDihedral
 }
 
 // Compute hashes a decoded query image: the whole image in its eight
@@ -183,7 +187,7 @@ func Compute(img image.Image) (Fingerprint, error) {
 	if err != nil {
 		return Fingerprint{}, err
 	}
-	fp := Fingerprint{PHash: ph}
+	fp := Fingerprint{PHash: ph, Reference: PDQAll(img)}
 	if w >= pdqMinDim && h >= pdqMinDim {
 		fp.PDQ = p.hashQuadAll(p.whole())
 		fp.Candidates = queryCandidates(p, w, h)

@@ -143,12 +143,28 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 					return true
 				}
 				switch {
+				case h.Region == RegionImported:
+					return true // compared with the reference hashes below
 				case h.Region == 0 && h.Distance <= o.PDQRadius:
 				case h.Region != 0 && v == 0 && o.SubImages && h.Distance <= o.RegionRadius:
 				default:
 					return true
 				}
 				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[v], Region: h.Region, Quality: fp.PDQ.Quality})
+				return true
+			})
+		}
+	}
+	if m.bank.Imported() > 0 && fp.Reference.Quality >= o.MinQuality {
+		// Hashes imported from other systems were made with Meta's
+		// reference front end: compare them with the query's reference
+		// hashes, which are what such a system would compute for it.
+		usable = true
+		for v := 0; v < 8; v++ {
+			m.bank.SearchPDQ(fp.Reference.Hashes[v], o.PDQRadius, func(h PDQHit) bool {
+				if h.Region == RegionImported {
+					offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[v], Region: h.Region, Via: "reference", Quality: fp.Reference.Quality})
+				}
 				return true
 			})
 		}
@@ -198,6 +214,9 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 // candidateTargets reports whether candidate c is compared with enrolled
 // region r.
 func candidateTargets(c *Candidate, r Region) bool {
+	if r == RegionImported {
+		return false
+	}
 	switch c.Kind {
 	case CandidateSubImage:
 		return r == 0

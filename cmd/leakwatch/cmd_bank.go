@@ -106,7 +106,7 @@ lookup --algo phash.`,
 				e := fingerprint.Enrollment{Capture: fingerprint.Capture{ID: id, Kind: k, Source: "import:" + args[0], EnrolledAt: now}}
 				if al == fingerprint.AlgoPDQ {
 					hh, _ := fingerprint.ParseHash256(h.Hex)
-					e.PDQ = []fingerprint.RegionHash{{Hash: hh, Quality: 100}}
+					e.PDQ = []fingerprint.RegionHash{{Hash: hh, Region: fingerprint.RegionImported, Quality: 100}}
 					e.NoPHash = true
 				} else {
 					ph, _ := fingerprint.ParseHash64(h.Hex)

@@ -87,7 +87,9 @@ func (a *app) hashCmd() *cobra.Command {
 		Long: `hash prints one line per file and algorithm: "HEX QUALITY PATH" (quality is
 PDQ's 0-100 score, "-" for pHash); with --algo all each line starts with
 the algorithm name. --json prints one object per file, with PDQ's eight
-dihedral hashes.`,
+dihedral hashes. PDQ is Meta's reference algorithm (the hashes other
+systems such as ThreatExchange and HMA exchange); leakwatch matches with a
+more shift- and mirror-tolerant variant of it internally (see README).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if algo != "pdq" && algo != "phash" && algo != "all" {
@@ -113,10 +115,10 @@ dihedral hashes.`,
 					out := map[string]any{"path": p}
 					if algo != "phash" {
 						dih := map[string]string{}
-						for i, h := range fp.PDQ.Hashes {
+						for i, h := range fp.Reference.Hashes {
 							dih[fingerprint.DihedralNames[i]] = h.Hex()
 						}
-						out["pdq"] = map[string]any{"hash": fp.PDQ.Hashes[0].Hex(), "quality": fp.PDQ.Quality, "dihedral": dih}
+						out["pdq"] = map[string]any{"hash": fp.Reference.Hashes[0].Hex(), "quality": fp.Reference.Quality, "dihedral": dih}
 					}
 					if algo != "pdq" {
 						out["phash"] = map[string]any{"hash": fp.PHash.Hex()}
@@ -131,7 +133,7 @@ dihedral hashes.`,
 					if algo == "all" {
 						prefix = "pdq "
 					}
-					fmt.Fprintf(a.stdout, "%s%s %d %s\n", prefix, fp.PDQ.Hashes[0].Hex(), fp.PDQ.Quality, p)
+					fmt.Fprintf(a.stdout, "%s%s %d %s\n", prefix, fp.Reference.Hashes[0].Hex(), fp.Reference.Quality, p)
 				}
 				if algo == "phash" || algo == "all" {
 					prefix := ""

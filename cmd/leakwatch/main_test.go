@@ -42,6 +42,11 @@ func TestScript(t *testing.T) {
 			srv := httptest.NewServer(h)
 			e.Defer(srv.Close)
 			e.Setenv("SITE", srv.URL)
+			pdq, err := filepath.Abs("../../fixtures/pdq/data")
+			if err != nil {
+				return err
+			}
+			e.Setenv("PDQDATA", pdq)
 			e.Setenv("XDG_DATA_HOME", filepath.Join(e.WorkDir, "xdg"))
 			capDir := filepath.Join(e.WorkDir, "captures")
 			if err := c.WriteCaptures(capDir); err != nil {

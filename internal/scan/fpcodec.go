@@ -9,19 +9,21 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 )
 
-// Cached fingerprints, version 2 (big-endian):
+// Cached fingerprints, version 3 (big-endian):
 //
-//	version (1 byte, 2), PDQ quality (1), pHash (8),
+//	version (1 byte, 3), PDQ quality (1), pHash (8),
 //	the eight dihedral PDQ hashes of the whole image (8 x 32),
+//	reference-front-end quality (1) and eight dihedral hashes (8 x 32),
 //	candidate count (1, at most fingerprint.MaxCandidates), then per
 //	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
 //
 // Version 1 held only the whole-image hashes, computed with the reference
-// PDQ front end; such entries are refused (errFPVersion) and recomputed.
+// PDQ front end, and version 2 lacked the reference hashes; such entries are
+// refused (errFPVersion) and recomputed.
 const (
-	fpCodecVersion   = 2
-	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1
+	fpCodecVersion   = 3
+	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1 + 8*32 + 1
 	fpCandidateSize  = 1 + 1 + 1 + 4*2 + 32
 	fpMaxEncodedSize = fpHeaderSize + fingerprint.MaxCandidates*fpCandidateSize
 )
@@ -38,6 +40,10 @@ func encodeFP(fp fingerprint.Fingerprint) []byte {
 	b = append(b, fpCodecVersion, clampByte(fp.PDQ.Quality))
 	b = binary.BigEndian.AppendUint64(b, uint64(fp.PHash))
 	for _, h := range fp.PDQ.Hashes {
+		b = appendHash(b, h)
+	}
+	b = append(b, clampByte(fp.Reference.Quality))
+	for _, h := range fp.Reference.Hashes {
 		b = appendHash(b, h)
 	}
 	b = append(b, byte(len(cands)))
@@ -64,6 +70,11 @@ func decodeFP(b []byte) (fingerprint.Fingerprint, error) {
 	p := b[10:]
 	for i := range fp.PDQ.Hashes {
 		fp.PDQ.Hashes[i], p = readHash(p)
+	}
+	fp.Reference.Quality = int(p[0])
+	p = p[1:]
+	for i := range fp.Reference.Hashes {
+		fp.Reference.Hashes[i], p = readHash(p)
 	}
 	n := int(p[0])
 	p = p[1:]

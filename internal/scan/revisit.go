@@ -34,7 +34,17 @@ func (r *revisit) Lookup(u string) (crawler.Validators, bool) {
 		return out, v.Links != nil
 	case "image":
 		out.Kind = crawler.LinkImage
-		return out, v.SHA256 != ""
+		if v.SHA256 == "" {
+			return out, false
+		}
+		// Only worth a 304 if the cached fingerprint is usable by this
+		// build; an old encoding means fetch and hash again.
+		blob, msg, ok, err := r.st.SeenAsset(r.ctx, v.SHA256)
+		if err != nil || !ok || msg != "" {
+			return out, false
+		}
+		_, err = decodeFP(blob)
+		return out, err == nil
 	case "archive":
 		out.Kind = crawler.LinkArchive
 		return out, true
