@@ -142,22 +142,32 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Match, en
 	return out, nil
 }
 
-// captureSet returns the captures already announced for an incident.
+// captureSet returns the captures already recorded for an incident.
 func captureSet(ctx context.Context, tx *sql.Tx, id string) (map[string]bool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT capture_id FROM incident_matches WHERE incident_id = ?`, id)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	known := map[string]bool{}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
+	cs, err := scanStrings(rows)
+	known := make(map[string]bool, len(cs))
+	for _, c := range cs {
 		known[c] = true
 	}
-	return known, rows.Err()
+	return known, err
+}
+
+// scanStrings reads a one-column result and closes rows.
+func scanStrings(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // announce bumps the incident's version, marks all its matches announced
@@ -194,16 +204,10 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
+	ids, err := scanStrings(rows)
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
 	var outs []Outcome
 	for _, id := range ids {
 		out := Outcome{IncidentID: id}
@@ -344,16 +348,10 @@ func (s *Store) Incidents(ctx context.Context, status string) ([]Incident, error
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
+	ids, err := scanStrings(rows)
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
 	out := make([]Incident, 0, len(ids))
 	for _, id := range ids {
 		inc, err := getIncident(ctx, s.db, id)
