@@ -180,6 +180,16 @@ func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fing
 		AllowedHosts: f.allowHosts, UserAgent: f.userAgent, Logger: a.logger(),
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), a.logger()),
 	}
+	if !f.asJSON {
+		// Long archive downloads report every ~10 s on stderr.
+		copts.Progress = func(u string, read, total int64) {
+			if total > 0 {
+				a.msg("downloading %s: %d of %d MiB (%d%%)", u, read>>20, total>>20, read*100/total)
+				return
+			}
+			a.msg("downloading %s: %d MiB", u, read>>20)
+		}
+	}
 	if copts.RequestTimeout == 0 {
 		copts.RequestTimeout = 60 * time.Second
 		if tc.Mode().IsTor() {
