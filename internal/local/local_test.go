@@ -1,0 +1,88 @@
+package local
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
+)
+
+func parsePDQ(s string) error { _, err := fingerprint.ParseHash256(s); return err }
+
+func TestReadHashLines(t *testing.T) {
+	in := "# comment\n\n" +
+		strings.Repeat("a", 64) + ",cap-1,face\n" +
+		"zz\n" +
+		strings.Repeat("b", 64) + "\n" +
+		strings.Repeat("c", 64) + ",x,boat\n" +
+		"1,2,3,4\n"
+	var got []HashLine
+	var bad []int
+	err := ReadHashLines(strings.NewReader(in), parsePDQ, func(h HashLine) error { got = append(got, h); return nil },
+		func(le *LineError) error { bad = append(bad, le.Line); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].CaptureID != "cap-1" || got[0].Kind != "face" || got[0].Line != 3 || got[1].Line != 5 {
+		t.Fatalf("got %+v", got)
+	}
+	if len(bad) != 3 || bad[0] != 4 || bad[1] != 6 || bad[2] != 7 {
+		t.Fatalf("bad lines %v, want [4 6 7]", bad)
+	}
+	// Failing on the first bad line stops the read with its number.
+	stop := errors.New("stop")
+	err = ReadHashLines(strings.NewReader(in), parsePDQ, func(HashLine) error { return nil }, func(le *LineError) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Fatalf("err %v", err)
+	}
+	// An overlong line is an error, not a hang or a huge allocation.
+	err = ReadHashLines(strings.NewReader(strings.Repeat("a", 10000)), parsePDQ, func(HashLine) error { return nil }, func(*LineError) error { return nil })
+	var le *LineError
+	if !errors.As(err, &le) || le.Line != 1 {
+		t.Fatalf("long line: %v", err)
+	}
+}
+
+func TestReadManifest(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rows, err := ReadManifest(write("ok.csv", "file,capture_id,kind,lane\nimg/a.jpg,A-1,face,3\n/abs/b.png,,plate,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].File != filepath.Join(dir, "img/a.jpg") || rows[0].CaptureID != "A-1" || rows[0].Meta["lane"] != "3" ||
+		rows[1].CaptureID != "b" || rows[1].Kind != "plate" || rows[1].Meta != nil {
+		t.Fatalf("rows %+v", rows)
+	}
+	for name, body := range map[string]string{
+		"nofile.csv": "capture_id\nx\n",
+		"dup.csv":    "file,capture_id\na.jpg,X\nb.jpg,X\n",
+		"empty.csv":  "file\n\n\"\"\n",
+	} {
+		if _, err := ReadManifest(write(name, body)); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}
+
+func FuzzReadHashLines(f *testing.F) {
+	f.Add([]byte(strings.Repeat("a", 64) + ",id,face\nzz\n"))
+	f.Add([]byte("#\n,,,\n\x00\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = ReadHashLines(strings.NewReader(string(data)), parsePDQ, func(h HashLine) error {
+			if _, err := fingerprint.ParseHash256(h.Hex); err != nil {
+				t.Fatalf("accepted bad hash %q", h.Hex)
+			}
+			return nil
+		}, func(*LineError) error { return nil })
+	})
+}
