@@ -26,7 +26,7 @@ type MatchOptions struct {
 	MinQuality int
 	// PHashRadius is the largest pHash distance reported as agreeing with
 	// a PDQ match. pHash never raises or vetoes a match on its own: see
-	// Match.PHashAgrees and docs/match-policy.md.
+	// Match.PHashAgrees and README.md, "Match policy".
 	PHashRadius int
 	// Dihedral also compares the seven rotated and mirrored variants of
 	// the whole query with whole captures.
