@@ -172,8 +172,16 @@ type Fingerprint struct {
 	Candidates []Candidate
 	// Reference holds the eight dihedral hashes from Meta's reference PDQ
 	// front end (what `leakwatch hash` prints and other systems compute),
-	// used to match hashes imported from such systems.
-	Reference PDQDihedral
+	// used to match hashes imported from such systems. It costs about 2 ms,
+	// so it is computed only on request (AddReference); HasReference says
+	// whether it was.
+	Reference    PDQDihedral
+	HasReference bool
+}
+
+// AddReference computes fp.Reference from the image fp was computed from.
+func (fp *Fingerprint) AddReference(img image.Image) {
+	fp.Reference, fp.HasReference = PDQAll(img), true
 }
 
 // Compute hashes a decoded query image: the whole image in its eight
@@ -187,7 +195,7 @@ func Compute(img image.Image) (Fingerprint, error) {
 	if err != nil {
 		return Fingerprint{}, err
 	}
-	fp := Fingerprint{PHash: ph, Reference: PDQAll(img)}
+	fp := Fingerprint{PHash: ph}
 	if w >= pdqMinDim && h >= pdqMinDim {
 		fp.PDQ = p.hashQuadAll(p.whole())
 		fp.Candidates = queryCandidates(p, w, h)

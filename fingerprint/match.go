@@ -155,7 +155,7 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 			})
 		}
 	}
-	if m.bank.Imported() > 0 && fp.Reference.Quality >= o.MinQuality {
+	if m.bank.Imported() > 0 && fp.HasReference && fp.Reference.Quality >= o.MinQuality {
 		// Hashes imported from other systems were made with Meta's
 		// reference front end: compare them with the query's reference
 		// hashes, which are what such a system would compute for it.

@@ -53,7 +53,14 @@ func fingerprintFile(path string, lim fingerprint.Limits) (fingerprint.Fingerpri
 	if err != nil {
 		return fingerprint.Fingerprint{}, err
 	}
-	return fingerprint.Compute(d.Image)
+	fp, err := fingerprint.Compute(d.Image)
+	if err != nil {
+		return fp, err
+	}
+	// Local files are few: always compute the reference hashes (printed by
+	// hash, matched against imported hashes).
+	fp.AddReference(d.Image)
+	return fp, nil
 }
 
 // HashFile decodes a file and returns every digest.

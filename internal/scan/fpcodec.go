@@ -13,7 +13,8 @@ import (
 //
 //	version (1 byte, 3), PDQ quality (1), pHash (8),
 //	the eight dihedral PDQ hashes of the whole image (8 x 32),
-//	reference-front-end quality (1) and eight dihedral hashes (8 x 32),
+//	reference-front-end quality (1; 255 if not computed) and eight
+//	dihedral hashes (8 x 32),
 //	candidate count (1, at most fingerprint.MaxCandidates), then per
 //	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
@@ -42,7 +43,12 @@ func encodeFP(fp fingerprint.Fingerprint) []byte {
 	for _, h := range fp.PDQ.Hashes {
 		b = appendHash(b, h)
 	}
-	b = append(b, clampByte(fp.Reference.Quality))
+	// Reference quality 255 means the reference hashes were not computed.
+	refQ := byte(255)
+	if fp.HasReference {
+		refQ = clampByte(fp.Reference.Quality)
+	}
+	b = append(b, refQ)
 	for _, h := range fp.Reference.Hashes {
 		b = appendHash(b, h)
 	}
@@ -71,7 +77,9 @@ func decodeFP(b []byte) (fingerprint.Fingerprint, error) {
 	for i := range fp.PDQ.Hashes {
 		fp.PDQ.Hashes[i], p = readHash(p)
 	}
-	fp.Reference.Quality = int(p[0])
+	if p[0] != 255 {
+		fp.Reference.Quality, fp.HasReference = int(p[0]), true
+	}
 	p = p[1:]
 	for i := range fp.Reference.Hashes {
 		fp.Reference.Hashes[i], p = readHash(p)

@@ -21,12 +21,17 @@ func TestFPCodecRoundTrip(t *testing.T) {
 		{Kind: fingerprint.CandidateWindow, Hash: fingerprint.Hash256{5}, Quality: 49, Rect: image.Rect(0, 0, 65535, 65535)},
 		{Kind: fingerprint.CandidateStraightened, Hash: fingerprint.Hash256{6}, Quality: 0, Region: 3, Rect: image.Rect(1, 1, 2, 2)},
 	}
+	withRef := full
+	withRef.HasReference = true
+	withRef.Reference = fingerprint.PDQDihedral{Quality: 64}
+	withRef.Reference.Hashes[5] = fingerprint.Hash256{9, 9, 9, 9}
 	tests := []struct {
 		name string
 		fp   fingerprint.Fingerprint
 	}{
 		{"no candidates", fingerprint.Fingerprint{PHash: 7}},
 		{"candidates", full},
+		{"reference hashes", withRef},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,8 @@ type revisit struct {
 	st    *store.Store
 	runID int64
 	log   func(msg string, args ...any)
+	// needRef: a cached fingerprint must carry reference hashes to be used.
+	needRef bool
 }
 
 var kindStatus = map[crawler.LinkKind]string{crawler.LinkPage: "page", crawler.LinkImage: "image", crawler.LinkArchive: "archive"}
@@ -43,8 +45,8 @@ func (r *revisit) Lookup(u string) (crawler.Validators, bool) {
 		if err != nil || !ok || msg != "" {
 			return out, false
 		}
-		_, err = decodeFP(blob)
-		return out, err == nil
+		fp, err := decodeFP(blob)
+		return out, err == nil && (fp.HasReference || !r.needRef)
 	case "archive":
 		out.Kind = crawler.LinkArchive
 		return out, true

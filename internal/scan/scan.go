@@ -142,7 +142,10 @@ func (s Summary) NewIncidents() int {
 }
 
 type scanner struct {
-	cfg     Config
+	cfg Config
+	// needRef: the bank holds imported hashes, which are matched with the
+	// query's reference-front-end PDQ, so compute it.
+	needRef bool
 	matcher fingerprint.Matcher
 	log     *slog.Logger
 	runID   int64
@@ -180,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	cfg.Bank.BuildIndex()
-	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger,
+	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger, needRef: cfg.Bank.Imported() > 0,
 		changes: map[string]*IncidentChange{}}
 	s.sum.ErrorsBy = map[string]int64{}
 	s.runID, err = cfg.Store.BeginRun(ctx, strings.Join(cfg.Seeds, " "))
@@ -203,7 +206,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if !cfg.Recrawl {
 		copts := cfg.Crawler
-		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn}
+		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn, needRef: s.needRef}
 		if cr, err = crawler.New(copts); err != nil {
 			return Summary{}, err
 		}
@@ -468,7 +471,7 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 		if msg != "" {
 			return fingerprint.Fingerprint{}, true, errors.New(msg)
 		}
-		if fp, err := decodeFP(blob); err == nil {
+		if fp, err := decodeFP(blob); err == nil && (fp.HasReference || !s.needRef) {
 			return fp, true, nil
 		}
 	}
@@ -479,6 +482,9 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	fp, err := fingerprint.Compute(d.Image)
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
+	}
+	if s.needRef {
+		fp.AddReference(d.Image)
 	}
 	if err := s.cfg.Store.RecordAsset(ctx, sha, encodeFP(fp), ""); err != nil {
 		s.log.Warn("cache fingerprint", "err", err)
