@@ -177,6 +177,9 @@ type Fingerprint struct {
 	// whether it was.
 	Reference    PDQDihedral
 	HasReference bool
+	// WholeOnly records that the candidates were not computed
+	// (ComputeWhole), as opposed to an image that has none.
+	WholeOnly bool
 }
 
 // AddReference computes fp.Reference from the image fp was computed from.
@@ -186,7 +189,15 @@ func (fp *Fingerprint) AddReference(img image.Image) {
 
 // Compute hashes a decoded query image: the whole image in its eight
 // dihedral variants, its pHash and its candidates.
-func Compute(img image.Image) (Fingerprint, error) {
+func Compute(img image.Image) (Fingerprint, error) { return compute(img, true) }
+
+// ComputeWhole is Compute without the query candidates: only the whole
+// image's PDQ variants and pHash. It is several times cheaper on small
+// images and finds resized, recompressed, recoloured, rotated and flipped
+// copies, but not crops, collages, screenshots or captioned copies.
+func ComputeWhole(img image.Image) (Fingerprint, error) { return compute(img, false) }
+
+func compute(img image.Image, candidates bool) (Fingerprint, error) {
 	p, w, h, err := workingPlane(img)
 	if err != nil {
 		return Fingerprint{}, err
@@ -195,10 +206,12 @@ func Compute(img image.Image) (Fingerprint, error) {
 	if err != nil {
 		return Fingerprint{}, err
 	}
-	fp := Fingerprint{PHash: ph}
+	fp := Fingerprint{PHash: ph, WholeOnly: !candidates}
 	if w >= pdqMinDim && h >= pdqMinDim {
 		fp.PDQ = p.hashQuadAll(p.whole())
-		fp.Candidates = queryCandidates(p, w, h)
+		if candidates {
+			fp.Candidates = queryCandidates(p, w, h)
+		}
 	}
 	return fp, nil
 }

@@ -22,6 +22,9 @@ import (
 // Version 1 held only the whole-image hashes, computed with the reference
 // PDQ front end, and version 2 lacked the reference hashes; such entries are
 // refused (errFPVersion) and recomputed.
+// fpNoCandidates in the candidate count means they were not computed.
+const fpNoCandidates = 255
+
 const (
 	fpCodecVersion   = 3
 	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1 + 8*32 + 1
@@ -52,7 +55,11 @@ func encodeFP(fp fingerprint.Fingerprint) []byte {
 	for _, h := range fp.Reference.Hashes {
 		b = appendHash(b, h)
 	}
-	b = append(b, byte(len(cands)))
+	if fp.WholeOnly {
+		b = append(b, fpNoCandidates)
+	} else {
+		b = append(b, byte(len(cands)))
+	}
 	for _, c := range cands {
 		b = append(b, byte(c.Kind), clampByte(c.Quality), byte(c.Region))
 		for _, v := range [4]int{c.Rect.Min.X, c.Rect.Min.Y, c.Rect.Max.X, c.Rect.Max.Y} {
@@ -86,6 +93,9 @@ func decodeFP(b []byte) (fingerprint.Fingerprint, error) {
 	}
 	n := int(p[0])
 	p = p[1:]
+	if n == fpNoCandidates {
+		fp.WholeOnly, n = true, 0
+	}
 	if n > fingerprint.MaxCandidates || len(p) != n*fpCandidateSize {
 		return fingerprint.Fingerprint{}, fmt.Errorf("cached fingerprint: %d candidates in %d bytes", n, len(p))
 	}

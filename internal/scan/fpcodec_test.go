@@ -32,6 +32,7 @@ func TestFPCodecRoundTrip(t *testing.T) {
 		{"no candidates", fingerprint.Fingerprint{PHash: 7}},
 		{"candidates", full},
 		{"reference hashes", withRef},
+		{"candidates not computed", fingerprint.Fingerprint{PHash: 9, WholeOnly: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

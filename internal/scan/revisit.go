@@ -20,6 +20,9 @@ type revisit struct {
 	log   func(msg string, args ...any)
 	// needRef: a cached fingerprint must carry reference hashes to be used.
 	needRef bool
+	// wholeOnly: the scan computes no candidates, so cached fingerprints
+	// without them are good enough.
+	wholeOnly bool
 }
 
 var kindStatus = map[crawler.LinkKind]string{crawler.LinkPage: "page", crawler.LinkImage: "image", crawler.LinkArchive: "archive"}
@@ -46,7 +49,7 @@ func (r *revisit) Lookup(u string) (crawler.Validators, bool) {
 			return out, false
 		}
 		fp, err := decodeFP(blob)
-		return out, err == nil && (fp.HasReference || !r.needRef)
+		return out, err == nil && (fp.HasReference || !r.needRef) && (!fp.WholeOnly || r.wholeOnly)
 	case "archive":
 		out.Kind = crawler.LinkArchive
 		return out, true

@@ -56,6 +56,11 @@ type Config struct {
 	OnFinding func(Finding)
 	// OnError is called for every per-item error (after counting).
 	OnError func(Problem)
+	// WholeImageOnly skips the query-side crop and collage candidates
+	// (fingerprint.ComputeWhole): about three times the throughput on small
+	// photos, but crops, collages, screenshots and captioned copies are not
+	// found.
+	WholeImageOnly bool
 	// Recrawl disables conditional requests: every page, image and archive
 	// is fetched again (use after enrolling many new captures).
 	Recrawl bool
@@ -206,7 +211,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if !cfg.Recrawl {
 		copts := cfg.Crawler
-		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn, needRef: s.needRef}
+		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn, needRef: s.needRef, wholeOnly: cfg.WholeImageOnly}
 		if cr, err = crawler.New(copts); err != nil {
 			return Summary{}, err
 		}
@@ -471,7 +476,7 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 		if msg != "" {
 			return fingerprint.Fingerprint{}, true, errors.New(msg)
 		}
-		if fp, err := decodeFP(blob); err == nil && (fp.HasReference || !s.needRef) {
+		if fp, err := decodeFP(blob); err == nil && (fp.HasReference || !s.needRef) && (!fp.WholeOnly || s.cfg.WholeImageOnly) {
 			return fp, true, nil
 		}
 	}
@@ -479,7 +484,11 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
 	}
-	fp, err := fingerprint.Compute(d.Image)
+	compute := fingerprint.Compute
+	if s.cfg.WholeImageOnly {
+		compute = fingerprint.ComputeWhole
+	}
+	fp, err := compute(d.Image)
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
 	}
