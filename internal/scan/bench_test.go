@@ -74,7 +74,7 @@ func BenchmarkArchiveScan(b *testing.B) {
 		sum, err := Run(context.Background(), Config{
 			Seeds: []string{srv.URL + "/dump.tar.gz"}, Bank: bk, Store: st, Recrawl: true,
 			WholeImageOnly: os.Getenv("LEAKWATCH_BENCH_WHOLE") == "1",
-			Crawler: crawler.Options{RequestTimeout: time.Hour},
+			Crawler:        crawler.Options{RequestTimeout: time.Hour},
 		})
 		if err != nil {
 			b.Fatal(err)
