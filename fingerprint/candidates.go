@@ -52,7 +52,7 @@ type Candidate struct {
 }
 
 // MaxCandidates bounds Fingerprint.Candidates.
-const MaxCandidates = maxRects + windowCount + 2*straightenSteps
+const MaxCandidates = maxRects + bannerMaxRects + windowCount + 2*straightenSteps
 
 // straightenSteps is the number of angles tried each way; straightenStep
 // the angle between them. A 1-degree turn costs about 20 bits of PDQ, so a
@@ -72,7 +72,17 @@ func queryCandidates(p *plane, imgW, imgH int) []Candidate {
 		h := p.hashQuad(q)
 		out = append(out, Candidate{Kind: kind, Hash: h.Hash, Quality: h.Quality, Region: r, Rect: p.bounds(q, imgW, imgH)})
 	}
-	for _, r := range subImageRects(p) {
+	rects := subImageRects(p)
+	for _, r := range rects {
+		add(CandidateSubImage, rectQuad(r.x0, r.y0, r.x1, r.y1), 0)
+	}
+next:
+	for _, r := range bannerRects(p) {
+		for _, o := range rects {
+			if r.near(o, 1) {
+				continue next // the rectangle detector already has it
+			}
+		}
 		add(CandidateSubImage, rectQuad(r.x0, r.y0, r.x1, r.y1), 0)
 	}
 	for _, q := range queryWindows(p) {
