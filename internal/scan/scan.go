@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -151,9 +152,11 @@ type scanner struct {
 	// needRef: the bank holds imported hashes, which are matched with the
 	// query's reference-front-end PDQ, so compute it.
 	needRef bool
-	matcher fingerprint.Matcher
-	log     *slog.Logger
-	runID   int64
+	// decodeSlots bounds concurrent decodes (see fingerprint).
+	decodeSlots chan struct{}
+	matcher     fingerprint.Matcher
+	log         *slog.Logger
+	runID       int64
 
 	mu      sync.Mutex
 	sum     Summary
@@ -189,7 +192,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	cfg.Bank.BuildIndex()
 	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger, needRef: cfg.Bank.Imported() > 0,
-		changes: map[string]*IncidentChange{}}
+		decodeSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		changes:     map[string]*IncidentChange{}}
 	s.sum.ErrorsBy = map[string]int64{}
 	s.runID, err = cfg.Store.BeginRun(ctx, strings.Join(cfg.Seeds, " "))
 	if err != nil {
@@ -480,6 +484,15 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 			return fp, true, nil
 		}
 	}
+	// At most GOMAXPROCS images are decoded at once, whatever the number
+	// of pages and archives in flight: a decoded image can take hundreds of
+	// megabytes (50 megapixels as RGBA), so this bounds memory as well.
+	select {
+	case s.decodeSlots <- struct{}{}:
+	case <-ctx.Done():
+		return fingerprint.Fingerprint{}, false, ctx.Err()
+	}
+	defer func() { <-s.decodeSlots }()
 	d, err := fingerprint.DecodeBytes(data, s.cfg.Limits)
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
