@@ -67,26 +67,41 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var cur int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if cur > len(migrations) {
-		return fmt.Errorf("%w: version %d, this build knows %d", ErrSchemaTooNew, cur, len(migrations))
-	}
-	for v := cur + 1; v <= len(migrations); v++ {
+	// Each step reads the version and applies the next migration in one
+	// write transaction (BEGIN IMMEDIATE), so two processes opening a new
+	// store at once (a cron scan and the watcher) never both apply it.
+	for {
+		done := false
+		var v int
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var cur int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+				return err
+			}
+			if cur > len(migrations) {
+				return fmt.Errorf("%w: version %d, this build knows %d", ErrSchemaTooNew, cur, len(migrations))
+			}
+			if cur == len(migrations) {
+				done = true
+				return nil
+			}
+			v = cur + 1
 			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, s.ts(s.now()))
 			return err
 		})
+		if errors.Is(err, ErrSchemaTooNew) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
+		if done {
+			return nil
+		}
 	}
-	return nil
 }
 
 // SchemaVersion returns the applied migration count.

@@ -165,3 +165,28 @@ func TestSeenAssetCache(t *testing.T) {
 		t.Fatalf("got %v %q %v %v", fp, msg, ok, err)
 	}
 }
+
+// Several processes (here: connections) opening a new store at once must
+// not race on the migrations.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lw.db")
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		go func() {
+			s, err := Open(context.Background(), path)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 6; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openTest(t, path)
+	if v, _ := s.SchemaVersion(context.Background()); v != len(migrations) {
+		t.Fatalf("schema version %d, want %d", v, len(migrations))
+	}
+}
