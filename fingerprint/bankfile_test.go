@@ -127,3 +127,22 @@ func FuzzUnmarshalBank(f *testing.F) {
 		}
 	})
 }
+
+// In a bank mixing imported PDQ hashes (no pHash) with enrolled captures,
+// each capture's pHash is still found for match evidence.
+func TestPHashDistanceMixedBank(t *testing.T) {
+	b := NewBank()
+	for i, noPH := range []bool{true, false, true, false} {
+		e := Enrollment{Capture: Capture{ID: string(rune('a' + i))}, PHash: Hash64(0xF0 << i), NoPHash: noPH,
+			PDQ: []RegionHash{{Quality: 90}}}
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ci, want := range map[uint32]int{0: -1, 1: 0, 2: -1, 3: 0} {
+		q := Hash64(0xF0 << ci)
+		if got := b.phashDistance(ci, q); got != want {
+			t.Errorf("capture %d: distance %d, want %d", ci, got, want)
+		}
+	}
+}

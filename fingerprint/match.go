@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -233,14 +234,13 @@ func candidateTargets(c *Candidate, r Region) bool {
 func (b *Bank) phashDistance(ci uint32, q Hash64) int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	// pHash entries are appended in capture order, one per capture.
+	// pHash entries are appended in capture order, at most one per
+	// capture (imported PDQ hashes have none), so phCap is sorted.
 	if int(ci) < len(b.phHash) && b.phCap[ci] == ci {
 		return b.phHash[ci].Distance(q)
 	}
-	for i, c := range b.phCap {
-		if c == ci {
-			return b.phHash[i].Distance(q)
-		}
+	if i, ok := slices.BinarySearch(b.phCap, ci); ok {
+		return b.phHash[i].Distance(q)
 	}
 	return -1
 }

@@ -39,29 +39,6 @@ type Pending struct {
 	Attempts   int
 }
 
-// Due returns deliveries whose next attempt time has come, oldest first.
-func (s *Store) Due(ctx context.Context, limit int) ([]Pending, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT o.event_id, o.incident_id, o.type, o.payload, o.created_at, d.endpoint, d.attempts
-		FROM deliveries d JOIN outbox o ON o.event_id = d.event_id
-		WHERE d.status = ? AND d.next_attempt <= ? ORDER BY o.created_at, o.event_id LIMIT ?`,
-		DeliveryPending, s.ts(s.now()), limit)
-	if err != nil {
-		return nil, fmt.Errorf("due deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []Pending
-	for rows.Next() {
-		var p Pending
-		var c string
-		if err := rows.Scan(&p.EventID, &p.IncidentID, &p.Type, &p.Payload, &c, &p.Endpoint, &p.Attempts); err != nil {
-			return nil, err
-		}
-		p.CreatedAt = parseTS(c)
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // MarkDelivered records a successful delivery.
 func (s *Store) MarkDelivered(ctx context.Context, eventID, endpoint string) error {
 	now := s.ts(s.now())

@@ -95,7 +95,7 @@ func TestIncidentLifecycleAndOutbox(t *testing.T) {
 	if len(inc.Captures) != 7 || inc.Status != StatusNew || inc.Version != len(events) {
 		t.Fatalf("incident %+v", inc)
 	}
-	due, err := s.Due(ctx, 100)
+	due, err := s.DueFor(ctx, eps, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestIncidentLifecycleAndOutbox(t *testing.T) {
 	}
 	s.Close()
 	s2 := openTest(t, path)
-	due2, _ := s2.Due(ctx, 100)
+	due2, _ := s2.DueFor(ctx, eps, 100)
 	if len(due2) != len(due)-3 {
 		t.Fatalf("after reopen %d due, want %d", len(due2), len(due)-3)
 	}
