@@ -17,6 +17,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/crawler/archive"
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/outbox"
@@ -35,6 +36,11 @@ type scanFlags struct {
 	maxDepth, maxPages, parallelism, pdqRadius          int
 	delay, timeout, alertWait, waitLock                 time.Duration
 	maxImageBytes, maxPageBytes                         int64
+	// Hostile-input bounds; every hit is a counted, reported error.
+	maxPixels, maxLinks                         int
+	maxArchiveBytes, archiveTotal, archiveEntry int64
+	archiveEntries, archiveRatio, archiveDepth  int
+	archiveTimeout                              time.Duration
 }
 
 func (a *app) scanCmd() *cobra.Command {
@@ -68,6 +74,28 @@ then a summary line.
 	return cmd
 }
 
+// archiveLimits builds the archive bounds from the flags.
+func (f *scanFlags) archiveLimits() archive.Limits {
+	lim := archive.DefaultLimits()
+	lim.MaxCompressedBytes, lim.MaxSpoolBytes = f.maxArchiveBytes, f.maxArchiveBytes
+	lim.MaxUncompressedBytes, lim.MaxEntryBytes = f.archiveTotal, f.archiveEntry
+	lim.MaxEntries, lim.MaxRatio, lim.MaxDepth = f.archiveEntries, float64(f.archiveRatio), f.archiveDepth
+	return lim
+}
+
+// validateLimits refuses bounds that would disable a protection.
+func (f *scanFlags) validateLimits() error {
+	for name, v := range map[string]int64{"max-image-bytes": f.maxImageBytes, "max-page-bytes": f.maxPageBytes, "max-pixels": int64(f.maxPixels),
+		"max-links-per-page": int64(f.maxLinks), "max-archive-bytes": f.maxArchiveBytes, "archive-max-total-bytes": f.archiveTotal,
+		"archive-max-entry-bytes": f.archiveEntry, "archive-max-entries": int64(f.archiveEntries), "archive-max-ratio": int64(f.archiveRatio),
+		"archive-max-depth": int64(f.archiveDepth), "archive-timeout": int64(f.archiveTimeout)} {
+		if v <= 0 {
+			return usagef("--%s must be positive", name)
+		}
+	}
+	return nil
+}
+
 // register defines the scan flags; watch shares them.
 func (f *scanFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.bank, "bank", "", "bank file")
@@ -91,6 +119,15 @@ func (f *scanFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.alertWait, "alert-wait", 30*time.Second, "how long to keep retrying alert delivery before leaving events for the next run")
 	fl.Int64Var(&f.maxImageBytes, "max-image-bytes", 64<<20, "largest image downloaded")
 	fl.Int64Var(&f.maxPageBytes, "max-page-bytes", 8<<20, "largest HTML page (larger pages are errors, never truncated)")
+	fl.IntVar(&f.maxPixels, "max-pixels", int(fingerprint.DefaultLimits().MaxPixels), "largest image in pixels, checked from the header before decoding (pixel bombs)")
+	fl.IntVar(&f.maxLinks, "max-links-per-page", 10000, "links taken from one page")
+	fl.Int64Var(&f.maxArchiveBytes, "max-archive-bytes", archive.DefaultMaxCompressedBytes, "largest archive downloaded (and spooled, for zip and 7z)")
+	fl.DurationVar(&f.archiveTimeout, "archive-timeout", 2*time.Hour, "time limit for one archive download")
+	fl.Int64Var(&f.archiveTotal, "archive-max-total-bytes", archive.DefaultMaxUncompressedBytes, "uncompressed bytes per archive, nested archives included (zip bombs)")
+	fl.Int64Var(&f.archiveEntry, "archive-max-entry-bytes", archive.DefaultMaxEntryBytes, "uncompressed bytes per archive entry")
+	fl.IntVar(&f.archiveEntries, "archive-max-entries", archive.DefaultMaxEntries, "entries per archive, nested archives included")
+	fl.IntVar(&f.archiveRatio, "archive-max-ratio", int(archive.DefaultMaxRatio), "uncompressed/compressed ratio per archive (checked after the first MiB)")
+	fl.IntVar(&f.archiveDepth, "archive-max-depth", archive.DefaultMaxDepth, "archives nested in archives, the outer one counting 1")
 	fl.IntVar(&f.pdqRadius, "pdq-radius", fingerprint.PDQMatchThreshold, "largest PDQ distance counted as a match")
 	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another run on the same store to finish (default: fail at once with exit 11)")
 	fl.StringVar(&f.userAgent, "user-agent", crawler.DefaultUserAgent, "User-Agent header")
@@ -99,6 +136,9 @@ func (f *scanFlags) register(fl *pflag.FlagSet) {
 
 func (a *app) runScan(ctx context.Context, f scanFlags, seeds []string) error {
 	if err := requireFlag("bank", f.bank); err != nil {
+		return err
+	}
+	if err := f.validateLimits(); err != nil {
 		return err
 	}
 	if f.groupBy != string(scan.GroupSite) && f.groupBy != string(scan.GroupPage) {
@@ -180,6 +220,7 @@ func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fing
 	copts := crawler.Options{
 		MaxDepth: f.maxDepth, MaxPages: f.maxPages, Parallelism: f.parallelism, Delay: f.delay,
 		RequestTimeout: f.timeout, MaxImageBytes: f.maxImageBytes, MaxPageBytes: f.maxPageBytes,
+		MaxLinksPerPage: f.maxLinks, MaxArchiveBytes: f.maxArchiveBytes, ArchiveTimeout: f.archiveTimeout,
 		AllowedHosts: f.allowHosts, UserAgent: f.userAgent, Logger: a.logger(),
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), a.logger()),
 	}
@@ -217,6 +258,8 @@ func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fing
 		Seeds: seeds, Bank: bank, Match: mopts, Store: st, Crawler: copts,
 		GroupBy: scan.Grouping(f.groupBy), Endpoints: keys, Logger: a.logger(),
 		Recrawl: f.recrawl, WholeImageOnly: f.wholeOnly,
+		Limits:  fingerprint.Limits{MaxBytes: f.maxImageBytes, MaxPixels: int64(f.maxPixels)},
+		Archive: f.archiveLimits(),
 	}
 	if f.asJSON {
 		cfg.OnFinding = func(fd scan.Finding) { _ = a.jsonLine(fd) }

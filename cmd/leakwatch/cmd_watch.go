@@ -121,6 +121,9 @@ func (a *app) runWatch(parent context.Context, f watchFlags, seeds []string) err
 	if err := requireFlag("bank", f.bank); err != nil {
 		return err
 	}
+	if err := f.validateLimits(); err != nil {
+		return err
+	}
 	if f.groupBy != string(scan.GroupSite) && f.groupBy != string(scan.GroupPage) {
 		return usagef("--group-by must be site or page")
 	}

@@ -55,7 +55,17 @@ type Limits struct {
 	MaxImageBytes *int64
 	MaxPageBytes  *int64
 	PDQRadius     *int
-	UserAgent     string
+	// Hostile-input bounds (issue 6).
+	MaxPixels            *int
+	MaxLinksPerPage      *int
+	MaxArchiveBytes      *int64
+	ArchiveTimeout       *time.Duration
+	ArchiveMaxTotalBytes *int64
+	ArchiveMaxEntryBytes *int64
+	ArchiveMaxEntries    *int
+	ArchiveMaxRatio      *int
+	ArchiveMaxDepth      *int
+	UserAgent            string
 }
 
 // Tor selects how onion (and, in Tor mode, all) requests are carried.
