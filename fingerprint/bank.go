@@ -93,7 +93,7 @@ type Stats struct {
 	PHashHashes int            `json:"phash_hashes"`
 	Kinds       map[string]int `json:"kinds"`
 	LowQuality  int            `json:"low_quality_captures"`
-	IndexBytes  int64          `json:"index_bytes"`
+	IndexBytes  int64          `json:"index_bytes"` // 0 until the index is built
 }
 
 // Stats counts what the bank holds.
@@ -109,8 +109,11 @@ func (b *Bank) Stats() Stats {
 			s.LowQuality++
 		}
 	}
-	b.buildLocked()
-	s.IndexBytes = b.ix256.Bytes() + b.ix64.Bytes()
+	// The index is reported only if built: counting must not cost a
+	// multi-second build (doctor calls Stats).
+	if b.ix256 != nil && b.ix64 != nil {
+		s.IndexBytes = b.ix256.Bytes() + b.ix64.Bytes()
+	}
 	return s
 }
 

@@ -29,6 +29,7 @@ func (a *app) bankCmd() *cobra.Command {
 				return err
 			}
 			load := time.Since(start)
+			b.BuildIndex() // so the index size is reported
 			st := b.Stats()
 			fi, _ := os.Stat(args[0])
 			out := struct {

@@ -386,14 +386,7 @@ func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
 	if int64(len(data)) > s.cfg.Limits.MaxBytes {
 		return fmt.Errorf("%w: more than %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes)
 	}
-	w := where{url: a.URL, page: a.Page}
-	sum := sha256.Sum256(data)
-	if !s.cfg.Recrawl {
-		if err := s.cfg.Store.SaveVisit(ctx, s.runID, store.Visit{URL: a.URL, Status: "image", SHA256: hex.EncodeToString(sum[:])}); err != nil {
-			s.log.Warn("remember asset", "url", a.URL, "err", err)
-		}
-	}
-	return s.image(ctx, w, data)
+	return s.image(ctx, where{url: a.URL, page: a.Page}, data)
 }
 
 // where locates an image for evidence.
@@ -405,6 +398,13 @@ type where struct {
 func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
+	if w.archivePath == "" && !s.cfg.Recrawl {
+		// Remember which content this URL served, so a 304 next time can
+		// be matched from the cached fingerprint.
+		if err := s.cfg.Store.SaveVisit(ctx, s.runID, store.Visit{URL: w.url, Status: "image", SHA256: sha}); err != nil {
+			s.log.Warn("remember asset", "url", w.url, "err", err)
+		}
+	}
 	s.count(func(x *Summary) { x.Images++ })
 	fp, cached, err := s.fingerprint(ctx, sha, data)
 	if err != nil {
