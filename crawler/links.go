@@ -163,11 +163,13 @@ func parseSrcset(s string) []string {
 	return out
 }
 
-// cssURLs returns the arguments of url(...) in a CSS fragment.
+// cssURLs returns the arguments of url(...) in a CSS fragment. The match
+// is ASCII case-insensitive on the original bytes: lower-casing the whole
+// string first would shift offsets for some non-ASCII letters.
 func cssURLs(s string) []string {
 	var out []string
 	for len(out) < 64 {
-		i := strings.Index(strings.ToLower(s), "url(")
+		i := indexFoldASCII(s, "url(")
 		if i < 0 {
 			break
 		}
@@ -180,4 +182,24 @@ func cssURLs(s string) []string {
 		s = s[j+1:]
 	}
 	return out
+}
+
+// indexFoldASCII is strings.Index ignoring ASCII case; sub is lower case.
+func indexFoldASCII(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		k := 0
+		for ; k < len(sub); k++ {
+			c := s[i+k]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[k] {
+				break
+			}
+		}
+		if k == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
