@@ -115,6 +115,12 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	if crc32.Checksum(data[:body], castagnoli) != le.Uint32(data[body:]) {
 		return nil, bad("checksum mismatch (corrupted)")
 	}
+	// A capture record is at least 5 bytes (three lengths, a time, a
+	// metadata count): a count beyond that is a lie, refused before
+	// anything is allocated for it.
+	if nc > cl/minRecordSize {
+		return nil, bad("%d captures cannot fit in %d bytes of records", nc, cl)
+	}
 	caps := data[bankHeaderSize : bankHeaderSize+int(cl)]
 	offs, err := scanRecords(caps, nc)
 	if err != nil {

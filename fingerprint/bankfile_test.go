@@ -1,9 +1,12 @@
 package fingerprint
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -144,5 +147,26 @@ func TestPHashDistanceMixedBank(t *testing.T) {
 		if got := b.phashDistance(ci, q); got != want {
 			t.Errorf("capture %d: distance %d, want %d", ci, got, want)
 		}
+	}
+}
+
+// A header claiming billions of captures over a few bytes of records is
+// refused before anything is allocated for them.
+func TestBankRefusesImplausibleCaptureCount(t *testing.T) {
+	data, _ := sampleBank(t, 2).MarshalBinary()
+	le := binary.LittleEndian
+	le.PutUint64(data[16:], 1<<32-2)
+	le.PutUint32(data[60:], crc32.Checksum(data[:60], castagnoli))
+	body := len(data) - 8
+	le.PutUint32(data[body:], crc32.Checksum(data[:body], castagnoli))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	if _, err := UnmarshalBank(data); !errors.Is(err, ErrBankFormat) {
+		t.Fatalf("err = %v", err)
+	}
+	runtime.ReadMemStats(&ms)
+	if ms.TotalAlloc-before > 1<<20 {
+		t.Fatalf("allocated %d bytes for a lying header", ms.TotalAlloc-before)
 	}
 }

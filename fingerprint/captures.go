@@ -126,10 +126,13 @@ func (t *captureTable) index() (dup string) {
 	return dup
 }
 
+// minRecordSize is the smallest encoded capture record.
+const minRecordSize = 5
+
 // scan walks n records in data, returning their offsets; it checks every
 // length against the data so a damaged file is refused at load time.
 func scanRecords(data []byte, n uint64) ([]uint64, error) {
-	off := make([]uint64, 0, n)
+	off := make([]uint64, 0, min(n, uint64(len(data))/minRecordSize))
 	p := 0
 	skip := func() bool {
 		l, k := binary.Uvarint(data[p:])
