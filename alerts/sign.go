@@ -119,7 +119,9 @@ func Verify(sec Secret, h http.Header, body []byte, now time.Time, tolerance tim
 				continue
 			}
 			sawV1 = true
-			got, err := base64.StdEncoding.DecodeString(enc)
+			// Strict: a signature with non-zero trailing bits decodes to
+			// the same MAC, but only the canonical text is the signature.
+			got, err := base64.StdEncoding.Strict().DecodeString(enc)
 			if err != nil {
 				continue
 			}
