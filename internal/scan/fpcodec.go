@@ -110,7 +110,12 @@ func decodeFP(b []byte) (fingerprint.Fingerprint, error) {
 		}
 		c.Kind, c.Quality, c.Region = kind, int(p[1]), fingerprint.Region(p[2])
 		u := func(k int) int { return int(binary.BigEndian.Uint16(p[3+2*k:])) }
-		c.Rect = image.Rect(u(0), u(1), u(2), u(3))
+		// image.Rect would reorder an inverted rectangle; no encoder
+		// writes one, so it marks a damaged entry.
+		if u(0) > u(2) || u(1) > u(3) {
+			return fingerprint.Fingerprint{}, fmt.Errorf("cached fingerprint: inverted rectangle %d,%d,%d,%d", u(0), u(1), u(2), u(3))
+		}
+		c.Rect = image.Rectangle{Min: image.Pt(u(0), u(1)), Max: image.Pt(u(2), u(3))}
 		c.Hash, _ = readHash(p[11:])
 		p = p[fpCandidateSize:]
 	}
