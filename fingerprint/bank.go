@@ -32,6 +32,8 @@ type RegionHash struct {
 	Hash    Hash256
 	Region  Region
 	Quality int
+	// Frame places a patch (Region == RegionPatch) in the capture.
+	Frame PatchFrame
 }
 
 // Enrollment is what Bank.Add stores for one capture.
@@ -57,6 +59,8 @@ type Bank struct {
 	pdqCap  []uint32
 	pdqReg  []Region
 	pdqQual []uint8
+	// pdqFrame holds each entry's patch frame (zero for other regions).
+	pdqFrame []frame16
 
 	phHash []Hash64
 	phCap  []uint32
@@ -91,6 +95,7 @@ type Stats struct {
 	Captures    int            `json:"captures"`
 	PDQHashes   int            `json:"pdq_hashes"`
 	PHashHashes int            `json:"phash_hashes"`
+	PatchHashes int            `json:"patch_hashes"`
 	Kinds       map[string]int `json:"kinds"`
 	LowQuality  int            `json:"low_quality_captures"`
 	IndexBytes  int64          `json:"index_bytes"` // 0 until the index is built
@@ -107,6 +112,9 @@ func (b *Bank) Stats() Stats {
 	for i, q := range b.pdqQual {
 		if b.pdqReg[i] == 0 && int(q) < PDQMinQuality {
 			s.LowQuality++
+		}
+		if b.pdqReg[i] == RegionPatch {
+			s.PatchHashes++
 		}
 	}
 	// The index is reported only if built: counting must not cost a
@@ -174,6 +182,11 @@ func (b *Bank) Add(e Enrollment) error {
 		b.pdqCap = append(b.pdqCap, ci)
 		b.pdqReg = append(b.pdqReg, r.Region)
 		b.pdqQual = append(b.pdqQual, clampQuality(r.Quality))
+		var f frame16
+		if r.Region == RegionPatch {
+			f = r.Frame.fixed()
+		}
+		b.pdqFrame = append(b.pdqFrame, f)
 		if r.Region == RegionImported {
 			b.imported++
 		}
@@ -223,6 +236,8 @@ type PDQHit struct {
 	Region   Region
 	Quality  int
 	Distance int
+	// Frame places the hash in its capture when Region is RegionPatch.
+	Frame PatchFrame
 }
 
 // SearchPDQ calls fn for every enrolled PDQ hash within radius of q.
@@ -232,8 +247,27 @@ func (b *Bank) SearchPDQ(q Hash256, radius int, fn func(PDQHit) bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	b.ix256.Search(q, radius, func(id uint32, d int) bool {
-		return fn(PDQHit{Capture: b.pdqCap[id], Region: b.pdqReg[id], Quality: int(b.pdqQual[id]), Distance: d})
+		h := PDQHit{Capture: b.pdqCap[id], Region: b.pdqReg[id], Quality: int(b.pdqQual[id]), Distance: d}
+		if h.Region == RegionPatch {
+			h.Frame = b.pdqFrame[id].frame()
+		}
+		return fn(h)
 	})
+}
+
+// centralRegions returns capture ci's enrolled central regions. Entries
+// are appended capture by capture, so pdqCap is sorted.
+func (b *Bank) centralRegions(ci uint32) []RegionHash {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	i := sort.Search(len(b.pdqCap), func(k int) bool { return b.pdqCap[k] >= ci })
+	var out []RegionHash
+	for ; i < len(b.pdqCap) && b.pdqCap[i] == ci; i++ {
+		if IsCentralRegion(b.pdqReg[i]) {
+			out = append(out, RegionHash{Hash: b.pdqHash[i], Region: b.pdqReg[i], Quality: int(b.pdqQual[i])})
+		}
+	}
+	return out
 }
 
 // SearchPHash calls fn for every enrolled pHash within radius of q.

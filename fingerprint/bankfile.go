@@ -11,7 +11,7 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// Bank file layout, version 1 (all integers little-endian):
+// Bank file layout, version 2 (all integers little-endian):
 //
 //	header (64 bytes)
 //	  [0:8)   magic "LWBANK\r\n"
@@ -21,23 +21,29 @@ import (
 //	  [24:32) PDQ entry count
 //	  [32:40) pHash entry count
 //	  [40:48) capture section length in bytes
-//	  [48:60) reserved (0)
+//	  [48:56) patch frame count (version 2; 0 in version 1)
+//	  [56:60) reserved (0)
 //	  [60:64) CRC-32C of bytes [0:60)
 //	captures: per capture, uvarint-length-prefixed ID, kind, source,
 //	          varint enrolled-at (Unix seconds), uvarint meta pair count, pairs
 //	PDQ entries: 38 bytes each: hash (32 bytes, hex order), capture index
 //	          (uint32), region (uint8), quality (uint8)
 //	pHash entries: 12 bytes each: hash (uint64), capture index (uint32)
+//	patch frames (version 2): 14 bytes each, one per PDQ entry of region
+//	          RegionPatch, in entry order: entry index (uint32), then
+//	          X, Y, D, W, H (uint16 each, fractions of 65535; PatchFrame)
 //	trailer (8 bytes): CRC-32C of everything before it, then "LWBE"
 //
 // The whole file is read with one read and checked before anything is
 // parsed, so a truncated or corrupted bank is refused, never half-loaded.
+// Version 1 files (no patch frames) are read; version 2 is written.
 const (
 	bankMagic      = "LWBANK\r\n"
-	bankVersion    = 1
+	bankVersion    = 2
 	bankHeaderSize = 64
 	pdqEntrySize   = 38
 	phEntrySize    = 12
+	frameEntrySize = 14
 	bankTrailer    = "LWBE"
 )
 
@@ -48,7 +54,13 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	caps := b.caps.data
-	size := bankHeaderSize + len(caps) + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + 8
+	nf := 0
+	for _, r := range b.pdqReg {
+		if r == RegionPatch {
+			nf++
+		}
+	}
+	size := bankHeaderSize + len(caps) + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + nf*frameEntrySize + 8
 	out := make([]byte, bankHeaderSize, size)
 	copy(out, bankMagic)
 	le := binary.LittleEndian
@@ -57,6 +69,7 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 	le.PutUint64(out[24:], uint64(len(b.pdqHash)))
 	le.PutUint64(out[32:], uint64(len(b.phHash)))
 	le.PutUint64(out[40:], uint64(len(caps)))
+	le.PutUint64(out[48:], uint64(nf))
 	le.PutUint32(out[60:], crc32.Checksum(out[:60], castagnoli))
 	out = append(out, caps...)
 	var e [pdqEntrySize]byte
@@ -74,6 +87,15 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 		le.PutUint64(p[:], uint64(h))
 		le.PutUint32(p[8:], b.phCap[i])
 		out = append(out, p[:]...)
+	}
+	for i, r := range b.pdqReg {
+		if r != RegionPatch {
+			continue
+		}
+		out = le.AppendUint32(out, uint32(i))
+		for _, v := range b.pdqFrame[i] {
+			out = le.AppendUint16(out, v)
+		}
 	}
 	out = le.AppendUint32(out, crc32.Checksum(out, castagnoli))
 	out = append(out, bankTrailer...)
@@ -93,18 +115,20 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		return nil, bad("truncated: %d bytes", len(data))
 	}
 	le := binary.LittleEndian
-	if v := le.Uint32(data[8:]); v != bankVersion {
-		return nil, bad("unsupported format version %d (this build reads version %d)", v, bankVersion)
+	version := le.Uint32(data[8:])
+	if version != 1 && version != bankVersion {
+		return nil, bad("unsupported format version %d (this build reads versions 1 and %d)", version, bankVersion)
 	}
 	if crc32.Checksum(data[:60], castagnoli) != le.Uint32(data[60:]) {
 		return nil, bad("header checksum mismatch")
 	}
 	nc, np, nh, cl := le.Uint64(data[16:]), le.Uint64(data[24:]), le.Uint64(data[32:]), le.Uint64(data[40:])
+	nf := le.Uint64(data[48:])
 	const maxN = 1 << 32
-	if nc >= maxN || np >= maxN*64 || nh >= maxN || cl >= 1<<44 {
+	if nc >= maxN || np >= maxN || nh >= maxN || cl >= 1<<44 || nf > np || (version == 1 && nf != 0) {
 		return nil, bad("implausible counts")
 	}
-	want := uint64(bankHeaderSize) + cl + np*pdqEntrySize + nh*phEntrySize + 8
+	want := uint64(bankHeaderSize) + cl + np*pdqEntrySize + nh*phEntrySize + nf*frameEntrySize + 8
 	if uint64(len(data)) != want {
 		return nil, bad("size %d bytes, header says %d (truncated or padded)", len(data), want)
 	}
@@ -134,6 +158,8 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	b.pdqCap = make([]uint32, np)
 	b.pdqReg = make([]Region, np)
 	b.pdqQual = make([]uint8, np)
+	b.pdqFrame = make([]frame16, np)
+	patches := 0
 	for i := range b.pdqHash {
 		e := data[off : off+pdqEntrySize]
 		off += pdqEntrySize
@@ -143,8 +169,11 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		b.pdqCap[i] = le.Uint32(e[32:])
 		b.pdqReg[i] = Region(e[36])
 		b.pdqQual[i] = e[37]
-		if b.pdqReg[i] == RegionImported {
+		switch b.pdqReg[i] {
+		case RegionImported:
 			b.imported++
+		case RegionPatch:
+			patches++
 		}
 		if uint64(b.pdqCap[i]) >= nc || e[37] > 100 {
 			return nil, bad("PDQ entry %d refers to capture %d of %d", i, b.pdqCap[i], nc)
@@ -159,6 +188,23 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		b.phCap[i] = le.Uint32(e[8:])
 		if uint64(b.phCap[i]) >= nc {
 			return nil, bad("pHash entry %d refers to capture %d of %d", i, b.phCap[i], nc)
+		}
+	}
+	// Every patch entry has exactly one frame, in entry order.
+	if uint64(patches) != nf {
+		return nil, bad("%d patch entries but %d patch frames", patches, nf)
+	}
+	next := 0 // frames must name increasing entries
+	for k := uint64(0); k < nf; k++ {
+		e := data[off : off+frameEntrySize]
+		off += frameEntrySize
+		i := int(le.Uint32(e))
+		if i < next || i >= len(b.pdqReg) || b.pdqReg[i] != RegionPatch {
+			return nil, bad("patch frame %d names PDQ entry %d, not a patch after entry %d", k, i, next)
+		}
+		next = i + 1
+		for j := range b.pdqFrame[i] {
+			b.pdqFrame[i][j] = le.Uint16(e[4+2*j:])
 		}
 	}
 	return b, nil

@@ -19,8 +19,9 @@ func sampleBank(t testing.TB, n int) *Bank {
 		h[0], h[1], h[2], h[3] = uint64(i)*0x9E3779B97F4A7C15, uint64(i)<<7, ^uint64(i), uint64(i*i)
 		err := b.Add(Enrollment{
 			Capture: Capture{ID: "cap-" + string(rune('a'+i%26)) + string(rune('0'+i/26)), Kind: "face", Source: "gate 3", EnrolledAt: time.Unix(1700000000+int64(i), 0).UTC(), Meta: map[string]string{"lane": "2"}},
-			PDQ:     []RegionHash{{Hash: h, Quality: 90}, {Hash: h, Region: 1, Quality: 80}},
-			PHash:   Hash64(uint64(i) * 31),
+			PDQ: []RegionHash{{Hash: h, Quality: 90}, {Hash: h, Region: 1, Quality: 80},
+				{Hash: Hash256{h[3], h[2], h[1], h[0]}, Region: RegionPatch, Quality: 70, Frame: PatchFrame{X: 0.25, Y: 0.5, D: 0.2, W: 1, H: 0.75}}},
+			PHash: Hash64(uint64(i) * 31),
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -180,7 +180,15 @@ type Fingerprint struct {
 	// WholeOnly records that the candidates were not computed
 	// (ComputeWhole), as opposed to an image that has none.
 	WholeOnly bool
+	// local holds the query's keypoint patches and working plane for
+	// uneven-crop matching (patches.go). Only a freshly computed
+	// fingerprint has it: a decoded cache entry does not.
+	local *localQuery
 }
+
+// HasPatches reports whether the fingerprint can be matched through its
+// keypoint patches (a fresh Compute; not a cached or whole-only one).
+func (fp *Fingerprint) HasPatches() bool { return fp.local != nil }
 
 // AddReference computes fp.Reference from the image fp was computed from.
 func (fp *Fingerprint) AddReference(img image.Image) {
@@ -211,6 +219,7 @@ func compute(img image.Image, candidates bool) (Fingerprint, error) {
 		fp.PDQ = p.hashQuadAll(p.whole())
 		if candidates {
 			fp.Candidates = queryCandidates(p, w, h)
+			fp.local = queryLocal(p, w, h)
 		}
 	}
 	return fp, nil
@@ -220,7 +229,8 @@ func compute(img image.Image, candidates bool) (Fingerprint, error) {
 // of the whole image (region 0, always, so that a low quality is reported
 // rather than dropped), the PDQ hashes of its central regions whose
 // quality is at least PDQMinQuality (regions 1..RegionCount, see
-// centralKeeps), and its pHash.
+// centralKeeps), up to enrollPatches keypoint patches with their frames
+// (RegionPatch, see patches.go), and its pHash.
 func EnrollImage(img image.Image) (Enrollment, error) {
 	p, w, h, err := workingPlane(img)
 	if err != nil {
@@ -242,6 +252,7 @@ func EnrollImage(img image.Image) (Enrollment, error) {
 			e.PDQ = append(e.PDQ, RegionHash{Hash: r.Hash, Region: Region(i + 1), Quality: r.Quality})
 		}
 	}
+	e.PDQ = append(e.PDQ, p.enrollPatchHashes()...)
 	return e, nil
 }
 

@@ -33,8 +33,21 @@ type MatchOptions struct {
 	// the whole query with whole captures.
 	Dihedral bool
 	// SubImages also compares the query's candidates (detected
-	// sub-images, central windows, straightened versions).
+	// sub-images, central windows, straightened versions) and its
+	// keypoint patches.
 	SubImages bool
+	// Patches also follows the leads of the query's keypoint patches
+	// (uneven crops; patches.go) for captures no other comparison
+	// matched. It needs SubImages and a freshly computed fingerprint.
+	Patches bool
+	// PatchRadius is the largest distance between a query patch and an
+	// enrolled patch that is checked further (patches.go).
+	PatchRadius int
+	// PatchMatchRadius is the largest distance between the query, hashed
+	// where a patch lead places an enrolled central region, and that
+	// region: the patch route's match decision. It is tighter than
+	// RegionRadius because the placement is searched (BENCHMARKS.md).
+	PatchMatchRadius int
 }
 
 // Default radii, set from the distances measured between unrelated images
@@ -50,13 +63,16 @@ const (
 // DefaultMatchOptions returns the policy measured in BENCHMARKS.md.
 func DefaultMatchOptions() MatchOptions {
 	return MatchOptions{
-		PDQRadius:      PDQMatchThreshold,
-		RegionRadius:   DefaultRegionRadius,
-		SubImageRadius: DefaultSubImageRadius,
-		MinQuality:     PDQMinQuality,
-		PHashRadius:    DefaultPHashRadius,
-		Dihedral:       true,
-		SubImages:      true,
+		PDQRadius:        PDQMatchThreshold,
+		RegionRadius:     DefaultRegionRadius,
+		SubImageRadius:   DefaultSubImageRadius,
+		PatchRadius:      DefaultPatchRadius,
+		PatchMatchRadius: DefaultPatchMatchRadius,
+		MinQuality:       PDQMinQuality,
+		PHashRadius:      DefaultPHashRadius,
+		Dihedral:         true,
+		SubImages:        true,
+		Patches:          true,
 	}
 }
 
@@ -111,6 +127,12 @@ func NewMatcher(b *Bank, opts MatchOptions) *BankMatcher {
 	if opts.SubImageRadius <= 0 {
 		opts.SubImageRadius = DefaultSubImageRadius
 	}
+	if opts.PatchRadius <= 0 {
+		opts.PatchRadius = DefaultPatchRadius
+	}
+	if opts.PatchMatchRadius <= 0 {
+		opts.PatchMatchRadius = DefaultPatchMatchRadius
+	}
 	return &BankMatcher{bank: b, opts: opts}
 }
 
@@ -146,6 +168,8 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 				switch {
 				case h.Region == RegionImported:
 					return true // compared with the reference hashes below
+				case h.Region == RegionPatch:
+					return true // patches are compared with patches only
 				case h.Region == 0 && h.Distance <= o.PDQRadius:
 				case h.Region != 0 && v == 0 && o.SubImages && h.Distance <= o.RegionRadius:
 				default:
@@ -192,6 +216,9 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 			})
 		}
 	}
+	if o.SubImages && o.Patches && fp.local != nil {
+		m.matchPatches(fp.local, best, offer)
+	}
 	if !usable {
 		return nil, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, o.MinQuality)
 	}
@@ -211,6 +238,64 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 	})
 	return out, nil
 }
+
+// matchPatches follows the leads of the query's keypoint patches: each
+// enrolled patch within PatchRadius names a capture and where the query
+// would hold its central regions; the capture matches if the query hashed
+// there is within PatchMatchRadius of the region (localQuery.verify).
+// Captures another comparison matched are not checked: the patch route is
+// the fallback for copies that nothing else lines up with.
+func (m *BankMatcher) matchPatches(lq *localQuery, best map[uint32]Match, offer func(uint32, Match)) {
+	o := m.opts
+	tries := map[uint32]int{}
+	regions := map[uint32][]RegionHash{}
+	total := 0
+	var hits []PDQHit
+
+	for i := range lq.patches {
+		qp := &lq.patches[i]
+		if qp.quality < o.MinQuality {
+			continue
+		}
+		// Collect first: verification reads the bank, which must not be
+		// re-locked inside the search callback.
+		hits = hits[:0]
+		m.bank.SearchPDQ(qp.hash, o.PatchRadius, func(h PDQHit) bool {
+			if h.Region == RegionPatch && h.Quality >= o.MinQuality {
+				hits = append(hits, h)
+			}
+			return len(hits) < verifyPerQuery
+		})
+		for _, h := range hits {
+			if _, ok := best[h.Capture]; ok {
+				continue // matched already, by another comparison or a patch
+			}
+			if tries[h.Capture] >= verifyPerCapture || total >= verifyPerQuery {
+				continue
+			}
+			tries[h.Capture]++
+			total++
+			rs, ok := regions[h.Capture]
+			if !ok {
+				rs = m.bank.centralRegions(h.Capture)
+				regions[h.Capture] = rs
+			}
+			v, ok := lq.verify(qp, h.Frame, rs, o.MinQuality)
+			if !ok || v.distance > o.PatchMatchRadius || v.quality < o.MinQuality {
+				continue
+			}
+			r := [4]int{v.rect.Min.X, v.rect.Min.Y, v.rect.Max.X, v.rect.Max.Y}
+			offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: v.distance, Variant: DihedralNames[0], Region: v.region,
+				Via: ViaPatch, Rect: &r, Quality: v.quality})
+		}
+		if total >= verifyPerQuery {
+			return
+		}
+	}
+}
+
+// ViaPatch is Match.Via for a match found through keypoint patches.
+const ViaPatch = "patch"
 
 // candidateTargets reports whether candidate c is compared with enrolled
 // region r.

@@ -12,7 +12,7 @@ import (
 func (a *app) robustnessCmd() *cobra.Command {
 	var o robustness.Options
 	var asJSON bool
-	var pdqRadius, regionRadius, subRadius, minQuality int
+	var pdqRadius, regionRadius, subRadius, patchRadius, minQuality int
 	cmd := &cobra.Command{
 		Use:   "robustness [--seed N] [--n N] [--json]",
 		Short: "Measure match recall per transform and false matches on generated images",
@@ -35,7 +35,7 @@ are deterministic for a given seed and n. Nothing leaves the machine.`,
 			if o.HardNegatives < 0 || o.HardNegatives > 20 {
 				return usagef("--hard-negatives must be between 0 and 20")
 			}
-			for _, r := range []int{pdqRadius, regionRadius, subRadius} {
+			for _, r := range []int{pdqRadius, regionRadius, subRadius, patchRadius} {
 				if r < 0 || r > 128 {
 					return usagef("radii must be between 0 and 128 (0: default)")
 				}
@@ -49,6 +49,9 @@ are deterministic for a given seed and n. Nothing leaves the machine.`,
 			}
 			if subRadius > 0 {
 				policy.SubImageRadius = subRadius
+			}
+			if patchRadius > 0 {
+				policy.PatchMatchRadius = patchRadius
 			}
 			policy.MinQuality = minQuality
 			o.Match = &policy
@@ -67,11 +70,12 @@ are deterministic for a given seed and n. Nothing leaves the machine.`,
 	f.Uint64Var(&o.Seed, "seed", robustness.HeldOutSeed, "seed of every generated image and random transform")
 	f.IntVar(&o.N, "n", 8, "captures per content kind (and unrelated images per kind)")
 	f.IntVar(&o.HardNegatives, "hard-negatives", 3, "other photographs of each enrolled face and plate to query")
-	f.BoolVar(&o.Extras, "extras", true, "also query crops beyond the fixture suite (crop15, crop20, rot3, cropuneven)")
+	f.BoolVar(&o.Extras, "extras", true, "also query crops beyond the fixture suite (crop15, crop20, rot3, cropuneven, cropuneven+jpeg)")
 	f.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "images hashed concurrently")
 	f.IntVar(&pdqRadius, "pdq-radius", 0, "whole-image PDQ radius (0: default)")
 	f.IntVar(&regionRadius, "region-radius", 0, "radius for central regions, windows and straightened copies (0: default)")
 	f.IntVar(&subRadius, "subimage-radius", 0, "radius for detected sub-images (0: default)")
+	f.IntVar(&patchRadius, "patch-match-radius", 0, "radius deciding a keypoint-patch lead (uneven crops; 0: default)")
 	f.IntVar(&minQuality, "min-quality", fingerprint.PDQMinQuality, "PDQ quality below which a hash is not used")
 	f.BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return cmd

@@ -10,10 +10,8 @@ import (
 )
 
 // knownGaps are transforms whose target the policy does not reach, with
-// the reason; BENCHMARKS.md reports their numbers.
-var knownGaps = map[string]string{
-	"crop25": "uneven crops line up with no enrolled region; PDQ tolerates about 1% of misalignment",
-}
+// the reason; BENCHMARKS.md reports their numbers. None at present.
+var knownGaps = map[string]string{}
 
 // TestHeldOutSeed runs a small suite on the held-out seed and checks the
 // issue's targets, grouped by target so that a handful of queries per

@@ -216,7 +216,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}
 	rep.Rows = rows
-	for _, v := range []string{"whole", "region", "window", "straightened", "subimage"} {
+	for _, v := range []string{"whole", "region", "window", "straightened", "subimage", "patch"} {
 		if h := trueHists[v]; h != nil {
 			t := TrueDistances{Via: v}
 			n, _, _ := moments(h)

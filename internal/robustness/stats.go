@@ -121,7 +121,7 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 					for _, h := range fp.PDQ.Hashes {
 						d.record(CompareWhole, class, h.Distance(r.Hash))
 					}
-				} else {
+				} else if fingerprint.IsCentralRegion(r.Region) {
 					d.record(CompareRegion, class, fp.PDQ.Hashes[0].Distance(r.Hash))
 				}
 			}
@@ -132,7 +132,7 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 				switch {
 				case c.Kind == fingerprint.CandidateSubImage && r.Region == 0:
 					d.record(CompareSubImage, class, c.Hash.Distance(r.Hash))
-				case c.Kind == fingerprint.CandidateWindow && r.Region != 0:
+				case c.Kind == fingerprint.CandidateWindow && fingerprint.IsCentralRegion(r.Region):
 					d.record(CompareRegion, class, c.Hash.Distance(r.Hash))
 				case c.Kind == fingerprint.CandidateStraightened && r.Region == c.Region:
 					d.record(CompareStraightened, class, c.Hash.Distance(r.Hash))

@@ -61,8 +61,20 @@ func transforms(seed uint64, extras bool) []transformSpec {
 		transformSpec{name: "rot3", fn: transform.RotateCrop(3), extra: true},
 		transformSpec{name: "cropuneven", extra: true,
 			fn: transform.CropSides(side(0.02, 0.12), side(0.02, 0.12), side(0.02, 0.12), side(0.02, 0.12))},
+		// What a leak does more often than a clean crop: an uneven crop
+		// of up to 25% per axis, then shrunk and recompressed.
+		transformSpec{name: "cropuneven+jpeg", extra: true,
+			fn: transform.Chain(unevenCrop(r, 0.25), transform.Resize(0.7), transform.JPEG(70))},
 	)
 	return out
+}
+
+// unevenCrop cuts a random total of up to maxCut of each axis, split
+// unevenly between its two sides.
+func unevenCrop(r *rand.Rand, maxCut float64) transform.Func {
+	cx, cy := maxCut*(0.5+0.5*r.Float64()), maxCut*(0.5+0.5*r.Float64())
+	fx, fy := r.Float64(), r.Float64()
+	return transform.CropSides(cx*fx, cy*fy, cx*(1-fx), cy*(1-fy))
 }
 
 // mix derives independent generator seeds from the run seed.

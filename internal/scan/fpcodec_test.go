@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 )
@@ -41,7 +42,7 @@ func TestFPCodecRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(tt.fp, got); d != "" {
+			if d := cmp.Diff(tt.fp, got, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
 				t.Errorf("round trip (-want +got):\n%s", d)
 			}
 		})
