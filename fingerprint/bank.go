@@ -69,6 +69,7 @@ type Bank struct {
 	ix64  *Index64
 
 	imported int // PDQ entries with RegionImported
+	patches  int // PDQ entries with RegionPatch
 }
 
 // Imported counts PDQ hashes imported from other systems.
@@ -76,6 +77,13 @@ func (b *Bank) Imported() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.imported
+}
+
+// Patches counts enrolled keypoint patches (RegionPatch entries).
+func (b *Bank) Patches() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.patches
 }
 
 // NewBank returns an empty bank.
@@ -187,8 +195,11 @@ func (b *Bank) Add(e Enrollment) error {
 			f = r.Frame.fixed()
 		}
 		b.pdqFrame = append(b.pdqFrame, f)
-		if r.Region == RegionImported {
+		switch r.Region {
+		case RegionImported:
 			b.imported++
+		case RegionPatch:
+			b.patches++
 		}
 	}
 	if !e.NoPHash {

@@ -159,7 +159,6 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	b.pdqReg = make([]Region, np)
 	b.pdqQual = make([]uint8, np)
 	b.pdqFrame = make([]frame16, np)
-	patches := 0
 	for i := range b.pdqHash {
 		e := data[off : off+pdqEntrySize]
 		off += pdqEntrySize
@@ -173,7 +172,7 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		case RegionImported:
 			b.imported++
 		case RegionPatch:
-			patches++
+			b.patches++
 		}
 		if uint64(b.pdqCap[i]) >= nc || e[37] > 100 {
 			return nil, bad("PDQ entry %d refers to capture %d of %d", i, b.pdqCap[i], nc)
@@ -191,8 +190,8 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		}
 	}
 	// Every patch entry has exactly one frame, in entry order.
-	if uint64(patches) != nf {
-		return nil, bad("%d patch entries but %d patch frames", patches, nf)
+	if uint64(b.patches) != nf {
+		return nil, bad("%d patch entries but %d patch frames", b.patches, nf)
 	}
 	next := 0 // frames must name increasing entries
 	for k := uint64(0); k < nf; k++ {

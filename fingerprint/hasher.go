@@ -180,9 +180,11 @@ type Fingerprint struct {
 	// WholeOnly records that the candidates were not computed
 	// (ComputeWhole), as opposed to an image that has none.
 	WholeOnly bool
-	// local holds the query's keypoint patches and working plane for
-	// uneven-crop matching (patches.go). Only a freshly computed
-	// fingerprint has it: a decoded cache entry does not.
+	// local holds the query's working plane for uneven-crop matching
+	// (patches.go; the patches themselves are computed on first use).
+	// Only a freshly computed fingerprint has it: a decoded cache entry
+	// does not. It keeps the plane (about 3 MB) alive as long as the
+	// fingerprint.
 	local *localQuery
 }
 

@@ -216,7 +216,7 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 			})
 		}
 	}
-	if o.SubImages && o.Patches && fp.local != nil {
+	if o.SubImages && o.Patches && fp.local != nil && m.bank.Patches() > 0 {
 		m.matchPatches(fp.local, best, offer)
 	}
 	if !usable {
@@ -247,51 +247,139 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 // the fallback for copies that nothing else lines up with.
 func (m *BankMatcher) matchPatches(lq *localQuery, best map[uint32]Match, offer func(uint32, Match)) {
 	o := m.opts
-	tries := map[uint32]int{}
-	regions := map[uint32][]RegionHash{}
-	total := 0
-	var hits []PDQHit
+	m.followLeads(lq, func(ci uint32) bool { _, ok := best[ci]; return !ok }, func(ci uint32, v patchVerdict) {
+		if v.distance > o.PatchMatchRadius || v.quality < o.MinQuality {
+			return
+		}
+		r := [4]int{v.rect.Min.X, v.rect.Min.Y, v.rect.Max.X, v.rect.Max.Y}
+		offer(ci, Match{Algorithm: AlgoPDQ, Distance: v.distance, Variant: DihedralNames[0], Region: v.region,
+			Via: ViaPatch, Rect: &r, Quality: v.quality})
+	})
+}
 
-	for i := range lq.patches {
-		qp := &lq.patches[i]
+// followLeads collects the enrolled patches within PatchRadius of the
+// query's patches and verifies those of captures want accepts, best-led
+// captures first, at most verifyPerCapture per capture and verifyPerQuery
+// in all, calling fn with each verdict.
+func (m *BankMatcher) followLeads(lq *localQuery, want func(uint32) bool, fn func(uint32, patchVerdict)) {
+	o := m.opts
+	type lead struct {
+		qp  int
+		hit PDQHit
+	}
+	var leads []lead
+	patches := lq.computePatches()
+	for i := range patches {
+		qp := &patches[i]
 		if qp.quality < o.MinQuality {
 			continue
 		}
 		// Collect first: verification reads the bank, which must not be
 		// re-locked inside the search callback.
-		hits = hits[:0]
 		m.bank.SearchPDQ(qp.hash, o.PatchRadius, func(h PDQHit) bool {
 			if h.Region == RegionPatch && h.Quality >= o.MinQuality {
-				hits = append(hits, h)
+				leads = append(leads, lead{i, h})
 			}
-			return len(hits) < verifyPerQuery
+			return len(leads) < maxLeads
 		})
-		for _, h := range hits {
-			if _, ok := best[h.Capture]; ok {
-				continue // matched already, by another comparison or a patch
-			}
-			if tries[h.Capture] >= verifyPerCapture || total >= verifyPerQuery {
-				continue
-			}
-			tries[h.Capture]++
-			total++
-			rs, ok := regions[h.Capture]
-			if !ok {
-				rs = m.bank.centralRegions(h.Capture)
-				regions[h.Capture] = rs
-			}
-			v, ok := lq.verify(qp, h.Frame, rs, o.MinQuality)
-			if !ok || v.distance > o.PatchMatchRadius || v.quality < o.MinQuality {
-				continue
-			}
-			r := [4]int{v.rect.Min.X, v.rect.Min.Y, v.rect.Max.X, v.rect.Max.Y}
-			offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: v.distance, Variant: DihedralNames[0], Region: v.region,
-				Via: ViaPatch, Rect: &r, Quality: v.quality})
+		if len(leads) >= maxLeads {
+			break
 		}
+	}
+	// Rank captures by how many distinct query patches lead to them, then
+	// by their closest lead: a true copy raises many leads, a chance
+	// lookalike patch (a letter of the same font, a repeated texture)
+	// usually one, and in a large bank such chance leads must not use up
+	// the verification quota before the copy's capture is reached.
+	type rank struct {
+		ci       uint32
+		patches  int
+		closest  int
+		lastSeen int
+	}
+	ranks := map[uint32]*rank{}
+	for _, l := range leads {
+		r := ranks[l.hit.Capture]
+		if r == nil {
+			r = &rank{ci: l.hit.Capture, closest: l.hit.Distance, lastSeen: -1}
+			ranks[l.hit.Capture] = r
+		}
+		if r.lastSeen != l.qp {
+			r.patches++
+			r.lastSeen = l.qp
+		}
+		r.closest = min(r.closest, l.hit.Distance)
+	}
+	slices.SortStableFunc(leads, func(a, b lead) int {
+		ra, rb := ranks[a.hit.Capture], ranks[b.hit.Capture]
+		switch {
+		case ra.patches != rb.patches:
+			return rb.patches - ra.patches
+		case ra.closest != rb.closest:
+			return ra.closest - rb.closest
+		case ra.ci != rb.ci:
+			return int(ra.ci) - int(rb.ci)
+		}
+		return a.hit.Distance - b.hit.Distance
+	})
+	tries := map[uint32]int{}
+	regions := map[uint32][]RegionHash{}
+	total := 0
+	for _, l := range leads {
+		ci := l.hit.Capture
 		if total >= verifyPerQuery {
 			return
 		}
+		if tries[ci] >= verifyPerCapture || !want(ci) {
+			continue
+		}
+		tries[ci]++
+		total++
+		rs, ok := regions[ci]
+		if !ok {
+			rs = m.bank.centralRegions(ci)
+			regions[ci] = rs
+		}
+		if v, ok := lq.verify(&patches[l.qp], l.hit.Frame, rs, o.MinQuality); ok {
+			fn(ci, v)
+		}
 	}
+}
+
+// PatchLead is one verified patch lead, for analysis: the capture it named
+// and the distance its verification found.
+type PatchLead struct {
+	Capture  uint32
+	Distance int
+}
+
+// PatchLeads verifies every patch lead of fp as Match would, also for
+// captures matched by other comparisons, and returns each verification
+// distance without deciding. The robustness report uses it to measure the
+// patch route's distances between unrelated images.
+func (m *BankMatcher) PatchLeads(fp Fingerprint) []PatchLead {
+	if fp.local == nil {
+		return nil
+	}
+	var out []PatchLead
+	m.followLeads(fp.local, func(uint32) bool { return true }, func(ci uint32, v patchVerdict) {
+		out = append(out, PatchLead{Capture: ci, Distance: v.distance})
+	})
+	return out
+}
+
+// PatchHashes returns the PDQ hashes of the query's keypoint patches
+// (none for a cached or whole-only fingerprint), for analysis.
+func (fp *Fingerprint) PatchHashes() []PDQResult {
+	if fp.local == nil {
+		return nil
+	}
+	patches := fp.local.computePatches()
+	out := make([]PDQResult, len(patches))
+	for i, p := range patches {
+		out[i] = PDQResult{Hash: p.hash, Quality: p.quality}
+	}
+	return out
 }
 
 // ViaPatch is Match.Via for a match found through keypoint patches.

@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"image"
 	"math"
+	"sync"
 )
 
 // Patches: the keypoint scheme for uneven crops (keypoints.go).
@@ -55,9 +56,18 @@ const (
 	// Bounds on the work one query can cause: verifications per capture
 	// and in total (a hostile image could be made of many lookalike
 	// patches).
-	verifyPerCapture = 8
-	verifyPerQuery   = 64
+	verifyPerCapture = 4
+	verifyPerQuery   = 32
+	// maxLeads bounds the patch hits collected per query (memory and
+	// ranking time). A large bank of look-alike captures raises tens of
+	// thousands (BENCHMARKS.md), which must all be ranked so that chance
+	// leads do not crowd out a true one.
+	maxLeads = 1 << 18
 )
+
+// PatchPlacements is the number of placements one verification hashes at
+// most: its neighbourhood of shifts at three scales.
+const PatchPlacements = 3 * (2*verifySteps + 1) * (2*verifySteps + 1)
 
 // PatchFrame places an enrolled patch in its capture, in units of the
 // capture's longer side: the patch centre (X, Y), the distance D between
@@ -101,24 +111,35 @@ type queryPatch struct {
 }
 
 // localQuery is what patch matching needs from a query beyond its hashes:
-// the working plane, to hash the places that patch leads point at. It is
+// the working plane, to hash the places that patch leads point at, and the
+// query's patches, computed on first use (about 30 ms, more than the rest
+// of the fingerprint, and useless against a bank without patches). It is
 // not part of a cached fingerprint.
 type localQuery struct {
 	p          *plane
 	imgW, imgH int
+	once       sync.Once
 	patches    []queryPatch
 }
 
-// queryLocal computes the query's patches.
+// queryLocal prepares patch matching on the query plane p.
 func queryLocal(p *plane, imgW, imgH int) *localQuery {
-	kps := p.keypoints(queryKeypoints)
-	frames := p.patchFrames(kps, 0, queryMinPair, queryMaxPair, queryPatches)
-	lq := &localQuery{p: p, imgW: imgW, imgH: imgH, patches: make([]queryPatch, 0, len(frames))}
-	for _, f := range frames {
-		r := p.hashQuad(f.quad())
-		lq.patches = append(lq.patches, queryPatch{frame: f, hash: r.Hash, quality: r.Quality})
-	}
-	return lq
+	return &localQuery{p: p, imgW: imgW, imgH: imgH}
+}
+
+// computePatches hashes the patches of every pair of the query's
+// strongest keypoints, once.
+func (lq *localQuery) computePatches() []queryPatch {
+	lq.once.Do(func() {
+		kps := lq.p.keypoints(queryKeypoints)
+		frames := lq.p.patchFrames(kps, 0, queryMinPair, queryMaxPair, queryPatches)
+		lq.patches = make([]queryPatch, 0, len(frames))
+		for _, f := range frames {
+			r := lq.p.hashQuad(f.quad())
+			lq.patches = append(lq.patches, queryPatch{frame: f, hash: r.Hash, quality: r.Quality})
+		}
+	})
+	return lq.patches
 }
 
 // patchVerdict is the outcome of verifying one patch lead.

@@ -229,3 +229,54 @@ func TestBankRefusesBadPatchFrames(t *testing.T) {
 		t.Errorf("version 1 bank refused: %v", err)
 	}
 }
+
+// FuzzPatches drives keypoint detection, patch enrollment and the patch
+// route of matching with arbitrary grey images: nothing may panic, and
+// every enrolled frame lies in the capture.
+func FuzzPatches(f *testing.F) {
+	f.Add(uint16(64), uint16(64), []byte{0, 255, 17, 200, 3})
+	f.Add(uint16(640), uint16(33), []byte("keypoints"))
+	f.Add(uint16(31), uint16(500), []byte{128})
+	f.Add(uint16(300), uint16(200), []byte{})
+	e, err := EnrollImage(photos.All()[0].Image)
+	if err != nil {
+		f.Fatal(err)
+	}
+	e.Capture = Capture{ID: "seed"}
+	bank := NewBank()
+	if err := bank.Add(e); err != nil {
+		f.Fatal(err)
+	}
+	m := NewMatcher(bank, DefaultMatchOptions())
+	f.Fuzz(func(t *testing.T, w, h uint16, data []byte) {
+		width, height := int(w%700)+1, int(h%700)+1
+		g := image.NewGray(image.Rect(0, 0, width, height))
+		for i := range g.Pix {
+			if len(data) > 0 {
+				// Repeat the data with a drift, so short inputs still
+				// make structure at several scales.
+				g.Pix[i] = data[i%len(data)] + byte(i/len(data))
+			}
+		}
+		e, err := EnrollImage(g)
+		if err != nil {
+			return
+		}
+		for _, r := range e.PDQ {
+			if r.Region != RegionPatch {
+				continue
+			}
+			fr := r.Frame
+			if fr.D <= 0 || fr.X < 0 || fr.Y < 0 || fr.X > fr.W || fr.Y > fr.H || max(fr.W, fr.H) != 1 {
+				t.Fatalf("frame %+v", fr)
+			}
+		}
+		fp, err := Compute(g)
+		if err != nil {
+			return
+		}
+		if _, err := m.Match(fp); err != nil && !errors.Is(err, ErrLowQuality) {
+			t.Fatal(err)
+		}
+	})
+}

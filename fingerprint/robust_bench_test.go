@@ -133,6 +133,16 @@ func BenchmarkCompute(b *testing.B) {
 				queryCandidates(p, img.Bounds().Dx(), img.Bounds().Dy())
 			}
 		})
+		b.Run(size+"/keypoints", func(b *testing.B) {
+			for b.Loop() {
+				p.keypoints(queryKeypoints)
+			}
+		})
+		b.Run(size+"/query-patches", func(b *testing.B) {
+			for b.Loop() {
+				queryLocal(p, img.Bounds().Dx(), img.Bounds().Dy()).computePatches()
+			}
+		})
 		b.Run(size+"/reference-pdq", func(b *testing.B) {
 			for b.Loop() {
 				PDQAll(img)
@@ -142,8 +152,9 @@ func BenchmarkCompute(b *testing.B) {
 }
 
 // BenchmarkMatch measures one query against banks of n captures enrolled
-// with regions (random hashes, as a large bank of unrelated captures
-// looks to the index), with and without the query's candidates.
+// with regions and patches (random hashes, as a large bank of unrelated
+// captures looks to the index), with and without the query's candidates
+// and patches.
 func BenchmarkMatch(b *testing.B) {
 	d, err := DecodeBytes(robustBenchJPEGs()["640x480"], DefaultLimits())
 	if err != nil {
@@ -155,11 +166,12 @@ func BenchmarkMatch(b *testing.B) {
 	}
 	for _, n := range []int{10_000, 100_000} {
 		bank := randomBank(b, n)
-		for _, sub := range []bool{false, true} {
+		for _, mode := range []string{"whole", "candidates", "candidates+patches"} {
 			opts := DefaultMatchOptions()
-			opts.SubImages = sub
+			opts.SubImages = mode != "whole"
+			opts.Patches = mode == "candidates+patches"
 			m := NewMatcher(bank, opts)
-			b.Run(fmt.Sprintf("captures=%d/candidates=%v", n, sub), func(b *testing.B) {
+			b.Run(fmt.Sprintf("captures=%d/%s", n, mode), func(b *testing.B) {
 				for b.Loop() {
 					if _, err := m.Match(fp); err != nil {
 						b.Fatal(err)
@@ -178,6 +190,10 @@ func randomBank(b *testing.B, n int) *Bank {
 		e := Enrollment{Capture: Capture{ID: fmt.Sprintf("c%07d", i)}, PHash: Hash64(r.Uint64())}
 		for reg := 0; reg <= RegionCount; reg++ {
 			e.PDQ = append(e.PDQ, RegionHash{Hash: Hash256{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}, Region: Region(reg), Quality: 100})
+		}
+		for range enrollPatches {
+			e.PDQ = append(e.PDQ, RegionHash{Hash: Hash256{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}, Region: RegionPatch, Quality: 100,
+				Frame: PatchFrame{X: 0.5, Y: 0.4, D: 0.2, W: 1, H: 0.75}})
 		}
 		if err := bank.Add(e); err != nil {
 			b.Fatal(err)

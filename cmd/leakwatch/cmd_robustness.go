@@ -12,7 +12,7 @@ import (
 func (a *app) robustnessCmd() *cobra.Command {
 	var o robustness.Options
 	var asJSON bool
-	var pdqRadius, regionRadius, subRadius, patchRadius, minQuality int
+	var pdqRadius, regionRadius, subRadius, patchRadius, leadRadius, minQuality int
 	cmd := &cobra.Command{
 		Use:   "robustness [--seed N] [--n N] [--json]",
 		Short: "Measure match recall per transform and false matches on generated images",
@@ -35,7 +35,7 @@ are deterministic for a given seed and n. Nothing leaves the machine.`,
 			if o.HardNegatives < 0 || o.HardNegatives > 20 {
 				return usagef("--hard-negatives must be between 0 and 20")
 			}
-			for _, r := range []int{pdqRadius, regionRadius, subRadius, patchRadius} {
+			for _, r := range []int{pdqRadius, regionRadius, subRadius, patchRadius, leadRadius} {
 				if r < 0 || r > 128 {
 					return usagef("radii must be between 0 and 128 (0: default)")
 				}
@@ -52,6 +52,9 @@ are deterministic for a given seed and n. Nothing leaves the machine.`,
 			}
 			if patchRadius > 0 {
 				policy.PatchMatchRadius = patchRadius
+			}
+			if leadRadius > 0 {
+				policy.PatchRadius = leadRadius
 			}
 			policy.MinQuality = minQuality
 			o.Match = &policy
@@ -75,6 +78,7 @@ are deterministic for a given seed and n. Nothing leaves the machine.`,
 	f.IntVar(&pdqRadius, "pdq-radius", 0, "whole-image PDQ radius (0: default)")
 	f.IntVar(&regionRadius, "region-radius", 0, "radius for central regions, windows and straightened copies (0: default)")
 	f.IntVar(&subRadius, "subimage-radius", 0, "radius for detected sub-images (0: default)")
+	f.IntVar(&leadRadius, "patch-lead-radius", 0, "radius at which a query patch leads to an enrolled patch to verify (0: default)")
 	f.IntVar(&patchRadius, "patch-match-radius", 0, "radius deciding a keypoint-patch lead (uneven crops; 0: default)")
 	f.IntVar(&minQuality, "min-quality", fingerprint.PDQMinQuality, "PDQ quality below which a hash is not used")
 	f.BoolVar(&asJSON, "json", false, "print the report as one JSON object")

@@ -32,7 +32,7 @@ type scanFlags struct {
 	slackFiles                                          []string // issue 7: Slack URLs read from files
 	alertLog                                            string   // issue 7: JSON-lines alert sink
 	asJSON, failOnFindings, failOnErrors                bool
-	recrawl, wholeOnly                                  bool
+	recrawl, wholeOnly, noPatches                       bool
 	maxDepth, maxPages, parallelism, pdqRadius          int
 	delay, timeout, alertWait, waitLock                 time.Duration
 	maxImageBytes, maxPageBytes                         int64
@@ -110,6 +110,7 @@ func (f *scanFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.failOnFindings, "fail-on-findings", false, "exit 3 when incidents were created or grew")
 	fl.BoolVar(&f.failOnErrors, "fail-on-errors", false, "exit 4 when some items could not be processed")
 	fl.BoolVar(&f.recrawl, "recrawl", false, "fetch everything again instead of sending conditional requests (after enrolling many new captures)")
+	fl.BoolVar(&f.noPatches, "no-patches", false, "skip the keypoint-patch search for unevenly cropped copies (its cost grows with the bank; see README, Match policy)")
 	fl.BoolVar(&f.wholeOnly, "whole-image-only", false, "skip the crop, collage and screenshot search: ~3x faster on big archives of small photos, finds only whole-image copies")
 	fl.IntVar(&f.maxDepth, "max-depth", 3, "link depth from the seed")
 	fl.IntVar(&f.maxPages, "max-pages", 1000, "pages per run")
@@ -254,6 +255,7 @@ func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fing
 	}
 	mopts := fingerprint.DefaultMatchOptions()
 	mopts.PDQRadius = f.pdqRadius
+	mopts.Patches = !f.noPatches
 	cfg := scan.Config{
 		Seeds: seeds, Bank: bank, Match: mopts, Store: st, Crawler: copts,
 		GroupBy: scan.Grouping(f.groupBy), Endpoints: keys, Logger: a.logger(),

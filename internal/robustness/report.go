@@ -68,6 +68,8 @@ func (r Report) WriteTable(w io.Writer) error {
 		r.Estimate.PerCaptureExp, r.Estimate.PerQueryExp)
 	fmt.Fprintf(&b, "(one normal fitted to the pooled lower tail: %.1e per pair, %.1e per query)\n",
 		r.Estimate.PerCaptureTail, r.Estimate.PerQueryTail)
+	fmt.Fprintf(&b, "patch leads per unrelated query against %.0e captures (measured rate): %.0f\n",
+		r.Estimate.BankSize, r.Estimate.LeadsPerQuery)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -266,6 +266,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 		if err == nil {
 			dist.add(u.kind, fp, enrolled, policy.MinQuality)
+			dist.addLeads(u.kind, m.PatchLeads(fp), func(ci uint32) string { return bank.Capture(ci).Kind })
 		}
 		return nil
 	})

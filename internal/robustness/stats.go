@@ -12,9 +12,15 @@ const (
 	CompareRegion       = "region"       // whole query and central windows vs central regions
 	CompareSubImage     = "subimage"     // detected sub-images vs whole capture
 	CompareStraightened = "straightened" // straightened query vs one central region
+	// ComparePatchLead is a query patch vs an enrolled patch: a lead to
+	// verify, not a match, so it is left out of the false-match sum.
+	ComparePatchLead = "patch lead"
+	// ComparePatch is a verified lead: the query hashed where the lead
+	// places a central region vs that region (best placement).
+	ComparePatch = "patch"
 )
 
-var compareKinds = []string{CompareWhole, CompareRegion, CompareSubImage, CompareStraightened}
+var compareKinds = []string{CompareWhole, CompareRegion, CompareSubImage, CompareStraightened, ComparePatchLead, ComparePatch}
 
 // Comparison summarises the distances between unrelated images for one
 // kind of comparison.
@@ -77,6 +83,11 @@ type Estimate struct {
 	PerQueryTail   float64 `json:"per_query_tail_fit"`
 	PerCaptureExp  float64 `json:"per_capture_exp_tail"`
 	PerQueryExp    float64 `json:"per_query_exp_tail"`
+	// LeadsPerQuery is the expected number of patch leads (enrolled
+	// patches within PatchRadius) an unrelated query raises in a bank of
+	// BankSize captures, from the measured rate: search and ranking work,
+	// not matches (at most PatchVerifications of them are verified).
+	LeadsPerQuery float64 `json:"patch_leads_per_query"`
 }
 
 // distances accumulates histograms of comparison distances, in total and
@@ -110,6 +121,7 @@ func (d *distances) record(kind, class string, dist int) {
 // add records the comparisons the matcher would make between fp and every
 // enrolled capture.
 func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fingerprint.Enrollment, minQ int) {
+	patches := fp.PatchHashes()
 	for _, e := range enrolled {
 		class := qkind + "/" + e.Capture.Kind
 		for _, r := range e.PDQ {
@@ -124,6 +136,14 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 				} else if fingerprint.IsCentralRegion(r.Region) {
 					d.record(CompareRegion, class, fp.PDQ.Hashes[0].Distance(r.Hash))
 				}
+			}
+			if r.Region == fingerprint.RegionPatch {
+				for _, q := range patches {
+					if q.Quality >= minQ {
+						d.record(ComparePatchLead, class, q.Hash.Distance(r.Hash))
+					}
+				}
+				continue
 			}
 			for _, c := range fp.Candidates {
 				if c.Quality < minQ {
@@ -142,6 +162,14 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 		for _, k := range compareKinds {
 			d.pairs[k]++
 		}
+	}
+}
+
+// addLeads records the verification distance of each patch lead an
+// unrelated query raised (kindOf names the capture's content kind).
+func (d *distances) addLeads(qkind string, leads []fingerprint.PatchLead, kindOf func(uint32) string) {
+	for _, l := range leads {
+		d.record(ComparePatch, qkind+"/"+kindOf(l.Capture), l.Distance)
 	}
 }
 
@@ -243,36 +271,49 @@ func estimate(cs []Comparison, o fingerprint.MatchOptions) Estimate {
 	radius := map[string]int{
 		CompareWhole: o.PDQRadius, CompareRegion: o.RegionRadius,
 		CompareSubImage: o.SubImageRadius, CompareStraightened: o.RegionRadius,
+		ComparePatchLead: o.PatchRadius, ComparePatch: o.PatchMatchRadius,
 	}
 	e := Estimate{BankSize: 1e7}
+	var region *Comparison
+	for i := range cs {
+		if cs[i].Kind == CompareRegion {
+			region = &cs[i]
+		}
+	}
 	for i := range cs {
 		c := &cs[i]
 		c.Radius = radius[c.Kind]
 		if c.N == 0 {
 			continue
 		}
-		if !math.IsNaN(c.TailSD) {
-			c.PTail = normalCDF((float64(c.Radius) + 0.5 - c.TailMean) / c.TailSD)
+		if c.Kind == ComparePatch {
+			// A verification is the best of PatchPlacements region
+			// comparisons: bounded by that many draws from the region
+			// comparisons' distribution at the patch radius. (The
+			// measured best-placement distances themselves are a mixture
+			// of searched and unsearched leads, which no normal fits.)
+			if region != nil && region.N > 0 {
+				k := float64(fingerprint.PatchPlacements)
+				p, pe, pt, worst, worstExp := tails(region, c.Radius)
+				c.PRadius, c.PExp, c.PTail = math.Min(1, k*p), math.Min(1, k*pe), math.Min(1, k*pt)
+				c.Worst, c.WorstExp = worst, worstExp
+			}
+		} else {
+			c.PRadius, c.PExp, c.PTail, c.Worst, c.WorstExp = tails(c, c.Radius)
 		}
-		worst, worstExp := 0.0, 0.0
-		for class, h := range c.classes {
-			n, mean, sd := moments(h)
-			if n == 0 {
-				continue
+		if c.Kind == ComparePatchLead {
+			// Leads cost verification time; they are not matches. Their
+			// rate is taken as measured: lookalike patches (a letter of
+			// the same font, a repeated texture) are far more common than
+			// any fitted normal says.
+			within := 0
+			for _, h := range c.classes {
+				for d := 0; d <= c.Radius && d < len(h); d++ {
+					within += h[d]
+				}
 			}
-			p := normalCDF((float64(c.Radius) + 0.5 - mean) / math.Max(sd, 0.5))
-			c.PRadius += float64(n) / float64(c.N) * p
-			if p > worst || c.Worst == "" {
-				worst, c.Worst = p, class
-			}
-			pe, ok := expTail(h, n, c.Radius)
-			if !ok {
-				pe = p
-			}
-			c.PExp += float64(n) / float64(c.N) * pe
-			if pe > worstExp || c.WorstExp == "" {
-				worstExp, c.WorstExp = pe, class
-			}
+			e.LeadsPerQuery = c.PerPair * float64(within) / float64(c.N) * e.BankSize
+			continue
 		}
 		e.PerCapture += c.PerPair * c.PRadius
 		e.PerCaptureTail += c.PerPair * c.PTail
@@ -282,6 +323,37 @@ func estimate(cs []Comparison, o fingerprint.MatchOptions) Estimate {
 	e.PerQueryTail = -math.Expm1(e.BankSize * math.Log1p(-math.Min(e.PerCaptureTail, 1-1e-16)))
 	e.PerQueryExp = -math.Expm1(e.BankSize * math.Log1p(-math.Min(e.PerCaptureExp, 1-1e-16)))
 	return e
+}
+
+// tails returns the probability that one of c's comparisons is within
+// radius: under per-kind normals mixed by frequency (p, worst kind),
+// per-kind tail extrapolation (pe, worstExp), and the pooled lower-tail
+// normal (pt).
+func tails(c *Comparison, radius int) (p, pe, pt float64, worst, worstExp string) {
+	if !math.IsNaN(c.TailSD) {
+		pt = normalCDF((float64(radius) + 0.5 - c.TailMean) / c.TailSD)
+	}
+	worstP, worstPE := 0.0, 0.0
+	for class, h := range c.classes {
+		n, mean, sd := moments(h)
+		if n == 0 {
+			continue
+		}
+		q := normalCDF((float64(radius) + 0.5 - mean) / math.Max(sd, 0.5))
+		p += float64(n) / float64(c.N) * q
+		if q > worstP || worst == "" {
+			worstP, worst = q, class
+		}
+		qe, ok := expTail(h, n, radius)
+		if !ok {
+			qe = q
+		}
+		pe += float64(n) / float64(c.N) * qe
+		if qe > worstPE || worstExp == "" {
+			worstPE, worstExp = qe, class
+		}
+	}
+	return p, pe, pt, worst, worstExp
 }
 
 // expTail fits log10 F(d) = a + b*d by least squares over the distances d
