@@ -84,6 +84,19 @@ func IsCentralRegion(r Region) bool {
 	return ok
 }
 
+// WithoutPatches returns e without its keypoint patches (a smaller bank
+// entry, without the uneven-crop route).
+func (e Enrollment) WithoutPatches() Enrollment {
+	out := e
+	out.PDQ = make([]RegionHash, 0, len(e.PDQ))
+	for _, r := range e.PDQ {
+		if r.Region != RegionPatch {
+			out.PDQ = append(out.PDQ, r)
+		}
+	}
+	return out
+}
+
 // enrollPatchHashes computes the capture's patch hashes.
 func (p *plane) enrollPatchHashes() []RegionHash {
 	kps := p.keypoints(enrollKeypoints)

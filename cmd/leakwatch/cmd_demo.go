@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -183,7 +184,36 @@ func (a *app) runDemo(ctx context.Context, seed uint64, dir string, overTor bool
 			return errors.New("webhook signature did not verify")
 		}
 	}
-	return a.checkDemo(c.ExpectedLeaks(), found)
+	if err := a.checkDemo(c.ExpectedLeaks(), found); err != nil {
+		return err
+	}
+	return checkDemoCopies(c.Leaks, incs)
+}
+
+// checkDemoCopies checks that every planted copy, not just every capture,
+// is in the evidence: a capture leaked twice must be found twice.
+func checkDemoCopies(leaks []corpus.Leak, incs []store.Incident) error {
+	seen := map[string]bool{}
+	for _, inc := range incs {
+		for _, m := range inc.Matches {
+			if u, err := url.Parse(m.URL); err == nil {
+				seen[m.CaptureID+"|"+u.Path+"|"+m.ArchivePath] = true
+			}
+		}
+	}
+	var missed []string
+	for _, l := range leaks {
+		for _, cp := range l.Copies {
+			if !seen[cp.CaptureID+"|"+cp.File+"|"+cp.Entry] {
+				missed = append(missed, fmt.Sprintf("%s (%s at %s%s)", cp.CaptureID, cp.Transform, cp.File, cp.Entry))
+			}
+		}
+	}
+	if len(missed) > 0 {
+		sort.Strings(missed)
+		return fmt.Errorf("demo check failed: planted copies not found: %s", strings.Join(missed, "; "))
+	}
+	return nil
 }
 
 // demoOnion starts a private Tor network in dir, publishes h as an onion

@@ -13,7 +13,7 @@ import (
 
 func (a *app) enrollCmd() *cobra.Command {
 	var bank, kind, manifest string
-	var asJSON bool
+	var asJSON, noPatches bool
 	cmd := &cobra.Command{
 		Use:   "enroll --bank PATH [--kind face|plate|other] [--manifest CSV] [DIR|FILE...]",
 		Short: "Hash your own captures into the fingerprint bank (hashes and IDs only, never pixels)",
@@ -44,7 +44,7 @@ low to match reliably are enrolled and reported as low_quality.`,
 			if err != nil {
 				return err
 			}
-			sum, err := local.Enroll(cmd.Context(), bank, files, local.EnrollOptions{Kind: kind, Manifest: rows, Limits: fingerprint.DefaultLimits()},
+			sum, err := local.Enroll(cmd.Context(), bank, files, local.EnrollOptions{Kind: kind, Manifest: rows, Limits: fingerprint.DefaultLimits(), NoPatches: noPatches},
 				func(r local.EnrollResult) {
 					if asJSON {
 						_ = a.jsonLine(r)
@@ -74,6 +74,7 @@ low to match reliably are enrolled and reported as low_quality.`,
 	f.StringVar(&bank, "bank", "", "bank file (created if missing)")
 	f.StringVar(&kind, "kind", "", "capture kind for files not in the manifest: face, plate or other")
 	f.StringVar(&manifest, "manifest", "", "CSV manifest mapping files to capture IDs and metadata")
+	f.BoolVar(&noPatches, "no-patches", false, "enroll no keypoint patches: a bank about 5x smaller, but unevenly cropped copies are not found")
 	f.BoolVar(&asJSON, "json", false, "one JSON object per file on stdout")
 	return cmd
 }

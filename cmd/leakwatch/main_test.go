@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image/jpeg"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
+	"github.com/leakwatch/leakwatch/fixtures/transform"
 )
 
 func TestMain(m *testing.M) {
@@ -23,7 +26,8 @@ func TestMain(m *testing.M) {
 
 // TestScript runs the end-to-end CLI scripts in testdata/script. Each
 // script gets a fixture dump site on 127.0.0.1 ($SITE), the captures to
-// enroll ($CAPTURES, with manifest.csv) and local leaked copies ($LEAKS).
+// enroll ($CAPTURES, with manifest.csv), local leaked copies ($LEAKS) and
+// an uneven crop of capture $UNEVEN_ID ($UNEVEN).
 func TestScript(t *testing.T) {
 	c := corpus.New(1)
 	h := c.Handler()
@@ -74,6 +78,19 @@ func TestScript(t *testing.T) {
 				}
 			}
 			e.Setenv("LEAKS", leaks)
+			// An uneven crop of the first capture (15/5/10/20% off the
+			// left/top/right/bottom), which only the keypoint patches find.
+			uneven := filepath.Join(e.WorkDir, "uneven.jpg")
+			var buf bytes.Buffer
+			cropped := transform.CropSides(0.15, 0.05, 0.10, 0.20)(c.Captures[0].Image)
+			if err := jpeg.Encode(&buf, cropped, &jpeg.Options{Quality: 85}); err != nil {
+				return err
+			}
+			if err := os.WriteFile(uneven, buf.Bytes(), 0o644); err != nil {
+				return err
+			}
+			e.Setenv("UNEVEN", uneven)
+			e.Setenv("UNEVEN_ID", c.Captures[0].ID)
 			return nil
 		},
 	})

@@ -26,6 +26,9 @@ type EnrollOptions struct {
 	Manifest []ManifestRow
 	Limits   fingerprint.Limits
 	Now      func() time.Time
+	// NoPatches enrolls no keypoint patches: a bank about 5x smaller,
+	// without the uneven-crop route.
+	NoPatches bool
 }
 
 // EnrollResult reports one file.
@@ -114,6 +117,9 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 		}
 		ids[c.ID] = j.path
 		e, err := hashFile(j.path, opts.Limits)
+		if opts.NoPatches {
+			e = e.WithoutPatches()
+		}
 		if err != nil {
 			res.Status, res.Error = StatusError, err.Error()
 			sum.Errors++
