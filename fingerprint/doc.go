@@ -6,6 +6,10 @@
 // quality score and the eight dihedral variants) and goimagehash's 64-bit
 // pHash, stores them in a versioned, checksummed bank file that never holds
 // pixels, and answers radius queries with an exact multi-index hashing index.
+// Copies that are cropped, captioned, turned or shown inside a larger
+// picture are found through hashes of parts of the capture and of the query:
+// central regions and windows, detected sub-images, straightened versions,
+// and patches framed by keypoints for uneven crops (MatchOptions).
 //
 // The package imports nothing else from leakwatch.
 package fingerprint

@@ -23,14 +23,13 @@ type keypoint struct {
 }
 
 const (
-	kpBaseSide   = 256 // long side of the detection image
-	kpLevels     = 3   // scales per octave
-	kpOctaves    = 3
-	kpSigma0     = 1.6
-	kpBorder     = 4   // detection-image pixels ignored at the border
-	kpMinDoG     = 0.8 // on the 0-255 luma scale
-	kpEdgeRatio  = 10.0
-	kpMaxResults = 200
+	kpBaseSide  = 256 // long side of the detection image
+	kpLevels    = 3   // scales per octave
+	kpOctaves   = 3
+	kpSigma0    = 1.6
+	kpBorder    = 4   // detection-image pixels ignored at the border
+	kpMinDoG    = 0.8 // on the 0-255 luma scale
+	kpEdgeRatio = 10.0
 )
 
 // keypoints detects up to maxN of the strongest DoG extrema of p.
