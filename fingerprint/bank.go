@@ -68,8 +68,9 @@ type Bank struct {
 	ix256 *Index256
 	ix64  *Index64
 
-	imported int // PDQ entries with RegionImported
-	patches  int // PDQ entries with RegionPatch
+	imported int   // PDQ entries with RegionImported
+	patches  int   // PDQ entries with RegionPatch
+	newest   int64 // latest EnrolledAt, Unix seconds
 }
 
 // Imported counts PDQ hashes imported from other systems.
@@ -84,6 +85,19 @@ func (b *Bank) Patches() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.patches
+}
+
+// NewestEnrollment returns the latest EnrolledAt of the bank's captures,
+// or the zero time if none has one. A fingerprint matched through its
+// patches before that time has not been checked against every capture
+// (see internal/scan's cache).
+func (b *Bank) NewestEnrollment() time.Time {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.newest <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(b.newest, 0).UTC()
 }
 
 // NewBank returns an empty bank.
@@ -185,6 +199,7 @@ func (b *Bank) Add(e Enrollment) error {
 	}
 	ci := uint32(b.caps.len())
 	b.caps.appendRecord(e.Capture)
+	b.newest = max(b.newest, e.Capture.EnrolledAt.Unix())
 	for _, r := range e.PDQ {
 		b.pdqHash = append(b.pdqHash, r.Hash)
 		b.pdqCap = append(b.pdqCap, ci)

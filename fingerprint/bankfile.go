@@ -15,7 +15,7 @@ import (
 //
 //	header (64 bytes)
 //	  [0:8)   magic "LWBANK\r\n"
-//	  [8:12)  format version (1)
+//	  [8:12)  format version (2)
 //	  [12:16) flags (0)
 //	  [16:24) capture count
 //	  [24:32) PDQ entry count
@@ -49,7 +49,7 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// MarshalBinary encodes the bank in the version 1 file format.
+// MarshalBinary encodes the bank in the version 2 file format.
 func (b *Bank) MarshalBinary() ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -122,6 +122,11 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	if crc32.Checksum(data[:60], castagnoli) != le.Uint32(data[60:]) {
 		return nil, bad("header checksum mismatch")
 	}
+	// Flags and reserved bytes are written as zero; anything else is a
+	// file this build does not understand, and would not survive a save.
+	if le.Uint32(data[12:]) != 0 || le.Uint32(data[56:]) != 0 {
+		return nil, bad("unknown flags or reserved bytes set")
+	}
 	nc, np, nh, cl := le.Uint64(data[16:]), le.Uint64(data[24:]), le.Uint64(data[32:]), le.Uint64(data[40:])
 	nf := le.Uint64(data[48:])
 	const maxN = 1 << 32
@@ -146,13 +151,13 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		return nil, bad("%d captures cannot fit in %d bytes of records", nc, cl)
 	}
 	caps := data[bankHeaderSize : bankHeaderSize+int(cl)]
-	offs, err := scanRecords(caps, nc)
+	offs, newest, err := scanRecords(caps, nc)
 	if err != nil {
 		return nil, bad("capture records damaged")
 	}
 	// The records are kept in their encoded form: one copy, no per-capture
 	// allocation.
-	b := &Bank{caps: captureTable{data: append([]byte(nil), caps...), off: offs}}
+	b := &Bank{caps: captureTable{data: append([]byte(nil), caps...), off: offs}, newest: newest}
 	off := bankHeaderSize + int(cl)
 	b.pdqHash = make([]Hash256, np)
 	b.pdqCap = make([]uint32, np)
@@ -177,6 +182,11 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		if uint64(b.pdqCap[i]) >= nc || e[37] > 100 {
 			return nil, bad("PDQ entry %d refers to capture %d of %d", i, b.pdqCap[i], nc)
 		}
+		// Entries are written capture by capture; lookups by capture
+		// (central regions, pHash) rely on that order.
+		if i > 0 && b.pdqCap[i] < b.pdqCap[i-1] {
+			return nil, bad("PDQ entry %d out of capture order", i)
+		}
 	}
 	b.phHash = make([]Hash64, nh)
 	b.phCap = make([]uint32, nh)
@@ -187,6 +197,9 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		b.phCap[i] = le.Uint32(e[8:])
 		if uint64(b.phCap[i]) >= nc {
 			return nil, bad("pHash entry %d refers to capture %d of %d", i, b.phCap[i], nc)
+		}
+		if i > 0 && b.phCap[i] <= b.phCap[i-1] {
+			return nil, bad("pHash entry %d out of capture order", i)
 		}
 	}
 	// Every patch entry has exactly one frame, in entry order.

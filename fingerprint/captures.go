@@ -131,9 +131,10 @@ const minRecordSize = 5
 
 // scan walks n records in data, returning their offsets; it checks every
 // length against the data so a damaged file is refused at load time.
-func scanRecords(data []byte, n uint64) ([]uint64, error) {
+func scanRecords(data []byte, n uint64) ([]uint64, int64, error) {
 	off := make([]uint64, 0, min(n, uint64(len(data))/minRecordSize))
 	p := 0
+	var newest int64
 	skip := func() bool {
 		l, k := binary.Uvarint(data[p:])
 		if k <= 0 || l > uint64(len(data)-p-k) {
@@ -145,26 +146,27 @@ func scanRecords(data []byte, n uint64) ([]uint64, error) {
 	for i := uint64(0); i < n; i++ {
 		off = append(off, uint64(p))
 		if !skip() || !skip() || !skip() {
-			return nil, errRecord
+			return nil, 0, errRecord
 		}
-		if _, k := binary.Varint(data[p:]); k <= 0 {
-			return nil, errRecord
-		} else {
-			p += k
+		ts, k := binary.Varint(data[p:])
+		if k <= 0 {
+			return nil, 0, errRecord
 		}
+		p += k
+		newest = max(newest, ts)
 		nm, k := binary.Uvarint(data[p:])
 		if k <= 0 || nm > uint64(len(data)-p) {
-			return nil, errRecord
+			return nil, 0, errRecord
 		}
 		p += k
 		for j := uint64(0); j < 2*nm; j++ {
 			if !skip() {
-				return nil, errRecord
+				return nil, 0, errRecord
 			}
 		}
 	}
 	if p != len(data) {
-		return nil, errRecord
+		return nil, 0, errRecord
 	}
-	return off, nil
+	return off, newest, nil
 }

@@ -78,9 +78,12 @@ func (p *plane) keypoints(maxN int) []keypoint {
 						continue
 					}
 					sig := kpSigma0 * math.Pow(2, float64(o)+kp.sigma/kpLevels)
+					// Octave o keeps every f-th pixel of the base image,
+					// so its pixel x is the base pixel x*f, whose centre
+					// is at x*f+0.5.
 					out = append(out, keypoint{
-						x:        (kp.x + 0.5) * f * sx,
-						y:        (kp.y + 0.5) * f * sy,
+						x:        (kp.x*f + 0.5) * sx,
+						y:        (kp.y*f + 0.5) * sy,
 						sigma:    sig * sx,
 						strength: kp.strength,
 					})

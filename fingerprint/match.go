@@ -1,6 +1,7 @@
 package fingerprint
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -33,8 +34,8 @@ type MatchOptions struct {
 	// the whole query with whole captures.
 	Dihedral bool
 	// SubImages also compares the query's candidates (detected
-	// sub-images, central windows, straightened versions) and its
-	// keypoint patches.
+	// sub-images, central windows, straightened versions). The keypoint
+	// patches (Patches) need it too.
 	SubImages bool
 	// Patches also follows the leads of the query's keypoint patches
 	// (uneven crops; patches.go) for captures no other comparison
@@ -90,7 +91,8 @@ type Match struct {
 	// Region is the enrolled region that matched (0 = whole capture).
 	Region Region `json:"region,omitempty"`
 	// Via names the part of the query that matched: empty for the whole
-	// image, else a CandidateKind ("subimage", "window", "straightened").
+	// image, a CandidateKind ("subimage", "window", "straightened"),
+	// "patch" (ViaPatch) or "reference" (an imported hash).
 	Via string `json:"via,omitempty"`
 	// Rect is the matched part of the query, [x0, y0, x1, y1] in its
 	// pixels, when Via is set.
@@ -263,10 +265,23 @@ func (m *BankMatcher) matchPatches(lq *localQuery, best map[uint32]Match, offer 
 // in all, calling fn with each verdict.
 func (m *BankMatcher) followLeads(lq *localQuery, want func(uint32) bool, fn func(uint32, patchVerdict)) {
 	o := m.opts
+	// rank orders the captures leads point at: by how many distinct query
+	// patches lead to them, then by their closest lead. A true copy raises
+	// many leads; a chance lookalike patch (a letter of the same font, a
+	// repeated texture) usually one, and in a large bank such chance leads
+	// must not use up the verification quota before the copy's capture.
+	type rank struct {
+		ci       uint32
+		patches  int
+		closest  int
+		lastSeen int
+	}
 	type lead struct {
 		qp  int
 		hit PDQHit
+		r   *rank
 	}
+	ranks := map[uint32]*rank{}
 	var leads []lead
 	patches := lq.computePatches()
 	for i := range patches {
@@ -275,52 +290,41 @@ func (m *BankMatcher) followLeads(lq *localQuery, want func(uint32) bool, fn fun
 			continue
 		}
 		// Collect first: verification reads the bank, which must not be
-		// re-locked inside the search callback.
+		// re-locked inside the search callback. Each query patch may add
+		// at most maxLeadsPerPatch, so that one patch of a very common
+		// texture cannot crowd out the others.
+		n := 0
 		m.bank.SearchPDQ(qp.hash, o.PatchRadius, func(h PDQHit) bool {
-			if h.Region == RegionPatch && h.Quality >= o.MinQuality {
-				leads = append(leads, lead{i, h})
+			if h.Region != RegionPatch || h.Quality < o.MinQuality {
+				return true
 			}
-			return len(leads) < maxLeads
+			r := ranks[h.Capture]
+			if r == nil {
+				r = &rank{ci: h.Capture, closest: h.Distance, lastSeen: -1}
+				ranks[h.Capture] = r
+			}
+			if r.lastSeen != i {
+				r.patches++
+				r.lastSeen = i
+			}
+			r.closest = min(r.closest, h.Distance)
+			leads = append(leads, lead{i, h, r})
+			n++
+			return n < maxLeadsPerPatch
 		})
-		if len(leads) >= maxLeads {
-			break
-		}
 	}
-	// Rank captures by how many distinct query patches lead to them, then
-	// by their closest lead: a true copy raises many leads, a chance
-	// lookalike patch (a letter of the same font, a repeated texture)
-	// usually one, and in a large bank such chance leads must not use up
-	// the verification quota before the copy's capture is reached.
-	type rank struct {
-		ci       uint32
-		patches  int
-		closest  int
-		lastSeen int
-	}
-	ranks := map[uint32]*rank{}
-	for _, l := range leads {
-		r := ranks[l.hit.Capture]
-		if r == nil {
-			r = &rank{ci: l.hit.Capture, closest: l.hit.Distance, lastSeen: -1}
-			ranks[l.hit.Capture] = r
-		}
-		if r.lastSeen != l.qp {
-			r.patches++
-			r.lastSeen = l.qp
-		}
-		r.closest = min(r.closest, l.hit.Distance)
-	}
-	slices.SortStableFunc(leads, func(a, b lead) int {
-		ra, rb := ranks[a.hit.Capture], ranks[b.hit.Capture]
+	slices.SortFunc(leads, func(a, b lead) int {
 		switch {
-		case ra.patches != rb.patches:
-			return rb.patches - ra.patches
-		case ra.closest != rb.closest:
-			return ra.closest - rb.closest
-		case ra.ci != rb.ci:
-			return int(ra.ci) - int(rb.ci)
+		case a.r.patches != b.r.patches:
+			return b.r.patches - a.r.patches
+		case a.r.closest != b.r.closest:
+			return a.r.closest - b.r.closest
+		case a.r.ci != b.r.ci:
+			return cmp.Compare(a.r.ci, b.r.ci)
+		case a.hit.Distance != b.hit.Distance:
+			return a.hit.Distance - b.hit.Distance
 		}
-		return a.hit.Distance - b.hit.Distance
+		return a.qp - b.qp
 	})
 	tries := map[uint32]int{}
 	regions := map[uint32][]RegionHash{}
@@ -353,10 +357,11 @@ type PatchLead struct {
 	Distance int
 }
 
-// PatchLeads verifies every patch lead of fp as Match would, also for
-// captures matched by other comparisons, and returns each verification
-// distance without deciding. The robustness report uses it to measure the
-// patch route's distances between unrelated images.
+// PatchLeads verifies fp's patch leads with Match's ranking and quotas
+// (at most 4 per capture, 32 in all), but also for captures other
+// comparisons matched, and returns each verification distance without
+// deciding. The robustness report uses it to measure the patch route's
+// distances between unrelated images.
 func (m *BankMatcher) PatchLeads(fp Fingerprint) []PatchLead {
 	if fp.local == nil {
 		return nil

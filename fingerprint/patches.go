@@ -11,8 +11,8 @@ import (
 // Enrollment stores, besides the whole capture and its central regions, up
 // to enrollPatches PDQ hashes of square patches framed by pairs of the
 // capture's strongest keypoints, each with its frame (PatchFrame: where
-// the patch sits in the capture). A query computes the patches of every
-// pair of its own strongest keypoints. A query patch within PatchRadius of
+// the patch sits in the capture). A query computes the patches of the
+// pairs of its own strongest keypoints (up to queryPatches). A query patch within PatchRadius of
 // an enrolled patch is only a lead: patches are small and alike across
 // photographs of the same person or plate. It becomes a match only when the
 // query, hashed where the pair's geometry puts one of the capture's
@@ -30,8 +30,8 @@ const (
 	enrollMinPair   = 0.10 // pair distance, fraction of the long side
 	enrollMaxPair   = 0.30
 
-	queryKeypoints = 35 // strongest keypoints of a query; all pairs used
-	queryPatches   = 200
+	queryKeypoints = 35  // strongest keypoints of a query, paired with each other
+	queryPatches   = 200 // at most, strongest keypoints' pairs first
 	// A copy that keeps 75% of the capture's sides sees a pair 1/0.75
 	// times larger relative to its own side, so the query's band is wider.
 	queryMinPair = 0.08
@@ -58,11 +58,11 @@ const (
 	// patches).
 	verifyPerCapture = 4
 	verifyPerQuery   = 32
-	// maxLeads bounds the patch hits collected per query (memory and
-	// ranking time). A large bank of look-alike captures raises tens of
-	// thousands (BENCHMARKS.md), which must all be ranked so that chance
-	// leads do not crowd out a true one.
-	maxLeads = 1 << 18
+	// maxLeadsPerPatch bounds the patch hits one query patch collects
+	// (at most 200 x 1024 leads, about 10 MB, per query). A large bank of
+	// look-alike captures raises tens of thousands of chance leads in all
+	// (BENCHMARKS.md); they are ranked so that none crowds out a true one.
+	maxLeadsPerPatch = 1024
 )
 
 // PatchPlacements is the number of placements one verification hashes at

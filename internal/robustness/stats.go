@@ -86,7 +86,7 @@ type Estimate struct {
 	// LeadsPerQuery is the expected number of patch leads (enrolled
 	// patches within PatchRadius) an unrelated query raises in a bank of
 	// BankSize captures, from the measured rate: search and ranking work,
-	// not matches (at most PatchVerifications of them are verified).
+	// not matches (at most 32 of them are verified per query).
 	LeadsPerQuery float64 `json:"patch_leads_per_query"`
 }
 
@@ -275,45 +275,56 @@ func estimate(cs []Comparison, o fingerprint.MatchOptions) Estimate {
 	}
 	e := Estimate{BankSize: 1e7}
 	var region *Comparison
+	leadsPerPair := 0.0 // chance patch leads per query-capture pair
 	for i := range cs {
-		if cs[i].Kind == CompareRegion {
-			region = &cs[i]
+		c := &cs[i]
+		switch c.Kind {
+		case CompareRegion:
+			region = c
+		case ComparePatchLead:
+			// Taken as measured: lookalike patches (a letter of the same
+			// font, a repeated texture) are far more common than any
+			// fitted normal says.
+			if c.N > 0 {
+				within := 0
+				for _, h := range c.classes {
+					for d := 0; d <= radius[c.Kind] && d < len(h); d++ {
+						within += h[d]
+					}
+				}
+				leadsPerPair = c.PerPair * float64(within) / float64(c.N)
+			}
 		}
 	}
+	e.LeadsPerQuery = leadsPerPair * e.BankSize
 	for i := range cs {
 		c := &cs[i]
 		c.Radius = radius[c.Kind]
-		if c.N == 0 {
-			continue
-		}
-		if c.Kind == ComparePatch {
+		switch {
+		case c.Kind == ComparePatch:
 			// A verification is the best of PatchPlacements region
 			// comparisons: bounded by that many draws from the region
 			// comparisons' distribution at the patch radius. (The
-			// measured best-placement distances themselves are a mixture
-			// of searched and unsearched leads, which no normal fits.)
-			if region != nil && region.N > 0 {
-				k := float64(fingerprint.PatchPlacements)
-				p, pe, pt, worst, worstExp := tails(region, c.Radius)
-				c.PRadius, c.PExp, c.PTail = math.Min(1, k*p), math.Min(1, k*pe), math.Min(1, k*pt)
-				c.Worst, c.WorstExp = worst, worstExp
+			// measured best-placement distances mix searched and
+			// unsearched leads, which no normal fits.) Verifications per
+			// pair: as measured, but at least what the lead rate implies
+			// (a capture gets at most 4), so that a run that happened to
+			// raise no lead does not count the route as free.
+			if region == nil || region.N == 0 {
+				continue
 			}
-		} else {
+			k := float64(fingerprint.PatchPlacements)
+			p, pe, pt, worst, worstExp := tails(region, c.Radius)
+			c.PRadius, c.PExp, c.PTail = math.Min(1, k*p), math.Min(1, k*pe), math.Min(1, k*pt)
+			c.Worst, c.WorstExp = worst, worstExp
+			c.PerPair = math.Max(c.PerPair, math.Min(4, leadsPerPair))
+		case c.N == 0:
+			continue
+		default:
 			c.PRadius, c.PExp, c.PTail, c.Worst, c.WorstExp = tails(c, c.Radius)
 		}
 		if c.Kind == ComparePatchLead {
-			// Leads cost verification time; they are not matches. Their
-			// rate is taken as measured: lookalike patches (a letter of
-			// the same font, a repeated texture) are far more common than
-			// any fitted normal says.
-			within := 0
-			for _, h := range c.classes {
-				for d := 0; d <= c.Radius && d < len(h); d++ {
-					within += h[d]
-				}
-			}
-			e.LeadsPerQuery = c.PerPair * float64(within) / float64(c.N) * e.BankSize
-			continue
+			continue // leads cost verification time; they are not matches
 		}
 		e.PerCapture += c.PerPair * c.PRadius
 		e.PerCaptureTail += c.PerPair * c.PTail

@@ -5,13 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"time"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 )
 
-// Cached fingerprints, version 3 (big-endian):
+// Cached fingerprints, version 4 (big-endian):
 //
-//	version (1 byte, 3), PDQ quality (1), pHash (8),
+//	version (1 byte, 4), patched-at (8: Unix seconds at which the image's
+//	keypoint patches were computed and matched, 0 if they were not),
+//	then the version 3 body:
+//
+// Version 3: version (1 byte, 3), PDQ quality (1), pHash (8),
+//
 //	the eight dihedral PDQ hashes of the whole image (8 x 32),
 //	reference-front-end quality (1; 255 if not computed) and eight
 //	dihedral hashes (8 x 32),
@@ -19,15 +25,18 @@ import (
 //	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
 //
-// Version 1 held only the whole-image hashes, computed with the reference
-// PDQ front end, and version 2 lacked the reference hashes; such entries are
-// refused (errFPVersion) and recomputed.
+// Version 3 entries are read as never patch-matched. Version 1 held only
+// the whole-image hashes, computed with the reference PDQ front end, and
+// version 2 lacked the reference hashes; such entries are refused
+// (errFPVersion) and recomputed.
 // fpNoCandidates in the candidate count means they were not computed.
 const fpNoCandidates = 255
 
 const (
-	fpCodecVersion   = 3
-	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1 + 8*32 + 1
+	fpCodecVersion   = 4
+	fpV3             = 3
+	fpPatchedAtSize  = 8
+	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1 + 8*32 + 1 // version 3
 	fpCandidateSize  = 1 + 1 + 1 + 4*2 + 32
 	fpMaxEncodedSize = fpHeaderSize + fingerprint.MaxCandidates*fpCandidateSize
 )
@@ -35,13 +44,27 @@ const (
 // errFPVersion reports a cached fingerprint of another version.
 var errFPVersion = errors.New("cached fingerprint has an old or unknown encoding")
 
-func encodeFP(fp fingerprint.Fingerprint) []byte {
+// encodeFP encodes fp for the cache; patchedAt is when its keypoint
+// patches were matched against the bank (zero: they were not).
+func encodeFP(fp fingerprint.Fingerprint, patchedAt time.Time) []byte {
+	var ts uint64
+	if !patchedAt.IsZero() && patchedAt.Unix() > 0 {
+		ts = uint64(patchedAt.Unix())
+	}
+	body := encodeFPv3(fp)
+	out := make([]byte, 0, len(body)+fpPatchedAtSize)
+	out = append(out, fpCodecVersion)
+	out = binary.BigEndian.AppendUint64(out, ts)
+	return append(out, body[1:]...)
+}
+
+func encodeFPv3(fp fingerprint.Fingerprint) []byte {
 	cands := fp.Candidates
 	if len(cands) > fingerprint.MaxCandidates {
 		cands = cands[:fingerprint.MaxCandidates]
 	}
 	b := make([]byte, 0, fpHeaderSize+len(cands)*fpCandidateSize)
-	b = append(b, fpCodecVersion, clampByte(fp.PDQ.Quality))
+	b = append(b, fpV3, clampByte(fp.PDQ.Quality))
 	b = binary.BigEndian.AppendUint64(b, uint64(fp.PHash))
 	for _, h := range fp.PDQ.Hashes {
 		b = appendHash(b, h)
@@ -70,11 +93,38 @@ func encodeFP(fp fingerprint.Fingerprint) []byte {
 	return b
 }
 
-func decodeFP(b []byte) (fingerprint.Fingerprint, error) {
-	var fp fingerprint.Fingerprint
-	if len(b) == 0 || b[0] != fpCodecVersion {
-		return fp, errFPVersion
+// decodeFP decodes a cached fingerprint and when its patches were matched
+// (zero if never).
+func decodeFP(b []byte) (fingerprint.Fingerprint, time.Time, error) {
+	if len(b) == 0 || (b[0] != fpCodecVersion && b[0] != fpV3) {
+		return fingerprint.Fingerprint{}, time.Time{}, errFPVersion
 	}
+	if b[0] == fpV3 {
+		fp, err := decodeFPv3(b)
+		return fp, time.Time{}, err
+	}
+	if len(b) < 1+fpPatchedAtSize {
+		return fingerprint.Fingerprint{}, time.Time{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
+	}
+	var at time.Time
+	ts := binary.BigEndian.Uint64(b[1:])
+	if ts > 1<<40 {
+		return fingerprint.Fingerprint{}, time.Time{}, fmt.Errorf("cached fingerprint: patched-at %d", ts)
+	}
+	if ts > 0 {
+		at = time.Unix(int64(ts), 0).UTC()
+	}
+	v3 := make([]byte, 0, len(b)-fpPatchedAtSize)
+	v3 = append(v3, fpV3)
+	fp, err := decodeFPv3(append(v3, b[1+fpPatchedAtSize:]...))
+	if err != nil {
+		return fingerprint.Fingerprint{}, time.Time{}, err
+	}
+	return fp, at, nil
+}
+
+func decodeFPv3(b []byte) (fingerprint.Fingerprint, error) {
+	var fp fingerprint.Fingerprint
 	if len(b) < fpHeaderSize || len(b) > fpMaxEncodedSize {
 		return fp, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
@@ -109,6 +159,13 @@ func decodeFP(b []byte) (fingerprint.Fingerprint, error) {
 			return fingerprint.Fingerprint{}, fmt.Errorf("cached fingerprint: candidate kind %d", p[0])
 		}
 		c.Kind, c.Quality, c.Region = kind, int(p[1]), fingerprint.Region(p[2])
+		// Only a straightened candidate names a region, and only a central
+		// one: a damaged entry must not be compared with patches or
+		// imported hashes.
+		if kind == fingerprint.CandidateStraightened && !fingerprint.IsCentralRegion(c.Region) ||
+			kind != fingerprint.CandidateStraightened && c.Region != 0 {
+			return fingerprint.Fingerprint{}, fmt.Errorf("cached fingerprint: candidate kind %d with region %d", p[0], p[2])
+		}
 		u := func(k int) int { return int(binary.BigEndian.Uint16(p[3+2*k:])) }
 		// image.Rect would reorder an inverted rectangle; no encoder
 		// writes one, so it marks a damaged entry.

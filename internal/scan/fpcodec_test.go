@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -37,13 +38,25 @@ func TestFPCodecRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := encodeFP(tt.fp)
-			got, err := decodeFP(b)
+			at := time.Unix(1764000000, 0).UTC()
+			b := encodeFP(tt.fp, at)
+			got, gotAt, err := decodeFP(b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if d := cmp.Diff(tt.fp, got, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
 				t.Errorf("round trip (-want +got):\n%s", d)
+			}
+			if !gotAt.Equal(at) {
+				t.Errorf("patched-at %v, want %v", gotAt, at)
+			}
+			// A version 3 entry (before patches) reads as never patch-matched.
+			v3, v3At, err := decodeFP(encodeFPv3(tt.fp))
+			if err != nil || !v3At.IsZero() {
+				t.Fatalf("version 3: %v, patched-at %v", err, v3At)
+			}
+			if d := cmp.Diff(tt.fp, v3, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
+				t.Errorf("version 3 (-want +got):\n%s", d)
 			}
 		})
 	}
@@ -55,11 +68,11 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 	for i := range fp.Candidates {
 		fp.Candidates[i] = fingerprint.Candidate{Kind: fingerprint.CandidateWindow, Quality: 300, Rect: image.Rect(-5, 0, 70000, 1)}
 	}
-	b := encodeFP(fp)
-	if len(b) > fpMaxEncodedSize {
+	b := encodeFP(fp, time.Time{})
+	if len(b) > fpMaxEncodedSize+fpPatchedAtSize {
 		t.Fatalf("encoded %d bytes, bound is %d", len(b), fpMaxEncodedSize)
 	}
-	got, err := decodeFP(b)
+	got, _, err := decodeFP(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,9 +86,14 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 }
 
 func TestFPCodecRejects(t *testing.T) {
-	good := encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}})
+	good := encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}}, time.Time{})
+	head := fpPatchedAtSize + fpHeaderSize
 	badKind := bytes.Clone(good)
-	badKind[fpHeaderSize] = 9
+	badKind[head] = 9
+	badRegion := bytes.Clone(good)
+	badRegion[head+2] = byte(fingerprint.RegionPatch)
+	badTime := bytes.Clone(good)
+	badTime[1] = 0xff
 	tests := []struct {
 		name    string
 		b       []byte
@@ -83,14 +101,16 @@ func TestFPCodecRejects(t *testing.T) {
 	}{
 		{"empty", nil, true},
 		{"version 1", append([]byte{1}, make([]byte, 2+8+8*32-1)...), true},
-		{"truncated header", good[:fpHeaderSize-1], false},
+		{"truncated header", good[:head-1], false},
+		{"window naming a patch region", badRegion, false},
+		{"patched-at out of range", badTime, false},
 		{"truncated candidate", good[:len(good)-1], false},
 		{"trailing byte", append(bytes.Clone(good), 0), false},
 		{"unknown kind", badKind, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeFP(tt.b)
+			_, _, err := decodeFP(tt.b)
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -102,21 +122,25 @@ func TestFPCodecRejects(t *testing.T) {
 }
 
 // FuzzDecodeFP checks that decoding never panics and that whatever decodes
-// encodes back to the same bytes.
+// encodes back to the same bytes (in its own version).
 func FuzzDecodeFP(f *testing.F) {
-	f.Add(encodeFP(fingerprint.Fingerprint{}))
+	f.Add(encodeFP(fingerprint.Fingerprint{}, time.Time{}))
 	f.Add(encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{
 		{Kind: fingerprint.CandidateSubImage, Quality: 80, Rect: image.Rect(1, 2, 3, 4)},
 		{Kind: fingerprint.CandidateStraightened, Region: 2},
-	}}))
+	}}, time.Unix(1764000000, 0)))
 	f.Add([]byte{2})
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fp, err := decodeFP(b)
+		fp, at, err := decodeFP(b)
 		if err != nil {
 			return
 		}
-		if again := encodeFP(fp); !bytes.Equal(again, b) {
+		again := encodeFP(fp, at)
+		if b[0] == fpV3 {
+			again = encodeFPv3(fp)
+		}
+		if !bytes.Equal(again, b) {
 			t.Fatalf("re-encoding differs:\n%x\n%x", b, again)
 		}
 	})

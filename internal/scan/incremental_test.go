@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/jpeg"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
+	"github.com/leakwatch/leakwatch/fixtures/transform"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -108,4 +111,102 @@ type statusRecorder struct {
 func (s *statusRecorder) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// TestPatchCacheStaleAfterEnrollment: an uneven crop is only found through
+// keypoint patches, which are verified on pixels. When a capture is
+// enrolled after an image was cached, the next run fetches and hashes the
+// image again (a 200 instead of a 304) and finds the crop; the run after
+// that is back to 304s.
+func TestPatchCacheStaleAfterEnrollment(t *testing.T) {
+	c := corpus.New(6, corpus.WithFaces(2), corpus.WithPlates(0))
+	a, b := c.Captures[0], c.Captures[1]
+	var crop bytes.Buffer
+	if err := jpeg.Encode(&crop, transform.CropSides(0.15, 0.05, 0.10, 0.20)(b.Image), &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	mod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	fetched := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: 200}
+		defer func() { mu.Lock(); fetched[fmt.Sprint(r.URL.Path, " ", rec.code)]++; mu.Unlock() }()
+		body := map[string][]byte{"/": []byte(`<html><img src="/a.jpg"><img src="/u.jpg"></html>`), "/a.jpg": a.JPEG, "/u.jpg": crop.Bytes()}[r.URL.Path]
+		if body == nil {
+			rec.WriteHeader(404)
+			return
+		}
+		rec.Header().Set("ETag", fmt.Sprintf(`"%x"`, len(body)))
+		http.ServeContent(rec, r, filepath.Base(r.URL.Path)+".html", mod, bytes.NewReader(body))
+	}))
+	defer srv.Close()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bankOf := func(caps map[string]time.Time) *fingerprint.Bank {
+		bank := fingerprint.NewBank()
+		for _, cp := range []corpus.Capture{a, b} {
+			at, ok := caps[cp.ID]
+			if !ok {
+				continue
+			}
+			e, err := fingerprint.EnrollImage(cp.Image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Capture = fingerprint.Capture{ID: cp.ID, Kind: cp.Kind, EnrolledAt: at}
+			if err := bank.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return bank
+	}
+	// The scan's clock: each run ten seconds after the last.
+	clock := time.Now().Add(-time.Hour)
+	run := func(bank *fingerprint.Bank) map[string]int {
+		mu.Lock()
+		clear(fetched)
+		mu.Unlock()
+		clock = clock.Add(10 * time.Second)
+		now := clock
+		cfg := Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, Crawler: crawler.Options{RequestTimeout: 5 * time.Second},
+			Now: func() time.Time { return now }}
+		if _, err := Run(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(fetched)
+	}
+	found := func() map[string]bool {
+		out := map[string]bool{}
+		incs, _ := st.Incidents(context.Background(), "")
+		for _, inc := range incs {
+			for _, id := range inc.Captures {
+				out[id] = true
+			}
+		}
+		return out
+	}
+	early := clock.Add(-time.Hour)
+	if got := run(bankOf(map[string]time.Time{a.ID: early})); got["/u.jpg 200"] != 1 {
+		t.Fatalf("first run fetched %v", got)
+	}
+	if found()[b.ID] {
+		t.Fatal("found a capture that was not enrolled")
+	}
+	// b is enrolled after the images were cached.
+	grown := bankOf(map[string]time.Time{a.ID: early, b.ID: clock.Add(5 * time.Second)})
+	if got := run(grown); got["/u.jpg 200"] != 1 || got["/ 304"] != 1 {
+		t.Errorf("second run fetched %v: want the page unchanged (304) and the image fetched again", got)
+	}
+	if !found()[b.ID] {
+		t.Errorf("the uneven crop of %s, enrolled after the image was cached, was not found", b.ID)
+	}
+	// The image is now cached after the newest enrollment: 304s only.
+	if got := run(grown); got["/u.jpg 304"] != 1 || got["/u.jpg 200"] != 0 {
+		t.Errorf("third run fetched %v: want a 304 for the image", got)
+	}
 }

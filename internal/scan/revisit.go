@@ -3,8 +3,10 @@ package scan
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -18,11 +20,9 @@ type revisit struct {
 	st    *store.Store
 	runID int64
 	log   func(msg string, args ...any)
-	// needRef: a cached fingerprint must carry reference hashes to be used.
-	needRef bool
-	// wholeOnly: the scan computes no candidates, so cached fingerprints
-	// without them are good enough.
-	wholeOnly bool
+	// usable says whether a cached fingerprint (and the time its patches
+	// were matched) serves this scan; if not, the image is fetched again.
+	usable func(fingerprint.Fingerprint, time.Time) bool
 }
 
 var kindStatus = map[crawler.LinkKind]string{crawler.LinkPage: "page", crawler.LinkImage: "image", crawler.LinkArchive: "archive"}
@@ -48,8 +48,8 @@ func (r *revisit) Lookup(u string) (crawler.Validators, bool) {
 		if err != nil || !ok || msg != "" {
 			return out, false
 		}
-		fp, err := decodeFP(blob)
-		return out, err == nil && (fp.HasReference || !r.needRef) && (!fp.WholeOnly || r.wholeOnly)
+		fp, at, err := decodeFP(blob)
+		return out, err == nil && r.usable(fp, at)
 	case "archive":
 		out.Kind = crawler.LinkArchive
 		return out, true
@@ -82,7 +82,7 @@ func (s *scanner) unchanged(ctx context.Context, a crawler.Asset) error {
 	if err != nil || !ok || msg != "" {
 		return err
 	}
-	fp, err := decodeFP(blob)
+	fp, _, err := decodeFP(blob)
 	if err != nil {
 		return fmt.Errorf("cached fingerprint of %s: %w", a.URL, err)
 	}

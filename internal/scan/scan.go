@@ -38,6 +38,8 @@ const (
 
 // Config is everything one scan needs.
 type Config struct {
+	// Now is the clock that stamps cached fingerprints (default time.Now).
+	Now     func() time.Time
 	Seeds   []string
 	Bank    *fingerprint.Bank
 	Match   fingerprint.MatchOptions
@@ -152,6 +154,13 @@ type scanner struct {
 	// needRef: the bank holds imported hashes, which are matched with the
 	// query's reference-front-end PDQ, so compute it.
 	needRef bool
+	// patches: the policy follows keypoint-patch leads, which are verified
+	// on the image's pixels, so a cached fingerprint cannot take part.
+	// patchesSince is the bank's newest enrollment: a fingerprint whose
+	// patches were matched before it was never checked against the newer
+	// captures and is computed again (cacheUsable).
+	patches      bool
+	patchesSince time.Time
 	// decodeSlots bounds concurrent decodes (see fingerprint).
 	decodeSlots chan struct{}
 	matcher     fingerprint.Matcher
@@ -170,6 +179,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	start := time.Now()
 	if cfg.Bank == nil || cfg.Store == nil {
 		return Summary{}, errors.New("scan: bank and store are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -194,6 +206,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger, needRef: cfg.Bank.Imported() > 0,
 		decodeSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		changes:     map[string]*IncidentChange{}}
+	s.patches = cfg.Match.SubImages && cfg.Match.Patches && !cfg.WholeImageOnly
+	if s.patches && cfg.Bank.Patches() > 0 {
+		s.patchesSince = cfg.Bank.NewestEnrollment()
+	}
 	s.sum.ErrorsBy = map[string]int64{}
 	s.runID, err = cfg.Store.BeginRun(ctx, strings.Join(cfg.Seeds, " "))
 	if err != nil {
@@ -215,7 +231,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if !cfg.Recrawl {
 		copts := cfg.Crawler
-		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn, needRef: s.needRef, wholeOnly: cfg.WholeImageOnly}
+		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn, usable: s.cacheUsable}
 		if cr, err = crawler.New(copts); err != nil {
 			return Summary{}, err
 		}
@@ -474,13 +490,26 @@ func (s *scanner) count(f func(*Summary)) {
 	s.mu.Unlock()
 }
 
+// cacheUsable reports whether a cached fingerprint (with the time its
+// patches were matched) serves this scan: it carries what the policy
+// compares, and, when patches are followed, was matched after the newest
+// capture was enrolled. (A capture enrolled later can only have been
+// compared with the cached hashes, not with the image's patches; a bank
+// whose captures carry no enrollment time is taken as unchanged.)
+func (s *scanner) cacheUsable(fp fingerprint.Fingerprint, patchedAt time.Time) bool {
+	if (!fp.HasReference && s.needRef) || (fp.WholeOnly && !s.cfg.WholeImageOnly) {
+		return false
+	}
+	return s.patchesSince.IsZero() || patchedAt.After(s.patchesSince)
+}
+
 // fingerprint returns the cached fingerprint for sha or computes it.
 func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fingerprint.Fingerprint, bool, error) {
 	if blob, msg, ok, err := s.cfg.Store.SeenAsset(ctx, sha); err == nil && ok {
 		if msg != "" {
 			return fingerprint.Fingerprint{}, true, errors.New(msg)
 		}
-		if fp, err := decodeFP(blob); err == nil && (fp.HasReference || !s.needRef) && (!fp.WholeOnly || s.cfg.WholeImageOnly) {
+		if fp, at, err := decodeFP(blob); err == nil && s.cacheUsable(fp, at) {
 			return fp, true, nil
 		}
 	}
@@ -508,7 +537,11 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	if s.needRef {
 		fp.AddReference(d.Image)
 	}
-	if err := s.cfg.Store.RecordAsset(ctx, sha, encodeFP(fp), ""); err != nil {
+	var patchedAt time.Time
+	if s.patches && fp.HasPatches() {
+		patchedAt = s.cfg.Now() // matched just below, against this bank
+	}
+	if err := s.cfg.Store.RecordAsset(ctx, sha, encodeFP(fp, patchedAt), ""); err != nil {
 		s.log.Warn("cache fingerprint", "err", err)
 	}
 	return fp, false, nil
