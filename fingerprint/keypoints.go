@@ -1,6 +1,7 @@
 package fingerprint
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -101,15 +102,7 @@ func (p *plane) keypoints(maxN int) []keypoint {
 		}
 		img, w, h = next, nw, nh
 	}
-	slices.SortFunc(out, func(a, b keypoint) int {
-		switch {
-		case a.strength > b.strength:
-			return -1
-		case a.strength < b.strength:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b keypoint) int { return cmp.Compare(b.strength, a.strength) })
 	if len(out) > maxN {
 		out = out[:maxN]
 	}
@@ -281,15 +274,7 @@ func (p *plane) patchFrames(kps []keypoint, nn int, dmin, dmax float64, maxN int
 				cs = append(cs, cand{j, d})
 			}
 		}
-		slices.SortFunc(cs, func(x, y cand) int {
-			switch {
-			case x.d < y.d:
-				return -1
-			case x.d > y.d:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(cs, func(x, y cand) int { return cmp.Compare(x.d, y.d) })
 		lim := len(cs)
 		if nn > 0 {
 			lim = min(nn, lim)
