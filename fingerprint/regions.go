@@ -13,7 +13,7 @@ import "math"
 // about 24 bits, a 1% scale change about 10, a 1-degree turn about 20), so
 // regions only match crops they line up with. A grid of regions that lined
 // up with every uneven crop would need thousands of hashes per capture;
-// uneven crops are therefore not covered by this scheme.
+// uneven crops are left to the keypoint patches (patches.go).
 //
 // The ladder is part of the bank's meaning: a region number names a keep
 // fraction, so these values must never change for an existing bank.
