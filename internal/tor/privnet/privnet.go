@@ -127,14 +127,37 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Network, error) {
 	if ok, err := lock.TryLock(); err != nil || !ok {
 		return nil, fmt.Errorf("privnet: %s is in use by another network (lock: %v)", dir, err)
 	}
-	n := &Network{Dir: dir, opts: o, lock: lock, onions: map[int]*onion{}}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	if err := n.start(ctx); err != nil {
-		n.Stop()
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		n := &Network{Dir: dir, opts: o, lock: lock, onions: map[int]*onion{}}
+		err := n.start(ctx)
+		if err == nil {
+			return n, nil
+		}
+		n.halt()
+		// The ports are picked free, then released for tor to bind: another
+		// process (a parallel test, another network) can take one in
+		// between. Tor then exits at once; new ports (new keys) fix it.
+		if attempt == startAttempts || ctx.Err() != nil || !portTaken(err) {
+			return nil, errors.Join(err, lock.Unlock())
+		}
+		o.logger.Warn("privnet: a port was taken before tor bound it; retrying with new ports", "attempt", attempt, "err", err)
+		if err := wipe(dir); err != nil {
+			return nil, errors.Join(fmt.Errorf("privnet: clearing %s: %w", dir, err), lock.Unlock())
+		}
 	}
-	return n, nil
+}
+
+// startAttempts bounds the retries after a port was taken.
+const startAttempts = 3
+
+// portTaken reports whether a start failed because tor could not bind a
+// port it was given. Tor is a separate process; its log line is all there
+// is to go on.
+func portTaken(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Failed to bind one of the listener ports") || strings.Contains(msg, "Address already in use")
 }
 
 func (n *Network) newParams(auths []authority) torrcParams {
@@ -361,6 +384,14 @@ func (n *Network) Stop() error {
 		return nil
 	}
 	n.stopped = true
+	n.mu.Unlock()
+	return errors.Join(n.halt(), n.lock.Unlock())
+}
+
+// halt closes the onion services and control connections and stops every
+// tor process, keeping the directory lock.
+func (n *Network) halt() error {
+	n.mu.Lock()
 	onions := n.onions
 	n.onions = nil
 	procs, ctls := n.procs, n.ctls
@@ -379,6 +410,5 @@ func (n *Network) Stop() error {
 		wg.Go(func() { p.stop(n.opts.logger) })
 	}
 	wg.Wait()
-	errs = append(errs, n.lock.Unlock())
 	return errors.Join(errs...)
 }

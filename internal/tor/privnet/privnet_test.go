@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,4 +219,38 @@ func procNetIP(t *testing.T, s string) netip.Addr {
 	}
 	ip, _ := netip.AddrFromSlice(raw)
 	return ip.Unmap()
+}
+
+// TestStartRetriesTakenPort: when tor cannot bind a port it was given
+// (another process took it after it was picked), Start picks new ports and
+// tries again. The first tor started here is a stand-in that fails the way
+// tor does; every later one is the real tor.
+func TestStartRetriesTakenPort(t *testing.T) {
+	requireTor(t)
+	realTor, err := exec.LookPath("tor")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "failed-once")
+	fake := filepath.Join(dir, "tor")
+	script := "#!/bin/sh\nif [ ! -e " + marker + " ]; then\n  touch " + marker + "\n" +
+		"  echo '[warn] Could not bind to 127.0.0.1:5000: Address already in use. Is Tor already running?'\n" +
+		"  echo '[err] Failed to bind one of the listener ports.'\n  exit 1\nfi\nexec " + realTor + " \"$@\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	n, err := Start(ctx, filepath.Join(dir, "net"), WithBinaries(fake, "tor-gencert"))
+	if err != nil {
+		t.Fatalf("Start after a taken port: %v", err)
+	}
+	defer n.Stop()
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("the failing stand-in was never started: the retry was not exercised")
+	}
+	if n.SOCKSAddr == "" {
+		t.Error("no SOCKS address after the retry")
+	}
 }
