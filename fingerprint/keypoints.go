@@ -15,7 +15,7 @@ import (
 // PDQ hashes are enrolled with the pair's geometry; a query patch that hits
 // one names a capture and the scale and offset of the copy, and the match
 // is confirmed by hashing the query where that geometry puts an enrolled
-// central region (see verifyPatchHit).
+// central region (localQuery.verify).
 
 // keypoint is a scale-space extremum in plane coordinates.
 type keypoint struct {

@@ -143,7 +143,25 @@ func NewMatcher(b *Bank, opts MatchOptions) *BankMatcher {
 // hashes reaches MinQuality returns ErrLowQuality: the caller counts it as
 // unhashable rather than as "no match".
 func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
+	ms, _, err := m.MatchStats(fp)
+	return ms, err
+}
+
+// MatchStats says what a match left undone because of its bounds.
+type MatchStats struct {
+	// PatchLeadsSkipped counts patch leads to captures not yet matched
+	// that were not verified because the query used up its verification
+	// budget (32): a copy among them may have been missed. It grows in
+	// large banks of look-alike captures and with hostile images made of
+	// look-alike patches.
+	PatchLeadsSkipped int
+}
+
+// MatchStats is Match, also reporting what the bounds left undone, so a
+// caller can count it.
+func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	o := m.opts
+	var stats MatchStats
 	best := map[uint32]Match{}
 	offer := func(ci uint32, mt Match) {
 		cur, seen := best[ci]
@@ -219,10 +237,10 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 		}
 	}
 	if o.SubImages && o.Patches && fp.local != nil && m.bank.Patches() > 0 {
-		m.matchPatches(fp.local, best, offer)
+		stats.PatchLeadsSkipped = m.matchPatches(fp.local, best, offer)
 	}
 	if !usable {
-		return nil, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, o.MinQuality)
+		return nil, stats, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, o.MinQuality)
 	}
 	out := make([]Match, 0, len(best))
 	for ci, mt := range best {
@@ -238,7 +256,7 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 		}
 		return out[i].CaptureID < out[j].CaptureID
 	})
-	return out, nil
+	return out, stats, nil
 }
 
 // matchPatches follows the leads of the query's keypoint patches: each
@@ -246,10 +264,11 @@ func (m *BankMatcher) Match(fp Fingerprint) ([]Match, error) {
 // would hold its central regions; the capture matches if the query hashed
 // there is within PatchMatchRadius of the region (localQuery.verify).
 // Captures another comparison matched are not checked: the patch route is
-// the fallback for copies that nothing else lines up with.
-func (m *BankMatcher) matchPatches(lq *localQuery, best map[uint32]Match, offer func(uint32, Match)) {
+// the fallback for copies that nothing else lines up with. It returns the
+// leads the verification budget left unchecked.
+func (m *BankMatcher) matchPatches(lq *localQuery, best map[uint32]Match, offer func(uint32, Match)) int {
 	o := m.opts
-	m.followLeads(lq, func(ci uint32) bool { _, ok := best[ci]; return !ok }, func(ci uint32, v patchVerdict) {
+	return m.followLeads(lq, func(ci uint32) bool { _, ok := best[ci]; return !ok }, func(ci uint32, v patchVerdict) {
 		if v.distance > o.PatchMatchRadius || v.quality < o.MinQuality {
 			return
 		}
@@ -262,8 +281,9 @@ func (m *BankMatcher) matchPatches(lq *localQuery, best map[uint32]Match, offer 
 // followLeads collects the enrolled patches within PatchRadius of the
 // query's patches and verifies those of captures want accepts, best-led
 // captures first, at most verifyPerCapture per capture and verifyPerQuery
-// in all, calling fn with each verdict.
-func (m *BankMatcher) followLeads(lq *localQuery, want func(uint32) bool, fn func(uint32, patchVerdict)) {
+// in all, calling fn with each verdict. It returns how many leads it would
+// still have verified but for the per-query budget.
+func (m *BankMatcher) followLeads(lq *localQuery, want func(uint32) bool, fn func(uint32, patchVerdict)) int {
 	o := m.opts
 	// rank orders the captures leads point at: by how many distinct query
 	// patches lead to them, then by their closest lead. A true copy raises
@@ -328,13 +348,14 @@ func (m *BankMatcher) followLeads(lq *localQuery, want func(uint32) bool, fn fun
 	})
 	tries := map[uint32]int{}
 	regions := map[uint32][]RegionHash{}
-	total := 0
+	total, skipped := 0, 0
 	for _, l := range leads {
 		ci := l.hit.Capture
-		if total >= verifyPerQuery {
-			return
-		}
 		if tries[ci] >= verifyPerCapture || !want(ci) {
+			continue
+		}
+		if total >= verifyPerQuery {
+			skipped++
 			continue
 		}
 		tries[ci]++
@@ -348,6 +369,7 @@ func (m *BankMatcher) followLeads(lq *localQuery, want func(uint32) bool, fn fun
 			fn(ci, v)
 		}
 	}
+	return skipped
 }
 
 // PatchLead is one verified patch lead, for analysis: the capture it named

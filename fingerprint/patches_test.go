@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"math"
@@ -279,4 +280,39 @@ func FuzzPatches(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestPatchBudgetReported: leads beyond the per-query verification budget
+// are counted, not silently dropped. The same photograph enrolled under
+// more IDs than the budget makes every capture a true lead.
+func TestPatchBudgetReported(t *testing.T) {
+	img := photos.All()[0].Image
+	e, err := EnrollImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := Compute(transform.CropSides(0.15, 0.05, 0.10, 0.20)(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, verifyPerQuery + 8} {
+		bank := NewBank()
+		for i := range n {
+			e.Capture = Capture{ID: fmt.Sprintf("copy-%02d", i)}
+			if err := bank.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ms, stats, err := NewMatcher(bank, DefaultMatchOptions()).MatchStats(fp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case n == 1 && (len(ms) != 1 || stats.PatchLeadsSkipped != 0):
+			t.Errorf("one capture: %d matches, %d leads skipped", len(ms), stats.PatchLeadsSkipped)
+		case n > verifyPerQuery && (len(ms) > verifyPerQuery || stats.PatchLeadsSkipped == 0):
+			t.Errorf("%d look-alike captures: %d matches, %d leads skipped; want at most %d and some skipped",
+				n, len(ms), stats.PatchLeadsSkipped, verifyPerQuery)
+		}
+	}
 }

@@ -34,6 +34,7 @@ type scanFlags struct {
 	asJSON, failOnFindings, failOnErrors                bool
 	recrawl, wholeOnly, noPatches                       bool
 	maxDepth, maxPages, parallelism, pdqRadius          int
+	patchMatchRadius                                    int
 	delay, timeout, alertWait, waitLock                 time.Duration
 	maxImageBytes, maxPageBytes                         int64
 	// Hostile-input bounds; every hit is a counted, reported error.
@@ -93,6 +94,9 @@ func (f *scanFlags) validateLimits() error {
 			return usagef("--%s must be positive", name)
 		}
 	}
+	if f.patchMatchRadius < 1 || f.patchMatchRadius > 64 {
+		return usagef("--patch-match-radius must be between 1 and 64")
+	}
 	return nil
 }
 
@@ -110,6 +114,7 @@ func (f *scanFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.failOnFindings, "fail-on-findings", false, "exit 3 when incidents were created or grew")
 	fl.BoolVar(&f.failOnErrors, "fail-on-errors", false, "exit 4 when some items could not be processed")
 	fl.BoolVar(&f.recrawl, "recrawl", false, "fetch everything again instead of sending conditional requests (after enrolling many new captures)")
+	fl.IntVar(&f.patchMatchRadius, "patch-match-radius", fingerprint.DefaultPatchMatchRadius, "largest distance at which a keypoint-patch lead (uneven crop) counts as a match, 1..64; lower it for banks of look-alike captures")
 	fl.BoolVar(&f.noPatches, "no-patches", false, "skip the keypoint-patch search for unevenly cropped copies (its cost grows with the bank; see README, Match policy)")
 	fl.BoolVar(&f.wholeOnly, "whole-image-only", false, "skip the crop, collage and screenshot search: ~3x faster on big archives of small photos, finds only whole-image copies")
 	fl.IntVar(&f.maxDepth, "max-depth", 3, "link depth from the seed")
@@ -256,6 +261,7 @@ func (a *app) scanConfig(f scanFlags, tc *tor.Client, seeds []string, bank *fing
 	mopts := fingerprint.DefaultMatchOptions()
 	mopts.PDQRadius = f.pdqRadius
 	mopts.Patches = !f.noPatches
+	mopts.PatchMatchRadius = f.patchMatchRadius
 	cfg := scan.Config{
 		Seeds: seeds, Bank: bank, Match: mopts, Store: st, Crawler: copts,
 		GroupBy: scan.Grouping(f.groupBy), Endpoints: keys, Logger: a.logger(),
@@ -291,6 +297,9 @@ func (a *app) printSummary(sum scan.Summary, d outbox.Result) {
 	sort.Strings(reasons)
 	a.msg("scanned %d pages, %d assets, %d images (%d hashed, %d cached, %d unhashable); %d matches; %d errors %s",
 		sum.Pages, sum.Assets, sum.Images, sum.Hashed, sum.Cached, sum.Unhashable, sum.Matches, sum.Errors, strings.Join(reasons, " "))
+	if sum.PatchLimited > 0 {
+		a.msg("%d images raised more patch leads than the verification budget: an uneven crop among them may have been missed (README, Match policy)", sum.PatchLimited)
+	}
 	for _, c := range sum.Incidents {
 		state := "updated"
 		if c.Created {

@@ -138,3 +138,35 @@ func TestConfigAlertsAndSecretFile(t *testing.T) {
 		t.Errorf("secret from the environment not preferred: exit %d, %s", code, stdout)
 	}
 }
+
+// TestPatchSettings: the uneven crop on the fixture site is found through
+// keypoint patches by default, not when LEAKWATCH_NO_PATCHES (the
+// limits.no_patches key) turns them off, and an out-of-range
+// --patch-match-radius is a usage error.
+func TestPatchSettings(t *testing.T) {
+	fx := newOpsFixture(t, 0)
+	const uneven = "/attachments/7731/a3.jpg"
+	foundUneven := func(env map[string]string) bool {
+		code, stdout, stderr := fx.runEnv(t, context.Background(), env,
+			"scan", "--json", "--bank", fx.bank, "--store", filepath.Join(t.TempDir(), "lw.db"), fx.site)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, line := range strings.Split(stdout, "\n") {
+			var f struct{ Type, URL string }
+			if json.Unmarshal([]byte(line), &f) == nil && f.Type == "finding" && strings.HasSuffix(f.URL, uneven) {
+				return true
+			}
+		}
+		return false
+	}
+	if !foundUneven(map[string]string{}) {
+		t.Errorf("default scan did not find the uneven crop %s", uneven)
+	}
+	if foundUneven(map[string]string{"LEAKWATCH_NO_PATCHES": "true"}) {
+		t.Errorf("LEAKWATCH_NO_PATCHES=true still found %s through patches", uneven)
+	}
+	if code, _, stderr := fx.run(t, context.Background(), "scan", "--bank", fx.bank, "--patch-match-radius", "0", fx.site); code != exitUsage {
+		t.Errorf("--patch-match-radius 0: exit %d, want %d: %s", code, exitUsage, stderr)
+	}
+}

@@ -55,6 +55,9 @@ type Limits struct {
 	MaxImageBytes *int64
 	MaxPageBytes  *int64
 	PDQRadius     *int
+	// Uneven-crop matching (keypoint patches).
+	NoPatches        *bool
+	PatchMatchRadius *int
 	// Hostile-input bounds (issue 6).
 	MaxPixels            *int
 	MaxLinksPerPage      *int

@@ -55,6 +55,8 @@ func Settings() []Setting {
 		intSetting("limits.archive_max_ratio", "LEAKWATCH_ARCHIVE_MAX_RATIO", func(c *Config) **int { return &c.Limits.ArchiveMaxRatio }, 1, 1_000_000),
 		intSetting("limits.archive_max_depth", "LEAKWATCH_ARCHIVE_MAX_DEPTH", func(c *Config) **int { return &c.Limits.ArchiveMaxDepth }, 1, 16),
 		intSetting("limits.pdq_radius", "LEAKWATCH_PDQ_RADIUS", func(c *Config) **int { return &c.Limits.PDQRadius }, 0, 256),
+		boolSetting("limits.no_patches", "LEAKWATCH_NO_PATCHES", func(c *Config) **bool { return &c.Limits.NoPatches }),
+		intSetting("limits.patch_match_radius", "LEAKWATCH_PATCH_MATCH_RADIUS", func(c *Config) **int { return &c.Limits.PatchMatchRadius }, 1, 64),
 		stringSetting("limits.user_agent", "LEAKWATCH_USER_AGENT", func(c *Config) *string { return &c.Limits.UserAgent }, checkHeaderValue),
 		stringSetting("tor.mode", "LEAKWATCH_TOR", func(c *Config) *string { return &c.Tor.Mode }, checkTorMode),
 		pathSetting("tor.torrc", "LEAKWATCH_TORRC", func(c *Config) *string { return &c.Tor.Torrc }),

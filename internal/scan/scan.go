@@ -101,20 +101,24 @@ type Problem struct {
 
 // Summary reports a finished run.
 type Summary struct {
-	RunID       int64            `json:"run_id"`
-	Pages       int64            `json:"pages"`
-	Unchanged   int64            `json:"unchanged"`
-	Assets      int64            `json:"assets"`
-	Images      int64            `json:"images"`
-	Hashed      int64            `json:"hashed"`
-	Cached      int64            `json:"cached"`
-	Unhashable  int64            `json:"unhashable"`
-	Matches     int64            `json:"matches"`
-	Errors      int64            `json:"errors"`
-	ErrorsBy    map[string]int64 `json:"errors_by_reason"`
-	Incidents   []IncidentChange `json:"incidents"`
-	Interrupted bool             `json:"interrupted,omitempty"`
-	Duration    time.Duration    `json:"duration_ns"`
+	RunID      int64 `json:"run_id"`
+	Pages      int64 `json:"pages"`
+	Unchanged  int64 `json:"unchanged"`
+	Assets     int64 `json:"assets"`
+	Images     int64 `json:"images"`
+	Hashed     int64 `json:"hashed"`
+	Cached     int64 `json:"cached"`
+	Unhashable int64 `json:"unhashable"`
+	// PatchLimited counts images whose patch leads outran the
+	// verification budget (fingerprint.MatchStats): a copy among the
+	// leads left unchecked may have been missed.
+	PatchLimited int64            `json:"patch_limited"`
+	Matches      int64            `json:"matches"`
+	Errors       int64            `json:"errors"`
+	ErrorsBy     map[string]int64 `json:"errors_by_reason"`
+	Incidents    []IncidentChange `json:"incidents"`
+	Interrupted  bool             `json:"interrupted,omitempty"`
+	Duration     time.Duration    `json:"duration_ns"`
 }
 
 // IncidentChange summarises what this run did to one incident.
@@ -163,7 +167,7 @@ type scanner struct {
 	patchesSince time.Time
 	// decodeSlots bounds concurrent decodes (see fingerprint).
 	decodeSlots chan struct{}
-	matcher     fingerprint.Matcher
+	matcher     *fingerprint.BankMatcher
 	log         *slog.Logger
 	runID       int64
 
@@ -436,7 +440,11 @@ func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 
 // match matches one fingerprint and records the matches as evidence.
 func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint.Fingerprint) error {
-	ms, err := s.matcher.Match(fp)
+	ms, stats, err := s.matcher.MatchStats(fp)
+	if stats.PatchLeadsSkipped > 0 {
+		s.count(func(x *Summary) { x.PatchLimited++ })
+		s.log.Warn("patch leads left unverified (verification budget used up)", "url", w.url, "archive_path", w.archivePath, "leads", stats.PatchLeadsSkipped)
+	}
 	if errors.Is(err, fingerprint.ErrLowQuality) {
 		s.count(func(x *Summary) { x.Unhashable++ })
 		s.log.Info("unhashable image", "url", w.url, "archive_path", w.archivePath, "quality", fp.PDQ.Quality)
