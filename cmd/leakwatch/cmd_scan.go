@@ -17,8 +17,8 @@ import (
 
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/crawler"
-	"github.com/leakwatch/leakwatch/crawler/archive"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/scan"

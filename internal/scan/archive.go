@@ -12,8 +12,8 @@ import (
 	"sync"
 
 	"github.com/leakwatch/leakwatch/crawler"
-	"github.com/leakwatch/leakwatch/crawler/archive"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/archive"
 )
 
 // archiveError carries the counting reason of an archive limit.

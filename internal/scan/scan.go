@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/crawler"
-	"github.com/leakwatch/leakwatch/crawler/archive"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 

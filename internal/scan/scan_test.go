@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/crawler"
-	"github.com/leakwatch/leakwatch/crawler/archive"
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fixtures/hostile"
+	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/local"
 	"github.com/leakwatch/leakwatch/internal/store"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/bodgit/sevenzip"
 	"github.com/google/go-cmp/cmp"
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 	"github.com/ulikunitz/xz"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/leakwatch/leakwatch/crawler/archive"
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 )
 
 var writeSeeds = flag.Bool("write-seeds", false, "rewrite the committed fuzz seed corpora in testdata/fuzz")

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/leakwatch/leakwatch/crawler/archive"
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 )
 
 // benchTarGz is 64 MiB of image-like files (64 x 1 MiB: mostly

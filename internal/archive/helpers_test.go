@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leakwatch/leakwatch/crawler/archive"
+	"github.com/leakwatch/leakwatch/internal/archive"
 )
 
 // result is everything one Walk produced.

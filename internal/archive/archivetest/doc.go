@@ -1,5 +1,5 @@
 // Package archivetest builds benign and hostile archives in memory for
-// tests of code that reads untrusted archives: the crawler/archive walker
+// tests of code that reads untrusted archives: the internal/archive walker
 // and anything that serves a fake dump site.
 //
 // Every builder returns the archive as a []byte and panics only on

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 )
 
 // FuzzZipDirectory checks the claim countZipDirectory exists for: it

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/leakwatch/leakwatch/crawler/archive"
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 )
 
 func TestWalkHostile(t *testing.T) {

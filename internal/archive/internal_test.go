@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 )
 
 func TestDisplayName(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"io"
 	"testing"
 
-	"github.com/leakwatch/leakwatch/crawler/archive"
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 )
 
 // unbounded lifts every limit that would otherwise stop an endless stream,

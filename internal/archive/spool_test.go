@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leakwatch/leakwatch/crawler/archive"
-	"github.com/leakwatch/leakwatch/crawler/archive/archivetest"
+	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 )
 
 // openSpools lists this process's open files in dir whose names are
