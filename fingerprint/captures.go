@@ -145,8 +145,10 @@ func scanRecords(data []byte, n uint64) ([]uint64, int64, error) {
 	}
 	for i := uint64(0); i < n; i++ {
 		off = append(off, uint64(p))
-		if !skip() || !skip() || !skip() {
-			return nil, 0, errRecord
+		for range 3 { // ID, kind, source
+			if !skip() {
+				return nil, 0, errRecord
+			}
 		}
 		ts, k := binary.Varint(data[p:])
 		if k <= 0 {

@@ -3,7 +3,6 @@ package archive_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -82,16 +81,4 @@ func noise(seed byte, n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.NewChaCha8([32]byte{seed}).Read(b)
 	return b
-}
-
-// reasons counts reports by sentinel, as Stats.Skipped does, so tests can
-// check both agree.
-func errorsIs(reports []report, target error) int {
-	n := 0
-	for _, r := range reports {
-		if errors.Is(r.err, target) {
-			n++
-		}
-	}
-	return n
 }

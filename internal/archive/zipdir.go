@@ -109,6 +109,9 @@ func findZipDirectoryEnd(r io.ReaderAt, size int64) (endOff int64, dirSize, dirO
 	}
 	e := buf[p:]
 	endOff = size - n + int64(p)
+	// The declared record count only tells whether a zip64 record follows:
+	// countZipDirectory counts the records themselves, as archive/zip
+	// ignores the declaration.
 	recs := uint64(binary.LittleEndian.Uint16(e[10:]))
 	dirSize = uint64(binary.LittleEndian.Uint32(e[12:]))
 	dirOff = uint64(binary.LittleEndian.Uint32(e[16:]))
@@ -122,7 +125,6 @@ func findZipDirectoryEnd(r io.ReaderAt, size int64) (endOff int64, dirSize, dirO
 				return 0, 0, 0, fmt.Errorf("%w: bad zip64 end of central directory", ErrCorrupt)
 			}
 			endOff = off
-			recs = binary.LittleEndian.Uint64(b[32:])
 			dirSize = binary.LittleEndian.Uint64(b[40:])
 			dirOff = binary.LittleEndian.Uint64(b[48:])
 		}

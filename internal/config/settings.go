@@ -223,7 +223,7 @@ func boolSetting(key, env string, field func(*Config) **bool) Setting {
 // MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
 func ParseSize(s string) (int64, error) {
 	s = strings.TrimSpace(s)
-	num := strings.TrimRight(s, "KMGiBkmgib ")
+	num := strings.TrimRight(s, "KMGiBkmgb ")
 	unit := strings.ToUpper(strings.TrimSpace(s[len(num):]))
 	mult := map[string]int64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30}[unit]
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)

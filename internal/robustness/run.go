@@ -58,12 +58,11 @@ type Row struct {
 // capture, per part of the query that matched: the margin left below each
 // radius.
 type TrueDistances struct {
-	Via  string `json:"via"`
-	N    int    `json:"n"`
-	P50  int    `json:"p50"`
-	P95  int    `json:"p95"`
-	Max  int    `json:"max"`
-	hist [257]int
+	Via string `json:"via"`
+	N   int    `json:"n"`
+	P50 int    `json:"p50"`
+	P95 int    `json:"p95"`
+	Max int    `json:"max"`
 }
 
 // Negatives summarises the unrelated queries.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"testing"
 )
@@ -173,17 +172,4 @@ func (s *countingServer) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.n
-}
-
-func portOf(t *testing.T, addr string) uint16 {
-	t.Helper()
-	_, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return uint16(n)
 }
