@@ -124,7 +124,7 @@ func TestUnevenCropsMatchThroughPatches(t *testing.T) {
 			}
 		}
 	}
-	// The bar for 25% crops is 80%; these are a handful.
+	// The target for 25% crops is 80%; these are a handful.
 	if viaPatch*10 < queries*8 {
 		t.Errorf("%d of %d uneven crops matched through patches, want >= 80%%", viaPatch, queries)
 	}

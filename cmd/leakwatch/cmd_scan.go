@@ -29,8 +29,8 @@ import (
 type scanFlags struct {
 	bank, storePath, torMode, torrc, groupBy, userAgent string
 	webhooks, slacks, allowHosts                        []string
-	slackFiles                                          []string // issue 7: Slack URLs read from files
-	alertLog                                            string   // issue 7: JSON-lines alert sink
+	slackFiles                                          []string // Slack URLs read from files
+	alertLog                                            string   // JSON-lines alert sink
 	asJSON, failOnFindings, failOnErrors                bool
 	recrawl, wholeOnly, noPatches                       bool
 	maxDepth, maxPages, parallelism, pdqRadius          int
@@ -60,7 +60,7 @@ the next scan. --json streams one JSON line per finding and per error,
 then a summary line.
 
 ` + exitCodesHelp,
-		// Seeds may also come from the configuration file (issue 7).
+		// Seeds may also come from the configuration file.
 		Args:        cobra.ArbitraryArgs,
 		Annotations: map[string]string{configAnnotation: configAll},
 		RunE: func(cmd *cobra.Command, args []string) error {

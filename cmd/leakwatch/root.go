@@ -29,8 +29,8 @@ type app struct {
 	logFormat string
 	log       *slog.Logger
 
-	// Issue 7: --config, and the configuration it loaded (nil for
-	// commands that take none).
+	// --config, and the configuration it loaded (nil for commands that
+	// take none).
 	configPath string
 	cfg        *config.Config
 }
@@ -70,7 +70,7 @@ webhook alerts. stdout carries data only; messages go to stderr.
 			if err := a.setupLogging(); err != nil {
 				return err
 			}
-			return a.configure(cmd) // issue 7: configuration file and LEAKWATCH_* into unset flags
+			return a.configure(cmd) // configuration file and LEAKWATCH_* into unset flags
 		},
 	}
 	pf := root.PersistentFlags()
@@ -82,8 +82,8 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		a.hashCmd(),
 		a.matchCmd(),
 		a.scanCmd(),
-		a.watchCmd(),  // issue 7
-		a.alertsCmd(), // issue 7
+		a.watchCmd(),
+		a.alertsCmd(),
 		a.incidentsCmd(),
 		a.bankCmd(),
 		a.lookupCmd(),

@@ -58,7 +58,7 @@ type Limits struct {
 	// Uneven-crop matching (keypoint patches).
 	NoPatches        *bool
 	PatchMatchRadius *int
-	// Hostile-input bounds (issue 6).
+	// Hostile-input bounds.
 	MaxPixels            *int
 	MaxLinksPerPage      *int
 	MaxArchiveBytes      *int64

@@ -14,7 +14,7 @@ import (
 var knownGaps = map[string]string{}
 
 // TestHeldOutSeed runs a small suite on the held-out seed and checks the
-// issue's targets, grouped by target so that a handful of queries per
+// recall targets, grouped by target so that a handful of queries per
 // transform still gives a meaningful bound, and that nothing unrelated
 // matches.
 func TestHeldOutSeed(t *testing.T) {

@@ -32,7 +32,7 @@ type transformSpec struct {
 	extra bool
 }
 
-// targets are the recall targets for transform.Suite's names.
+// targets are the recall each of transform.Suite's transforms must reach.
 var targets = map[string]Target{
 	"resize50": 0.99, "resize200": 0.99, "jpeg30": 0.99, "jpeg70": 0.99, "png": 0.99,
 	"brightness+30": 0.99, "contrast1.3": 0.99, "colourshift": 0.99, "grayscale": 0.99,

@@ -3,7 +3,7 @@ package store
 // migrations are applied in order; each runs in its own transaction and is
 // recorded in schema_migrations. Never edit a released migration: append.
 var migrations = []string{
-	// 1: the issue-2 schema.
+	// 1: runs, visited URLs, seen assets, incidents, matches and the outbox.
 	`
 CREATE TABLE runs (
 	id          INTEGER PRIMARY KEY AUTOINCREMENT,
