@@ -6,6 +6,9 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // Capture describes one enrolled photograph. It holds identifiers and
@@ -29,7 +32,7 @@ const RegionImported Region = 255
 
 // RegionHash is one enrolled PDQ hash of a capture or of a region of it.
 type RegionHash struct {
-	Hash    Hash256
+	Hash    hamming.Hash256
 	Region  Region
 	Quality int
 	// Frame places a patch (Region == RegionPatch) in the capture.
@@ -40,7 +43,7 @@ type RegionHash struct {
 type Enrollment struct {
 	Capture Capture
 	PDQ     []RegionHash
-	PHash   Hash64
+	PHash   hamming.Hash64
 	// NoPHash marks an enrollment without a pHash (e.g. PDQ imported from
 	// another system), so no meaningless zero hash is indexed.
 	NoPHash bool
@@ -55,18 +58,18 @@ type Bank struct {
 	mu   sync.RWMutex
 	caps captureTable
 
-	pdqHash []Hash256
+	pdqHash []hamming.Hash256
 	pdqCap  []uint32
 	pdqReg  []Region
 	pdqQual []uint8
 	// pdqFrame holds each entry's patch frame (zero for other regions).
 	pdqFrame []frame16
 
-	phHash []Hash64
+	phHash []hamming.Hash64
 	phCap  []uint32
 
-	ix256 *Index256
-	ix64  *Index64
+	ix256 *hamming.Index256
+	ix64  *hamming.Index64
 
 	imported int   // PDQ entries with RegionImported
 	patches  int   // PDQ entries with RegionPatch
@@ -132,7 +135,7 @@ func (b *Bank) Stats() Stats {
 		s.Kinds[b.caps.get(uint32(i)).Kind]++
 	}
 	for i, q := range b.pdqQual {
-		if b.pdqReg[i] == 0 && int(q) < PDQMinQuality {
+		if b.pdqReg[i] == 0 && int(q) < pdq.MinQuality {
 			s.LowQuality++
 		}
 		if b.pdqReg[i] == RegionPatch {
@@ -242,10 +245,10 @@ func clampQuality(q int) uint8 {
 // buildLocked builds the indexes on first use. b.mu must be held for writing.
 func (b *Bank) buildLocked() {
 	if b.ix256 == nil {
-		b.ix256 = NewIndex256(b.pdqHash)
+		b.ix256 = hamming.NewIndex256(b.pdqHash)
 	}
 	if b.ix64 == nil {
-		b.ix64 = NewIndex64(b.phHash)
+		b.ix64 = hamming.NewIndex64(b.phHash)
 	}
 }
 
@@ -267,7 +270,7 @@ type PDQHit struct {
 }
 
 // SearchPDQ calls fn for every enrolled PDQ hash within radius of q.
-func (b *Bank) SearchPDQ(q Hash256, radius int, fn func(PDQHit) bool) {
+func (b *Bank) SearchPDQ(q hamming.Hash256, radius int, fn func(PDQHit) bool) {
 	radius = min(max(radius, 0), 256)
 	b.ensureIndex()
 	b.mu.RLock()
@@ -297,7 +300,7 @@ func (b *Bank) centralRegions(ci uint32) []RegionHash {
 }
 
 // SearchPHash calls fn for every enrolled pHash within radius of q.
-func (b *Bank) SearchPHash(q Hash64, radius int, fn func(capture uint32, dist int) bool) {
+func (b *Bank) SearchPHash(q hamming.Hash64, radius int, fn func(capture uint32, dist int) bool) {
 	radius = min(max(radius, 0), 64)
 	b.ensureIndex()
 	b.mu.RLock()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/gofrs/flock"
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
 // Bank file layout, version 2 (all integers little-endian):
@@ -159,7 +160,7 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	// allocation.
 	b := &Bank{caps: captureTable{data: append([]byte(nil), caps...), off: offs}, newest: newest}
 	off := bankHeaderSize + int(cl)
-	b.pdqHash = make([]Hash256, np)
+	b.pdqHash = make([]hamming.Hash256, np)
 	b.pdqCap = make([]uint32, np)
 	b.pdqReg = make([]Region, np)
 	b.pdqQual = make([]uint8, np)
@@ -188,12 +189,12 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 			return nil, bad("PDQ entry %d out of capture order", i)
 		}
 	}
-	b.phHash = make([]Hash64, nh)
+	b.phHash = make([]hamming.Hash64, nh)
 	b.phCap = make([]uint32, nh)
 	for i := range b.phHash {
 		e := data[off : off+phEntrySize]
 		off += phEntrySize
-		b.phHash[i] = Hash64(le.Uint64(e))
+		b.phHash[i] = hamming.Hash64(le.Uint64(e))
 		b.phCap[i] = le.Uint32(e[8:])
 		if uint64(b.phCap[i]) >= nc {
 			return nil, bad("pHash entry %d refers to capture %d of %d", i, b.phCap[i], nc)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
 // BenchmarkLoadBank measures LoadBank (one read, checksum, parse) and the
@@ -23,9 +25,9 @@ func BenchmarkLoadBank(b *testing.B) {
 	bank := NewBank()
 	enrolled := time.Unix(1700000000, 0)
 	for i := 0; i < n; i++ {
-		h := Hash256{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+		h := hamming.Hash256{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
 		_ = bank.Add(Enrollment{Capture: Capture{ID: fmt.Sprintf("traveler-%09d", i), Kind: "face", Source: "crossing-7", EnrolledAt: enrolled},
-			PDQ: []RegionHash{{Hash: h, Quality: 90}}, PHash: Hash64(rng.Uint64())})
+			PDQ: []RegionHash{{Hash: h, Quality: 90}}, PHash: hamming.Hash64(rng.Uint64())})
 	}
 	path := filepath.Join(b.TempDir(), "bank.lwb")
 	if err := bank.Save(path); err != nil {

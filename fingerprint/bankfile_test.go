@@ -10,18 +10,20 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
 func sampleBank(t testing.TB, n int) *Bank {
 	b := NewBank()
 	for i := 0; i < n; i++ {
-		var h Hash256
+		var h hamming.Hash256
 		h[0], h[1], h[2], h[3] = uint64(i)*0x9E3779B97F4A7C15, uint64(i)<<7, ^uint64(i), uint64(i*i)
 		err := b.Add(Enrollment{
 			Capture: Capture{ID: "cap-" + string(rune('a'+i%26)) + string(rune('0'+i/26)), Kind: "face", Source: "gate 3", EnrolledAt: time.Unix(1700000000+int64(i), 0).UTC(), Meta: map[string]string{"lane": "2"}},
 			PDQ: []RegionHash{{Hash: h, Quality: 90}, {Hash: h, Region: 1, Quality: 80},
-				{Hash: Hash256{h[3], h[2], h[1], h[0]}, Region: RegionPatch, Quality: 70, Frame: PatchFrame{X: 0.25, Y: 0.5, D: 0.2, W: 1, H: 0.75}}},
-			PHash: Hash64(uint64(i) * 31),
+				{Hash: hamming.Hash256{h[3], h[2], h[1], h[0]}, Region: RegionPatch, Quality: 70, Frame: PatchFrame{X: 0.25, Y: 0.5, D: 0.2, W: 1, H: 0.75}}},
+			PHash: hamming.Hash64(uint64(i) * 31),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -137,14 +139,14 @@ func FuzzUnmarshalBank(f *testing.F) {
 func TestPHashDistanceMixedBank(t *testing.T) {
 	b := NewBank()
 	for i, noPH := range []bool{true, false, true, false} {
-		e := Enrollment{Capture: Capture{ID: string(rune('a' + i))}, PHash: Hash64(0xF0 << i), NoPHash: noPH,
+		e := Enrollment{Capture: Capture{ID: string(rune('a' + i))}, PHash: hamming.Hash64(0xF0 << i), NoPHash: noPH,
 			PDQ: []RegionHash{{Quality: 90}}}
 		if err := b.Add(e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for ci, want := range map[uint32]int{0: -1, 1: 0, 2: -1, 3: 0} {
-		q := Hash64(0xF0 << ci)
+		q := hamming.Hash64(0xF0 << ci)
 		if got := b.phashDistance(ci, q); got != want {
 			t.Errorf("capture %d: distance %d, want %d", ci, got, want)
 		}

@@ -3,6 +3,9 @@ package fingerprint
 import (
 	"image"
 	"math"
+
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // CandidateKind says which part of a query image a candidate hash covers,
@@ -41,7 +44,7 @@ func (k CandidateKind) String() string {
 // Candidate is the PDQ hash of one part of a query image.
 type Candidate struct {
 	Kind    CandidateKind
-	Hash    Hash256
+	Hash    hamming.Hash256
 	Quality int
 	// Region is the enrolled region a straightened candidate is compared
 	// with; 0 for other kinds.
@@ -64,7 +67,7 @@ const (
 
 // queryCandidates derives every candidate of the query plane p.
 func queryCandidates(p *plane, imgW, imgH int) []Candidate {
-	if p.w < pdqMinDim || p.h < pdqMinDim {
+	if p.w < pdq.MinDim || p.h < pdq.MinDim {
 		return nil
 	}
 	out := make([]Candidate, 0, MaxCandidates)

@@ -1,6 +1,10 @@
 package fingerprint
 
-import "math"
+import (
+	"math"
+
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
+)
 
 // Caption banners. A caption added above or below a picture is a band of
 // flat rows (the bar's colour), a band of text, and another flat band
@@ -22,7 +26,7 @@ const (
 // bottom or the top of p is removed.
 func bannerRects(p *plane) []rectF {
 	w, h := p.w, p.h
-	if w < pdqMinDim || h < 4*pdqMinDim {
+	if w < pdq.MinDim || h < 4*pdq.MinDim {
 		return nil
 	}
 	mean := make([]float64, h)

@@ -4,8 +4,6 @@ import "errors"
 
 // Errors returned by this package; test with errors.Is.
 var (
-	// ErrBadHash reports a hash string that is not well-formed hex of the right length.
-	ErrBadHash = errors.New("malformed hash")
 	// ErrTooManyPixels reports an image whose declared dimensions exceed the pixel limit.
 	ErrTooManyPixels = errors.New("image exceeds pixel limit")
 	// ErrTooLarge reports an encoded image larger than the byte limit.

@@ -5,6 +5,8 @@ import (
 	"image"
 
 	"github.com/corona10/goimagehash"
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // Algorithm names a perceptual hash.
@@ -25,54 +27,13 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 	return "", fmt.Errorf("unknown algorithm %q (want pdq or phash)", s)
 }
 
-// Digest is one hash of one image in its printable form.
-type Digest struct {
-	Algorithm Algorithm `json:"algorithm"`
-	Hex       string    `json:"hash"`
-	// Quality is PDQ's 0..100 quality score; -1 for algorithms without one.
-	Quality int `json:"quality"`
-}
-
-// A Hasher computes one kind of perceptual hash.
-type Hasher interface {
-	Algorithm() Algorithm
-	Hash(img image.Image) (Digest, error)
-}
-
-// PDQHasher computes PDQ.
-type PDQHasher struct{}
-
-// Algorithm implements Hasher.
-func (PDQHasher) Algorithm() Algorithm { return AlgoPDQ }
-
-// Hash implements Hasher.
-func (PDQHasher) Hash(img image.Image) (Digest, error) {
-	r := PDQ(img)
-	return Digest{Algorithm: AlgoPDQ, Hex: r.Hash.Hex(), Quality: r.Quality}, nil
-}
-
-// PHasher computes goimagehash's 64-bit DCT perceptual hash.
-type PHasher struct{}
-
-// Algorithm implements Hasher.
-func (PHasher) Algorithm() Algorithm { return AlgoPHash }
-
-// Hash implements Hasher.
-func (PHasher) Hash(img image.Image) (Digest, error) {
-	ph, err := PHash(img)
-	if err != nil {
-		return Digest{}, err
-	}
-	return Digest{Algorithm: AlgoPHash, Hex: ph.Hex(), Quality: -1}, nil
-}
-
 // phashThumb is the side of the grey thumbnail pHash is computed from.
 const phashThumb = 128
 
 // PHash computes goimagehash's PerceptionHash on a box-filtered grey
 // thumbnail. JPEG's Y plane is used directly (JFIF defines it with the same
 // weights as our luma), so the common case never converts every pixel.
-func PHash(img image.Image) (Hash64, error) {
+func PHash(img image.Image) (hamming.Hash64, error) {
 	b := img.Bounds()
 	if b.Dx() < 1 || b.Dy() < 1 {
 		return 0, fmt.Errorf("%w: empty image", ErrCorrupt)
@@ -84,16 +45,16 @@ func PHash(img image.Image) (Hash64, error) {
 		boxResizeBytes(yc.Y[yc.YOffset(b.Min.X, b.Min.Y):], yc.YStride, w, h, g.Pix, tw, th)
 		return phashGray(g)
 	}
-	luma, w, h := Luma(img)
+	luma, w, h := pdq.Luma(img)
 	return PHashFromLuma(luma, w, h)
 }
 
-func phashGray(g *image.Gray) (Hash64, error) {
+func phashGray(g *image.Gray) (hamming.Hash64, error) {
 	ih, err := goimagehash.PerceptionHash(g)
 	if err != nil {
 		return 0, fmt.Errorf("phash: %w", err)
 	}
-	return Hash64(ih.GetHash()), nil
+	return hamming.Hash64(ih.GetHash()), nil
 }
 
 // boxResizeBytes is boxResize for an 8-bit plane with a stride.
@@ -119,7 +80,7 @@ func boxResizeBytes(src []uint8, stride, w, h int, dst []uint8, tw, th int) {
 // thumbnail of the luma plane. Shrinking first with an area filter keeps the
 // hash stable across source resolutions and avoids goimagehash resizing a
 // full-size frame (its resizer dominated the cost in our measurements).
-func PHashFromLuma(luma []float32, w, h int) (Hash64, error) {
+func PHashFromLuma(luma []float32, w, h int) (hamming.Hash64, error) {
 	if w < 1 || h < 1 || len(luma) < w*h {
 		return 0, fmt.Errorf("%w: empty image", ErrCorrupt)
 	}
@@ -165,8 +126,8 @@ type Fingerprint struct {
 	// is the image as given) and their quality. They are PDQ hashes of the
 	// image area-resampled to 64x64 (see robust_plane.go for why), which
 	// for images larger than 64x64 differ from the reference front end's.
-	PDQ   PDQDihedral
-	PHash Hash64
+	PDQ   pdq.Dihedral
+	PHash hamming.Hash64
 	// Candidates are hashes of parts of the image: detected sub-images,
 	// central windows and straightened versions (at most MaxCandidates).
 	Candidates []Candidate
@@ -175,7 +136,7 @@ type Fingerprint struct {
 	// used to match hashes imported from such systems. It costs about 2 ms,
 	// so it is computed only on request (AddReference); HasReference says
 	// whether it was.
-	Reference    PDQDihedral
+	Reference    pdq.Dihedral
 	HasReference bool
 	// WholeOnly records that the candidates were not computed
 	// (ComputeWhole), as opposed to an image that has none.
@@ -194,7 +155,7 @@ func (fp *Fingerprint) HasPatches() bool { return fp.local != nil }
 
 // AddReference computes fp.Reference from the image fp was computed from.
 func (fp *Fingerprint) AddReference(img image.Image) {
-	fp.Reference, fp.HasReference = PDQAll(img), true
+	fp.Reference, fp.HasReference = pdq.HashAll(img), true
 }
 
 // Compute hashes a decoded query image: the whole image in its eight
@@ -217,7 +178,7 @@ func compute(img image.Image, candidates bool) (Fingerprint, error) {
 		return Fingerprint{}, err
 	}
 	fp := Fingerprint{PHash: ph, WholeOnly: !candidates}
-	if w >= pdqMinDim && h >= pdqMinDim {
+	if w >= pdq.MinDim && h >= pdq.MinDim {
 		fp.PDQ = p.hashQuadAll(p.whole())
 		if candidates {
 			fp.Candidates = queryCandidates(p, w, h)
@@ -230,7 +191,7 @@ func compute(img image.Image, candidates bool) (Fingerprint, error) {
 // EnrollImage computes what the bank stores for one capture: the PDQ hash
 // of the whole image (region 0, always, so that a low quality is reported
 // rather than dropped), the PDQ hashes of its central regions whose
-// quality is at least PDQMinQuality (regions 1..RegionCount, see
+// quality is at least pdq.MinQuality (regions 1..RegionCount, see
 // centralKeeps), up to enrollPatches keypoint patches with their frames
 // (RegionPatch, see patches.go), and its pHash.
 func EnrollImage(img image.Image) (Enrollment, error) {
@@ -243,14 +204,14 @@ func EnrollImage(img image.Image) (Enrollment, error) {
 		return Enrollment{}, err
 	}
 	e := Enrollment{PHash: ph, PDQ: make([]RegionHash, 1, 1+RegionCount)}
-	if w < pdqMinDim || h < pdqMinDim {
+	if w < pdq.MinDim || h < pdq.MinDim {
 		return e, nil // the zero hash with quality 0, like PDQ
 	}
 	r := p.hashQuad(p.whole())
 	e.PDQ[0] = RegionHash{Hash: r.Hash, Quality: r.Quality}
 	for i, k := range centralKeeps {
 		r := p.hashQuad(p.centralQuad(k))
-		if r.Quality >= PDQMinQuality {
+		if r.Quality >= pdq.MinQuality {
 			e.PDQ = append(e.PDQ, RegionHash{Hash: r.Hash, Region: Region(i + 1), Quality: r.Quality})
 		}
 	}
@@ -271,7 +232,7 @@ func workingPlane(img image.Image) (*plane, int, int, error) {
 // phash computes goimagehash's PerceptionHash on the 128x128 area average
 // of the plane (or the plane itself when smaller), sharing the luma pass
 // with PDQ.
-func (p *plane) phash() (Hash64, error) {
+func (p *plane) phash() (hamming.Hash64, error) {
 	tw, th := min(phashThumb, p.w), min(phashThumb, p.h)
 	cells := make([]float32, tw*th)
 	p.sampleGrid(0, 0, float64(p.w), float64(p.h), tw, th, cells)

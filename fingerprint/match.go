@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // MatchOptions is the match policy. The zero value of a radius means its
@@ -64,21 +67,18 @@ const (
 // DefaultMatchOptions returns the policy measured in BENCHMARKS.md.
 func DefaultMatchOptions() MatchOptions {
 	return MatchOptions{
-		PDQRadius:        PDQMatchThreshold,
+		PDQRadius:        pdq.MatchThreshold,
 		RegionRadius:     DefaultRegionRadius,
 		SubImageRadius:   DefaultSubImageRadius,
 		PatchRadius:      DefaultPatchRadius,
 		PatchMatchRadius: DefaultPatchMatchRadius,
-		MinQuality:       PDQMinQuality,
+		MinQuality:       pdq.MinQuality,
 		PHashRadius:      DefaultPHashRadius,
 		Dihedral:         true,
 		SubImages:        true,
 		Patches:          true,
 	}
 }
-
-// DihedralNames names PDQDihedral.Hashes entries in order.
-var DihedralNames = [8]string{"original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"}
 
 // Match is one bank capture matched by a query image.
 type Match struct {
@@ -121,7 +121,7 @@ type BankMatcher struct {
 // zero or negative take their defaults.
 func NewMatcher(b *Bank, opts MatchOptions) *BankMatcher {
 	if opts.PDQRadius <= 0 {
-		opts.PDQRadius = PDQMatchThreshold
+		opts.PDQRadius = pdq.MatchThreshold
 	}
 	if opts.RegionRadius <= 0 {
 		opts.RegionRadius = DefaultRegionRadius
@@ -195,7 +195,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 				default:
 					return true
 				}
-				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[v], Region: h.Region, Quality: fp.PDQ.Quality})
+				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: pdq.Transform(v).String(), Region: h.Region, Quality: fp.PDQ.Quality})
 				return true
 			})
 		}
@@ -208,7 +208,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 		for v := 0; v < 8; v++ {
 			m.bank.SearchPDQ(fp.Reference.Hashes[v], o.PDQRadius, func(h PDQHit) bool {
 				if h.Region == RegionImported {
-					offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[v], Region: h.Region, Via: "reference", Quality: fp.Reference.Quality})
+					offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: pdq.Transform(v).String(), Region: h.Region, Via: "reference", Quality: fp.Reference.Quality})
 				}
 				return true
 			})
@@ -230,7 +230,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 					return true
 				}
 				r := [4]int{c.Rect.Min.X, c.Rect.Min.Y, c.Rect.Max.X, c.Rect.Max.Y}
-				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: DihedralNames[0], Region: h.Region,
+				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: pdq.Original.String(), Region: h.Region,
 					Via: c.Kind.String(), Rect: &r, Quality: c.Quality})
 				return true
 			})
@@ -273,7 +273,7 @@ func (m *BankMatcher) matchPatches(lq *localQuery, best map[uint32]Match, offer 
 			return
 		}
 		r := [4]int{v.rect.Min.X, v.rect.Min.Y, v.rect.Max.X, v.rect.Max.Y}
-		offer(ci, Match{Algorithm: AlgoPDQ, Distance: v.distance, Variant: DihedralNames[0], Region: v.region,
+		offer(ci, Match{Algorithm: AlgoPDQ, Distance: v.distance, Variant: pdq.Original.String(), Region: v.region,
 			Via: ViaPatch, Rect: &r, Quality: v.quality})
 	})
 }
@@ -397,14 +397,14 @@ func (m *BankMatcher) PatchLeads(fp Fingerprint) []PatchLead {
 
 // PatchHashes returns the PDQ hashes of the query's keypoint patches
 // (none for a cached or whole-only fingerprint), for analysis.
-func (fp *Fingerprint) PatchHashes() []PDQResult {
+func (fp *Fingerprint) PatchHashes() []pdq.Result {
 	if fp.local == nil {
 		return nil
 	}
 	patches := fp.local.computePatches()
-	out := make([]PDQResult, len(patches))
+	out := make([]pdq.Result, len(patches))
 	for i, p := range patches {
-		out[i] = PDQResult{Hash: p.hash, Quality: p.quality}
+		out[i] = pdq.Result{Hash: p.hash, Quality: p.quality}
 	}
 	return out
 }
@@ -431,7 +431,7 @@ func candidateTargets(c *Candidate, r Region) bool {
 }
 
 // phashDistance returns the distance from q to capture ci's pHash, or -1.
-func (b *Bank) phashDistance(ci uint32, q Hash64) int {
+func (b *Bank) phashDistance(ci uint32, q hamming.Hash64) int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	// pHash entries are appended in capture order, at most one per

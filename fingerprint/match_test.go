@@ -7,6 +7,7 @@ import (
 	"image/draw"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/fixtures/imagegen"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
 )
@@ -88,7 +89,7 @@ func TestMatchPolicy(t *testing.T) {
 			if m.Via != tt.via || m.Variant != tt.variant || (m.Region != 0) != tt.region {
 				t.Errorf("match %+v: want via %q, variant %q, region? %v", m, tt.via, tt.variant, tt.region)
 			}
-			if m.Kind != tt.capture || m.Algorithm != AlgoPDQ || m.Quality < PDQMinQuality {
+			if m.Kind != tt.capture || m.Algorithm != AlgoPDQ || m.Quality < pdq.MinQuality {
 				t.Errorf("match fields %+v", m)
 			}
 			if (m.Via != "") != (m.Rect != nil) {
@@ -134,7 +135,7 @@ func TestMatchIgnoresLowQualityEnrolled(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := NewBank()
-	for id, q := range map[string]int{"weak": PDQMinQuality - 1, "good": PDQMinQuality} {
+	for id, q := range map[string]int{"weak": pdq.MinQuality - 1, "good": pdq.MinQuality} {
 		e := Enrollment{Capture: Capture{ID: id}, PDQ: []RegionHash{{Hash: fp.PDQ.Hashes[0], Quality: q}}, PHash: fp.PHash}
 		if err := b.Add(e); err != nil {
 			t.Fatal(err)
@@ -155,7 +156,7 @@ func TestMatchRadius(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := NewMatcher(bank, MatchOptions{MinQuality: PDQMinQuality}).Match(fp)
+	all, err := NewMatcher(bank, MatchOptions{MinQuality: pdq.MinQuality}).Match(fp)
 	if err != nil || len(all) != 1 {
 		t.Fatalf("default radii: %+v, %v", all, err)
 	}
@@ -163,7 +164,7 @@ func TestMatchRadius(t *testing.T) {
 	if d == 0 {
 		t.Skip("copy hashed identically; no radius to test")
 	}
-	tight := MatchOptions{PDQRadius: d - 1, RegionRadius: d - 1, SubImageRadius: d - 1, MinQuality: PDQMinQuality, SubImages: true}
+	tight := MatchOptions{PDQRadius: d - 1, RegionRadius: d - 1, SubImageRadius: d - 1, MinQuality: pdq.MinQuality, SubImages: true}
 	if ms, _ := NewMatcher(bank, tight).Match(fp); len(ms) != 0 {
 		t.Errorf("radius %d below the distance %d matched %+v", d-1, d, ms)
 	}

@@ -4,6 +4,9 @@ import (
 	"image"
 	"math"
 	"sync"
+
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // Patches: the keypoint scheme for uneven crops (keypoints.go).
@@ -105,7 +108,7 @@ func (p *plane) enrollPatchHashes() []RegionHash {
 	var out []RegionHash
 	for _, f := range frames {
 		r := p.hashQuad(f.quad())
-		if r.Quality < PDQMinQuality {
+		if r.Quality < pdq.MinQuality {
 			continue
 		}
 		out = append(out, RegionHash{Hash: r.Hash, Region: RegionPatch, Quality: r.Quality, Frame: PatchFrame{
@@ -119,7 +122,7 @@ func (p *plane) enrollPatchHashes() []RegionHash {
 // queryPatch is one patch of a query: its frame in plane pixels and hash.
 type queryPatch struct {
 	frame   patchFrame
-	hash    Hash256
+	hash    hamming.Hash256
 	quality int
 }
 
@@ -182,7 +185,7 @@ func (lq *localQuery) verify(qp *queryPatch, ef PatchFrame, regions []RegionHash
 			continue
 		}
 		q := quad{cx: cx, cy: cy, w: keep * float64(ef.W) * s, h: keep * float64(ef.H) * s}
-		if q.w >= pdqMinDim && q.h >= pdqMinDim && lq.p.inside(q, 1) {
+		if q.w >= pdq.MinDim && q.h >= pdq.MinDim && lq.p.inside(q, 1) {
 			target, base = r, q
 		}
 	}

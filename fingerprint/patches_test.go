@@ -9,6 +9,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/fixtures/imagegen"
 	"github.com/leakwatch/leakwatch/fixtures/photos"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
@@ -56,7 +57,7 @@ func TestEnrollPatchFrames(t *testing.T) {
 			}
 			n++
 			f := r.Frame
-			if r.Quality < PDQMinQuality || max(f.W, f.H) != 1 || f.D < enrollMinPair-1e-3 || f.D > enrollMaxPair+1e-3 {
+			if r.Quality < pdq.MinQuality || max(f.W, f.H) != 1 || f.D < enrollMinPair-1e-3 || f.D > enrollMaxPair+1e-3 {
 				t.Errorf("%s: bad patch %+v quality %d", p.Name, f, r.Quality)
 			}
 			// The patch lies inside the capture.

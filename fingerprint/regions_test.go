@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/fixtures/imagegen"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
 )
@@ -56,7 +57,7 @@ func TestEnrolledRegionsLineUp(t *testing.T) {
 			if r.Region == RegionPatch {
 				continue // patches_test.go
 			}
-			if seen[r.Region] || r.Region == 0 || int(r.Region) > RegionCount || r.Quality < PDQMinQuality {
+			if seen[r.Region] || r.Region == 0 || int(r.Region) > RegionCount || r.Quality < pdq.MinQuality {
 				t.Errorf("%s: bad region entry %+v", name, r)
 			}
 			seen[r.Region] = true

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/fixtures/imagegen"
 	"github.com/leakwatch/leakwatch/fixtures/photos"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
@@ -145,7 +147,7 @@ func BenchmarkCompute(b *testing.B) {
 		})
 		b.Run(size+"/reference-pdq", func(b *testing.B) {
 			for b.Loop() {
-				PDQAll(img)
+				pdq.HashAll(img)
 			}
 		})
 	}
@@ -188,12 +190,12 @@ func randomBank(b *testing.B, n int) *Bank {
 	r := rand.New(rand.NewPCG(uint64(n), 3))
 	bank := NewBank()
 	for i := range n {
-		e := Enrollment{Capture: Capture{ID: fmt.Sprintf("c%07d", i)}, PHash: Hash64(r.Uint64())}
+		e := Enrollment{Capture: Capture{ID: fmt.Sprintf("c%07d", i)}, PHash: hamming.Hash64(r.Uint64())}
 		for reg := 0; reg <= RegionCount; reg++ {
-			e.PDQ = append(e.PDQ, RegionHash{Hash: Hash256{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}, Region: Region(reg), Quality: 100})
+			e.PDQ = append(e.PDQ, RegionHash{Hash: hamming.Hash256{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}, Region: Region(reg), Quality: 100})
 		}
 		for range enrollPatches {
-			e.PDQ = append(e.PDQ, RegionHash{Hash: Hash256{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}, Region: RegionPatch, Quality: 100,
+			e.PDQ = append(e.PDQ, RegionHash{Hash: hamming.Hash256{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}, Region: RegionPatch, Quality: 100,
 				Frame: PatchFrame{X: 0.5, Y: 0.4, D: 0.2, W: 1, H: 0.75}})
 		}
 		if err := bank.Add(e); err != nil {

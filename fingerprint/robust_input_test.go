@@ -9,7 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
+
+// pdqFixtures holds Meta's PDQ test images (see its README.md).
+const pdqFixtures = "../fixtures/pdq"
 
 // TestModesMatchOriginal decodes the same photograph saved in many pixel
 // modes (grey, palette, CMYK, with alpha, 16-bit, ...). Every file must
@@ -117,7 +122,7 @@ func TestBadImagesNeverPanic(t *testing.T) {
 	tests := []struct {
 		name    string
 		img     image.Image
-		hashed  bool // quality must reach PDQMinQuality
+		hashed  bool // quality must reach pdq.MinQuality
 		wantErr error
 	}{
 		{"16-bit grey", g16, true, nil},
@@ -146,7 +151,7 @@ func TestBadImagesNeverPanic(t *testing.T) {
 			if err != nil || eerr != nil {
 				t.Fatalf("Compute %v, EnrollImage %v", err, eerr)
 			}
-			if got := fp.PDQ.Quality >= PDQMinQuality; got != tt.hashed {
+			if got := fp.PDQ.Quality >= pdq.MinQuality; got != tt.hashed {
 				t.Errorf("quality %d, want hashable = %v", fp.PDQ.Quality, tt.hashed)
 			}
 			for _, c := range fp.Candidates {

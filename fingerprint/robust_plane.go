@@ -4,6 +4,8 @@ import (
 	"image"
 	"math"
 	"sync"
+
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // The matching hashes (whole image, enrolled regions, query candidates) are
@@ -38,11 +40,11 @@ type plane struct {
 }
 
 // planeFromImage builds the working plane of img. It reports false for
-// empty images or images whose bounds hold more than pdqLumaMaxPixels.
+// empty images or images whose bounds hold more than pdq.MaxLumaPixels.
 func planeFromImage(img image.Image) (*plane, bool) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	if w <= 0 || h <= 0 || w > pdqLumaMaxPixels/h {
+	if w <= 0 || h <= 0 || w > pdq.MaxLumaPixels/h {
 		return nil, false
 	}
 	tw, th := workingSize(w, h)
@@ -52,9 +54,7 @@ func planeFromImage(img image.Image) (*plane, bool) {
 	row := make([]float32, w)
 	// acc holds the two plane rows a source row can touch.
 	acc := [2][]float32{make([]float32, tw), make([]float32, tw)}
-	var scratch []int
-	cols := sampleCoords(nil, b.Min.X, w, w)
-	rows := []int{0}
+	lr := pdq.NewLumaRows(img)
 	out := 0 // the plane row acc[0] accumulates
 	for y := 0; y < h; y++ {
 		switch m := img.(type) {
@@ -71,8 +71,7 @@ func planeFromImage(img image.Image) (*plane, bool) {
 				row[x] = float32(gs[x])
 			}
 		default:
-			rows[0] = b.Min.Y + y
-			scratch = lumaInto(row, img, cols, rows, scratch)
+			lr.Read(row, y)
 		}
 		line := rs.apply(row)
 		d := ry.dst[y]
@@ -104,7 +103,7 @@ func planeFromImage(img image.Image) (*plane, bool) {
 // planeFromLuma wraps a w x h luma plane (values 0..255), resampling it to
 // the working size. It is what tests and fuzzers drive directly.
 func planeFromLuma(luma []float32, w, h int) (*plane, bool) {
-	if w <= 0 || h <= 0 || len(luma) < w*h || w > pdqLumaMaxPixels/h {
+	if w <= 0 || h <= 0 || len(luma) < w*h || w > pdq.MaxLumaPixels/h {
 		return nil, false
 	}
 	g := &image.Gray{Pix: make([]uint8, w*h), Stride: w, Rect: image.Rect(0, 0, w, h)}
@@ -333,19 +332,19 @@ func (p *plane) sampleGrid(x0, y0, w, h float64, nx, ny int, g []float32) {
 var gridPool = sync.Pool{New: func() any { return new([gridSide * gridSide]float32) }}
 
 // hashQuad returns the PDQ hash and quality of q's 64x64 grid.
-func (p *plane) hashQuad(q quad) PDQResult {
+func (p *plane) hashQuad(q quad) pdq.Result {
 	g := gridPool.Get().(*[gridSide * gridSide]float32)
 	defer gridPool.Put(g)
 	p.sample(q, g)
-	return PDQFromLuma(g[:], gridSide, gridSide)
+	return pdq.HashLuma(g[:], gridSide, gridSide)
 }
 
 // hashQuadAll is hashQuad with the eight dihedral variants.
-func (p *plane) hashQuadAll(q quad) PDQDihedral {
+func (p *plane) hashQuadAll(q quad) pdq.Dihedral {
 	g := gridPool.Get().(*[gridSide * gridSide]float32)
 	defer gridPool.Put(g)
 	p.sample(q, g)
-	return PDQAllFromLuma(g[:], gridSide, gridSide)
+	return pdq.HashAllLuma(g[:], gridSide, gridSide)
 }
 
 // whole is the quad covering the plane.

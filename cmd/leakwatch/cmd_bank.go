@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/local"
 )
 
@@ -106,11 +108,11 @@ lookup --algo phash.`,
 				}
 				e := fingerprint.Enrollment{Capture: fingerprint.Capture{ID: id, Kind: k, Source: "import:" + args[0], EnrolledAt: now}}
 				if al == fingerprint.AlgoPDQ {
-					hh, _ := fingerprint.ParseHash256(h.Hex)
+					hh, _ := hamming.ParseHash256(h.Hex)
 					e.PDQ = []fingerprint.RegionHash{{Hash: hh, Region: fingerprint.RegionImported, Quality: 100}}
 					e.NoPHash = true
 				} else {
-					ph, _ := fingerprint.ParseHash64(h.Hex)
+					ph, _ := hamming.ParseHash64(h.Hex)
 					e.PHash = ph
 				}
 				es = append(es, e)
@@ -161,9 +163,9 @@ lookup --algo phash.`,
 
 func hexParser(al fingerprint.Algorithm) func(string) error {
 	if al == fingerprint.AlgoPDQ {
-		return func(s string) error { _, err := fingerprint.ParseHash256(s); return err }
+		return func(s string) error { _, err := hamming.ParseHash256(s); return err }
 	}
-	return func(s string) error { _, err := fingerprint.ParseHash64(s); return err }
+	return func(s string) error { _, err := hamming.ParseHash64(s); return err }
 }
 
 func openInput(name string) (io.Reader, func(), error) {
@@ -198,7 +200,7 @@ or stop the command with --on-error fail.`,
 				return usageError{err}
 			}
 			if radius < 0 {
-				radius = fingerprint.PDQMatchThreshold
+				radius = pdq.MatchThreshold
 				if al == fingerprint.AlgoPHash {
 					radius = 8
 				}
@@ -220,7 +222,7 @@ or stop the command with --on-error fail.`,
 			return local.ReadHashLines(cmd.InOrStdin(), hexParser(al), func(h local.HashLine) error {
 				best := map[uint32]int{}
 				if al == fingerprint.AlgoPDQ {
-					q, _ := fingerprint.ParseHash256(h.Hex)
+					q, _ := hamming.ParseHash256(h.Hex)
 					b.SearchPDQ(q, radius, func(p fingerprint.PDQHit) bool {
 						if d, ok := best[p.Capture]; !ok || p.Distance < d {
 							best[p.Capture] = p.Distance
@@ -228,7 +230,7 @@ or stop the command with --on-error fail.`,
 						return true
 					})
 				} else {
-					q, _ := fingerprint.ParseHash64(h.Hex)
+					q, _ := hamming.ParseHash64(h.Hex)
 					b.SearchPHash(q, radius, func(c uint32, d int) bool {
 						if old, ok := best[c]; !ok || d < old {
 							best[c] = d

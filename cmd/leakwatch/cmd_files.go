@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/local"
 )
 
@@ -54,7 +55,7 @@ low to match reliably are enrolled and reported as low_quality.`,
 					case local.StatusError:
 						a.msg("%s: %s", r.Path, r.Error)
 					case local.StatusLowQuality:
-						a.msg("%s: enrolled as %s but PDQ quality %d is below %d: copies of it may not be found", r.Path, r.CaptureID, r.Quality, fingerprint.PDQMinQuality)
+						a.msg("%s: enrolled as %s but PDQ quality %d is below %d: copies of it may not be found", r.Path, r.CaptureID, r.Quality, pdq.MinQuality)
 						fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
 					default:
 						fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
@@ -117,7 +118,7 @@ more shift- and mirror-tolerant variant of it internally (see README).`,
 					if algo != "phash" {
 						dih := map[string]string{}
 						for i, h := range fp.Reference.Hashes {
-							dih[fingerprint.DihedralNames[i]] = h.Hex()
+							dih[pdq.Transform(i).String()] = h.Hex()
 						}
 						out["pdq"] = map[string]any{"hash": fp.Reference.Hashes[0].Hex(), "quality": fp.Reference.Quality, "dihedral": dih}
 					}
@@ -217,7 +218,7 @@ hash reliably are reported with "unhashable": true.`,
 	f := cmd.Flags()
 	f.StringVar(&bank, "bank", "", "bank file")
 	f.BoolVar(&asJSON, "json", false, "one JSON object per image")
-	f.IntVar(&radius, "pdq-radius", fingerprint.PDQMatchThreshold, "largest PDQ distance (of 256 bits) counted as a match")
-	f.IntVar(&minQuality, "min-quality", fingerprint.PDQMinQuality, "PDQ quality below which an image is reported unhashable")
+	f.IntVar(&radius, "pdq-radius", pdq.MatchThreshold, "largest PDQ distance (of 256 bits) counted as a match")
+	f.IntVar(&minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which an image is reported unhashable")
 	return cmd
 }

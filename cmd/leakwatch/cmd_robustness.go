@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/robustness"
 )
 
@@ -80,7 +81,7 @@ are deterministic for a given seed and n. Nothing leaves the machine.`,
 	f.IntVar(&subRadius, "subimage-radius", 0, "radius for detected sub-images (0: default)")
 	f.IntVar(&leadRadius, "patch-lead-radius", 0, "radius at which a query patch leads to an enrolled patch to verify (0: default)")
 	f.IntVar(&patchRadius, "patch-match-radius", 0, "radius deciding a keypoint-patch lead (uneven crops; 0: default)")
-	f.IntVar(&minQuality, "min-quality", fingerprint.PDQMinQuality, "PDQ quality below which a hash is not used")
+	f.IntVar(&minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which a hash is not used")
 	f.BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return cmd
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/outbox"
@@ -134,7 +135,7 @@ func (f *scanFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.archiveEntries, "archive-max-entries", archive.DefaultMaxEntries, "entries per archive, nested archives included")
 	fl.IntVar(&f.archiveRatio, "archive-max-ratio", int(archive.DefaultMaxRatio), "uncompressed/compressed ratio per archive (checked after the first MiB)")
 	fl.IntVar(&f.archiveDepth, "archive-max-depth", archive.DefaultMaxDepth, "archives nested in archives, the outer one counting 1")
-	fl.IntVar(&f.pdqRadius, "pdq-radius", fingerprint.PDQMatchThreshold, "largest PDQ distance counted as a match")
+	fl.IntVar(&f.pdqRadius, "pdq-radius", pdq.MatchThreshold, "largest PDQ distance counted as a match")
 	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another run on the same store to finish (default: fail at once with exit 11)")
 	fl.StringVar(&f.userAgent, "user-agent", crawler.DefaultUserAgent, "User-Agent header")
 	f.registerAlerts(fl)

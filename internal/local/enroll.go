@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // Enrollment statuses.
@@ -141,7 +142,7 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 			case err != nil:
 				res.Status, res.Error = StatusError, err.Error()
 				sum.Errors++
-			case res.Quality < fingerprint.PDQMinQuality:
+			case res.Quality < pdq.MinQuality:
 				res.Status = StatusLowQuality
 				sum.LowQuality++
 			default:

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
-func parsePDQ(s string) error { _, err := fingerprint.ParseHash256(s); return err }
+func parsePDQ(s string) error { _, err := hamming.ParseHash256(s); return err }
 
 func TestReadHashLines(t *testing.T) {
 	in := "# comment\n\n" +
@@ -79,7 +79,7 @@ func FuzzReadHashLines(f *testing.F) {
 	f.Add([]byte("#\n,,,\n\x00\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = ReadHashLines(strings.NewReader(string(data)), parsePDQ, func(h HashLine) error {
-			if _, err := fingerprint.ParseHash256(h.Hex); err != nil {
+			if _, err := hamming.ParseHash256(h.Hex); err != nil {
 				t.Fatalf("accepted bad hash %q", h.Hex)
 			}
 			return nil

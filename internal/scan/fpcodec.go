@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
 // Cached fingerprints, version 4 (big-endian):
@@ -129,7 +130,7 @@ func decodeFPv3(b []byte) (fingerprint.Fingerprint, error) {
 		return fp, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
 	fp.PDQ.Quality = int(b[1])
-	fp.PHash = fingerprint.Hash64(binary.BigEndian.Uint64(b[2:]))
+	fp.PHash = hamming.Hash64(binary.BigEndian.Uint64(b[2:]))
 	p := b[10:]
 	for i := range fp.PDQ.Hashes {
 		fp.PDQ.Hashes[i], p = readHash(p)
@@ -179,15 +180,15 @@ func decodeFPv3(b []byte) (fingerprint.Fingerprint, error) {
 	return fp, nil
 }
 
-func appendHash(b []byte, h fingerprint.Hash256) []byte {
+func appendHash(b []byte, h hamming.Hash256) []byte {
 	for _, w := range h {
 		b = binary.BigEndian.AppendUint64(b, w)
 	}
 	return b
 }
 
-func readHash(p []byte) (fingerprint.Hash256, []byte) {
-	var h fingerprint.Hash256
+func readHash(p []byte) (hamming.Hash256, []byte) {
+	var h hamming.Hash256
 	for w := range h {
 		h[w] = binary.BigEndian.Uint64(p)
 		p = p[8:]

@@ -11,22 +11,24 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 func TestFPCodecRoundTrip(t *testing.T) {
-	full := fingerprint.Fingerprint{PDQ: fingerprint.PDQDihedral{Quality: 87}, PHash: 0x0123456789abcdef}
+	full := fingerprint.Fingerprint{PDQ: pdq.Dihedral{Quality: 87}, PHash: 0x0123456789abcdef}
 	for i := range full.PDQ.Hashes {
-		full.PDQ.Hashes[i] = fingerprint.Hash256{uint64(i), 1 << 63, 42, ^uint64(i)}
+		full.PDQ.Hashes[i] = hamming.Hash256{uint64(i), 1 << 63, 42, ^uint64(i)}
 	}
 	full.Candidates = []fingerprint.Candidate{
-		{Kind: fingerprint.CandidateSubImage, Hash: fingerprint.Hash256{1, 2, 3, 4}, Quality: 100, Rect: image.Rect(10, 20, 300, 400)},
-		{Kind: fingerprint.CandidateWindow, Hash: fingerprint.Hash256{5}, Quality: 49, Rect: image.Rect(0, 0, 65535, 65535)},
-		{Kind: fingerprint.CandidateStraightened, Hash: fingerprint.Hash256{6}, Quality: 0, Region: 3, Rect: image.Rect(1, 1, 2, 2)},
+		{Kind: fingerprint.CandidateSubImage, Hash: hamming.Hash256{1, 2, 3, 4}, Quality: 100, Rect: image.Rect(10, 20, 300, 400)},
+		{Kind: fingerprint.CandidateWindow, Hash: hamming.Hash256{5}, Quality: 49, Rect: image.Rect(0, 0, 65535, 65535)},
+		{Kind: fingerprint.CandidateStraightened, Hash: hamming.Hash256{6}, Quality: 0, Region: 3, Rect: image.Rect(1, 1, 2, 2)},
 	}
 	withRef := full
 	withRef.HasReference = true
-	withRef.Reference = fingerprint.PDQDihedral{Quality: 64}
-	withRef.Reference.Hashes[5] = fingerprint.Hash256{9, 9, 9, 9}
+	withRef.Reference = pdq.Dihedral{Quality: 64}
+	withRef.Reference.Hashes[5] = hamming.Hash256{9, 9, 9, 9}
 	tests := []struct {
 		name string
 		fp   fingerprint.Fingerprint

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -32,7 +33,7 @@ func TestScanMatchesImportedHashes(t *testing.T) {
 	}))
 	defer srv.Close()
 	// The reference hash of the upright bridge photo, as Meta's tools print it.
-	h, _ := fingerprint.ParseHash256("f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22")
+	h, _ := hamming.ParseHash256("f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22")
 	bank := fingerprint.NewBank()
 	if err := bank.Add(fingerprint.Enrollment{Capture: fingerprint.Capture{ID: "ext-bridge"}, NoPHash: true,
 		PDQ: []fingerprint.RegionHash{{Hash: h, Region: fingerprint.RegionImported, Quality: 100}}}); err != nil {

@@ -1,10 +1,8 @@
-package fingerprint
+package hamming
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
-	"slices"
 )
 
 // Index256 answers "every id within radius r" for 256-bit hashes (PDQ),
@@ -23,10 +21,7 @@ import (
 // of mih.go checks inline; the full hash is read from the hash array only
 // for the few entries that pass.
 type Index256 struct {
-	hashes []Hash256
-	segs   []*seg256
-	pendLo int // ids [pendLo, len(hashes)) are in no segment yet
-	cfg    mihConfig
+	segments[Hash256, *seg256]
 }
 
 // seg256 indexes the ids [lo, hi) of the hash array.
@@ -98,56 +93,14 @@ func NewIndex256(hashes []Hash256) *Index256 {
 }
 
 func newIndex256(hashes []Hash256, cfg mihConfig) *Index256 {
-	checkIDSpace(len(hashes))
-	ix := &Index256{hashes: slices.Clip(hashes), cfg: cfg}
-	if len(hashes) > 0 {
-		ix.segs = []*seg256{buildSeg256(ix.hashes, 0, len(hashes), &ix.cfg)}
-		ix.pendLo = len(hashes)
-	}
+	ix := &Index256{}
+	ix.init(hashes, cfg, buildSeg256)
 	return ix
 }
 
-func checkIDSpace(n int) {
-	if uint64(n) >= 1<<32-1 {
-		panic(fmt.Sprintf("fingerprint: index of %d hashes exceeds the uint32 id space", n))
-	}
-}
-
-// Len returns the number of hashes indexed.
-func (ix *Index256) Len() int { return len(ix.hashes) }
-
 // Add appends h and returns its id. It costs amortised O(log n) table
 // inserts; now and then it rebuilds the youngest segments (see mih.go).
-func (ix *Index256) Add(h Hash256) uint32 {
-	if ix.cfg.pendingMax == 0 { // zero Index
-		ix.cfg = defaultConfig256()
-	}
-	id := len(ix.hashes)
-	checkIDSpace(id + 1)
-	ix.hashes = append(ix.hashes, h)
-	if len(ix.hashes)-ix.pendLo >= ix.cfg.pendingMax {
-		ix.flush()
-	}
-	return uint32(id)
-}
-
-// flush turns the pending tail into a segment, merged with as many of the
-// youngest segments as the binary-counter rule asks for.
-func (ix *Index256) flush() {
-	lens := make([]int, 0, len(ix.segs)+1)
-	for _, s := range ix.segs {
-		lens = append(lens, s.hi-s.lo)
-	}
-	lens = append(lens, len(ix.hashes)-ix.pendLo)
-	keep := len(ix.segs) + 1 - mergeCount(lens)
-	lo := ix.pendLo
-	if keep < len(ix.segs) {
-		lo = ix.segs[keep].lo
-	}
-	clear(ix.segs[keep:]) // let the replaced segments go before building
-	ix.segs = append(ix.segs[:keep], buildSeg256(ix.hashes, lo, len(ix.hashes), &ix.cfg))
-	ix.pendLo = len(ix.hashes)
-}
+func (ix *Index256) Add(h Hash256) uint32 { return ix.add(h, defaultConfig256, buildSeg256) }
 
 // Bytes returns the approximate memory held, including the hash array
 // (which NewIndex256 shares with its caller).
@@ -155,11 +108,7 @@ func (ix *Index256) Bytes() int64 {
 	if ix == nil {
 		return 0
 	}
-	n := int64(cap(ix.hashes))*32 + 64
-	for _, s := range ix.segs {
-		n += s.bytes()
-	}
-	return n
+	return ix.bytes()
 }
 
 // Search calls fn(id, distance) for every indexed hash within radius of q,
@@ -275,6 +224,8 @@ func (s *seg256) put(rec []byte, pos uint32, v uint64) {
 		binary.LittleEndian.PutUint16(rec[o+4:], uint16(v>>32))
 	}
 }
+
+func (s *seg256) span() (lo, hi int) { return s.lo, s.hi }
 
 func (s *seg256) bytes() int64 {
 	n := int64(64 + len(s.plans)*24)

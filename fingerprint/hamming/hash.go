@@ -1,11 +1,16 @@
-package fingerprint
+package hamming
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/bits"
 	"strings"
 )
+
+// ErrBadHash reports a hash string that is not well-formed hex of the right
+// length; test with errors.Is.
+var ErrBadHash = errors.New("malformed hash")
 
 // Hash256 is a 256-bit hash (PDQ). Word 0 holds the first 16 hex digits of
 // the canonical hex form, most significant bit first, so Hex and ParseHash256

@@ -1,9 +1,6 @@
-package fingerprint
+package hamming
 
-import (
-	"math/bits"
-	"slices"
-)
+import "math/bits"
 
 // Index64 is Index256 for 64-bit hashes (pHash): exact radius search for
 // every radius 0..64, ids are positions, the same sharing and concurrency
@@ -14,10 +11,7 @@ import (
 // from the bucket's own cache lines, without a random access; three tables
 // cost 36 bytes per entry.
 type Index64 struct {
-	hashes []Hash64
-	segs   []*seg64
-	pendLo int
-	cfg    mihConfig
+	segments[Hash64, *seg64]
 }
 
 type seg64 struct {
@@ -56,48 +50,13 @@ func NewIndex64(hashes []Hash64) *Index64 {
 }
 
 func newIndex64(hashes []Hash64, cfg mihConfig) *Index64 {
-	checkIDSpace(len(hashes))
-	ix := &Index64{hashes: slices.Clip(hashes), cfg: cfg}
-	if len(hashes) > 0 {
-		ix.segs = []*seg64{buildSeg64(ix.hashes, 0, len(hashes), &ix.cfg)}
-		ix.pendLo = len(hashes)
-	}
+	ix := &Index64{}
+	ix.init(hashes, cfg, buildSeg64)
 	return ix
 }
 
-// Len returns the number of hashes indexed.
-func (ix *Index64) Len() int { return len(ix.hashes) }
-
 // Add appends h and returns its id (see Index256.Add).
-func (ix *Index64) Add(h Hash64) uint32 {
-	if ix.cfg.pendingMax == 0 { // zero Index
-		ix.cfg = defaultConfig64()
-	}
-	id := len(ix.hashes)
-	checkIDSpace(id + 1)
-	ix.hashes = append(ix.hashes, h)
-	if len(ix.hashes)-ix.pendLo >= ix.cfg.pendingMax {
-		ix.flush()
-	}
-	return uint32(id)
-}
-
-// flush is Index256.flush.
-func (ix *Index64) flush() {
-	lens := make([]int, 0, len(ix.segs)+1)
-	for _, s := range ix.segs {
-		lens = append(lens, s.hi-s.lo)
-	}
-	lens = append(lens, len(ix.hashes)-ix.pendLo)
-	keep := len(ix.segs) + 1 - mergeCount(lens)
-	lo := ix.pendLo
-	if keep < len(ix.segs) {
-		lo = ix.segs[keep].lo
-	}
-	clear(ix.segs[keep:])
-	ix.segs = append(ix.segs[:keep], buildSeg64(ix.hashes, lo, len(ix.hashes), &ix.cfg))
-	ix.pendLo = len(ix.hashes)
-}
+func (ix *Index64) Add(h Hash64) uint32 { return ix.add(h, defaultConfig64, buildSeg64) }
 
 // Bytes returns the approximate memory held, including the hash array
 // (which NewIndex64 shares with its caller).
@@ -105,15 +64,18 @@ func (ix *Index64) Bytes() int64 {
 	if ix == nil {
 		return 0
 	}
-	n := int64(cap(ix.hashes))*8 + 64
-	for _, s := range ix.segs {
-		n += int64(64 + len(s.plans)*24)
-		for _, t := range s.tabs {
-			n += int64(cap(t.off)+cap(t.ids))*4 + int64(cap(t.vals))*8 + 64
-		}
-		for _, p := range s.plans {
-			n += int64(cap(p.rho))
-		}
+	return ix.bytes()
+}
+
+func (s *seg64) span() (lo, hi int) { return s.lo, s.hi }
+
+func (s *seg64) bytes() int64 {
+	n := int64(64 + len(s.plans)*24)
+	for _, t := range s.tabs {
+		n += int64(cap(t.off)+cap(t.ids))*4 + int64(cap(t.vals))*8 + 64
+	}
+	for _, p := range s.plans {
+		n += int64(cap(p.rho))
 	}
 	return n
 }

@@ -1,4 +1,4 @@
-package fingerprint
+package hamming
 
 // Exact Hamming-radius search by multi-index hashing (Norouzi, Punjani and
 // Fleet, "Fast Search in Hamming Space with Multi-Index Hashing", CVPR 2012)
@@ -230,7 +230,7 @@ func allocate(rho []int8, tabs []tableBits, part int, occ []float64, r int, cm c
 		}
 		if best < 0 {
 			// Σ(width+1) ≥ width+m > r for every r ≤ hash width.
-			panic("fingerprint: radius exceeds hash width")
+			panic("hamming: radius exceeds hash width")
 		}
 		total += delta[best]
 		rho[best]++

@@ -1,4 +1,4 @@
-package fingerprint
+package pdq
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func BenchmarkPDQ(b *testing.B) {
 		img := benchImage(b, sz.w, sz.h)
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			for b.Loop() {
-				PDQ(img)
+				Hash(img)
 			}
 		})
 	}
@@ -55,7 +55,7 @@ func BenchmarkPDQAll(b *testing.B) {
 		img := benchImage(b, sz.w, sz.h)
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			for b.Loop() {
-				PDQAll(img)
+				HashAll(img)
 			}
 		})
 	}
@@ -69,7 +69,7 @@ func BenchmarkPDQFromLuma(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			for b.Loop() {
 				luma, w, h := Luma(img)
-				PDQAllFromLuma(luma, w, h)
+				HashAllLuma(luma, w, h)
 			}
 		})
 	}

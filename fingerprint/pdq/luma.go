@@ -1,4 +1,4 @@
-package fingerprint
+package pdq
 
 import (
 	"image"
@@ -16,7 +16,7 @@ import (
 func Luma(img image.Image) (luma []float32, w, h int) {
 	b := img.Bounds()
 	w, h = b.Dx(), b.Dy()
-	if w <= 0 || h <= 0 || w > pdqLumaMaxPixels/h {
+	if w <= 0 || h <= 0 || w > MaxLumaPixels/h {
 		return nil, 0, 0
 	}
 	luma = make([]float32, w*h)
@@ -26,6 +26,30 @@ func Luma(img image.Image) (luma []float32, w, h int) {
 	return luma, w, h
 }
 
+// LumaRows reads an image's luma one row at a time, with Luma's
+// arithmetic, for callers that resample rows as they read them instead of
+// holding the whole plane.
+type LumaRows struct {
+	img     image.Image
+	minY    int
+	cols    []int
+	row     [1]int
+	scratch []int
+}
+
+// NewLumaRows prepares to read img's rows.
+func NewLumaRows(img image.Image) *LumaRows {
+	b := img.Bounds()
+	return &LumaRows{img: img, minY: b.Min.Y, cols: sampleCoords(nil, b.Min.X, b.Dx(), b.Dx())}
+}
+
+// Read writes the luma of row y (counted from the top of the image's
+// bounds) to dst, which must hold the image's width.
+func (r *LumaRows) Read(dst []float32, y int) {
+	r.row[0] = r.minY + y
+	r.scratch = lumaInto(dst, r.img, r.cols, r.row[:], r.scratch)
+}
+
 // lumaTables holds the reference's luma products for every 8-bit value:
 // [0][v] = float32(0.299)*v, [1][v] = 0.587*v, [2][v] = 0.114*v, each
 // rounded to float32. Looking them up gives the same sums as multiplying
@@ -33,7 +57,7 @@ func Luma(img image.Image) (luma []float32, w, h int) {
 // +B) several times faster, which matters at one call per pixel.
 type lumaTables [3][256]float32
 
-var pdqLumaTables = sync.OnceValue(func() *lumaTables {
+var sharedLumaTables = sync.OnceValue(func() *lumaTables {
 	var t lumaTables
 	for v := range 256 {
 		t[0][v] = float32(0.299 * float32(v))
@@ -74,7 +98,7 @@ func unpremultiply(c, a uint8) uint8 {
 func lumaInto(dst []float32, img image.Image, cols, rows []int, scratch []int) []int {
 	n := len(cols)
 	min := img.Bounds().Min
-	lt := pdqLumaTables()
+	lt := sharedLumaTables()
 	// xo[i] is the byte offset of column cols[i] within a row, for the
 	// interleaved types; bpp is their bytes per pixel.
 	offsets := func(bpp int) []int {
@@ -190,7 +214,7 @@ func lumaInto(dst []float32, img image.Image, cols, rows []int, scratch []int) [
 // 0.38 and 8).
 func lumaYCbCr(dst []float32, m *image.YCbCr, cols, rows []int, scratch []int) []int {
 	n := len(cols)
-	lt := pdqLumaTables()
+	lt := sharedLumaTables()
 	// Both offsets are separable: YOffset(x, y) = yRow(y) + yCol(x), and
 	// likewise for COffset, whatever the subsampling ratio.
 	scratch = grow(scratch, 2*n)

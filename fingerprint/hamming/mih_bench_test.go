@@ -1,4 +1,4 @@
-package fingerprint
+package hamming
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // the latest alive, so run them one N at a time in this order. N=1e8 needs
 // about 10 GB and runs only with LEAKWATCH_BENCH_1E8=1.
 //
-//	go test -run='^$' -bench='Search256|Brute256' -benchtime=2000x ./fingerprint/
+//	go test -run='^$' -bench='Search256|Brute256' -benchtime=2000x ./fingerprint/hamming/
 //
 // Metrics: q/s (one goroutine, wall clock), q/cpu-s (the same per CPU-second
 // of its thread, which on a shared machine excludes time slices lost to

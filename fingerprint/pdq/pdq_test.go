@@ -1,4 +1,4 @@
-package fingerprint
+package pdq
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
@@ -24,13 +25,13 @@ import (
 
 // pdqFixtures holds Meta's PDQ test images and the C++ reference hashes
 // (see its README.md).
-const pdqFixtures = "../fixtures/pdq"
+const pdqFixtures = "../../fixtures/pdq"
 
 // pdqRef is one cpp-reference row of reference.tsv: the hashes the C++
-// pdq-photo-hasher computes for an image, in Dihedral order.
+// pdq-photo-hasher computes for an image, in Transform order.
 type pdqRef struct {
 	path    string
-	hashes  [8]Hash256
+	hashes  [8]hamming.Hash256
 	quality int
 }
 
@@ -53,9 +54,9 @@ func loadPDQReference(t testing.TB) []pdqRef {
 		if r.quality, err = strconv.Atoi(c[2]); err != nil {
 			t.Fatalf("%s: quality %q: %v", c[0], c[2], err)
 		}
-		// pdq_hex, then the seven dih_* columns in Dihedral order.
+		// pdq_hex, then the seven dih_* columns in Transform order.
 		for k, col := range append([]string{c[1]}, c[4:11]...) {
-			if r.hashes[k], err = ParseHash256(col); err != nil {
+			if r.hashes[k], err = hamming.ParseHash256(col); err != nil {
 				t.Fatalf("%s: column %d: %v", c[0], k, err)
 			}
 		}
@@ -108,7 +109,7 @@ func TestPDQReference(t *testing.T) {
 			continue
 		}
 		checked++
-		got := PDQAll(img)
+		got := HashAll(img)
 		var dist [8]int
 		worst := 0
 		for k := range dist {
@@ -121,13 +122,13 @@ func TestPDQReference(t *testing.T) {
 		if d := got.Quality - ref.quality; d < -5 || d > 5 {
 			t.Errorf("%s: quality %d, reference %d", ref.path, got.Quality, ref.quality)
 		}
-		limit := -1 // below PDQMinQuality a hash is noise: report only
+		limit := -1 // below MinQuality a hash is noise: report only
 		switch {
 		case isLossless(ref.path):
 			limit = 0
 		case ref.quality >= 80:
 			limit = 10
-		case ref.quality >= PDQMinQuality:
+		case ref.quality >= MinQuality:
 			limit = 16
 		}
 		if limit >= 0 && worst > limit {
@@ -180,13 +181,13 @@ func TestPDQReferencePixels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := PDQAll(img)
+			got := HashAll(img)
 			if got.Quality != ref.quality {
 				t.Errorf("quality %d, want %d", got.Quality, ref.quality)
 			}
 			for k, h := range got.Hashes {
 				if h != ref.hashes[k] {
-					t.Errorf("%v: %s, want %s (distance %d)", Dihedral(k), h, ref.hashes[k], h.Distance(ref.hashes[k]))
+					t.Errorf("%v: %s, want %s (distance %d)", Transform(k), h, ref.hashes[k], h.Distance(ref.hashes[k]))
 				}
 			}
 		})
@@ -201,30 +202,30 @@ func TestPDQDihedralBridge(t *testing.T) {
 		"bridge-1-original.jpg", "bridge-2-rotate-90.jpg", "bridge-3-rotate-180.jpg", "bridge-4-rotate-270.jpg",
 		"bridge-5-flipx.jpg", "bridge-6-flipy.jpg", "bridge-7-flip-plus-1.jpg", "bridge-8-flip-minus-1.jpg",
 	}
-	hash := func(name string) PDQDihedral {
+	hash := func(name string) Dihedral {
 		img, err := decodeFixture(t, "data/reg-test-input/dih/"+name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return PDQAll(img)
+		return HashAll(img)
 	}
 	orig := hash(files[0])
 	var derived, found [8]int
 	for k, name := range files {
 		file := hash(name)
-		// Dihedral k applied to the original's DCT predicts the file's hash.
-		derived[k] = orig.Hashes[k].Distance(file.Hashes[DihedralOriginal])
-		if derived[k] > PDQMatchThreshold {
-			t.Errorf("%s: derived %v hash is %d bits from the file's hash", name, Dihedral(k), derived[k])
+		// Transform k applied to the original's DCT predicts the file's hash.
+		derived[k] = orig.Hashes[k].Distance(file.Hashes[Original])
+		if derived[k] > MatchThreshold {
+			t.Errorf("%s: derived %v hash is %d bits from the file's hash", name, Transform(k), derived[k])
 		}
 		// And a bank holding only the original finds the file through the
 		// file's dihedral set.
-		var which Dihedral
-		which, found[k] = file.Nearest(orig.Hashes[DihedralOriginal])
-		if found[k] > PDQMatchThreshold {
+		var which Transform
+		which, found[k] = file.Nearest(orig.Hashes[Original])
+		if found[k] > MatchThreshold {
 			t.Errorf("%s: nearest dihedral %v is %d bits from the original", name, which, found[k])
 		}
-		if plain := file.Hashes[DihedralOriginal].Distance(orig.Hashes[DihedralOriginal]); k > 0 && plain <= PDQMatchThreshold {
+		if plain := file.Hashes[Original].Distance(orig.Hashes[Original]); k > 0 && plain <= MatchThreshold {
 			t.Errorf("%s matches the original without the dihedral set (distance %d): the fixture does not test anything", name, plain)
 		}
 	}
@@ -232,28 +233,28 @@ func TestPDQDihedralBridge(t *testing.T) {
 }
 
 // dihedralPixels applies transform d to an n x n plane, with the
-// reference's naming (see Dihedral).
-func dihedralPixels(in []float32, n int, d Dihedral) []float32 {
+// reference's naming (see Transform).
+func dihedralPixels(in []float32, n int, d Transform) []float32 {
 	out := make([]float32, n*n)
 	for y := range n {
 		for x := range n {
 			var sy, sx int
 			switch d {
-			case DihedralOriginal:
+			case Original:
 				sy, sx = y, x
-			case DihedralRotate90: // counter-clockwise: top-right becomes top-left
+			case Rotate90: // counter-clockwise: top-right becomes top-left
 				sy, sx = x, n-1-y
-			case DihedralRotate180:
+			case Rotate180:
 				sy, sx = n-1-y, n-1-x
-			case DihedralRotate270: // clockwise: bottom-left becomes top-left
+			case Rotate270: // clockwise: bottom-left becomes top-left
 				sy, sx = n-1-x, y
-			case DihedralFlipX: // top and bottom swap
+			case FlipX: // top and bottom swap
 				sy, sx = n-1-y, x
-			case DihedralFlipY: // mirror image
+			case FlipY: // mirror image
 				sy, sx = y, n-1-x
-			case DihedralFlipPlus1: // transpose
+			case FlipPlus1: // transpose
 				sy, sx = x, y
-			case DihedralFlipMinus1: // anti-transpose
+			case FlipMinus1: // anti-transpose
 				sy, sx = n-1-x, n-1-y
 			}
 			out[y*n+x] = in[sy*n+sx]
@@ -289,13 +290,13 @@ func testPlane(seed uint64, w, h int) []float32 {
 func TestPDQDihedralMatchesPixels(t *testing.T) {
 	for seed := range uint64(4) {
 		plane := testPlane(seed, 64, 64)
-		all := PDQAllFromLuma(plane, 64, 64)
-		if all.Quality < PDQMinQuality {
+		all := HashAllLuma(plane, 64, 64)
+		if all.Quality < MinQuality {
 			t.Fatalf("seed %d: test plane has quality %d", seed, all.Quality)
 		}
 		for k := range all.Hashes {
-			d := Dihedral(k)
-			got := PDQFromLuma(dihedralPixels(plane, 64, d), 64, 64)
+			d := Transform(k)
+			got := HashLuma(dihedralPixels(plane, 64, d), 64, 64)
 			if dist := got.Hash.Distance(all.Hashes[k]); dist > 2 {
 				t.Errorf("seed %d %v: derived hash is %d bits from the transformed image's", seed, d, dist)
 			}
@@ -319,7 +320,7 @@ func TestPDQModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := PDQ(orig)
+	want := Hash(orig)
 	hashed := 0
 	for _, e := range entries {
 		name := e.Name()
@@ -332,13 +333,13 @@ func TestPDQModes(t *testing.T) {
 			continue
 		}
 		hashed++
-		got := PDQAll(img)
-		d := got.Hashes[DihedralOriginal].Distance(want.Hash)
+		got := HashAll(img)
+		d := got.Hashes[Original].Distance(want.Hash)
 		t.Logf("%-10s %-16T quality %3d, %2d bits from original.jpg", name, img, got.Quality, d)
-		if got.Quality < PDQMinQuality || got.Quality > 100 {
+		if got.Quality < MinQuality || got.Quality > 100 {
 			t.Errorf("%s: quality %d", name, got.Quality)
 		}
-		if d > PDQMatchThreshold {
+		if d > MatchThreshold {
 			t.Errorf("%s: %d bits from original.jpg", name, d)
 		}
 	}
@@ -368,18 +369,18 @@ func TestPDQSmallAndEmpty(t *testing.T) {
 			for i := range img.Pix {
 				img.Pix[i] = uint8(i * 97)
 			}
-			got := PDQAll(img)
+			got := HashAll(img)
 			if !tc.want {
-				if got != (PDQDihedral{}) {
-					t.Errorf("PDQAll = %+v, want zero", got)
+				if got != (Dihedral{}) {
+					t.Errorf("HashAll = %+v, want zero", got)
 				}
-				if r := PDQ(img); r != (PDQResult{}) {
+				if r := Hash(img); r != (Result{}) {
 					t.Errorf("PDQ = %+v, want zero", r)
 				}
 				return
 			}
-			if got.Quality < 0 || got.Quality > 100 || got.Hashes[0] == (Hash256{}) {
-				t.Errorf("PDQAll = %+v", got)
+			if got.Quality < 0 || got.Quality > 100 || got.Hashes[0] == (hamming.Hash256{}) {
+				t.Errorf("HashAll = %+v", got)
 			}
 		})
 	}
@@ -395,11 +396,11 @@ func TestPDQSmallAndEmpty(t *testing.T) {
 		{"negative width", plane, -32, -32},
 		{"zero height", plane, 32, 0},
 	} {
-		if r := PDQFromLuma(tc.luma, tc.w, tc.h); r != (PDQResult{}) {
-			t.Errorf("%s: PDQFromLuma = %+v, want zero", tc.name, r)
+		if r := HashLuma(tc.luma, tc.w, tc.h); r != (Result{}) {
+			t.Errorf("%s: HashLuma = %+v, want zero", tc.name, r)
 		}
-		if r := PDQAllFromLuma(tc.luma, tc.w, tc.h); r != (PDQDihedral{}) {
-			t.Errorf("%s: PDQAllFromLuma = %+v, want zero", tc.name, r)
+		if r := HashAllLuma(tc.luma, tc.w, tc.h); r != (Dihedral{}) {
+			t.Errorf("%s: HashAllLuma = %+v, want zero", tc.name, r)
 		}
 	}
 }
@@ -408,15 +409,15 @@ func TestPDQSmallAndEmpty(t *testing.T) {
 // an unbounded one must not make Luma allocate without limit.
 func TestPDQFlatImage(t *testing.T) {
 	u := image.NewUniform(color.Gray{Y: 128})
-	if r := PDQ(u); r.Quality != 0 {
-		t.Errorf("PDQ(uniform) quality %d, want 0", r.Quality)
+	if r := Hash(u); r.Quality != 0 {
+		t.Errorf("Hash(uniform) quality %d, want 0", r.Quality)
 	}
 	if luma, w, h := Luma(u); luma != nil || w != 0 || h != 0 {
 		t.Errorf("Luma(uniform) = %d values, %dx%d; want nothing", len(luma), w, h)
 	}
 	g := image.NewGray(image.Rect(0, 0, 100, 80))
-	if r := PDQ(g); r.Quality != 0 {
-		t.Errorf("PDQ(black) quality %d, want 0", r.Quality)
+	if r := Hash(g); r.Quality != 0 {
+		t.Errorf("Hash(black) quality %d, want 0", r.Quality)
 	}
 }
 
@@ -514,8 +515,8 @@ func TestLumaFastPaths(t *testing.T) {
 			}
 			// Hashing the image directly samples the same pixels as hashing
 			// its luma plane.
-			if got, want := PDQAll(img), PDQAllFromLuma(fast, w, h); got != want {
-				t.Errorf("PDQAll(img) = %v, PDQAllFromLuma(Luma(img)) = %v", got, want)
+			if got, want := HashAll(img), HashAllLuma(fast, w, h); got != want {
+				t.Errorf("HashAll(img) = %v, HashAllLuma(Luma(img)) = %v", got, want)
 			}
 		})
 	}
@@ -533,9 +534,9 @@ func TestPDQPreShrinkPaths(t *testing.T) {
 			img.Pix[i] = uint8(v)
 		}
 		luma, w, h := Luma(img)
-		a, b := PDQAll(img), PDQAllFromLuma(luma, w, h)
+		a, b := HashAll(img), HashAllLuma(luma, w, h)
 		if a != b {
-			t.Errorf("%dx%d: PDQAll(img) = %v, PDQAllFromLuma = %v", sz.w, sz.h, a, b)
+			t.Errorf("%dx%d: HashAll(img) = %v, HashAllLuma = %v", sz.w, sz.h, a, b)
 		}
 		shrunk := make([]float32, 512*512)
 		for y := range 512 {
@@ -543,7 +544,7 @@ func TestPDQPreShrinkPaths(t *testing.T) {
 				shrunk[y*512+x] = luma[(y*h/512)*w+x*w/512]
 			}
 		}
-		if c := PDQAllFromLuma(shrunk, 512, 512); c != a {
+		if c := HashAllLuma(shrunk, 512, 512); c != a {
 			t.Errorf("%dx%d: hash %v differs from the hash of its 512x512 nearest-neighbour resize %v", sz.w, sz.h, a, c)
 		}
 	}
@@ -562,8 +563,8 @@ func TestPDQStraightAlpha(t *testing.T) {
 		translucent.Pix[4*i], translucent.Pix[4*i+1], translucent.Pix[4*i+2], translucent.Pix[4*i+3] = c.R, c.G, c.B, c.A
 		premul.Set(i%96, i/96, c)
 	}
-	want := PDQ(opaque)
-	if got := PDQ(translucent); got != want {
+	want := Hash(opaque)
+	if got := Hash(translucent); got != want {
 		t.Errorf("translucent NRGBA: %v, opaque: %v", got, want)
 	}
 	ycc := image.NewNYCbCrA(r, image.YCbCrSubsampleRatio444)
@@ -572,14 +573,14 @@ func TestPDQStraightAlpha(t *testing.T) {
 		yy, cb, cr := color.RGBToYCbCr(opaque.Pix[4*i], opaque.Pix[4*i+1], opaque.Pix[4*i+2])
 		ycc.Y[ycc.YOffset(x, y)], ycc.Cb[ycc.COffset(x, y)], ycc.Cr[ycc.COffset(x, y)] = yy, cb, cr
 	}
-	opaqueYCC := PDQ(&ycc.YCbCr)
+	opaqueYCC := Hash(&ycc.YCbCr)
 	for i := range ycc.A {
 		ycc.A[i] = 0x20
 	}
-	if got := PDQ(ycc); got != opaqueYCC {
+	if got := Hash(ycc); got != opaqueYCC {
 		t.Errorf("translucent NYCbCrA: %v, its opaque YCbCr: %v", got, opaqueYCC)
 	}
-	if got := PDQ(premul); got.Hash.Distance(want.Hash) > 4 || got.Quality != want.Quality {
+	if got := Hash(premul); got.Hash.Distance(want.Hash) > 4 || got.Quality != want.Quality {
 		t.Errorf("translucent RGBA: %v, opaque: %v", got, want)
 	}
 }
@@ -588,11 +589,11 @@ func TestPDQStraightAlpha(t *testing.T) {
 // between calls.
 func TestPDQConcurrent(t *testing.T) {
 	planes := make([][]float32, 8)
-	want := make([]PDQDihedral, len(planes))
+	want := make([]Dihedral, len(planes))
 	for i := range planes {
 		w, h := 40+i*90, 600-i*50
 		planes[i] = testPlane(uint64(i), w, h)
-		want[i] = PDQAllFromLuma(planes[i], w, h)
+		want[i] = HashAllLuma(planes[i], w, h)
 	}
 	var wg sync.WaitGroup
 	for g := range 4 {
@@ -600,7 +601,7 @@ func TestPDQConcurrent(t *testing.T) {
 			for rep := range 3 {
 				for j := range planes {
 					i := (j + g + rep) % len(planes)
-					if got := PDQAllFromLuma(planes[i], 40+i*90, 600-i*50); got != want[i] {
+					if got := HashAllLuma(planes[i], 40+i*90, 600-i*50); got != want[i] {
 						t.Errorf("plane %d: concurrent hash differs", i)
 					}
 				}
@@ -613,19 +614,19 @@ func TestPDQConcurrent(t *testing.T) {
 func TestPDQDihedralNames(t *testing.T) {
 	want := []string{"original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"}
 	for i, w := range want {
-		if got := Dihedral(i).String(); got != w {
-			t.Errorf("Dihedral(%d) = %q, want %q", i, got, w)
+		if got := Transform(i).String(); got != w {
+			t.Errorf("Transform(%d) = %q, want %q", i, got, w)
 		}
 	}
-	if got := Dihedral(8).String(); got != "dihedral(?)" {
-		t.Errorf("Dihedral(8) = %q", got)
+	if got := Transform(8).String(); got != "dihedral(?)" {
+		t.Errorf("Transform(8) = %q", got)
 	}
-	var d PDQDihedral
-	d.Hashes[DihedralFlipY].SetBit(3)
-	d.Hashes[DihedralOriginal] = Hash256{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
-	probe := Hash256{}
+	var d Dihedral
+	d.Hashes[FlipY].SetBit(3)
+	d.Hashes[Original] = hamming.Hash256{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	probe := hamming.Hash256{}
 	probe.SetBit(3)
-	if which, dist := d.Nearest(probe); which != DihedralFlipY || dist != 0 {
+	if which, dist := d.Nearest(probe); which != FlipY || dist != 0 {
 		t.Errorf("Nearest = %v, %d; want flipy, 0", which, dist)
 	}
 }
@@ -650,18 +651,18 @@ func FuzzPDQFromLuma(f *testing.F) {
 				luma[i] = float32(data[i%len(data)])
 			}
 		}
-		a := PDQAllFromLuma(luma, width, height)
+		a := HashAllLuma(luma, width, height)
 		if a.Quality < 0 || a.Quality > 100 {
 			t.Fatalf("quality %d", a.Quality)
 		}
 		if width < 5 || height < 5 {
-			if a != (PDQDihedral{}) {
+			if a != (Dihedral{}) {
 				t.Fatalf("%dx%d: %+v, want zero", width, height, a)
 			}
 		}
-		b := PDQFromLuma(luma, width, height)
+		b := HashLuma(luma, width, height)
 		if b != a.Result() {
-			t.Fatalf("PDQFromLuma %v and PDQAllFromLuma %v disagree", b, a.Result())
+			t.Fatalf("HashLuma %v and HashAllLuma %v disagree", b, a.Result())
 		}
 	})
 }

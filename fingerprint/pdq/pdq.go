@@ -1,183 +1,168 @@
-package fingerprint
+package pdq
 
 import (
 	"image"
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
-// PDQ is Meta's 256-bit perceptual hash (facebook/ThreatExchange, folder
-// pdq). This is an independent Go implementation of the algorithm that the
-// reference C++ hasher implements:
-//
-//  1. luma Y = 0.299R + 0.587G + 0.114B as float32 from straight RGB;
-//  2. images with a side over 512 pixels are first resized to exactly
-//     512x512 by nearest neighbour, as the reference front end does;
-//  3. two passes of a Jarosz box filter along each axis (a tent filter),
-//     then decimation to 64x64 at the sampling centres;
-//  4. a quality score from the gradients of the 64x64 image;
-//  5. a partial DCT keeping coefficients 1..16 along each axis (no DC);
-//  6. bit i*16+j is set when coefficient (i, j) exceeds the median.
-//
-// The arithmetic follows the reference step for step in float32 (same
-// operation order, explicit conversions so that no platform fuses a
-// multiply-add), so a given luma buffer hashes the same on every machine.
-
 const (
-	// PDQMatchThreshold is the largest Hamming distance between two PDQ
+	// MatchThreshold is the largest Hamming distance between two PDQ
 	// hashes that the reference documentation calls a match.
-	PDQMatchThreshold = 31
-	// PDQMinQuality is the lowest quality at which a PDQ hash is reliable;
+	MatchThreshold = 31
+	// MinQuality is the lowest quality at which a PDQ hash is reliable;
 	// the reference recommends discarding hashes below it.
-	PDQMinQuality = 50
+	MinQuality = 50
 
-	// pdqMinDim is the smallest side the reference hashes; smaller images
+	// MinDim is the smallest side the reference hashes; smaller images
 	// get the zero hash with quality 0. Unlike the reference we test it
 	// before the pre-shrink, so that a 1000x3 strip is not stretched to
 	// 512x512 and hashed.
-	pdqMinDim = 5
-	// pdqPreShrink is the reference front end's limit: an image with a side
-	// over it is resized to pdqPreShrink x pdqPreShrink (aspect ratio not
+	MinDim = 5
+	// preShrink is the reference front end's limit: an image with a side
+	// over it is resized to preShrink x preShrink (aspect ratio not
 	// kept) by nearest neighbour before hashing. Doing the same is what
 	// makes our hashes agree with the C++ ones: over the 42 reference
 	// images of quality 80 or more, decoded by Go, the mean distance is
 	// 0.38 bits with it and 4.5 without (max 8 and 14 over all eight
 	// dihedral hashes). It also bounds the cost: the working plane never
 	// exceeds 512x512, whatever the input size.
-	pdqPreShrink = 512
-	// pdqLumaMaxPixels bounds the buffer Luma allocates, so that an image
+	preShrink = 512
+	// MaxLumaPixels bounds the buffer Luma allocates, so that an image
 	// with absurd bounds (image.Uniform, a forged header) cannot make it
 	// allocate without limit. Decode limits should stop such images first.
-	pdqLumaMaxPixels = 1 << 28
+	MaxLumaPixels = 1 << 28
 )
 
-// PDQResult is one PDQ hash with its quality (0..100).
-type PDQResult struct {
-	Hash    Hash256
+// Result is one PDQ hash with its quality (0..100).
+type Result struct {
+	Hash    hamming.Hash256
 	Quality int
 }
 
-// Dihedral names one of the eight rotations and reflections of an image,
-// in the reference's order, which is the order of PDQDihedral.Hashes.
-type Dihedral int
+// Transform names one of the eight rotations and reflections of an image,
+// in the reference's order, which is the order of Dihedral.Hashes.
+type Transform int
 
 // The eight dihedral transforms. The names follow the reference: Rotate90
 // is counter-clockwise, FlipX swaps top and bottom, FlipY mirrors left and
 // right, FlipPlus1 is the transpose (upper-left and lower-right corners stay)
 // and FlipMinus1 keeps the upper-right and lower-left corners.
 const (
-	DihedralOriginal Dihedral = iota
-	DihedralRotate90
-	DihedralRotate180
-	DihedralRotate270
-	DihedralFlipX
-	DihedralFlipY
-	DihedralFlipPlus1
-	DihedralFlipMinus1
+	Original Transform = iota
+	Rotate90
+	Rotate180
+	Rotate270
+	FlipX
+	FlipY
+	FlipPlus1
+	FlipMinus1
 )
 
-var dihedralNames = [...]string{"original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"}
+var transformNames = [...]string{"original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"}
 
 // String returns the reference's lower-case name of the transform.
-func (d Dihedral) String() string {
-	if d < 0 || int(d) >= len(dihedralNames) {
+func (d Transform) String() string {
+	if d < 0 || int(d) >= len(transformNames) {
 		return "dihedral(?)"
 	}
-	return dihedralNames[d]
+	return transformNames[d]
 }
 
-// PDQDihedral holds the PDQ hashes of the image as given and of its seven
-// other rotations and reflections, indexed by Dihedral, with the quality
+// Dihedral holds the PDQ hashes of the image as given and of its seven
+// other rotations and reflections, indexed by Transform, with the quality
 // they share. Querying a bank with all eight finds rotated or mirrored
 // copies; the eight hashes of a rotated file are close to, not equal to,
 // the permuted hashes of the original, so do not canonicalise them.
-type PDQDihedral struct {
-	Hashes  [8]Hash256
+type Dihedral struct {
+	Hashes  [8]hamming.Hash256
 	Quality int
 }
 
 // Result returns the hash of the image as given.
-func (d PDQDihedral) Result() PDQResult {
-	return PDQResult{Hash: d.Hashes[DihedralOriginal], Quality: d.Quality}
+func (d Dihedral) Result() Result {
+	return Result{Hash: d.Hashes[Original], Quality: d.Quality}
 }
 
 // Nearest returns the transform whose hash is closest to h, and its
 // distance.
-func (d PDQDihedral) Nearest(h Hash256) (Dihedral, int) {
-	best, bestD := DihedralOriginal, 257
+func (d Dihedral) Nearest(h hamming.Hash256) (Transform, int) {
+	best, bestD := Original, 257
 	for i, x := range d.Hashes {
 		if dist := x.Distance(h); dist < bestD {
-			best, bestD = Dihedral(i), dist
+			best, bestD = Transform(i), dist
 		}
 	}
 	return best, bestD
 }
 
-// PDQ hashes img. Images under 5 pixels on a side get the zero hash with
-// quality 0; check Quality against PDQMinQuality before trusting a hash.
-func PDQ(img image.Image) PDQResult {
-	h := getPDQHasher()
-	defer putPDQHasher(h)
+// Hash hashes img. Images under 5 pixels on a side get the zero hash with
+// quality 0; check Quality against MinQuality before trusting a hash.
+func Hash(img image.Image) Result {
+	h := getHasher()
+	defer putHasher(h)
 	if !h.loadImage(img) {
-		return PDQResult{}
+		return Result{}
 	}
 	h.transform()
-	return PDQResult{Hash: h.bits(&h.coef), Quality: h.quality}
+	return Result{Hash: h.bits(&h.coef), Quality: h.quality}
 }
 
-// PDQAll hashes img in all eight dihedral orientations, from one DCT.
-func PDQAll(img image.Image) PDQDihedral {
-	h := getPDQHasher()
-	defer putPDQHasher(h)
+// HashAll hashes img in all eight dihedral orientations, from one DCT.
+func HashAll(img image.Image) Dihedral {
+	h := getHasher()
+	defer putHasher(h)
 	if !h.loadImage(img) {
-		return PDQDihedral{}
+		return Dihedral{}
 	}
 	h.transform()
 	return h.dihedral()
 }
 
-// PDQFromLuma hashes a row-major w x h luma plane with values in 0..255, as
-// Luma returns. PDQFromLuma(Luma(img)) equals PDQ(img). The slice is not
+// HashLuma hashes a row-major w x h luma plane with values in 0..255, as
+// Luma returns. HashLuma(Luma(img)) equals Hash(img). The slice is not
 // modified. A plane shorter than w*h, or with a side under 5, gives the zero
 // hash with quality 0.
-func PDQFromLuma(luma []float32, w, h int) PDQResult {
-	ph := getPDQHasher()
-	defer putPDQHasher(ph)
+func HashLuma(luma []float32, w, h int) Result {
+	ph := getHasher()
+	defer putHasher(ph)
 	if !ph.loadLuma(luma, w, h) {
-		return PDQResult{}
+		return Result{}
 	}
 	ph.transform()
-	return PDQResult{Hash: ph.bits(&ph.coef), Quality: ph.quality}
+	return Result{Hash: ph.bits(&ph.coef), Quality: ph.quality}
 }
 
-// PDQAllFromLuma is PDQAll for a luma plane; see PDQFromLuma.
-func PDQAllFromLuma(luma []float32, w, h int) PDQDihedral {
-	ph := getPDQHasher()
-	defer putPDQHasher(ph)
+// HashAllLuma is HashAll for a luma plane; see HashLuma.
+func HashAllLuma(luma []float32, w, h int) Dihedral {
+	ph := getHasher()
+	defer putHasher(ph)
 	if !ph.loadLuma(luma, w, h) {
-		return PDQDihedral{}
+		return Dihedral{}
 	}
 	ph.transform()
 	return ph.dihedral()
 }
 
-// pdqHashers recycles hashers: each holds up to two 512x512 float32 planes
+// hashers recycles hashers: each holds up to two 512x512 float32 planes
 // (2 MiB), which would otherwise be allocated for every image.
-var pdqHashers = sync.Pool{New: func() any { return &pdqHasher{dct: pdqDCTMatrix()} }}
+var hashers = sync.Pool{New: func() any { return &hasher{dct: dctMatrix()} }}
 
-func getPDQHasher() *pdqHasher { return pdqHashers.Get().(*pdqHasher) }
+func getHasher() *hasher { return hashers.Get().(*hasher) }
 
-func putPDQHasher(h *pdqHasher) {
+func putHasher(h *hasher) {
 	h.src = nil // do not keep the caller's plane alive
-	pdqHashers.Put(h)
+	hashers.Put(h)
 }
 
-// pdqDCTMatrix is the 16x64 partial DCT-II matrix
+// dctMatrix is the 16x64 partial DCT-II matrix
 // D[i][j] = sqrt(2/64) cos(pi/128 (i+1)(2j+1)), computed once and shared
 // read-only by all hashers. Rows start at frequency 1: the DC term carries
 // only brightness and is left out.
-var pdqDCTMatrix = sync.OnceValue(func() *[16][64]float32 {
+var dctMatrix = sync.OnceValue(func() *[16][64]float32 {
 	var d [16][64]float32
 	scale := float32(math.Sqrt(2.0 / 64))
 	for i := range 16 {
@@ -188,8 +173,8 @@ var pdqDCTMatrix = sync.OnceValue(func() *[16][64]float32 {
 	return &d
 })
 
-// pdqHasher holds the buffers of one hash computation.
-type pdqHasher struct {
+// hasher holds the buffers of one hash computation.
+type hasher struct {
 	dct *[16][64]float32
 
 	// src is the luma plane being hashed (w x h, row-major). It aliases
@@ -213,13 +198,13 @@ type pdqHasher struct {
 
 // loadImage fills h.src with the luma of img, pre-shrunk like the
 // reference. It reports false for images too small to hash.
-func (h *pdqHasher) loadImage(img image.Image) bool {
+func (h *hasher) loadImage(img image.Image) bool {
 	b := img.Bounds()
 	w, ht := b.Dx(), b.Dy()
-	if w < pdqMinDim || ht < pdqMinDim {
+	if w < MinDim || ht < MinDim {
 		return false
 	}
-	ow, oh := pdqWorkingSize(w, ht)
+	ow, oh := workingSize(w, ht)
 	h.cols = sampleCoords(h.cols, b.Min.X, w, ow)
 	h.rows = sampleCoords(h.rows, b.Min.Y, ht, oh)
 	h.plane = grow(h.plane, ow*oh)
@@ -229,11 +214,11 @@ func (h *pdqHasher) loadImage(img image.Image) bool {
 }
 
 // loadLuma points h.src at luma, or at its nearest-neighbour pre-shrink.
-func (h *pdqHasher) loadLuma(luma []float32, w, ht int) bool {
-	if w < pdqMinDim || ht < pdqMinDim || len(luma)/w < ht {
+func (h *hasher) loadLuma(luma []float32, w, ht int) bool {
+	if w < MinDim || ht < MinDim || len(luma)/w < ht {
 		return false
 	}
-	ow, oh := pdqWorkingSize(w, ht)
+	ow, oh := workingSize(w, ht)
 	if ow == w && oh == ht {
 		h.src, h.w, h.h = luma[:w*ht], w, ht
 		return true
@@ -251,10 +236,10 @@ func (h *pdqHasher) loadLuma(luma []float32, w, ht int) bool {
 	return true
 }
 
-// pdqWorkingSize is the size the reference hashes an image of w x h at.
-func pdqWorkingSize(w, h int) (int, int) {
-	if w > pdqPreShrink || h > pdqPreShrink {
-		return pdqPreShrink, pdqPreShrink
+// workingSize is the size the reference hashes an image of w x h at.
+func workingSize(w, h int) (int, int) {
+	if w > preShrink || h > preShrink {
+		return preShrink, preShrink
 	}
 	return w, h
 }
@@ -281,7 +266,7 @@ func grow[T any](buf []T, n int) []T {
 
 // transform runs the blur, decimation, quality metric and DCT on h.src,
 // leaving the 16x16 coefficients in h.coef.
-func (h *pdqHasher) transform() {
+func (h *hasher) transform() {
 	w, ht := h.w, h.h
 	if w == 64 && ht == 64 {
 		// Already at the working size (video frames, for instance): the
@@ -289,7 +274,7 @@ func (h *pdqHasher) transform() {
 		for i := range h.a {
 			copy(h.a[i][:], h.src[i*64:(i+1)*64])
 		}
-		h.quality = pdqQuality(&h.a)
+		h.quality = qualityScore(&h.a)
 		h.dct64To16()
 		return
 	}
@@ -326,7 +311,7 @@ func (h *pdqHasher) transform() {
 		copy(h.a[i][:], out[y*64:(y+1)*64])
 	}
 
-	h.quality = pdqQuality(&h.a)
+	h.quality = qualityScore(&h.a)
 	h.dct64To16()
 }
 
@@ -482,11 +467,11 @@ func boxCols(in, out []float32, w, h, win int, sums []float32) {
 	}
 }
 
-// pdqQuality is the reference's heuristic: the sum of the absolute
+// qualityScore is the reference's heuristic: the sum of the absolute
 // neighbour differences of the 64x64 image, each quantised to a percentage
 // of full scale (so that many tiny gradients do not add up), divided by 90
 // and capped at 100.
-func pdqQuality(a *[64][64]float32) int {
+func qualityScore(a *[64][64]float32) int {
 	sum := 0
 	grad := func(u, v float32) int {
 		// For luma in 0..255 the quantised gradient is within ±100; the
@@ -518,7 +503,7 @@ func pdqQuality(a *[64][64]float32) int {
 // dct64To16 computes coef = D * A * D^T. Each sum runs over k in increasing
 // order like the reference's; the float32() conversions forbid fused
 // multiply-adds, which would change the rounding on some platforms.
-func (h *pdqHasher) dct64To16() {
+func (h *hasher) dct64To16() {
 	d := h.dct
 	for i := range 16 {
 		t := &h.t[i]
@@ -546,14 +531,14 @@ func (h *pdqHasher) dct64To16() {
 // bits thresholds c at its median: bit i*16+j is set when c[i][j] is
 // greater. The median is the lower of the two middle values, the one the
 // reference's Torben selection returns.
-func (h *pdqHasher) bits(c *[16][16]float32) Hash256 {
+func (h *hasher) bits(c *[16][16]float32) hamming.Hash256 {
 	s := h.sorted[:]
 	for i := range 16 {
 		copy(s[i*16:], c[i][:])
 	}
 	slices.Sort(s)
 	median := s[127]
-	var out Hash256
+	var out hamming.Hash256
 	for i := range 16 {
 		for j := range 16 {
 			if c[i][j] > median {
@@ -575,21 +560,21 @@ type dihedralSpec struct {
 	negOddIPlusJ bool // negate where i+j is odd
 }
 
-var pdqDihedralSpecs = [8]dihedralSpec{
-	DihedralOriginal:   {},
-	DihedralRotate90:   {transpose: true, negEvenJ: true},
-	DihedralRotate180:  {negOddIPlusJ: true},
-	DihedralRotate270:  {transpose: true, negEvenI: true},
-	DihedralFlipX:      {negEvenI: true},
-	DihedralFlipY:      {negEvenJ: true},
-	DihedralFlipPlus1:  {transpose: true},
-	DihedralFlipMinus1: {transpose: true, negOddIPlusJ: true},
+var dihedralSpecs = [8]dihedralSpec{
+	Original:   {},
+	Rotate90:   {transpose: true, negEvenJ: true},
+	Rotate180:  {negOddIPlusJ: true},
+	Rotate270:  {transpose: true, negEvenI: true},
+	FlipX:      {negEvenI: true},
+	FlipY:      {negEvenJ: true},
+	FlipPlus1:  {transpose: true},
+	FlipMinus1: {transpose: true, negOddIPlusJ: true},
 }
 
 // dihedral derives all eight hashes from h.coef.
-func (h *pdqHasher) dihedral() PDQDihedral {
-	out := PDQDihedral{Quality: h.quality}
-	for k, s := range pdqDihedralSpecs {
+func (h *hasher) dihedral() Dihedral {
+	out := Dihedral{Quality: h.quality}
+	for k, s := range dihedralSpecs {
 		for i := range 16 {
 			for j := range 16 {
 				v := h.coef[i][j]
