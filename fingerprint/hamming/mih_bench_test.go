@@ -32,41 +32,34 @@ func benchSizes() []int {
 
 const benchQueries = 4096
 
-// dataCache holds one generated data set; indexCache one built index.
+// benchData is one generated data set; benchIndex the index built on it.
+// Each width keeps only its latest of each alive.
 type benchKey struct {
 	dist string
 	n    int
 }
 
-type benchData256 struct {
+type benchData[H any] struct {
 	key     benchKey
-	data    []Hash256
-	queries []Hash256
+	data    []H
+	queries []H
 }
 
-type benchIndex256 struct {
+type benchIndex[X any] struct {
 	key   benchKey
-	ix    *Index256
+	ix    X
 	build time.Duration
 }
 
-type benchData64 struct {
-	key     benchKey
-	data    []Hash64
-	queries []Hash64
-}
-
-type benchIndex64 struct {
-	key   benchKey
-	ix    *Index64
-	build time.Duration
+// benchCache holds the latest data set and index of one hash width.
+type benchCache[H, X any] struct {
+	data  benchData[H]
+	index benchIndex[X]
 }
 
 var (
-	cache256   benchData256
-	cacheIx256 benchIndex256
-	cache64    benchData64
-	cacheIx64  benchIndex64
+	cache256 benchCache[Hash256, *Index256]
+	cache64  benchCache[Hash64, *Index64]
 )
 
 // andNoise returns a word whose bits are each set with probability 2^-k.
@@ -78,124 +71,101 @@ func andNoise(rng *rand.Rand, k int) uint64 {
 	return w
 }
 
-// benchSet256 generates N hashes and benchQueries queries.
+// benchHashes says how a width's data sets are drawn: random hashes, and
+// noise whose bits are each set with probability 2^-k.
+type benchHashes[H any] struct {
+	seed  uint64
+	rand  func(rng *rand.Rand) H
+	noise func(rng *rand.Rand, h H, k int) H
+	// memberK and queryK are the noise of cluster members around their
+	// centre and of clustered queries around a member.
+	memberK, queryK int
+}
+
+// bench256 and bench64 describe the data sets:
 //
 //	random:    uniform hashes; queries are half uniform (no neighbours),
-//	           half stored hashes with ~8 bits flipped.
-//	clustered: N/64 uniform centres, members flip each bit with p=1/16
-//	           (~16 bits from the centre, ~30 between members); queries are
-//	           members with ~8 bits flipped. (Near-duplicate-heavy banks;
-//	           the tests also cover constant bits, which PDQ's and pHash's
-//	           median thresholds make unlikely in real hashes.)
-func benchSet256(dist string, n int) benchData256 {
-	k := benchKey{dist, n}
-	if cache256.key == k {
-		return cache256
-	}
-	cache256, cacheIx256 = benchData256{}, benchIndex256{}
-	runtime.GC()
-	rng := rand.New(rand.NewPCG(uint64(n), 256))
-	d := benchData256{key: k, data: make([]Hash256, n), queries: make([]Hash256, benchQueries)}
-	switch dist {
-	case "random":
-		for i := range d.data {
-			d.data[i] = randHash256(rng)
-		}
-		for i := range d.queries {
-			if i%2 == 0 {
-				d.queries[i] = randHash256(rng)
-				continue
-			}
-			q := d.data[rng.IntN(n)]
-			for w := range q {
-				q[w] ^= andNoise(rng, 5)
-			}
-			d.queries[i] = q
-		}
-	case "clustered":
-		centres := randHashes256(rng, max(n/64, 1))
-		for i := range d.data {
-			h := centres[rng.IntN(len(centres))]
+//	           half stored hashes with noise 2^-5 per bit (~8 bits flipped
+//	           of 256, ~2 of 64).
+//	clustered: N/64 uniform centres. 256 bits: members flip each bit with
+//	           p=1/16 (~16 bits from the centre, ~30 between members);
+//	           queries are members with ~8 bits flipped. 64 bits: members
+//	           ~2 bits from their centre, queries ~1 bit from a member.
+//	           (Near-duplicate-heavy banks; the tests also cover constant
+//	           bits, which PDQ's and pHash's median thresholds make unlikely
+//	           in real hashes.)
+var (
+	bench256 = benchHashes[Hash256]{
+		seed: 256,
+		rand: randHash256,
+		noise: func(rng *rand.Rand, h Hash256, k int) Hash256 {
 			for w := range h {
-				h[w] ^= andNoise(rng, 4)
+				h[w] ^= andNoise(rng, k)
 			}
-			d.data[i] = h
-		}
-		for i := range d.queries {
-			q := d.data[rng.IntN(n)]
-			for w := range q {
-				q[w] ^= andNoise(rng, 5)
-			}
-			d.queries[i] = q
-		}
-	default:
-		panic(dist)
+			return h
+		},
+		memberK: 4, queryK: 5,
 	}
-	cache256 = d
-	return d
-}
-
-func benchIndex256For(d benchData256) benchIndex256 {
-	if cacheIx256.key == d.key {
-		return cacheIx256
+	bench64 = benchHashes[Hash64]{
+		seed:    64,
+		rand:    func(rng *rand.Rand) Hash64 { return Hash64(rng.Uint64()) },
+		noise:   func(rng *rand.Rand, h Hash64, k int) Hash64 { return h ^ Hash64(andNoise(rng, k)) },
+		memberK: 5, queryK: 6,
 	}
-	cacheIx256 = benchIndex256{}
-	runtime.GC()
-	start := time.Now()
-	ix := NewIndex256(d.data)
-	cacheIx256 = benchIndex256{key: d.key, ix: ix, build: time.Since(start)}
-	return cacheIx256
-}
+)
 
-// benchSet64 is benchSet256 for 64-bit hashes (random queries: half
-// uniform, half stored with ~2 bits flipped; clustered: members ~2 bits from
-// their centre, queries ~1 bit from a member).
-func benchSet64(dist string, n int) benchData64 {
+// set generates (or returns the cached) N hashes and benchQueries queries
+// of distribution dist, dropping the cached index of the previous set.
+func (c *benchCache[H, X]) set(g benchHashes[H], dist string, n int) benchData[H] {
 	k := benchKey{dist, n}
-	if cache64.key == k {
-		return cache64
+	if c.data.key == k {
+		return c.data
 	}
-	cache64, cacheIx64 = benchData64{}, benchIndex64{}
+	*c = benchCache[H, X]{}
 	runtime.GC()
-	rng := rand.New(rand.NewPCG(uint64(n), 64))
-	d := benchData64{key: k, data: make([]Hash64, n), queries: make([]Hash64, benchQueries)}
+	rng := rand.New(rand.NewPCG(uint64(n), g.seed))
+	d := benchData[H]{key: k, data: make([]H, n), queries: make([]H, benchQueries)}
 	switch dist {
 	case "random":
 		for i := range d.data {
-			d.data[i] = Hash64(rng.Uint64())
+			d.data[i] = g.rand(rng)
 		}
 		for i := range d.queries {
 			if i%2 == 0 {
-				d.queries[i] = Hash64(rng.Uint64())
+				d.queries[i] = g.rand(rng)
 				continue
 			}
-			d.queries[i] = d.data[rng.IntN(n)] ^ Hash64(andNoise(rng, 5))
+			d.queries[i] = g.noise(rng, d.data[rng.IntN(n)], 5)
 		}
 	case "clustered":
-		centres := randHashes64(rng, max(n/64, 1))
+		centres := make([]H, max(n/64, 1))
+		for i := range centres {
+			centres[i] = g.rand(rng)
+		}
 		for i := range d.data {
-			d.data[i] = centres[rng.IntN(len(centres))] ^ Hash64(andNoise(rng, 5))
+			d.data[i] = g.noise(rng, centres[rng.IntN(len(centres))], g.memberK)
 		}
 		for i := range d.queries {
-			d.queries[i] = d.data[rng.IntN(n)] ^ Hash64(andNoise(rng, 6))
+			d.queries[i] = g.noise(rng, d.data[rng.IntN(n)], g.queryK)
 		}
 	default:
 		panic(dist)
 	}
-	cache64 = d
+	c.data = d
 	return d
 }
 
-func benchIndex64For(d benchData64) benchIndex64 {
-	if cacheIx64.key == d.key {
-		return cacheIx64
+// indexFor builds (or returns the cached) index of d, timing the build.
+func (c *benchCache[H, X]) indexFor(d benchData[H], build func([]H) X) benchIndex[X] {
+	if c.index.key == d.key {
+		return c.index
 	}
-	cacheIx64 = benchIndex64{}
+	c.index = benchIndex[X]{}
 	runtime.GC()
 	start := time.Now()
-	ix := NewIndex64(d.data)
-	cacheIx64 = benchIndex64{key: d.key, ix: ix, build: time.Since(start)}
-	return cacheIx64
+	ix := build(d.data)
+	c.index = benchIndex[X]{key: d.key, ix: ix, build: time.Since(start)}
+	return c.index
 }
 
 func sizeName(n int) string {
@@ -235,8 +205,8 @@ func BenchmarkSearch256(b *testing.B) {
 	for _, n := range benchSizes() {
 		for _, dist := range []string{"random", "clustered"} {
 			b.Run(sizeName(n)+"/"+dist, func(b *testing.B) {
-				d := benchSet256(dist, n)
-				bi := benchIndex256For(d)
+				d := cache256.set(bench256, dist, n)
+				bi := cache256.indexFor(d, NewIndex256)
 				probes, entries, fetches := 0, 0, 0
 				for _, q := range d.queries[:256] {
 					p, e, f := bi.ix.probeStats(q, radius)
@@ -257,7 +227,7 @@ func BenchmarkBrute256(b *testing.B) {
 	const radius = 31
 	for _, n := range benchSizes() {
 		b.Run(sizeName(n)+"/random", func(b *testing.B) {
-			d := benchSet256("random", n)
+			d := cache256.set(bench256, "random", n)
 			runQueries(b, func(i int, fn func(uint32, int) bool) { scan256(d.data, 0, n, &d.queries[i], radius, fn) })
 			b.ReportMetric(float64(n), "cand/q")
 			b.ReportMetric(32, "B/entry")
@@ -270,8 +240,8 @@ func BenchmarkSearch64(b *testing.B) {
 	for _, n := range benchSizes() {
 		for _, dist := range []string{"random", "clustered"} {
 			b.Run(sizeName(n)+"/"+dist, func(b *testing.B) {
-				d := benchSet64(dist, n)
-				bi := benchIndex64For(d)
+				d := cache64.set(bench64, dist, n)
+				bi := cache64.indexFor(d, NewIndex64)
 				probes, cands := 0, 0
 				for _, q := range d.queries[:256] {
 					p, c := bi.ix.probeStats(q, radius)
@@ -291,7 +261,7 @@ func BenchmarkBrute64(b *testing.B) {
 	const radius = 8
 	for _, n := range benchSizes() {
 		b.Run(sizeName(n)+"/random", func(b *testing.B) {
-			d := benchSet64("random", n)
+			d := cache64.set(bench64, "random", n)
 			runQueries(b, func(i int, fn func(uint32, int) bool) { scan64(d.data, 0, n, uint64(d.queries[i]), radius, fn) })
 			b.ReportMetric(float64(n), "cand/q")
 			b.ReportMetric(8, "B/entry")

@@ -39,56 +39,50 @@ func benchImage(b *testing.B, w, h int) *image.YCbCr {
 
 var pdqBenchSizes = []struct{ w, h int }{{640, 480}, {1920, 1080}}
 
-func BenchmarkPDQ(b *testing.B) {
+// benchEachSize runs, for each size, setup on the bench image and then the
+// operation it returns as a sub-benchmark (which it is given, to fail).
+func benchEachSize(b *testing.B, setup func(img *image.YCbCr) func(*testing.B)) {
 	for _, sz := range pdqBenchSizes {
-		img := benchImage(b, sz.w, sz.h)
+		op := setup(benchImage(b, sz.w, sz.h))
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			for b.Loop() {
-				Hash(img)
+				op(b)
 			}
 		})
 	}
 }
 
+func BenchmarkPDQ(b *testing.B) {
+	benchEachSize(b, func(img *image.YCbCr) func(*testing.B) { return func(*testing.B) { Hash(img) } })
+}
+
 func BenchmarkPDQAll(b *testing.B) {
-	for _, sz := range pdqBenchSizes {
-		img := benchImage(b, sz.w, sz.h)
-		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
-			for b.Loop() {
-				HashAll(img)
-			}
-		})
-	}
+	benchEachSize(b, func(img *image.YCbCr) func(*testing.B) { return func(*testing.B) { HashAll(img) } })
 }
 
 // BenchmarkPDQFromLuma measures the path of callers that convert the whole
 // image to luma once (for several hashes) and then hash the plane.
 func BenchmarkPDQFromLuma(b *testing.B) {
-	for _, sz := range pdqBenchSizes {
-		img := benchImage(b, sz.w, sz.h)
-		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
-			for b.Loop() {
-				luma, w, h := Luma(img)
-				HashAllLuma(luma, w, h)
-			}
-		})
-	}
+	benchEachSize(b, func(img *image.YCbCr) func(*testing.B) {
+		return func(*testing.B) {
+			luma, w, h := Luma(img)
+			HashAllLuma(luma, w, h)
+		}
+	})
 }
 
 // BenchmarkJPEGDecode is the yardstick: hashing should cost well under the
 // decode of the same image.
 func BenchmarkJPEGDecode(b *testing.B) {
-	for _, sz := range pdqBenchSizes {
+	benchEachSize(b, func(img *image.YCbCr) func(*testing.B) {
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, benchImage(b, sz.w, sz.h), &jpeg.Options{Quality: 90}); err != nil {
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
-			for b.Loop() {
-				if _, err := jpeg.Decode(bytes.NewReader(buf.Bytes())); err != nil {
-					b.Fatal(err)
-				}
+		return func(b *testing.B) {
+			if _, err := jpeg.Decode(bytes.NewReader(buf.Bytes())); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+	})
 }
