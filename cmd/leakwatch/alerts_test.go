@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/leakwatch/leakwatch/alerts"
-	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -25,9 +24,9 @@ func TestAlertsTestCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var results []testResult
+	var results []alerts.ProbeResult
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var r testResult
+		var r alerts.ProbeResult
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("%q: %v", line, err)
 		}
@@ -108,7 +107,7 @@ func TestGoneEndpointDisabledUntilEnabled(t *testing.T) {
 		}
 	}
 	scan()
-	key := outbox.EndpointKey("webhook", recv.URL)
+	key := alerts.EndpointKey("webhook", recv.URL)
 	code, stdout, _ := fx.run(t, context.Background(), "alerts", "endpoints", "--store", storePath, "--json")
 	var ep store.Endpoint
 	if code != exitOK || json.Unmarshal([]byte(strings.TrimSpace(stdout)), &ep) != nil || ep.Key != key || !ep.Disabled || ep.Pending == 0 {

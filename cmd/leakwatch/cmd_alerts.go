@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,136 +10,21 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/leakwatch/leakwatch/alerts"
-	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
-// maxSlackURLFile bounds a file holding one Slack URL.
-const maxSlackURLFile = 4 << 10
-
-// alertTargets are the alert endpoints named on the command line or in
-// the configuration.
-type alertTargets struct {
-	webhooks, slacks, slackFiles []string
-	logFile                      string
+// addAlertFlags defines the alert endpoint flags.
+func addAlertFlags(fl *pflag.FlagSet, t *alerts.Targets) {
+	fl.StringArrayVar(&t.Webhooks, "webhook", nil, "Standard Webhooks endpoint URL (repeatable)")
+	fl.StringArrayVar(&t.Slacks, "slack-webhook", nil, "Slack incoming webhook URL (repeatable; treat it as a secret)")
+	fl.StringArrayVar(&t.SlackFiles, "slack-webhook-file", nil, "file holding a Slack incoming webhook URL (repeatable; keeps the URL out of process listings)")
+	fl.StringVar(&t.LogFile, "alert-log", "", "also append every alert event as a JSON line to this file (- for stdout)")
 }
 
-func (t alertTargets) empty() bool {
-	return len(t.webhooks)+len(t.slacks)+len(t.slackFiles) == 0 && t.logFile == ""
-}
-
-func (f *scanFlags) alertTargets() alertTargets {
-	return alertTargets{webhooks: f.webhooks, slacks: f.slacks, slackFiles: f.slackFiles, logFile: f.alertLog}
-}
-
-// registerAlerts defines the alert endpoint flags that are not in the
-// original scan flag set.
-func (f *scanFlags) registerAlerts(fl *pflag.FlagSet) {
-	fl.StringArrayVar(&f.slackFiles, "slack-webhook-file", nil, "file holding a Slack incoming webhook URL (repeatable; keeps the URL out of process listings)")
-	fl.StringVar(&f.alertLog, "alert-log", "", "also append every alert event as a JSON line to this file (- for stdout)")
-}
-
-// notifiers builds the alert endpoints, keyed for the outbox. Keys hash
+// openAlerts builds the alert endpoints, keyed for the outbox. Keys hash
 // the URL, so a Slack URL (a credential) is never stored or printed.
-func (a *app) notifiers(t alertTargets) (map[string]alerts.Notifier, []string, error) {
-	out := map[string]alerts.Notifier{}
-	var keys []string
-	add := func(k string, n alerts.Notifier) {
-		if _, dup := out[k]; !dup {
-			keys = append(keys, k)
-		}
-		out[k] = n
-	}
-	if len(t.webhooks) > 0 {
-		sec, ok, err := alerts.SecretFromEnv(a.getenv, a.readFile)
-		if err != nil {
-			return nil, nil, usageError{err}
-		}
-		if !ok {
-			return nil, nil, usagef("--webhook needs a signing secret in LEAKWATCH_WEBHOOK_SECRET or LEAKWATCH_WEBHOOK_SECRET_FILE")
-		}
-		for _, u := range t.webhooks {
-			n, err := alerts.NewWebhook(u, sec, alerts.WithLogger(a.logger()))
-			if err != nil {
-				return nil, nil, usageError{err}
-			}
-			add(outbox.EndpointKey("webhook", u), n)
-		}
-	}
-	slacks := append([]string(nil), t.slacks...)
-	for _, p := range t.slackFiles {
-		u, err := a.readSlackURL(p)
-		if err != nil {
-			return nil, nil, err
-		}
-		slacks = append(slacks, u)
-	}
-	for _, u := range slacks {
-		n, err := alerts.NewSlack(u, alerts.WithLogger(a.logger()))
-		if err != nil {
-			return nil, nil, usageError{err}
-		}
-		add(outbox.EndpointKey("slack", u), n)
-	}
-	if t.logFile != "" {
-		n, key, err := a.logSink(t.logFile)
-		if err != nil {
-			return nil, nil, err
-		}
-		add(key, n)
-	}
-	return out, keys, nil
-}
-
-// readSlackURL reads one URL from a file. Errors name the file, never its
-// content.
-func (a *app) readSlackURL(path string) (string, error) {
-	b, err := a.readFile(path)
-	if err != nil {
-		return "", usagef("--slack-webhook-file: %v", err)
-	}
-	if len(b) > maxSlackURLFile {
-		return "", usagef("--slack-webhook-file %s: %d bytes is too large for a URL", path, len(b))
-	}
-	u := strings.TrimSpace(string(b))
-	if u == "" || strings.ContainsAny(u, "\r\n") {
-		return "", usagef("--slack-webhook-file %s must hold exactly one URL", path)
-	}
-	return u, nil
-}
-
-// fileSink is a LogSink on a file it owns.
-type fileSink struct {
-	*alerts.LogSink
-	c io.Closer
-}
-
-func (s fileSink) Close() error { return s.c.Close() }
-
-var _ alerts.Notifier = fileSink{}
-
-func (a *app) logSink(path string) (alerts.Notifier, string, error) {
-	if path == "-" {
-		return alerts.NewLogSink(a.stdout), outbox.EndpointKey("log", "-"), nil
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, "", err
-	}
-	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, "", fmt.Errorf("--alert-log: %w", err)
-	}
-	return fileSink{LogSink: alerts.NewLogSink(f), c: f}, outbox.EndpointKey("log", abs), nil
-}
-
-// closeNotifiers closes the notifiers that hold files.
-func closeNotifiers(ns map[string]alerts.Notifier) {
-	for _, n := range ns {
-		if c, ok := n.(io.Closer); ok {
-			_ = c.Close()
-		}
-	}
+func (a *app) openAlerts(t alerts.Targets) (alerts.Endpoints, error) {
+	return alerts.Open(t, alerts.Env{Getenv: a.getenv, ReadFile: a.readFile, Stdout: a.stdout, Logger: a.logger()})
 }
 
 func (a *app) alertsCmd() *cobra.Command {
@@ -162,18 +42,8 @@ for up to 72 hours.`,
 	return cmd
 }
 
-// testResult is one line of "alerts test".
-type testResult struct {
-	Endpoint string `json:"endpoint"`
-	Name     string `json:"name"`
-	EventID  string `json:"event_id"`
-	OK       bool   `json:"ok"`
-	Class    string `json:"class,omitempty"`
-	Error    string `json:"error,omitempty"`
-}
-
 func (a *app) alertsTestCmd() *cobra.Command {
-	var f scanFlags
+	var t alerts.Targets
 	var asJSON bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -187,54 +57,46 @@ proves the secret matches. Exits 1 if any endpoint failed.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{configAnnotation: configAll},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runAlertsTest(cmd.Context(), f.alertTargets(), timeout, asJSON)
+			return a.runAlertsTest(cmd.Context(), t, timeout, asJSON)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVar(&f.webhooks, "webhook", nil, "Standard Webhooks endpoint URL (repeatable)")
-	fl.StringArrayVar(&f.slacks, "slack-webhook", nil, "Slack incoming webhook URL (repeatable; treat it as a secret)")
-	f.registerAlerts(fl)
+	addAlertFlags(fl, &t)
 	fl.DurationVar(&timeout, "timeout", alerts.DefaultTimeout, "time limit per endpoint")
 	fl.BoolVar(&asJSON, "json", false, "one JSON object per endpoint")
 	return cmd
 }
 
-func (a *app) runAlertsTest(ctx context.Context, t alertTargets, timeout time.Duration, asJSON bool) error {
-	if t.empty() {
+func (a *app) runAlertsTest(ctx context.Context, t alerts.Targets, timeout time.Duration, asJSON bool) error {
+	if t.Empty() {
 		return usagef("no alert endpoints: give --webhook, --slack-webhook-file or --alert-log, or set alerts in the configuration file")
 	}
-	ns, keys, err := a.notifiers(t)
+	eps, err := a.openAlerts(t)
 	if err != nil {
 		return err
 	}
-	defer closeNotifiers(ns)
-	ev := alerts.NewTestEvent(time.Now())
+	defer eps.Close()
 	failed := 0
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	if !asJSON {
 		fmt.Fprintln(tw, "ENDPOINT\tNAME\tRESULT")
 	}
-	for _, k := range keys {
-		n := ns[k]
-		actx, cancel := context.WithTimeout(ctx, timeout)
-		err := n.Notify(actx, ev)
-		cancel()
-		r := testResult{Endpoint: k, Name: n.Name(), EventID: ev.ID, OK: err == nil}
-		if err != nil {
+	err = alerts.Probe(ctx, eps, alerts.NewTestEvent(time.Now()), timeout, func(r alerts.ProbeResult) error {
+		if !r.OK {
 			failed++
-			r.Class, r.Error = deliveryClass(err), err.Error()
 		}
 		if asJSON {
-			if err := a.jsonLine(r); err != nil {
-				return err
-			}
-			continue
+			return a.jsonLine(r)
 		}
 		res := "ok"
 		if !r.OK {
 			res = r.Class + ": " + r.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Endpoint, r.Name, res)
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Endpoint, r.Name, res)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if !asJSON {
 		if err := tw.Flush(); err != nil {
@@ -245,27 +107,13 @@ func (a *app) runAlertsTest(ctx context.Context, t alertTargets, timeout time.Du
 		return ctx.Err()
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d endpoints failed the test", failed, len(keys))
+		return fmt.Errorf("%d of %d endpoints failed the test", failed, len(eps.Keys))
 	}
 	return nil
 }
 
-// deliveryClass names how the outbox would treat a delivery error.
-func deliveryClass(err error) string {
-	var re *alerts.RetryableError
-	switch {
-	case errors.Is(err, alerts.ErrGone):
-		return "gone (would disable the endpoint)"
-	case errors.Is(err, alerts.ErrPermanent):
-		return "permanent (would not be retried)"
-	case errors.As(err, &re):
-		return "retryable"
-	}
-	return "failed"
-}
-
 // storeFlag adds --store to an alerts subcommand and returns an opener.
-func (a *app) storeFlag(cmd *cobra.Command) func(context.Context) (*store.Store, error) {
+func (a *app) storeFlag(cmd *cobra.Command) storeOpener {
 	var path string
 	cmd.Flags().StringVar(&path, "store", "", "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)")
 	return func(ctx context.Context) (*store.Store, error) {

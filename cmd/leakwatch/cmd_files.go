@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,9 +13,14 @@ import (
 	"github.com/leakwatch/leakwatch/internal/local"
 )
 
+// enrollOptions are the flags of enroll.
+type enrollOptions struct {
+	bank, kind, manifest string
+	asJSON, noPatches    bool
+}
+
 func (a *app) enrollCmd() *cobra.Command {
-	var bank, kind, manifest string
-	var asJSON, noPatches bool
+	var o enrollOptions
 	cmd := &cobra.Command{
 		Use:   "enroll --bank PATH [--kind face|plate|other] [--manifest CSV] [DIR|FILE...]",
 		Short: "Hash your own captures into the fingerprint bank (hashes and IDs only, never pixels)",
@@ -24,60 +30,64 @@ base name without extension, unless a manifest (CSV with a header: file,
 capture_id, kind, source, and any metadata columns) says otherwise.
 Captures already in the bank are skipped; captures whose PDQ quality is too
 low to match reliably are enrolled and reported as low_quality.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireFlag("bank", bank); err != nil {
-				return err
-			}
-			if err := local.CheckKind(kind); err != nil {
-				return usageError{err}
-			}
-			if len(args) == 0 && manifest == "" {
-				return usagef("give image files or directories, or --manifest")
-			}
-			var rows []local.ManifestRow
-			if manifest != "" {
-				var err error
-				if rows, err = local.ReadManifest(manifest); err != nil {
-					return err
-				}
-			}
-			files, err := local.ExpandPaths(args)
-			if err != nil {
-				return err
-			}
-			sum, err := local.Enroll(cmd.Context(), bank, files, local.EnrollOptions{Kind: kind, Manifest: rows, Limits: fingerprint.DefaultLimits(), NoPatches: noPatches},
-				func(r local.EnrollResult) {
-					if asJSON {
-						_ = a.jsonLine(r)
-						return
-					}
-					switch r.Status {
-					case local.StatusError:
-						a.msg("%s: %s", r.Path, r.Error)
-					case local.StatusLowQuality:
-						a.msg("%s: enrolled as %s but PDQ quality %d is below %d: copies of it may not be found", r.Path, r.CaptureID, r.Quality, pdq.MinQuality)
-						fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
-					default:
-						fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
-					}
-				})
-			if err != nil {
-				return err
-			}
-			a.msg("enrolled %d captures (%d low quality), %d already enrolled, %d errors", sum.Enrolled+sum.LowQuality, sum.LowQuality, sum.Duplicates, sum.Errors)
-			if sum.Enrolled+sum.LowQuality+sum.Duplicates == 0 {
-				return errors.New("no capture could be enrolled")
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runEnroll(cmd.Context(), o, args) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&bank, "bank", "", "bank file (created if missing)")
-	f.StringVar(&kind, "kind", "", "capture kind for files not in the manifest: face, plate or other")
-	f.StringVar(&manifest, "manifest", "", "CSV manifest mapping files to capture IDs and metadata")
-	f.BoolVar(&noPatches, "no-patches", false, "enroll no keypoint patches: a bank about 5x smaller, but unevenly cropped copies are not found")
-	f.BoolVar(&asJSON, "json", false, "one JSON object per file on stdout")
+	f.StringVar(&o.bank, "bank", "", "bank file (created if missing)")
+	f.StringVar(&o.kind, "kind", "", "capture kind for files not in the manifest: face, plate or other")
+	f.StringVar(&o.manifest, "manifest", "", "CSV manifest mapping files to capture IDs and metadata")
+	f.BoolVar(&o.noPatches, "no-patches", false, "enroll no keypoint patches: a bank about 5x smaller, but unevenly cropped copies are not found")
+	f.BoolVar(&o.asJSON, "json", false, "one JSON object per file on stdout")
 	return cmd
+}
+
+func (a *app) runEnroll(ctx context.Context, o enrollOptions, args []string) error {
+	if err := requireFlag("bank", o.bank); err != nil {
+		return err
+	}
+	if err := local.CheckKind(o.kind); err != nil {
+		return usageError{err}
+	}
+	if len(args) == 0 && o.manifest == "" {
+		return usagef("give image files or directories, or --manifest")
+	}
+	var rows []local.ManifestRow
+	if o.manifest != "" {
+		var err error
+		if rows, err = local.ReadManifest(o.manifest); err != nil {
+			return err
+		}
+	}
+	files, err := local.ExpandPaths(args)
+	if err != nil {
+		return err
+	}
+	opts := local.EnrollOptions{Kind: o.kind, Manifest: rows, Limits: fingerprint.DefaultLimits(), NoPatches: o.noPatches}
+	sum, err := local.Enroll(ctx, o.bank, files, opts, func(r local.EnrollResult) { a.printEnrolled(r, o.asJSON) })
+	if err != nil {
+		return err
+	}
+	a.msg("enrolled %d captures (%d low quality), %d already enrolled, %d errors", sum.Enrolled+sum.LowQuality, sum.LowQuality, sum.Duplicates, sum.Errors)
+	if sum.Enrolled+sum.LowQuality+sum.Duplicates == 0 {
+		return errors.New("no capture could be enrolled")
+	}
+	return nil
+}
+
+func (a *app) printEnrolled(r local.EnrollResult, asJSON bool) {
+	if asJSON {
+		_ = a.jsonLine(r)
+		return
+	}
+	switch r.Status {
+	case local.StatusError:
+		a.msg("%s: %s", r.Path, r.Error)
+	case local.StatusLowQuality:
+		a.msg("%s: enrolled as %s but PDQ quality %d is below %d: copies of it may not be found", r.Path, r.CaptureID, r.Quality, pdq.MinQuality)
+		fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
+	default:
+		fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
+	}
 }
 
 func (a *app) hashCmd() *cobra.Command {
@@ -113,36 +123,8 @@ more shift- and mirror-tolerant variant of it internally (see README).`,
 					}
 					continue
 				}
-				if asJSON {
-					out := map[string]any{"path": p}
-					if algo != "phash" {
-						dih := map[string]string{}
-						for i, h := range fp.Reference.Hashes {
-							dih[pdq.Transform(i).String()] = h.Hex()
-						}
-						out["pdq"] = map[string]any{"hash": fp.Reference.Hashes[0].Hex(), "quality": fp.Reference.Quality, "dihedral": dih}
-					}
-					if algo != "pdq" {
-						out["phash"] = map[string]any{"hash": fp.PHash.Hex()}
-					}
-					if err := a.jsonLine(out); err != nil {
-						return err
-					}
-					continue
-				}
-				if algo == "pdq" || algo == "all" {
-					prefix := ""
-					if algo == "all" {
-						prefix = "pdq "
-					}
-					fmt.Fprintf(a.stdout, "%s%s %d %s\n", prefix, fp.Reference.Hashes[0].Hex(), fp.Reference.Quality, p)
-				}
-				if algo == "phash" || algo == "all" {
-					prefix := ""
-					if algo == "all" {
-						prefix = "phash "
-					}
-					fmt.Fprintf(a.stdout, "%s%s - %s\n", prefix, fp.PHash.Hex(), p)
+				if err := a.printHashes(p, fp, algo, asJSON); err != nil {
+					return err
 				}
 			}
 			if failed == len(files) {
@@ -156,10 +138,46 @@ more shift- and mirror-tolerant variant of it internally (see README).`,
 	return cmd
 }
 
+// printHashes prints the hashes of one file.
+func (a *app) printHashes(p string, fp fingerprint.Fingerprint, algo string, asJSON bool) error {
+	if asJSON {
+		out := map[string]any{"path": p}
+		if algo != "phash" {
+			dih := map[string]string{}
+			for i, h := range fp.Reference.Hashes {
+				dih[pdq.Transform(i).String()] = h.Hex()
+			}
+			out["pdq"] = map[string]any{"hash": fp.Reference.Hashes[0].Hex(), "quality": fp.Reference.Quality, "dihedral": dih}
+		}
+		if algo != "pdq" {
+			out["phash"] = map[string]any{"hash": fp.PHash.Hex()}
+		}
+		return a.jsonLine(out)
+	}
+	prefix := func(name string) string {
+		if algo == "all" {
+			return name + " "
+		}
+		return ""
+	}
+	if algo == "pdq" || algo == "all" {
+		fmt.Fprintf(a.stdout, "%s%s %d %s\n", prefix("pdq"), fp.Reference.Hashes[0].Hex(), fp.Reference.Quality, p)
+	}
+	if algo == "phash" || algo == "all" {
+		fmt.Fprintf(a.stdout, "%s%s - %s\n", prefix("phash"), fp.PHash.Hex(), p)
+	}
+	return nil
+}
+
+// matchOptions are the flags of match.
+type matchOptions struct {
+	bank               string
+	asJSON             bool
+	radius, minQuality int
+}
+
 func (a *app) matchCmd() *cobra.Command {
-	var bank string
-	var asJSON bool
-	var radius, minQuality int
+	var o matchOptions
 	cmd := &cobra.Command{
 		Use:   "match --bank PATH [--json] FILE|DIR...",
 		Short: "Match local image files against the bank",
@@ -168,57 +186,62 @@ one object per image: {"path", "matches":[{"capture_id","kind","algorithm",
 "distance",...}], "error"}; "matches" is empty when none. Images too flat to
 hash reliably are reported with "unhashable": true.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireFlag("bank", bank); err != nil {
-				return err
-			}
-			if radius < 0 || radius > 128 {
-				return usagef("--pdq-radius must be between 0 and 128")
-			}
-			b, err := fingerprint.LoadBank(bank)
-			if err != nil {
-				return err
-			}
-			files, err := local.ExpandPaths(args)
-			if err != nil {
-				return err
-			}
-			opts := fingerprint.DefaultMatchOptions()
-			opts.PDQRadius, opts.MinQuality = radius, minQuality
-			m := fingerprint.NewMatcher(b, opts)
-			failed := 0
-			err = local.MatchFiles(cmd.Context(), files, m, fingerprint.DefaultLimits(), func(r local.MatchResult) {
-				if r.Error != "" && !r.Unhashable {
-					failed++
-				}
-				if asJSON {
-					_ = a.jsonLine(r)
-					return
-				}
-				if r.Error != "" {
-					a.msg("%s: %s", r.Path, r.Error)
-					return
-				}
-				if len(r.Matches) == 0 {
-					fmt.Fprintf(a.stdout, "%s\t-\n", r.Path)
-				}
-				for _, mt := range r.Matches {
-					fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\t%s\n", r.Path, mt.CaptureID, mt.Algorithm, strconv.Itoa(mt.Distance), mt.Variant)
-				}
-			})
-			if err != nil {
-				return err
-			}
-			if failed == len(files) {
-				return fmt.Errorf("no file could be matched (%d errors)", failed)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runMatch(cmd.Context(), o, args) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&bank, "bank", "", "bank file")
-	f.BoolVar(&asJSON, "json", false, "one JSON object per image")
-	f.IntVar(&radius, "pdq-radius", pdq.MatchThreshold, "largest PDQ distance (of 256 bits) counted as a match")
-	f.IntVar(&minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which an image is reported unhashable")
+	f.StringVar(&o.bank, "bank", "", "bank file")
+	f.BoolVar(&o.asJSON, "json", false, "one JSON object per image")
+	f.IntVar(&o.radius, "pdq-radius", pdq.MatchThreshold, "largest PDQ distance (of 256 bits) counted as a match")
+	f.IntVar(&o.minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which an image is reported unhashable")
 	return cmd
+}
+
+func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error {
+	if err := requireFlag("bank", o.bank); err != nil {
+		return err
+	}
+	if o.radius < 0 || o.radius > 128 {
+		return usagef("--pdq-radius must be between 0 and 128")
+	}
+	b, err := fingerprint.LoadBank(o.bank)
+	if err != nil {
+		return err
+	}
+	files, err := local.ExpandPaths(args)
+	if err != nil {
+		return err
+	}
+	opts := fingerprint.DefaultMatchOptions()
+	opts.PDQRadius, opts.MinQuality = o.radius, o.minQuality
+	failed := 0
+	err = local.MatchFiles(ctx, files, fingerprint.NewMatcher(b, opts), fingerprint.DefaultLimits(), func(r local.MatchResult) {
+		if r.Error != "" && !r.Unhashable {
+			failed++
+		}
+		a.printMatch(r, o.asJSON)
+	})
+	if err != nil {
+		return err
+	}
+	if failed == len(files) {
+		return fmt.Errorf("no file could be matched (%d errors)", failed)
+	}
+	return nil
+}
+
+func (a *app) printMatch(r local.MatchResult, asJSON bool) {
+	if asJSON {
+		_ = a.jsonLine(r)
+		return
+	}
+	if r.Error != "" {
+		a.msg("%s: %s", r.Path, r.Error)
+		return
+	}
+	if len(r.Matches) == 0 {
+		fmt.Fprintf(a.stdout, "%s\t-\n", r.Path)
+	}
+	for _, mt := range r.Matches {
+		fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\t%s\n", r.Path, mt.CaptureID, mt.Algorithm, strconv.Itoa(mt.Distance), mt.Variant)
+	}
 }

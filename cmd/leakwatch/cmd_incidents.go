@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +16,9 @@ import (
 
 	"github.com/leakwatch/leakwatch/internal/store"
 )
+
+// storeOpener opens the store a command's --store flag names.
+type storeOpener func(context.Context) (*store.Store, error)
 
 func (a *app) incidentsCmd() *cobra.Command {
 	var storePath string
@@ -31,9 +33,18 @@ func (a *app) incidentsCmd() *cobra.Command {
 		}
 		return store.Open(ctx, storePath)
 	}
+	cmd.AddCommand(a.incidentsListCmd(open), a.incidentsShowCmd(open),
+		a.incidentsStatusCmd(open, "ack", store.StatusAcknowledged, "Acknowledge incidents: they stay open; growth still alerts"),
+		a.incidentsStatusCmd(open, "resolve", store.StatusResolved, "Resolve incidents: a re-appearance alerts again"),
+		a.incidentsStatusCmd(open, "reopen", store.StatusNew, "Reopen incidents"),
+		a.incidentsExportCmd(open))
+	return cmd
+}
+
+func (a *app) incidentsListCmd(open storeOpener) *cobra.Command {
 	var status string
-	var listJSON bool
-	list := &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "list [--status new|acknowledged|resolved] [--json]",
 		Short: "List incidents, newest first",
 		Args:  cobra.NoArgs,
@@ -47,7 +58,7 @@ func (a *app) incidentsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if listJSON {
+			if asJSON {
 				for _, inc := range incs {
 					inc.Matches = nil
 					if err := a.jsonLine(inc); err != nil {
@@ -65,11 +76,14 @@ func (a *app) incidentsCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	list.Flags().StringVar(&status, "status", "", "only incidents with this status")
-	list.Flags().BoolVar(&listJSON, "json", false, "one JSON object per incident")
+	cmd.Flags().StringVar(&status, "status", "", "only incidents with this status")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per incident")
+	return cmd
+}
 
-	var showJSON bool
-	show := &cobra.Command{
+func (a *app) incidentsShowCmd(open storeOpener) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one incident with every affected capture and its evidence (an unambiguous ID prefix works)",
 		Args:  cobra.ExactArgs(1),
@@ -83,48 +97,53 @@ func (a *app) incidentsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if showJSON {
+			if asJSON {
 				return a.jsonLine(inc)
 			}
 			a.printIncident(inc)
 			return nil
 		},
 	}
-	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
-	setStatus := func(use, status, short string) *cobra.Command {
-		var asJSON bool
-		c := &cobra.Command{
-			Use:   use + " ID...",
-			Short: short,
-			Args:  cobra.MinimumNArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				st, err := open(cmd.Context())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) incidentsStatusCmd(open storeOpener, use, status, short string) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   use + " ID...",
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, id := range args {
+				inc, err := st.SetStatus(cmd.Context(), id, status)
 				if err != nil {
 					return err
 				}
-				defer st.Close()
-				for _, id := range args {
-					inc, err := st.SetStatus(cmd.Context(), id, status)
-					if err != nil {
+				if asJSON {
+					inc.Matches = nil
+					if err := a.jsonLine(inc); err != nil {
 						return err
 					}
-					if asJSON {
-						inc.Matches = nil
-						if err := a.jsonLine(inc); err != nil {
-							return err
-						}
-						continue
-					}
-					fmt.Fprintf(a.stdout, "%s\t%s\n", inc.ID, inc.Status)
+					continue
 				}
-				return nil
-			},
-		}
-		c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-		return c
+				fmt.Fprintf(a.stdout, "%s\t%s\n", inc.ID, inc.Status)
+			}
+			return nil
+		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) incidentsExportCmd(open storeOpener) *cobra.Command {
 	var format, output string
-	export := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "export ID [--format csv|json] [--output FILE]",
 		Short: "Export the affected captures of an incident, to notify the people concerned",
 		Long: `export writes one row per affected capture with its kind, when and where it was
@@ -156,57 +175,17 @@ row; JSON is one object per capture per line.`,
 			return writeExport(w, inc, format)
 		},
 	}
-	export.Flags().StringVar(&format, "format", "csv", "csv or json")
-	export.Flags().StringVarP(&output, "output", "o", "", "file to write (default stdout); created with mode 0600")
-	cmd.AddCommand(list, show,
-		setStatus("ack", store.StatusAcknowledged, "Acknowledge incidents: they stay open; growth still alerts"),
-		setStatus("resolve", store.StatusResolved, "Resolve incidents: a re-appearance alerts again"),
-		setStatus("reopen", store.StatusNew, "Reopen incidents"),
-		export)
+	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default stdout); created with mode 0600")
 	return cmd
 }
 
-// exportRow is one affected capture of an incident.
-type exportRow struct {
-	IncidentID   string    `json:"incident_id"`
-	CaptureID    string    `json:"capture_id"`
-	Kind         string    `json:"kind"`
-	FirstSeen    time.Time `json:"first_seen"`
-	LastSeen     time.Time `json:"last_seen"`
-	BestDistance int       `json:"best_distance"`
-	Copies       int       `json:"copies"`
-	URLs         []string  `json:"urls"`
-}
-
 func writeExport(w io.Writer, inc store.Incident, format string) error {
-	rows := map[string]*exportRow{}
-	var order []string
-	for _, m := range inc.Matches {
-		r := rows[m.CaptureID]
-		if r == nil {
-			r = &exportRow{IncidentID: inc.ID, CaptureID: m.CaptureID, Kind: m.Kind, FirstSeen: m.FirstSeen, LastSeen: m.LastSeen, BestDistance: m.Distance}
-			rows[m.CaptureID] = r
-			order = append(order, m.CaptureID)
-		}
-		r.Copies++
-		if m.FirstSeen.Before(r.FirstSeen) {
-			r.FirstSeen = m.FirstSeen
-		}
-		if m.LastSeen.After(r.LastSeen) {
-			r.LastSeen = m.LastSeen
-		}
-		r.BestDistance = min(r.BestDistance, m.Distance)
-		u := m.URL
-		if m.ArchivePath != "" {
-			u += "#" + m.ArchivePath
-		}
-		r.URLs = append(r.URLs, u)
-	}
-	sort.Strings(order)
+	rows := inc.Affected()
 	if format == "json" {
 		enc := json.NewEncoder(w)
-		for _, id := range order {
-			if err := enc.Encode(rows[id]); err != nil {
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
 				return err
 			}
 		}
@@ -214,8 +193,7 @@ func writeExport(w io.Writer, inc store.Incident, format string) error {
 	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"incident_id", "capture_id", "kind", "first_seen", "last_seen", "best_distance", "copies", "urls"})
-	for _, id := range order {
-		r := rows[id]
+	for _, r := range rows {
 		_ = cw.Write([]string{r.IncidentID, csvSafe(r.CaptureID), r.Kind, r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339),
 			strconv.Itoa(r.BestDistance), strconv.Itoa(r.Copies), csvSafe(strings.Join(r.URLs, " "))})
 	}

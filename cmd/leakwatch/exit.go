@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/leakwatch/leakwatch/alerts"
+	"github.com/leakwatch/leakwatch/internal/lock"
+	"github.com/leakwatch/leakwatch/internal/scan"
 )
 
 // Exit codes (documented in README.md and in `leakwatch --help`).
@@ -35,7 +39,7 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
-// exitError carries a specific exit code with an optional message.
+// codeError carries a specific exit code with an optional message.
 type codeError struct {
 	code int
 	err  error
@@ -57,14 +61,25 @@ func exitCodeFor(ctx context.Context, err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.Is(err, lock.ErrLocked) {
+		return exitLocked
+	}
+	if isUsage(err) {
 		return exitUsage
 	}
 	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 		return exitInterrupted
 	}
 	return exitError
+}
+
+// isUsage reports whether err is the operator's mistake rather than a
+// failure: ours, the packages' own kinds, or cobra's.
+func isUsage(err error) bool {
+	var ue usageError
+	var te *alerts.TargetError
+	var se *scan.UsageError
+	return errors.As(err, &ue) || errors.As(err, &te) || errors.As(err, &se) || isCobraUsage(err)
 }
 
 // isCobraUsage recognises cobra's flag and argument errors, which it does

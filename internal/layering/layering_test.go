@@ -44,9 +44,6 @@ var fixtureUsers = []string{
 	"fixtures",
 	"internal/demo",
 	"internal/robustness",
-	// The demo command builds its fixture sites in cmd until the demo
-	// pipeline moves to internal/demo; drop this entry then.
-	"cmd/leakwatch",
 }
 
 // rule reports why an edge is forbidden, or "" when it is allowed.

@@ -27,7 +27,7 @@ func BenchmarkMatchToDelivery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key := EndpointKey("webhook", srv.URL)
+	key := alerts.EndpointKey("webhook", srv.URL)
 	w := NewWorker(&Dispatcher{Store: s, Notifiers: map[string]alerts.Notifier{key: wh}}, time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -2,8 +2,6 @@ package outbox
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -15,13 +13,6 @@ import (
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
-
-// EndpointKey names an endpoint in the store without storing its URL,
-// which may itself be a secret (Slack).
-func EndpointKey(kind, rawURL string) string {
-	sum := sha256.Sum256([]byte(rawURL))
-	return kind + ":" + hex.EncodeToString(sum[:6])
-}
 
 // Dispatcher delivers due events to their endpoints.
 type Dispatcher struct {

@@ -262,7 +262,7 @@ func TestReceiverDownThenRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := EndpointKey("webhook", srv.URL)
+	key := alerts.EndpointKey("webhook", srv.URL)
 	d := &Dispatcher{Store: s, Notifiers: map[string]alerts.Notifier{key: wh}, Now: c.Now, Initial: time.Second, Max: 10 * time.Second}
 	want := map[string]bool{}
 	for i := range 3 {

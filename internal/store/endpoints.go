@@ -11,7 +11,7 @@ import (
 )
 
 // Endpoint is the delivery state of one alert endpoint. Endpoints are
-// named by key (kind plus a hash of the URL, see outbox.EndpointKey), never
+// named by key (kind plus a hash of the URL, see alerts.EndpointKey), never
 // by URL, because a Slack URL is itself a credential.
 type Endpoint struct {
 	Key string `json:"key"`

@@ -1,0 +1,147 @@
+package scan
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/leakwatch/leakwatch/alerts"
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/lock"
+	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/tor"
+)
+
+// Session is what one scan run holds open: the bank, the store under its
+// run lock, and the Tor client.
+type Session struct {
+	Bank  *fingerprint.Bank
+	Store *store.Store
+	Tor   *tor.Client
+	lock  *lock.Lock
+}
+
+// Open loads the bank, takes the store's run lock (waiting up to
+// o.WaitLock; an error matching lock.ErrLocked when another run holds
+// it), opens the store and starts Tor, reporting its bootstrap on
+// progress. Close releases what Open took.
+func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) (s *Session, err error) {
+	s = &Session{}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+	if s.Bank, err = fingerprint.LoadBank(o.Bank); err != nil {
+		return s, err
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Store), 0o700); err != nil {
+		return s, err
+	}
+	if s.lock, err = lock.Acquire(ctx, o.Store+".lock", o.WaitLock); err != nil {
+		return s, err
+	}
+	if s.Store, err = store.Open(ctx, o.Store); err != nil {
+		return s, err
+	}
+	s.Tor, err = o.StartTor(ctx, progress, log)
+	return s, err
+}
+
+// Close stops Tor, closes the store and releases the lock.
+func (s *Session) Close() {
+	if s.Tor != nil {
+		_ = s.Tor.Close()
+	}
+	if s.Store != nil {
+		_ = s.Store.Close()
+	}
+	if s.lock != nil {
+		_ = s.lock.Release()
+	}
+}
+
+// Delivery says where a scan's alerts go and how long to keep trying.
+type Delivery struct {
+	Notifiers map[string]alerts.Notifier
+	// Wait bounds the retries after the scan; events still pending then
+	// stay in the outbox for the next run.
+	Wait   time.Duration
+	Logger *slog.Logger
+	// OnError receives a delivery failure after the scan, which does not
+	// fail the run.
+	OnError func(error)
+}
+
+func (d Delivery) dispatcher(st *store.Store) *outbox.Dispatcher {
+	return &outbox.Dispatcher{Store: st, Notifiers: d.Notifiers, Logger: d.Logger, Initial: time.Second, Max: 10 * time.Second}
+}
+
+// RunAndDeliver runs a scan while a delivery worker sends each alert as
+// soon as its event is committed, then keeps retrying for up to d.Wait.
+func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (Summary, outbox.Result, error) {
+	var total outbox.Result
+	if len(d.Notifiers) == 0 {
+		sum, err := Run(ctx, cfg)
+		return sum, total, err
+	}
+	w := outbox.NewWorker(d.dispatcher(cfg.Store), time.Second)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(wctx, func(r outbox.Result, err error) {
+			total.Delivered += r.Delivered
+			total.GaveUp += r.GaveUp
+			if err != nil && wctx.Err() == nil && d.Logger != nil {
+				d.Logger.Warn("alert delivery", "err", err)
+			}
+		})
+	}()
+	cfg.OnEvent = func(string) { w.Kick() }
+	sum, err := Run(ctx, cfg)
+	stop()
+	<-done
+	if err != nil {
+		return sum, total, err
+	}
+	rest, derr := d.deliver(ctx, cfg.Store)
+	total.Delivered += rest.Delivered
+	total.GaveUp += rest.GaveUp
+	total.Retrying = rest.Retrying
+	if derr != nil && ctx.Err() == nil && d.OnError != nil {
+		d.OnError(derr)
+	}
+	return sum, total, nil
+}
+
+// deliver flushes the outbox until nothing is due or d.Wait has passed.
+func (d Delivery) deliver(ctx context.Context, st *store.Store) (outbox.Result, error) {
+	var total outbox.Result
+	disp := d.dispatcher(st)
+	deadline := time.Now().Add(d.Wait)
+	for {
+		r, err := disp.Flush(ctx)
+		total.Delivered += r.Delivered
+		total.GaveUp += r.GaveUp
+		if err != nil {
+			return total, err
+		}
+		// Disabled endpoints (410 Gone) are not waited for.
+		pending, err := disp.Pending(ctx)
+		total.Retrying = pending
+		if err != nil || pending == 0 || time.Now().After(deadline) {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

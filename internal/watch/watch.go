@@ -1,0 +1,341 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/leakwatch/leakwatch/alerts"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/lock"
+	"github.com/leakwatch/leakwatch/internal/metrics"
+	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/scan"
+	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/tor"
+)
+
+// DefaultListen is where a watcher serves /metrics and /healthz.
+const DefaultListen = "127.0.0.1:9477"
+
+// shutdownGrace bounds how long the HTTP server may take to close.
+const shutdownGrace = 5 * time.Second
+
+// Options are the scan options plus the schedule and the endpoints.
+type Options struct {
+	scan.Options
+	// Schedule is "@every 6h", a descriptor or five cron fields (see
+	// config.ParseSchedule).
+	Schedule string
+	// Listen is the address of /metrics and /healthz, or "off"; only a
+	// loopback address unless ListenAny.
+	Listen    string
+	ListenAny bool
+	// UnhealthyAfter failed runs in a row make /healthz answer 503.
+	UnhealthyAfter int
+	// InitialRun scans at once instead of at the first scheduled time.
+	InitialRun bool
+	// Ticks stops the watcher after that many runs (0: never).
+	Ticks int
+}
+
+// Validate checks the scan options, then the schedule and the address.
+func (o Options) Validate() error {
+	if err := o.Options.Validate(); err != nil {
+		return err
+	}
+	if o.Schedule == "" {
+		return errors.New(`--schedule is required, e.g. --schedule "@every 6h" or --schedule "30 3 * * *"`)
+	}
+	if _, err := config.ParseSchedule(o.Schedule); err != nil {
+		return fmt.Errorf("--schedule: %v", err)
+	}
+	return CheckListen(o.Listen, o.ListenAny)
+}
+
+// CheckListen refuses non-loopback addresses unless allowed: the
+// endpoints have no authentication and reveal what is scanned and found.
+func CheckListen(addr string, anyOK bool) error {
+	if addr == "off" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want HOST:PORT or off", addr)
+	}
+	if anyOK || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--listen %s is not a loopback address: /metrics and /healthz are unauthenticated and show what leakwatch scans and finds; keep 127.0.0.1 and put an authenticating proxy in front, or pass --listen-any on a trusted network", addr)
+}
+
+// Output is where a watcher reports.
+type Output interface {
+	// Printf writes a message for the operator.
+	Printf(format string, args ...any)
+	// Skipped reports a run skipped because another run held the store.
+	Skipped(at time.Time)
+	// Finished reports a run with its status (one of metrics.Status*)
+	// and, if it failed, its error.
+	Finished(sum scan.Summary, status string, err error)
+}
+
+// Env is what a watcher gets from its caller besides the options.
+type Env struct {
+	Seeds  []string
+	Alerts alerts.Endpoints
+	Out    Output
+	// Decorate sets the output callbacks of each run's configuration.
+	Decorate func(*scan.Config)
+	// Progress receives Tor's bootstrap progress.
+	Progress io.Writer
+	Logger   *slog.Logger
+}
+
+// watcher is one running watch.
+type watcher struct {
+	o       Options
+	env     Env
+	sched   cron.Schedule
+	st      *store.Store
+	tc      *tor.Client
+	bank    *bankFile
+	lock    *sharedLock
+	flusher *lockedFlusher   // nil without alert endpoints
+	worker  *outbox.Worker   // nil without alert endpoints
+	metrics *metrics.Metrics // never nil
+	health  *metrics.Health
+}
+
+// Run watches until ctx ends, or until o.Ticks runs happened and the
+// queued alerts went out (within o.AlertWait). Events not delivered stay
+// in the store's outbox for the next start.
+func Run(ctx context.Context, o Options, env Env) error {
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	sched, err := config.ParseSchedule(o.Schedule)
+	if err != nil {
+		return fmt.Errorf("--schedule: %w", err)
+	}
+	bf, err := loadBankFile(o.Bank)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, o.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := o.StartTor(ctx, env.Progress, env.Logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf,
+		lock: &sharedLock{path: o.Store + ".lock"}, health: metrics.NewHealth(time.Now(), o.UnhealthyAfter)}
+	w.setupAlerts()
+	stopServer, err := w.serve()
+	if err != nil {
+		return err
+	}
+	defer stopServer()
+	return w.run(ctx)
+}
+
+// setupAlerts creates the delivery worker and the metrics, which report
+// the worker's backlog.
+func (w *watcher) setupAlerts() {
+	var d *outbox.Dispatcher
+	if len(w.env.Alerts.Notifiers) > 0 {
+		d = &outbox.Dispatcher{Store: w.st, Notifiers: w.env.Alerts.Notifiers, Logger: w.env.Logger, Initial: 2 * time.Second, Max: time.Hour}
+		w.flusher = &lockedFlusher{d: d, lock: w.lock}
+		w.worker = outbox.NewWorker(w.flusher, time.Second)
+	}
+	w.metrics = metrics.New(metrics.Options{Runtime: true, Pending: func() float64 {
+		if d == nil {
+			return 0
+		}
+		pctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, _ := d.Pending(pctx)
+		return float64(n)
+	}})
+}
+
+// run starts the alert worker, runs the schedule and stops the worker.
+func (w *watcher) run(ctx context.Context) error {
+	workerDone := make(chan struct{})
+	wctx, stopWorker := context.WithCancel(ctx)
+	defer stopWorker()
+	if w.worker != nil {
+		go func() {
+			defer close(workerDone)
+			w.worker.Run(wctx, w.reportDelivery)
+		}()
+		w.worker.Kick() // events left over from before the start
+	} else {
+		close(workerDone)
+	}
+	w.env.Out.Printf("watching %d seeds on schedule %q with %d alert endpoints", len(w.env.Seeds), w.o.Schedule, len(w.env.Alerts.Keys))
+	w.loop(ctx)
+	if ctx.Err() == nil {
+		w.drain(ctx) // Ticks reached: send what is queued, within AlertWait
+	}
+	stopWorker()
+	<-workerDone
+	if ctx.Err() != nil {
+		w.env.Out.Printf("signal received: stopped; pending alerts stay queued in the store")
+	}
+	w.env.Out.Printf("shutdown complete")
+	return nil
+}
+
+// serve starts the /metrics and /healthz server unless Listen is off.
+func (w *watcher) serve() (stop func(), err error) {
+	if w.o.Listen == "off" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", w.o.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	srv := &http.Server{Handler: metrics.Mux(w.metrics, w.health), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	w.env.Out.Printf("metrics on http://%s/metrics, health on http://%s/healthz", ln.Addr(), ln.Addr())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// loop runs the schedule until ctx ends or Ticks runs have happened.
+func (w *watcher) loop(ctx context.Context) {
+	next := time.Now()
+	if !w.o.InitialRun {
+		next = w.sched.Next(next)
+	}
+	for n := 0; w.o.Ticks == 0 || n < w.o.Ticks; n++ {
+		w.env.Logger.Info("next run", "at", next.Format(time.RFC3339))
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		w.tick(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		// Runs that overran the next slot skip it rather than pile up.
+		next = w.sched.Next(time.Now())
+	}
+}
+
+// tick runs one scheduled scan.
+func (w *watcher) tick(ctx context.Context) {
+	release, err := w.lock.acquire(ctx, w.o.WaitLock)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, lock.ErrLocked) {
+			w.env.Out.Printf("run skipped: %v", err)
+			w.metrics.SkippedLocked()
+			w.health.Skipped()
+			w.env.Out.Skipped(time.Now().UTC())
+			return
+		}
+		w.finish(scan.Summary{}, metrics.StatusFailed, err)
+		return
+	}
+	defer release()
+
+	bank, changed, berr := w.bank.current()
+	switch {
+	case berr != nil:
+		w.env.Out.Printf("bank %s could not be reloaded, scanning with the previous one: %v", w.o.Bank, berr)
+	case changed:
+		w.env.Out.Printf("bank %s changed on disk: reloaded (%d captures)", w.o.Bank, bank.Len())
+	}
+	cfg := w.o.Config(w.tc, w.env.Seeds, bank, w.st, w.env.Alerts.Keys, w.env.Logger)
+	if w.env.Decorate != nil {
+		w.env.Decorate(&cfg)
+	}
+	if w.worker != nil {
+		cfg.OnEvent = func(string) { w.worker.Kick() }
+	}
+	sum, err := scan.Run(ctx, cfg)
+	status := runStatus(ctx, sum, err)
+	if berr != nil {
+		if sum.ErrorsBy == nil {
+			sum.ErrorsBy = map[string]int64{}
+		}
+		sum.ErrorsBy["bank_reload"]++
+	}
+	w.finish(sum, status, err)
+}
+
+// runStatus classifies a finished scan for metrics and health.
+func runStatus(ctx context.Context, sum scan.Summary, err error) string {
+	switch {
+	case sum.Interrupted || ctx.Err() != nil:
+		return metrics.StatusInterrupted
+	case err != nil:
+		return metrics.StatusFailed
+	case sum.Errors > 0 && sum.Pages == 0 && sum.Assets == 0:
+		return metrics.StatusFailed // nothing could be fetched at all
+	case sum.Errors > 0:
+		return metrics.StatusPartial
+	}
+	return metrics.StatusOK
+}
+
+func (w *watcher) finish(sum scan.Summary, status string, err error) {
+	end := time.Now()
+	w.metrics.ObserveRun(metrics.Run{Status: status, Pages: sum.Pages, ImagesHashed: sum.Hashed, Matches: sum.Matches,
+		IncidentsChanged: sum.Changed(), ErrorsBy: sum.ErrorsBy}, end)
+	w.health.Observe(status, end)
+	w.env.Out.Finished(sum, status, err)
+	w.env.Logger.Info("run finished", "status", status, "pages", sum.Pages, "matches", sum.Matches, "changed", sum.Changed(), "errors", sum.Errors)
+}
+
+func (w *watcher) reportDelivery(r outbox.Result, err error) {
+	w.metrics.ObserveAlerts(r.Delivered, r.Retrying+r.GaveUp)
+	if err != nil {
+		w.env.Logger.Warn("alert delivery", "err", err)
+	}
+}
+
+// drain delivers queued alerts until none is pending or AlertWait has
+// passed, for a watcher that stops on its own (Ticks).
+func (w *watcher) drain(ctx context.Context) {
+	if w.worker == nil {
+		return
+	}
+	deadline := time.Now().Add(w.o.AlertWait)
+	for time.Now().Before(deadline) {
+		n, err := w.flusher.d.Pending(ctx)
+		if err != nil || n == 0 {
+			return
+		}
+		w.worker.Kick()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
