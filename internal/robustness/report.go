@@ -13,26 +13,29 @@ func (r Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d, %d captures (%d per kind), %.1f PDQ hashes per capture, %s\n\n",
 		r.Seed, r.Captures, r.N, r.BankStats.HashesPerCapture, r.Elapsed.Round(1e8))
+	sections := []struct {
+		title string
+		keep  func(Row) bool
+	}{
+		{"earlier suite", func(r Row) bool { return r.Group == "" }},
+		{"edit families, tuned on", func(r Row) bool { return r.Group != "" && !r.Heldout }},
+		{"edit families, held out of tuning", func(r Row) bool { return r.Group != "" && r.Heldout }},
+	}
+	for _, sec := range sections {
+		var rows []Row
+		for _, row := range r.Rows {
+			if sec.keep(row) {
+				rows = append(rows, row)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if err := writeRows(&b, sec.title, rows); err != nil {
+			return err
+		}
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| transform\t target\t recall\t matched\t unhashable\t wrong\t matched via\t")
-	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t")
-	for _, row := range r.Rows {
-		target := "-"
-		if row.Target > 0 {
-			target = fmt.Sprintf("%.0f%%", 100*row.Target)
-		}
-		name := row.Transform
-		if row.Extra {
-			name += " (extra)"
-		}
-		fmt.Fprintf(tw, "| %s\t %s\t %.1f%%%s\t %d/%d\t %d\t %d\t %s\t\n", name, target, 100*row.Recall, mark(row),
-			row.Matched, row.Queries, row.Unhashable, row.Wrong, viaString(row.Via))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	b.WriteString("\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintln(tw, "| matched via\t found\t median distance\t 95%\t max\t")
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t")
 	for _, t := range r.True {
@@ -42,8 +45,17 @@ func (r Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	n := r.Negatives
-	fmt.Fprintf(&b, "\nunrelated queries: %d (%d hard negatives: other photographs of an enrolled person or plate), unhashable %d, false matches %d\n",
+	fmt.Fprintf(&b, "\nunrelated queries: %d (%d hard negatives), unhashable %d, false matches %d\n\n",
 		n.Queries, n.HardNegatives, n.Unhashable, n.FalseMatches)
+	tw = tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| unrelated queries\t queries\t unhashable\t queries matched\t false matches\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t")
+	for _, g := range n.Groups {
+		fmt.Fprintf(tw, "| %s\t %d\t %d\t %d\t %d\t\n", g.Name, g.Queries, g.Unhashable, g.MatchedQueries, g.FalseMatches)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	for _, e := range n.Examples {
 		fmt.Fprintf(&b, "  false match: %s\n", e)
 	}
@@ -72,6 +84,43 @@ func (r Report) WriteTable(w io.Writer) error {
 		r.Estimate.BankSize, r.Estimate.LeadsPerQuery)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRows prints one section of the recall table and its pooled recall.
+func writeRows(b *strings.Builder, title string, rows []Row) error {
+	queries, matched := 0, 0
+	for _, row := range rows {
+		queries += row.Queries
+		matched += row.Matched
+	}
+	pooled := 0.0
+	if queries > 0 {
+		pooled = 100 * float64(matched) / float64(queries)
+	}
+	fmt.Fprintf(b, "%s: %d transforms, %.1f%% found (%d/%d)\n\n", title, len(rows), pooled, matched, queries)
+	tw := tabwriter.NewWriter(b, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| transform\t target\t recall\t matched\t unhashable\t wrong\t matched via\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t")
+	for _, row := range rows {
+		target := "-"
+		if row.Target > 0 {
+			target = fmt.Sprintf("%.0f%%", 100*row.Target)
+		}
+		name := row.Transform
+		switch {
+		case row.Extra:
+			name += " (extra)"
+		case row.Group != "":
+			name = row.Group + ": " + name
+		}
+		fmt.Fprintf(tw, "| %s\t %s\t %.1f%%%s\t %d/%d\t %d\t %d\t %s\t\n", name, target, 100*row.Recall, mark(row),
+			row.Matched, row.Queries, row.Unhashable, row.Wrong, viaString(row.Via))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("\n")
+	return nil
 }
 
 // mark flags a row below its target.

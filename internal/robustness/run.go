@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"slices"
 	"sync"
@@ -25,6 +26,17 @@ type Options struct {
 	// Extras adds the crops beyond transform.Suite (crop15, crop20, rot3,
 	// cropuneven).
 	Extras bool
+	// Families adds the edit families (rotation keeping the canvas,
+	// mirror with crops, perspective, deep crops, overlays, heavy text,
+	// tone filters, screen photo, layouts, combinations).
+	Families bool
+	// Kinds restricts the enrolled captures to these content kinds
+	// (default: all; see CaptureKinds). Unrelated queries are not
+	// restricted.
+	Kinds []string
+	// Only restricts the query transforms to these names or family
+	// groups (default: all).
+	Only []string
 	// Match is the policy under test (zero value: DefaultMatchOptions).
 	Match *fingerprint.MatchOptions
 	// Workers bounds concurrency (default 1).
@@ -38,8 +50,12 @@ type Row struct {
 	Transform string  `json:"transform"`
 	Target    float64 `json:"target,omitempty"`
 	Extra     bool    `json:"extra,omitempty"`
-	Queries   int     `json:"queries"`
-	Matched   int     `json:"matched"`
+	// Group is the family group of an edit family; Heldout marks a
+	// family kept out of tuning.
+	Group   string `json:"group,omitempty"`
+	Heldout bool   `json:"heldout,omitempty"`
+	Queries int    `json:"queries"`
+	Matched int    `json:"matched"`
 	// Wrong counts queries that matched a capture other than their own.
 	Wrong      int     `json:"wrong"`
 	Unhashable int     `json:"unhashable"`
@@ -67,11 +83,46 @@ type TrueDistances struct {
 
 // Negatives summarises the unrelated queries.
 type Negatives struct {
-	Queries       int      `json:"queries"`
+	Queries int `json:"queries"`
+	// HardNegatives counts the hard negatives among Queries: other
+	// photographs of an enrolled person or plate and other frames of an
+	// enrolled capture's camera.
 	HardNegatives int      `json:"hard_negatives"`
 	Unhashable    int      `json:"unhashable"`
 	FalseMatches  int      `json:"false_matches"`
 	Examples      []string `json:"examples,omitempty"`
+	// Groups splits the counts: plain unrelated images, other shots of
+	// the same person or plate, other frames of one camera template.
+	Groups []NegativeGroup `json:"groups"`
+}
+
+// NegativeGroup counts one group of unrelated queries. FalseMatches
+// counts matches (a query may match several captures); Queries that
+// matched anything are MatchedQueries.
+type NegativeGroup struct {
+	Name           string `json:"name"`
+	Queries        int    `json:"queries"`
+	Unhashable     int    `json:"unhashable"`
+	MatchedQueries int    `json:"matched_queries"`
+	FalseMatches   int    `json:"false_matches"`
+}
+
+// Names of the negative groups.
+const (
+	NegUnrelated    = "unrelated"
+	NegSameSubject  = "same person or plate"
+	NegSameTemplate = "same camera template"
+)
+
+// negativeGroup names the group of an unrelated query's kind.
+func negativeGroup(kind string) string {
+	switch kind {
+	case kindRetakeFace, kindRetakePlate:
+		return NegSameSubject
+	case kindTemplateCheckpoint, kindTemplateBooth:
+		return NegSameTemplate
+	}
+	return NegUnrelated
 }
 
 // Report is the result of a run.
@@ -106,6 +157,14 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if o.Workers <= 0 {
 		o.Workers = 1
 	}
+	for _, k := range o.Kinds {
+		if !slices.Contains(captureKinds, k) {
+			return Report{}, fmt.Errorf("robustness: unknown capture kind %q (known: %v)", k, captureKinds)
+		}
+	}
+	if len(selected(transforms(0, o.Extras, o.Families, nil), o.Only)) == 0 {
+		return Report{}, fmt.Errorf("robustness: no transform named or grouped as %v (with --extras %v, --families %v)", o.Only, o.Extras, o.Families)
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -116,7 +175,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	rep := Report{Seed: o.Seed, N: o.N, Policy: policy}
 
-	caps := captures(o.Seed, o.N)
+	caps := captures(o.Seed, o.N, o.Kinds)
 	bank := fingerprint.NewBank()
 	enrolled := make([]fingerprint.Enrollment, len(caps))
 	err := parallel(ctx, o.Workers, len(caps), func(i int) error {
@@ -145,10 +204,14 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	log.Info("enrolled", "captures", len(caps), "pdq_hashes", rep.BankStats.PDQHashes)
 
 	// Positive queries: every transform of every capture.
-	specs := transforms(0, o.Extras)
+	var fill []image.Image
+	if o.Families {
+		fill = fillers(o.Seed)
+	}
+	specs := selected(transforms(0, o.Extras, o.Families, fill), o.Only)
 	rows := make([]Row, len(specs))
 	for j, s := range specs {
-		rows[j] = Row{Transform: s.name, Target: float64(s.target), Extra: s.extra, Via: map[string]int{}}
+		rows[j] = Row{Transform: s.name, Target: float64(s.target), Extra: s.extra, Group: s.group, Heldout: s.heldout, Via: map[string]int{}}
 	}
 	var mu sync.Mutex
 	trueHists := map[string]*[257]int{}
@@ -163,7 +226,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		// Generated again rather than kept from enrollment, so that memory
 		// does not grow with N.
 		img := c.img()
-		for j, s := range transforms(mix(o.Seed, streamTransform, uint64(i)), o.Extras) {
+		for j, s := range selected(transforms(mix(o.Seed, streamTransform, uint64(c.index)), o.Extras, o.Families, fill), o.Only) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -238,6 +301,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	negs := unrelated(o.Seed, o.N, photosEnrolled, o.HardNegatives, caps)
 	dist := newDistances()
+	groups := map[string]*NegativeGroup{}
+	for _, g := range []string{NegUnrelated, NegSameSubject, NegSameTemplate} {
+		groups[g] = &NegativeGroup{Name: g}
+	}
 	err = parallel(ctx, o.Workers, len(negs), func(i int) error {
 		u := negs[i]
 		fp, err := fingerprint.Compute(u.img())
@@ -248,24 +315,33 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		n := &rep.Negatives
+		g := groups[negativeGroup(u.kind)]
 		n.Queries++
-		if u.kind == "hardneg-face" || u.kind == "hardneg-plate" {
+		g.Queries++
+		if g.Name != NegUnrelated {
 			n.HardNegatives++
 		}
 		switch {
 		case errors.Is(err, fingerprint.ErrLowQuality):
 			n.Unhashable++
+			g.Unhashable++
 		case err != nil:
 			return fmt.Errorf("%s: %w", u.id, err)
 		case len(ms) > 0:
 			n.FalseMatches += len(ms)
+			g.FalseMatches += len(ms)
+			g.MatchedQueries++
 			for _, mt := range ms {
 				n.Examples = append(n.Examples, fmt.Sprintf("%s -> %s (%s, distance %d)", u.id, mt.CaptureID, via(mt), mt.Distance))
 			}
 		}
 		if err == nil {
-			dist.add(u.kind, fp, enrolled, policy.MinQuality)
-			dist.addLeads(u.kind, m.PatchLeads(fp), func(ci uint32) string { return bank.Capture(ci).Kind })
+			// A frame of an enrolled capture's camera resembles that one
+			// capture, not the bank: its pair with it is left out of the
+			// model extrapolated to 10^7 captures (its false matches are
+			// counted above); its pairs with every other capture are in.
+			dist.add(u.kind, fp, enrolled, policy.MinQuality, u.sameCamera)
+			dist.addLeads(u.kind, m.PatchLeads(fp), bank.Capture, u.sameCamera)
 		}
 		return nil
 	})
@@ -273,6 +349,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, err
 	}
 	slices.Sort(rep.Negatives.Examples)
+	for _, g := range []string{NegUnrelated, NegSameSubject, NegSameTemplate} {
+		rep.Negatives.Groups = append(rep.Negatives.Groups, *groups[g])
+	}
 	rep.Distances = dist.summaries()
 	rep.Estimate = estimate(rep.Distances, policy)
 	dist.within(rep.Distances)

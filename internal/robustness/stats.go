@@ -54,7 +54,8 @@ type Comparison struct {
 	// the mixture keeps that.
 	PRadius float64 `json:"p_radius"`
 	// PTail is the estimate from the single normal fitted to the lower
-	// tail of all classes together (TailMean, TailSD).
+	// tail of all classes together (TailMean, TailSD; both 0 when too few
+	// comparisons lie in the tail to fit it, and PTail is then 0).
 	PTail float64 `json:"p_tail"`
 	// PExp extrapolates each class's empirical lower tail instead: log F
 	// fitted as a straight line over the measured distances where F is at
@@ -119,10 +120,13 @@ func (d *distances) record(kind, class string, dist int) {
 }
 
 // add records the comparisons the matcher would make between fp and every
-// enrolled capture.
-func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fingerprint.Enrollment, minQ int) {
+// enrolled capture but skip (a frame of the same camera: see run.go).
+func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fingerprint.Enrollment, minQ int, skip string) {
 	patches := fp.PatchHashes()
 	for _, e := range enrolled {
+		if skip != "" && e.Capture.ID == skip {
+			continue
+		}
 		class := qkind + "/" + e.Capture.Kind
 		for _, r := range e.PDQ {
 			if r.Quality < minQ {
@@ -166,10 +170,15 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 }
 
 // addLeads records the verification distance of each patch lead an
-// unrelated query raised (kindOf names the capture's content kind).
-func (d *distances) addLeads(qkind string, leads []fingerprint.PatchLead, kindOf func(uint32) string) {
+// unrelated query raised (kindOf names the capture's content kind), but
+// for leads to the capture skip.
+func (d *distances) addLeads(qkind string, leads []fingerprint.PatchLead, capture func(uint32) fingerprint.Capture, skip string) {
 	for _, l := range leads {
-		d.record(ComparePatch, qkind+"/"+kindOf(l.Capture), l.Distance)
+		c := capture(l.Capture)
+		if skip != "" && c.ID == skip {
+			continue
+		}
+		d.record(ComparePatch, qkind+"/"+c.Kind, l.Distance)
 	}
 }
 
@@ -206,7 +215,10 @@ func summarise(kind string, h *[257]int, pairs int) Comparison {
 	c.Mean = sum / float64(c.N)
 	c.SD = math.Sqrt(math.Max(0, sq/float64(c.N)-c.Mean*c.Mean))
 	c.P001, c.P01 = quantile(h, c.N, 0.001), quantile(h, c.N, 0.01)
-	c.TailMean, c.TailSD = tailFit(h, c.N)
+	// A tail too short to fit stays at zero: JSON has no NaN.
+	if mu, sd := tailFit(h, c.N); !math.IsNaN(sd) {
+		c.TailMean, c.TailSD = mu, sd
+	}
 	return c
 }
 
@@ -341,7 +353,7 @@ func estimate(cs []Comparison, o fingerprint.MatchOptions) Estimate {
 // per-kind tail extrapolation (pe, worstExp), and the pooled lower-tail
 // normal (pt).
 func tails(c *Comparison, radius int) (p, pe, pt float64, worst, worstExp string) {
-	if !math.IsNaN(c.TailSD) {
+	if c.TailSD > 0 {
 		pt = normalCDF((float64(radius) + 0.5 - c.TailMean) / c.TailSD)
 	}
 	worstP, worstPE := 0.0, 0.0
