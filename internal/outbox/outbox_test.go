@@ -80,7 +80,7 @@ func (f *fakeNotifier) calls() []string {
 
 func record(t testing.TB, s *store.Store, source string, endpoints ...string) string {
 	t.Helper()
-	out, err := s.RecordMatches(context.Background(), source, []store.Match{{
+	out, err := s.RecordMatches(context.Background(), source, []store.Evidence{{
 		CaptureID: "c1", Kind: "face", URL: source + "/a.jpg", SHA256: "s1", Algorithm: "pdq", Distance: 3, Quality: 90,
 	}}, endpoints)
 	if err != nil || out.Event == "" {

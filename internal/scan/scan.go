@@ -457,9 +457,9 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 		return nil
 	}
 	source := s.source(w)
-	rec := make([]store.Match, 0, len(ms))
+	rec := make([]store.Evidence, 0, len(ms))
 	for _, m := range ms {
-		rec = append(rec, store.Match{CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
+		rec = append(rec, store.Evidence{CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
 			SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant})
 	}
 	out, err := s.cfg.Store.RecordMatches(ctx, source, rec, s.cfg.Endpoints)

@@ -17,7 +17,7 @@ func TestEndpointDisableSkipsUntilEnabled(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	eps := []string{"webhook:a", "webhook:b"}
-	out, err := s.RecordMatches(ctx, "http://dump.test", []Match{match("c1", "s1")}, eps)
+	out, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
 	if err != nil || out.Event == "" {
 		t.Fatalf("record: %+v %v", out, err)
 	}
@@ -89,7 +89,7 @@ func TestEndpointsReport(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, filepath.Join(t.TempDir(), "lw.db"))
 	eps := []string{"slack:x", "webhook:y"}
-	out, err := s.RecordMatches(ctx, "http://dump.test", []Match{match("c1", "s1")}, eps)
+	out, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,11 +140,11 @@ func TestDueForOnlyListedEndpoints(t *testing.T) {
 	// not hide the one it does.
 	for i := range 5 {
 		src := "http://dump" + string(rune('a'+i)) + ".test"
-		if _, err := s.RecordMatches(ctx, src, []Match{match("c1", "s1")}, []string{"webhook:other"}); err != nil {
+		if _, err := s.RecordMatches(ctx, src, []Evidence{match("c1", "s1")}, []string{"webhook:other"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.RecordMatches(ctx, "http://mine.test", []Match{match("c1", "s1")}, []string{"webhook:mine"}); err != nil {
+	if _, err := s.RecordMatches(ctx, "http://mine.test", []Evidence{match("c1", "s1")}, []string{"webhook:mine"}); err != nil {
 		t.Fatal(err)
 	}
 	due, err := s.DueFor(ctx, []string{"webhook:mine"}, 2)

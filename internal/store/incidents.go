@@ -27,20 +27,30 @@ const (
 	EventReappeared = "incident.reappeared"
 )
 
-// Match is the evidence that one capture was found at one place.
+// Evidence says that one capture was found at one place: the scan builds
+// it where an image matched, the store records it in the incident, and
+// the scan's output (report.Finding) prints it.
+type Evidence struct {
+	CaptureID string `json:"capture_id"`
+	Kind      string `json:"kind"`
+	URL       string `json:"url"`
+	// Page is the page that linked the image, ArchivePath the entry's
+	// path inside an archive (members of nested archives joined with "!/").
+	Page        string `json:"page,omitempty"`
+	ArchivePath string `json:"archive_path,omitempty"`
+	// SHA256 is the hex digest of the leaked file's bytes.
+	SHA256    string `json:"sha256"`
+	Algorithm string `json:"algorithm"`
+	Distance  int    `json:"distance"`
+	Quality   int    `json:"quality"`
+	Variant   string `json:"variant,omitempty"`
+}
+
+// Match is recorded evidence with when it was first and last seen.
 type Match struct {
-	CaptureID   string    `json:"capture_id"`
-	Kind        string    `json:"kind"`
-	URL         string    `json:"url"`
-	Page        string    `json:"page,omitempty"`
-	ArchivePath string    `json:"archive_path,omitempty"`
-	SHA256      string    `json:"sha256"`
-	Algorithm   string    `json:"algorithm"`
-	Distance    int       `json:"distance"`
-	Quality     int       `json:"quality"`
-	Variant     string    `json:"variant,omitempty"`
-	FirstSeen   time.Time `json:"first_seen"`
-	LastSeen    time.Time `json:"last_seen"`
+	Evidence
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 // Incident is one leak source with every capture found there.
@@ -82,7 +92,7 @@ type Outcome struct {
 // a scan calls at its end (and at its start, to finish a killed run), so a
 // run produces at most one "updated" event per incident instead of one per
 // image. A rerun that finds nothing new only refreshes last_seen.
-func (s *Store) RecordMatches(ctx context.Context, source string, ms []Match, endpoints []string) (Outcome, error) {
+func (s *Store) RecordMatches(ctx context.Context, source string, ms []Evidence, endpoints []string) (Outcome, error) {
 	if len(ms) == 0 {
 		return Outcome{}, errors.New("record matches: none given")
 	}

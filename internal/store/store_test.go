@@ -18,8 +18,8 @@ func openTest(t *testing.T, path string) *Store {
 	return s
 }
 
-func match(capture, sha string) Match {
-	return Match{CaptureID: capture, Kind: "face", URL: "http://dump.test/" + sha + ".jpg", Page: "http://dump.test/", SHA256: sha, Algorithm: "pdq", Distance: 4, Quality: 90, Variant: "original"}
+func match(capture, sha string) Evidence {
+	return Evidence{CaptureID: capture, Kind: "face", URL: "http://dump.test/" + sha + ".jpg", Page: "http://dump.test/", SHA256: sha, Algorithm: "pdq", Distance: 4, Quality: 90, Variant: "original"}
 }
 
 func TestIncidentLifecycleAndOutbox(t *testing.T) {
@@ -38,18 +38,18 @@ func TestIncidentLifecycleAndOutbox(t *testing.T) {
 	steps := []struct {
 		name        string
 		before      func()
-		matches     []Match
+		matches     []Evidence
 		wantCreated bool
 		wantNew     []string
 		wantEvent   bool // written at once by RecordMatches
 		wantUpdate  bool // written by the following Announce
 	}{
-		{"first sighting", nil, []Match{match("c1", "s1"), match("c2", "s2")}, true, []string{"c1", "c2"}, true, false},
-		{"same again", nil, []Match{match("c1", "s1")}, false, nil, false, false},
-		{"same capture, new copy", nil, []Match{match("c1", "s9")}, false, nil, false, false},
-		{"grows", nil, []Match{match("c3", "s3")}, false, []string{"c3"}, false, true},
-		{"acknowledged and grows", func() { mustStatus(t, s, StatusAcknowledged) }, []Match{match("c4", "s4")}, false, []string{"c4"}, false, true},
-		{"resolved, reappears", func() { mustStatus(t, s, StatusResolved) }, []Match{match("c1", "s1")}, false, nil, true, false},
+		{"first sighting", nil, []Evidence{match("c1", "s1"), match("c2", "s2")}, true, []string{"c1", "c2"}, true, false},
+		{"same again", nil, []Evidence{match("c1", "s1")}, false, nil, false, false},
+		{"same capture, new copy", nil, []Evidence{match("c1", "s9")}, false, nil, false, false},
+		{"grows", nil, []Evidence{match("c3", "s3")}, false, []string{"c3"}, false, true},
+		{"acknowledged and grows", func() { mustStatus(t, s, StatusAcknowledged) }, []Evidence{match("c4", "s4")}, false, []string{"c4"}, false, true},
+		{"resolved, reappears", func() { mustStatus(t, s, StatusResolved) }, []Evidence{match("c1", "s1")}, false, nil, true, false},
 	}
 	var events []string
 	for _, st := range steps {
@@ -79,7 +79,7 @@ func TestIncidentLifecycleAndOutbox(t *testing.T) {
 	}
 	// Growth batched over several recordings yields one update.
 	for _, c := range []string{"c5", "c6", "c7"} {
-		if _, err := s.RecordMatches(ctx, "http://dump.test", []Match{match(c, c)}, eps); err != nil {
+		if _, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match(c, c)}, eps); err != nil {
 			t.Fatal(err)
 		}
 	}
