@@ -1,0 +1,10 @@
+// Package report defines what a scan or a watcher tells its caller, once:
+// the messages (a Finding, an error Problem, the Finished summary of a run,
+// a Skipped run) and the renderers that write them, one file per format:
+// JSON lines (the machine contract other tools read; field names never
+// change), text (one tab-separated line per finding) and CSV (findings for
+// a spreadsheet).
+//
+// Renderers write data only; the human summary of a run (Finished.Lines)
+// is for the caller to print with its other messages on stderr.
+package report

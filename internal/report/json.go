@@ -1,0 +1,64 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+)
+
+// JSON writes every message as one JSON object per line, its kind in
+// "type". Other tools parse these lines: field names and order are part of
+// the CLI contract.
+type JSON struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewJSON returns a JSON-lines writer on w.
+func NewJSON(w io.Writer) *JSON { return &JSON{w: w} }
+
+// The typed wrappers put "type" first, then the message's own fields
+// (embedded structs are flattened by encoding/json).
+type (
+	jsonFinding struct {
+		Type string `json:"type"`
+		Finding
+	}
+	jsonProblem struct {
+		Type string `json:"type"`
+		Problem
+	}
+	jsonFinished struct {
+		Type string `json:"type"`
+		Finished
+	}
+	jsonSkipped struct {
+		Type string `json:"type"`
+		Skipped
+	}
+)
+
+// Finding implements Writer.
+func (j *JSON) Finding(f Finding) error { return j.line(jsonFinding{TypeFinding, f}) }
+
+// Error implements Writer.
+func (j *JSON) Error(p Problem) error { return j.line(jsonProblem{TypeError, p}) }
+
+// Finished implements Writer.
+func (j *JSON) Finished(f Finished) error { return j.line(jsonFinished{TypeSummary, f}) }
+
+// Skipped implements Writer.
+func (j *JSON) Skipped(s Skipped) error { return j.line(jsonSkipped{TypeSkipped, s}) }
+
+// line writes v and its newline in one call, so concurrent lines never
+// interleave.
+func (j *JSON) line(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, err = j.w.Write(append(b, '\n'))
+	return err
+}

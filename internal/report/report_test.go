@@ -1,0 +1,180 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/metrics"
+	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// messages is a run that touches every field: a finding on a page, one in
+// a nested archive from a hostile site, an error, a scan's summary with
+// alerts, a watcher's failed and partial runs, and a skipped run.
+func messages(w Writer) error {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	ev := store.Evidence{CaptureID: "traveller-0007", Kind: "face", URL: "http://dump.test/a/leak.jpg", Page: "http://dump.test/a/",
+		SHA256: strings.Repeat("ab", 32), Algorithm: "pdq", Distance: 12, Quality: 93, Variant: "original"}
+	inArchive := ev
+	inArchive.CaptureID, inArchive.Kind, inArchive.Page = "=HYPERLINK(\"x\")", "plate", ""
+	inArchive.URL, inArchive.ArchivePath = "http://dump.test/pack.zip", "inner.tar!/photos/p 1.png"
+	inArchive.Distance, inArchive.Variant = 30, ""
+	sum := Summary{RunID: 3, Pages: 4, Unchanged: 1, Assets: 9, Images: 7, Hashed: 5, Cached: 2, Unhashable: 1, PatchLimited: 1,
+		Matches: 2, Errors: 2, ErrorsBy: map[string]int64{"size_limit": 1, "corrupt_image": 1},
+		Incidents: []IncidentChange{
+			{ID: "inc_0123456789abcdef", Source: "http://dump.test", Created: true, NewCaptures: []string{"traveller-0007"}, Event: "evt_0123456789abcdef_v1"},
+			{ID: "inc_fedcba9876543210", Source: "http://old.test", NewCaptures: []string{}},
+		},
+		Duration: 1500 * time.Millisecond}
+	steps := []func() error{
+		func() error { return w.Finding(Finding{Evidence: ev, IncidentID: "inc_0123456789abcdef"}) },
+		func() error { return w.Finding(Finding{Evidence: inArchive, IncidentID: "inc_0123456789abcdef"}) },
+		func() error {
+			return w.Error(Problem{URL: "http://dump.test/bomb.png", Reason: "pixel_limit", Err: "image too large: 100000x100000 pixels <script>"})
+		},
+		func() error {
+			return w.Finished(Finished{Summary: sum, Alerts: &outbox.Result{Delivered: 1, Retrying: 1}})
+		},
+		func() error {
+			return w.Finished(Finished{Status: metrics.StatusFailed, Err: "open bank: no such file", Summary: Summary{}})
+		},
+		func() error {
+			return w.Finished(Finished{Status: metrics.StatusPartial, Summary: Summary{RunID: 4, ErrorsBy: map[string]int64{}, Incidents: []IncidentChange{}}})
+		},
+		func() error { return w.Skipped(Skipped{Reason: "locked", At: at}) },
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lines renders Finished.Lines for the summaries in messages.
+type lines struct{ bytes.Buffer }
+
+func (l *lines) Finding(Finding) error { return nil }
+func (l *lines) Error(Problem) error   { return nil }
+func (l *lines) Skipped(Skipped) error { return nil }
+func (l *lines) Finished(f Finished) error {
+	for _, s := range f.Lines() {
+		l.WriteString(s + "\n")
+	}
+	l.WriteString("--\n")
+	return nil
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		golden string
+		writer func(*bytes.Buffer) Writer
+	}{
+		{"json.golden", func(b *bytes.Buffer) Writer { return NewJSON(b) }},
+		{"text.golden", func(b *bytes.Buffer) Writer { return NewText(b) }},
+		{"csv.golden", func(b *bytes.Buffer) Writer { return NewCSV(b) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := messages(tt.writer(&b)); err != nil {
+				t.Fatal(err)
+			}
+			compare(t, tt.golden, b.Bytes())
+		})
+	}
+	t.Run("summary.golden", func(t *testing.T) {
+		var l lines
+		if err := messages(&l); err != nil {
+			t.Fatal(err)
+		}
+		compare(t, "summary.golden", l.Bytes())
+	})
+}
+
+// compare checks got against testdata/name, or rewrites it with -update.
+func compare(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it after a deliberate change):\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+// TestConcurrentLines checks that lines written from many goroutines stay
+// whole: a scan reports findings from several at once.
+func TestConcurrentLines(t *testing.T) {
+	tests := []struct {
+		name   string
+		writer func(*bytes.Buffer) Writer
+		lines  int // per finding, after any header
+		header int
+	}{
+		{"json", func(b *bytes.Buffer) Writer { return NewJSON(b) }, 1, 0},
+		{"text", func(b *bytes.Buffer) Writer { return NewText(b) }, 1, 0},
+		{"csv", func(b *bytes.Buffer) Writer { return NewCSV(b) }, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			w := tt.writer(&b)
+			f := Finding{Evidence: store.Evidence{CaptureID: "c", URL: "http://dump.test/" + strings.Repeat("x", 2000)}, IncidentID: "inc_1"}
+			var wg sync.WaitGroup
+			for range 50 {
+				wg.Go(func() {
+					if err := w.Finding(f); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+			if len(got) != tt.header+50*tt.lines {
+				t.Fatalf("%d lines, want %d", len(got), tt.header+50*tt.lines)
+			}
+			for _, l := range got[tt.header:] {
+				if l != got[tt.header] {
+					t.Fatalf("torn line %q", l)
+				}
+			}
+		})
+	}
+}
+
+func TestDefuse(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"http://dump.test/a.jpg", "http://dump.test/a.jpg"},
+		{"=1+1", "'=1+1"},
+		{"+1", "'+1"},
+		{"-1", "'-1"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"\rx", "'\rx"},
+		{"a=b", "a=b"},
+	}
+	for _, tt := range tests {
+		if got := Defuse(tt.in); got != tt.want {
+			t.Errorf("Defuse(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

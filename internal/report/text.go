@@ -1,0 +1,40 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Text writes one tab-separated line per finding: incident ID, capture ID,
+// distance, variant, and the URL with the archive entry in brackets.
+// Errors, summaries and skipped runs are not data: Text writes nothing for
+// them (the caller tells a person on stderr, see Finished.Lines).
+type Text struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewText returns a text writer on w.
+func NewText(w io.Writer) *Text { return &Text{w: w} }
+
+// Finding implements Writer.
+func (t *Text) Finding(f Finding) error {
+	where := f.URL
+	if f.ArchivePath != "" {
+		where += " [" + f.ArchivePath + "]"
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, err := fmt.Fprintf(t.w, "%s\t%s\t%d\t%s\t%s\n", f.IncidentID, f.CaptureID, f.Distance, f.Variant, where)
+	return err
+}
+
+// Error implements Writer; it writes nothing.
+func (t *Text) Error(Problem) error { return nil }
+
+// Finished implements Writer; it writes nothing.
+func (t *Text) Finished(Finished) error { return nil }
+
+// Skipped implements Writer; it writes nothing.
+func (t *Text) Skipped(Skipped) error { return nil }
