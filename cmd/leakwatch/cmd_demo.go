@@ -4,8 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leakwatch/leakwatch/internal/demo"
-	"github.com/leakwatch/leakwatch/internal/outbox"
-	"github.com/leakwatch/leakwatch/internal/scan"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -40,6 +39,6 @@ site as a v3 onion service and scans the .onion address through Tor.`,
 // demoOutput prints what the demo reports.
 type demoOutput struct{ a *app }
 
-func (d demoOutput) Printf(format string, args ...any)       { d.a.msg(format, args...) }
-func (d demoOutput) Summary(s scan.Summary, r outbox.Result) { d.a.printSummary(s, r) }
-func (d demoOutput) Incident(inc store.Incident)             { d.a.printIncident(inc) }
+func (d demoOutput) Printf(format string, args ...any) { d.a.msg(format, args...) }
+func (d demoOutput) Finished(f report.Finished)        { d.a.finished(f, false) }
+func (d demoOutput) Incident(inc store.Incident)       { d.a.printIncident(inc) }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/local"
+	"github.com/leakwatch/leakwatch/internal/report"
 )
 
 // enrollOptions are the flags of enroll.
@@ -214,11 +214,18 @@ func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error
 	opts := fingerprint.DefaultMatchOptions()
 	opts.PDQRadius, opts.MinQuality = o.radius, o.minQuality
 	failed := 0
-	err = local.MatchFiles(ctx, files, fingerprint.NewMatcher(b, opts), fingerprint.DefaultLimits(), func(r local.MatchResult) {
+	var out report.FileWriter = report.NewText(a.stdout)
+	if o.asJSON {
+		out = report.NewJSON(a.stdout)
+	}
+	err = local.MatchFiles(ctx, files, fingerprint.NewMatcher(b, opts), fingerprint.DefaultLimits(), func(r report.FileMatch) {
 		if r.Error != "" && !r.Unhashable {
 			failed++
 		}
-		a.printMatch(r, o.asJSON)
+		if r.Error != "" && !o.asJSON {
+			a.msg("%s: %s", r.Path, r.Error)
+		}
+		_ = out.FileMatch(r)
 	})
 	if err != nil {
 		return err
@@ -227,21 +234,4 @@ func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error
 		return fmt.Errorf("no file could be matched (%d errors)", failed)
 	}
 	return nil
-}
-
-func (a *app) printMatch(r local.MatchResult, asJSON bool) {
-	if asJSON {
-		_ = a.jsonLine(r)
-		return
-	}
-	if r.Error != "" {
-		a.msg("%s: %s", r.Path, r.Error)
-		return
-	}
-	if len(r.Matches) == 0 {
-		fmt.Fprintf(a.stdout, "%s\t-\n", r.Path)
-	}
-	for _, mt := range r.Matches {
-		fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\t%s\n", r.Path, mt.CaptureID, mt.Algorithm, strconv.Itoa(mt.Distance), mt.Variant)
-	}
 }

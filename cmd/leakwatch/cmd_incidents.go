@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -181,32 +178,10 @@ row; JSON is one object per capture per line.`,
 }
 
 func writeExport(w io.Writer, inc store.Incident, format string) error {
-	rows := inc.Affected()
 	if format == "json" {
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return report.WriteAffectedJSON(w, inc.Affected())
 	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"incident_id", "capture_id", "kind", "first_seen", "last_seen", "best_distance", "copies", "urls"})
-	for _, r := range rows {
-		_ = cw.Write([]string{r.IncidentID, csvSafe(r.CaptureID), r.Kind, r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339),
-			strconv.Itoa(r.BestDistance), strconv.Itoa(r.Copies), csvSafe(strings.Join(r.URLs, " "))})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// csvSafe defuses spreadsheet formula injection: URLs come from dump sites.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	return report.WriteAffectedCSV(w, inc.Affected())
 }
 
 func (a *app) printIncident(inc store.Incident) {

@@ -14,7 +14,7 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/archive"
-	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/scan"
 )
 
@@ -119,14 +119,7 @@ func (a *app) runScan(ctx context.Context, o scanOptions, seeds []string) error 
 	if err != nil {
 		return err
 	}
-	if o.asJSON {
-		_ = a.jsonLine(struct {
-			Type string `json:"type"`
-			scan.Summary
-			Alerts outbox.Result `json:"alerts"`
-		}{"summary", sum, dres})
-	}
-	a.printSummary(sum, dres)
+	a.finished(report.Finished{Summary: sum, Alerts: &dres}, o.asJSON)
 	switch {
 	case sum.Interrupted || ctx.Err() != nil:
 		return codeError{code: exitInterrupted, err: errors.New("interrupted; incidents found so far are recorded, pending alerts go out with the next run")}
@@ -150,7 +143,7 @@ func (a *app) progressLine(cfg *scan.Config, asJSON bool) (clear func()) {
 	if asJSON || !isTerminal(a.stderr) {
 		return func() {}
 	}
-	cfg.OnProgress = func(p scan.Summary) {
+	cfg.OnProgress = func(p report.Summary) {
 		fmt.Fprintf(a.stderr, "\r\x1b[Kleakwatch: %d pages, %d assets, %d images, %d matches, %d errors", p.Pages, p.Assets, p.Images, p.Matches, p.Errors)
 	}
 	return func() { fmt.Fprint(a.stderr, "\r\x1b[K") }

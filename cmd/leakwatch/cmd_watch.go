@@ -5,13 +5,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/leakwatch/leakwatch/internal/metrics"
-	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/scan"
 	"github.com/leakwatch/leakwatch/internal/watch"
 )
@@ -110,33 +108,10 @@ type watchOutput struct {
 
 func (w watchOutput) Printf(format string, args ...any) { w.a.msg(format, args...) }
 
-func (w watchOutput) Skipped(at time.Time) {
+func (w watchOutput) Skipped(s report.Skipped) {
 	if w.asJSON {
-		_ = w.a.jsonLine(struct {
-			Type   string    `json:"type"`
-			Reason string    `json:"reason"`
-			At     time.Time `json:"at"`
-		}{"skipped", "locked", at})
+		_ = report.NewJSON(w.a.stdout).Skipped(s)
 	}
 }
 
-func (w watchOutput) Finished(sum scan.Summary, status string, err error) {
-	if err != nil && status == metrics.StatusFailed {
-		w.a.msg("run failed: %v", err)
-	} else {
-		w.a.printSummary(sum, outbox.Result{})
-	}
-	if !w.asJSON {
-		return
-	}
-	line := struct {
-		Type   string `json:"type"`
-		Status string `json:"status"`
-		Error  string `json:"error,omitempty"`
-		scan.Summary
-	}{Type: "summary", Status: status, Summary: sum}
-	if err != nil {
-		line.Error = err.Error()
-	}
-	_ = w.a.jsonLine(line)
-}
+func (w watchOutput) Finished(f report.Finished) { w.a.finished(f, w.asJSON) }

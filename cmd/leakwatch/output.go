@@ -1,15 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
 
 	"github.com/mattn/go-isatty"
 
-	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/scan"
 )
 
@@ -18,13 +15,9 @@ import (
 // progress on stderr.
 func (a *app) scanOutput(cfg *scan.Config, asJSON bool) {
 	if asJSON {
-		cfg.OnFinding = func(fd scan.Finding) { _ = a.jsonLine(fd) }
-		cfg.OnError = func(p scan.Problem) {
-			_ = a.jsonLine(struct {
-				Type string `json:"type"`
-				scan.Problem
-			}{"error", p})
-		}
+		out := report.NewJSON(a.stdout)
+		cfg.OnFinding = func(f report.Finding) { _ = out.Finding(f) }
+		cfg.OnError = func(p report.Problem) { _ = out.Error(p) }
 		return
 	}
 	// Long archive downloads report every ~10 s on stderr.
@@ -35,37 +28,18 @@ func (a *app) scanOutput(cfg *scan.Config, asJSON bool) {
 		}
 		a.msg("downloading %s: %d MiB", u, read>>20)
 	}
-	cfg.OnFinding = func(fd scan.Finding) {
-		where := fd.URL
-		if fd.ArchivePath != "" {
-			where += " [" + fd.ArchivePath + "]"
-		}
-		fmt.Fprintf(a.stdout, "%s\t%s\t%d\t%s\t%s\n", fd.IncidentID, fd.CaptureID, fd.Distance, fd.Variant, where)
-	}
+	out := report.NewText(a.stdout)
+	cfg.OnFinding = func(f report.Finding) { _ = out.Finding(f) }
 }
 
-func (a *app) printSummary(sum scan.Summary, d outbox.Result) {
-	reasons := make([]string, 0, len(sum.ErrorsBy))
-	for r, n := range sum.ErrorsBy {
-		reasons = append(reasons, fmt.Sprintf("%s=%d", r, n))
+// finished tells the operator how a run went, on stderr, and with asJSON
+// also writes the summary line on stdout.
+func (a *app) finished(f report.Finished, asJSON bool) {
+	for _, l := range f.Lines() {
+		a.msg("%s", l)
 	}
-	sort.Strings(reasons)
-	a.msg("scanned %d pages, %d assets, %d images (%d hashed, %d cached, %d unhashable); %d matches; %d errors %s",
-		sum.Pages, sum.Assets, sum.Images, sum.Hashed, sum.Cached, sum.Unhashable, sum.Matches, sum.Errors, strings.Join(reasons, " "))
-	if sum.PatchLimited > 0 {
-		a.msg("%d images raised more patch leads than the verification budget: an uneven crop among them may have been missed (README, Match policy)", sum.PatchLimited)
-	}
-	for _, c := range sum.Incidents {
-		state := "updated"
-		if c.Created {
-			state = "new"
-		} else if len(c.NewCaptures) == 0 {
-			state = "seen again"
-		}
-		a.msg("incident %s (%s) %s: %d new captures: %s", c.ID, c.Source, state, len(c.NewCaptures), strings.Join(c.NewCaptures, ", "))
-	}
-	if d.Delivered+d.Retrying+d.GaveUp > 0 {
-		a.msg("alerts: %d delivered, %d to retry, %d given up", d.Delivered, d.Retrying, d.GaveUp)
+	if asJSON {
+		_ = report.NewJSON(a.stdout).Finished(f)
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
 	"github.com/leakwatch/leakwatch/internal/local"
-	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/scan"
 	"github.com/leakwatch/leakwatch/internal/store"
 	"github.com/leakwatch/leakwatch/internal/tor"
@@ -34,8 +34,8 @@ import (
 type Output interface {
 	// Printf writes a message for the operator.
 	Printf(format string, args ...any)
-	// Summary reports the scan.
-	Summary(scan.Summary, outbox.Result)
+	// Finished reports the scan.
+	Finished(report.Finished)
 	// Incident shows one incident with its evidence.
 	Incident(store.Incident)
 }
@@ -200,7 +200,7 @@ func (r *run) scan(ctx context.Context, bank *fingerprint.Bank, st *store.Store,
 	if err != nil {
 		return err
 	}
-	r.o.Out.Summary(sum, dres)
+	r.o.Out.Finished(report.Finished{Summary: sum, Alerts: &dres})
 	return nil
 }
 

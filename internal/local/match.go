@@ -6,25 +6,17 @@ import (
 	"os"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/report"
 )
-
-// MatchResult is one local file's outcome, in the CLI contract's shape.
-type MatchResult struct {
-	Path       string              `json:"path"`
-	Matches    []fingerprint.Match `json:"matches"`
-	Unhashable bool                `json:"unhashable,omitempty"`
-	Quality    int                 `json:"quality"`
-	Error      string              `json:"error,omitempty"`
-}
 
 // MatchFiles matches each file against m and reports every file, matched
 // or not.
-func MatchFiles(ctx context.Context, files []string, m fingerprint.Matcher, lim fingerprint.Limits, report func(MatchResult)) error {
+func MatchFiles(ctx context.Context, files []string, m fingerprint.Matcher, lim fingerprint.Limits, emit func(report.FileMatch)) error {
 	for _, p := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res := MatchResult{Path: p, Matches: []fingerprint.Match{}}
+		res := report.FileMatch{Path: p, Matches: []fingerprint.Match{}}
 		fp, err := fingerprintFile(p, lim)
 		if err == nil {
 			res.Quality = fp.PDQ.Quality
@@ -38,7 +30,7 @@ func MatchFiles(ctx context.Context, files []string, m fingerprint.Matcher, lim 
 			res.Error = err.Error()
 			res.Unhashable = errors.Is(err, fingerprint.ErrLowQuality)
 		}
-		report(res)
+		emit(res)
 	}
 	return nil
 }

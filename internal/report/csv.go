@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/store"
 )
 
 // csvHeader names the columns of CSV: the evidence fields, as in JSON.
@@ -53,6 +56,23 @@ func (c *CSV) row(rec []string) error {
 	}
 	c.w.Flush()
 	return c.w.Error()
+}
+
+// affectedHeader names the columns of WriteAffectedCSV.
+var affectedHeader = []string{"incident_id", "capture_id", "kind", "first_seen", "last_seen", "best_distance", "copies", "urls"}
+
+// WriteAffectedCSV writes an incident's affected captures (the people to
+// notify) under a header row; a capture's URLs share one cell, separated
+// by spaces.
+func WriteAffectedCSV(w io.Writer, rows []store.Affected) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(affectedHeader)
+	for _, r := range rows {
+		_ = cw.Write([]string{r.IncidentID, Defuse(r.CaptureID), r.Kind, r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339),
+			strconv.Itoa(r.BestDistance), strconv.Itoa(r.Copies), Defuse(strings.Join(r.URLs, " "))})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // Defuse keeps a spreadsheet from running a cell as a formula: text from a

@@ -3,7 +3,8 @@
 // a Skipped run) and the renderers that write them, one file per format:
 // JSON lines (the machine contract other tools read; field names never
 // change), text (one tab-separated line per finding) and CSV (findings for
-// a spreadsheet).
+// a spreadsheet). The match command's per-file results (FileMatch) and an
+// incident's affected captures for export are rendered here too.
 //
 // Renderers write data only; the human summary of a run (Finished.Lines)
 // is for the caller to print with its other messages on stderr.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"sync"
+
+	"github.com/leakwatch/leakwatch/internal/store"
 )
 
 // JSON writes every message as one JSON object per line, its kind in
@@ -49,6 +51,22 @@ func (j *JSON) Finished(f Finished) error { return j.line(jsonFinished{TypeSumma
 
 // Skipped implements Writer.
 func (j *JSON) Skipped(s Skipped) error { return j.line(jsonSkipped{TypeSkipped, s}) }
+
+// FileMatch writes the match command's line for one file. It has no
+// "type": the match command prints nothing else.
+func (j *JSON) FileMatch(r FileMatch) error { return j.line(r) }
+
+// WriteAffectedJSON writes an incident's affected captures, one JSON
+// object per line.
+func WriteAffectedJSON(w io.Writer, rows []store.Affected) error {
+	enc := json.NewEncoder(w)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // line writes v and its newline in one call, so concurrent lines never
 // interleave.

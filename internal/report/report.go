@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/metrics"
 	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/store"
@@ -26,6 +27,11 @@ type Writer interface {
 	Error(Problem) error
 	Finished(Finished) error
 	Skipped(Skipped) error
+}
+
+// FileWriter renders the match command's results, one local file at a time.
+type FileWriter interface {
+	FileMatch(FileMatch) error
 }
 
 // Finding is one matched capture at one place, and the incident that now
@@ -139,6 +145,17 @@ func (f Finished) Lines() []string {
 		out = append(out, fmt.Sprintf("alerts: %d delivered, %d to retry, %d given up", d.Delivered, d.Retrying, d.GaveUp))
 	}
 	return out
+}
+
+// FileMatch is the match command's result for one local file: the
+// captures it matches (an empty list when none), or why it could not be
+// matched.
+type FileMatch struct {
+	Path       string              `json:"path"`
+	Matches    []fingerprint.Match `json:"matches"`
+	Unhashable bool                `json:"unhashable,omitempty"`
+	Quality    int                 `json:"quality"`
+	Error      string              `json:"error,omitempty"`
 }
 
 // Skipped says a scheduled run did not start, and why ("locked": another

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/metrics"
 	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/store"
@@ -99,6 +100,68 @@ func TestGolden(t *testing.T) {
 		}
 		compare(t, "summary.golden", l.Bytes())
 	})
+}
+
+// TestFileMatchGolden renders the match command's results: a file with two
+// matches, one with none, an unhashable one and an unreadable one.
+func TestFileMatchGolden(t *testing.T) {
+	rect := [4]int{10, 20, 110, 220}
+	files := []FileMatch{
+		{Path: "leaks/a.jpg", Quality: 88, Matches: []fingerprint.Match{
+			{CaptureID: "traveller-0007", Kind: "face", Algorithm: fingerprint.AlgoPDQ, Distance: 8, Variant: "original", Quality: 88, PHashDistance: 4},
+			{CaptureID: "plate-0002", Kind: "plate", Algorithm: fingerprint.AlgoPDQ, Distance: 40, Variant: "flipx", Region: 2, Via: "patch", Rect: &rect, Quality: 70, PHashDistance: -1},
+		}},
+		{Path: "leaks/b.png", Quality: 91, Matches: []fingerprint.Match{}},
+		{Path: "leaks/flat.png", Quality: 12, Matches: []fingerprint.Match{}, Unhashable: true, Error: "image quality too low"},
+		{Path: "leaks/broken.gif", Matches: []fingerprint.Match{}, Error: "corrupt image"},
+	}
+	tests := []struct {
+		golden string
+		write  func(*bytes.Buffer, FileMatch) error
+	}{
+		{"files.json.golden", func(b *bytes.Buffer, r FileMatch) error { return NewJSON(b).FileMatch(r) }},
+		{"files.text.golden", func(b *bytes.Buffer, r FileMatch) error { return NewText(b).FileMatch(r) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			var b bytes.Buffer
+			for _, r := range files {
+				if err := tt.write(&b, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			compare(t, tt.golden, b.Bytes())
+		})
+	}
+}
+
+// TestAffectedGolden renders an incident's affected captures for export:
+// one capture seen twice (once in an archive), one whose ID and URL would
+// be a spreadsheet formula.
+func TestAffectedGolden(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rows := []store.Affected{
+		{IncidentID: "inc_0123456789abcdef", CaptureID: "traveller-0007", Kind: "face", FirstSeen: t0, LastSeen: t0.Add(time.Hour),
+			BestDistance: 4, Copies: 2, URLs: []string{"http://dump.test/1.jpg", "http://dump.test/a.zip#in/2.jpg"}},
+		{IncidentID: "inc_0123456789abcdef", CaptureID: "+plate", Kind: "plate", FirstSeen: t0, LastSeen: t0,
+			BestDistance: 30, Copies: 1, URLs: []string{"=cmd|' /C calc'!A0"}},
+	}
+	tests := []struct {
+		golden string
+		write  func(*bytes.Buffer, []store.Affected) error
+	}{
+		{"affected.csv.golden", func(b *bytes.Buffer, r []store.Affected) error { return WriteAffectedCSV(b, r) }},
+		{"affected.json.golden", func(b *bytes.Buffer, r []store.Affected) error { return WriteAffectedJSON(b, r) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.write(&b, rows); err != nil {
+				t.Fatal(err)
+			}
+			compare(t, tt.golden, b.Bytes())
+		})
+	}
 }
 
 // compare checks got against testdata/name, or rewrites it with -update.

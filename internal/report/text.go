@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 )
 
@@ -28,6 +29,28 @@ func (t *Text) Finding(f Finding) error {
 	defer t.mu.Unlock()
 	_, err := fmt.Fprintf(t.w, "%s\t%s\t%d\t%s\t%s\n", f.IncidentID, f.CaptureID, f.Distance, f.Variant, where)
 	return err
+}
+
+// FileMatch writes the match command's lines for one file: "PATH\t-" when
+// nothing matched, else one "PATH\tCAPTURE\tALGORITHM\tDISTANCE\tVARIANT"
+// line per match. A file that could not be matched writes nothing (the
+// caller says why on stderr).
+func (t *Text) FileMatch(r FileMatch) error {
+	if r.Error != "" {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(r.Matches) == 0 {
+		_, err := fmt.Fprintf(t.w, "%s\t-\n", r.Path)
+		return err
+	}
+	for _, m := range r.Matches {
+		if _, err := fmt.Fprintf(t.w, "%s\t%s\t%s\t%s\t%s\n", r.Path, m.CaptureID, m.Algorithm, strconv.Itoa(m.Distance), m.Variant); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Error implements Writer; it writes nothing.

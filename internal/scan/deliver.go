@@ -12,6 +12,7 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 	"github.com/leakwatch/leakwatch/internal/tor"
 )
@@ -84,7 +85,7 @@ func (d Delivery) dispatcher(st *store.Store) *outbox.Dispatcher {
 
 // RunAndDeliver runs a scan while a delivery worker sends each alert as
 // soon as its event is committed, then keeps retrying for up to d.Wait.
-func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (Summary, outbox.Result, error) {
+func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (report.Summary, outbox.Result, error) {
 	var total outbox.Result
 	if len(d.Notifiers) == 0 {
 		sum, err := Run(ctx, cfg)

@@ -17,6 +17,7 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -72,7 +73,7 @@ func TestIncrementalRecrawl(t *testing.T) {
 	}
 	bank := fingerprint.NewBank()
 	enroll(bank, a)
-	run := func(bank *fingerprint.Bank) Summary {
+	run := func(bank *fingerprint.Bank) report.Summary {
 		mu.Lock()
 		clear(status)
 		mu.Unlock()

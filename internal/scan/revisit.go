@@ -7,6 +7,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -86,6 +87,6 @@ func (s *scanner) unchanged(ctx context.Context, a crawler.Asset) error {
 	if err != nil {
 		return fmt.Errorf("cached fingerprint of %s: %w", a.URL, err)
 	}
-	s.count(func(x *Summary) { x.Images++; x.Cached++ })
+	s.count(func(x *report.Summary) { x.Images++; x.Cached++ })
 	return s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, fp)
 }

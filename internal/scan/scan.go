@@ -21,6 +21,7 @@ import (
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -56,9 +57,9 @@ type Config struct {
 	// Endpoints are the keys of the alert endpoints events are queued for.
 	Endpoints []string
 	// OnFinding is called for every match (e.g. to stream JSON lines).
-	OnFinding func(Finding)
+	OnFinding func(report.Finding)
 	// OnError is called for every per-item error (after counting).
-	OnError func(Problem)
+	OnError func(report.Problem)
 	// WholeImageOnly skips the query-side crop and collage candidates
 	// (fingerprint.ComputeWhole): about three times the throughput on small
 	// photos, but crops, collages, screenshots and captioned copies are not
@@ -69,88 +70,11 @@ type Config struct {
 	Recrawl bool
 	// OnProgress, if set, receives a snapshot of the counters about twice
 	// a second while the scan runs (for a progress line on a terminal).
-	OnProgress func(Summary)
+	OnProgress func(report.Summary)
 	// OnEvent is called after an alert event was committed to the outbox,
 	// e.g. to wake the delivery worker.
 	OnEvent func(eventID string)
 	Logger  *slog.Logger
-}
-
-// Finding is one matched capture at one place.
-type Finding struct {
-	Type        string `json:"type"` // always "finding"
-	CaptureID   string `json:"capture_id"`
-	Kind        string `json:"kind"`
-	URL         string `json:"url"`
-	Page        string `json:"page,omitempty"`
-	ArchivePath string `json:"archive_path,omitempty"`
-	SHA256      string `json:"sha256"`
-	Algorithm   string `json:"algorithm"`
-	Distance    int    `json:"distance"`
-	Quality     int    `json:"quality"`
-	Variant     string `json:"variant,omitempty"`
-	IncidentID  string `json:"incident_id"`
-}
-
-// Problem is one counted, non-fatal error.
-type Problem struct {
-	URL    string `json:"url"`
-	Reason string `json:"reason"`
-	Err    string `json:"error"`
-}
-
-// Summary reports a finished run.
-type Summary struct {
-	RunID      int64 `json:"run_id"`
-	Pages      int64 `json:"pages"`
-	Unchanged  int64 `json:"unchanged"`
-	Assets     int64 `json:"assets"`
-	Images     int64 `json:"images"`
-	Hashed     int64 `json:"hashed"`
-	Cached     int64 `json:"cached"`
-	Unhashable int64 `json:"unhashable"`
-	// PatchLimited counts images whose patch leads outran the
-	// verification budget (fingerprint.MatchStats): a copy among the
-	// leads left unchecked may have been missed.
-	PatchLimited int64            `json:"patch_limited"`
-	Matches      int64            `json:"matches"`
-	Errors       int64            `json:"errors"`
-	ErrorsBy     map[string]int64 `json:"errors_by_reason"`
-	Incidents    []IncidentChange `json:"incidents"`
-	Interrupted  bool             `json:"interrupted,omitempty"`
-	Duration     time.Duration    `json:"duration_ns"`
-}
-
-// IncidentChange summarises what this run did to one incident.
-type IncidentChange struct {
-	ID          string   `json:"id"`
-	Source      string   `json:"source"`
-	Created     bool     `json:"created"`
-	NewCaptures []string `json:"new_captures"`
-	Event       string   `json:"event,omitempty"`
-}
-
-// Changed counts incidents the run created, grew or re-opened: the ones
-// that produced an alert event.
-func (s Summary) Changed() int {
-	n := 0
-	for _, c := range s.Incidents {
-		if c.Event != "" {
-			n++
-		}
-	}
-	return n
-}
-
-// NewIncidents counts incidents created by the run.
-func (s Summary) NewIncidents() int {
-	n := 0
-	for _, c := range s.Incidents {
-		if c.Created {
-			n++
-		}
-	}
-	return n
 }
 
 type scanner struct {
@@ -172,17 +96,17 @@ type scanner struct {
 	runID       int64
 
 	mu      sync.Mutex
-	sum     Summary
-	changes map[string]*IncidentChange
+	sum     report.Summary
+	changes map[string]*report.IncidentChange
 }
 
 // Run performs one scan. It returns an error only when the scan as a whole
 // failed (bad configuration, unusable store); per-URL and per-file errors
 // are counted in the summary.
-func Run(ctx context.Context, cfg Config) (Summary, error) {
+func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	start := time.Now()
 	if cfg.Bank == nil || cfg.Store == nil {
-		return Summary{}, errors.New("scan: bank and store are required")
+		return report.Summary{}, errors.New("scan: bank and store are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -204,12 +128,12 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	cr, err := crawler.New(cfg.Crawler)
 	if err != nil {
-		return Summary{}, err
+		return report.Summary{}, err
 	}
 	cfg.Bank.BuildIndex()
 	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger, needRef: cfg.Bank.Imported() > 0,
 		decodeSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		changes:     map[string]*IncidentChange{}}
+		changes:     map[string]*report.IncidentChange{}}
 	s.patches = cfg.Match.SubImages && cfg.Match.Patches && !cfg.WholeImageOnly
 	if s.patches && cfg.Bank.Patches() > 0 {
 		s.patchesSince = cfg.Bank.NewestEnrollment()
@@ -217,34 +141,34 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	s.sum.ErrorsBy = map[string]int64{}
 	s.runID, err = cfg.Store.BeginRun(ctx, strings.Join(cfg.Seeds, " "))
 	if err != nil {
-		return Summary{}, err
+		return report.Summary{}, err
 	}
 	s.sum.RunID = s.runID
 	// Growth a killed run recorded but never announced goes out now.
 	if err := s.announce(ctx); err != nil {
-		return Summary{}, err
+		return report.Summary{}, err
 	}
 	if cfg.OnProgress != nil {
 		copts := cfg.Crawler
-		copts.OnPage = func(string) { s.count(func(x *Summary) { x.Pages++ }) }
+		copts.OnPage = func(string) { s.count(func(x *report.Summary) { x.Pages++ }) }
 		cfg.Crawler = copts
 		s.cfg.Crawler = copts
 		if cr, err = crawler.New(copts); err != nil {
-			return Summary{}, err
+			return report.Summary{}, err
 		}
 	}
 	if !cfg.Recrawl {
 		copts := cfg.Crawler
 		copts.Revisit = &revisit{ctx: ctx, st: cfg.Store, runID: s.runID, log: s.log.Warn, usable: s.cacheUsable}
 		if cr, err = crawler.New(copts); err != nil {
-			return Summary{}, err
+			return report.Summary{}, err
 		}
 	}
 	stopProgress := s.progress()
 	st, crawlErr := cr.Run(ctx, cfg.Seeds, s.handle, s.crawlError)
 	stopProgress()
 	if err := s.announce(context.WithoutCancel(ctx)); err != nil {
-		return Summary{}, err
+		return report.Summary{}, err
 	}
 	s.mu.Lock()
 	s.sum.Pages, s.sum.Assets, s.sum.Unchanged = st.Pages, st.Assets, st.Unchanged
@@ -315,7 +239,7 @@ func (s *scanner) announce(ctx context.Context) error {
 				s.mu.Unlock()
 				return err
 			}
-			ch = &IncidentChange{ID: out.IncidentID, Source: inc.Source}
+			ch = &report.IncidentChange{ID: out.IncidentID, Source: inc.Source}
 			s.changes[out.IncidentID] = ch
 		}
 		ch.NewCaptures = mergeSorted(ch.NewCaptures, out.NewCaptures)
@@ -336,7 +260,7 @@ func (s *scanner) problem(u string, err error) {
 	s.mu.Unlock()
 	s.log.Warn("skipped", "url", u, "reason", reason, "err", err)
 	if s.cfg.OnError != nil {
-		s.cfg.OnError(Problem{URL: u, Reason: reason, Err: err.Error()})
+		s.cfg.OnError(report.Problem{URL: u, Reason: reason, Err: err.Error()})
 	}
 }
 
@@ -381,7 +305,7 @@ func Reason(err error) string {
 
 // handle consumes one asset from the crawler.
 func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
-	s.count(func(x *Summary) { x.Assets++ })
+	s.count(func(x *report.Summary) { x.Assets++ })
 	if a.NotModified {
 		return s.unchanged(ctx, a)
 	}
@@ -425,15 +349,15 @@ func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 			s.log.Warn("remember asset", "url", w.url, "err", err)
 		}
 	}
-	s.count(func(x *Summary) { x.Images++ })
+	s.count(func(x *report.Summary) { x.Images++ })
 	fp, cached, err := s.fingerprint(ctx, sha, data)
 	if err != nil {
 		return err
 	}
 	if cached {
-		s.count(func(x *Summary) { x.Cached++ })
+		s.count(func(x *report.Summary) { x.Cached++ })
 	} else {
-		s.count(func(x *Summary) { x.Hashed++ })
+		s.count(func(x *report.Summary) { x.Hashed++ })
 	}
 	return s.match(ctx, w, sha, fp)
 }
@@ -442,11 +366,11 @@ func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint.Fingerprint) error {
 	ms, stats, err := s.matcher.MatchStats(fp)
 	if stats.PatchLeadsSkipped > 0 {
-		s.count(func(x *Summary) { x.PatchLimited++ })
+		s.count(func(x *report.Summary) { x.PatchLimited++ })
 		s.log.Warn("patch leads left unverified (verification budget used up)", "url", w.url, "archive_path", w.archivePath, "leads", stats.PatchLeadsSkipped)
 	}
 	if errors.Is(err, fingerprint.ErrLowQuality) {
-		s.count(func(x *Summary) { x.Unhashable++ })
+		s.count(func(x *report.Summary) { x.Unhashable++ })
 		s.log.Info("unhashable image", "url", w.url, "archive_path", w.archivePath, "quality", fp.PDQ.Quality)
 		return nil
 	}
@@ -457,12 +381,12 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 		return nil
 	}
 	source := s.source(w)
-	rec := make([]store.Evidence, 0, len(ms))
+	evs := make([]store.Evidence, 0, len(ms))
 	for _, m := range ms {
-		rec = append(rec, store.Evidence{CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
+		evs = append(evs, store.Evidence{CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
 			SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant})
 	}
-	out, err := s.cfg.Store.RecordMatches(ctx, source, rec, s.cfg.Endpoints)
+	out, err := s.cfg.Store.RecordMatches(ctx, source, evs, s.cfg.Endpoints)
 	if err != nil {
 		return err
 	}
@@ -470,7 +394,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 	s.sum.Matches += int64(len(ms))
 	ch := s.changes[out.IncidentID]
 	if ch == nil {
-		ch = &IncidentChange{ID: out.IncidentID, Source: source}
+		ch = &report.IncidentChange{ID: out.IncidentID, Source: source}
 		s.changes[out.IncidentID] = ch
 	}
 	ch.Created = ch.Created || out.Created
@@ -482,17 +406,16 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 	if out.Event != "" && s.cfg.OnEvent != nil {
 		s.cfg.OnEvent(out.Event)
 	}
-	for _, m := range ms {
-		s.log.Info("match", "capture_id", m.CaptureID, "url", w.url, "archive_path", w.archivePath, "distance", m.Distance, "incident", out.IncidentID)
+	for _, ev := range evs {
+		s.log.Info("match", "capture_id", ev.CaptureID, "url", ev.URL, "archive_path", ev.ArchivePath, "distance", ev.Distance, "incident", out.IncidentID)
 		if s.cfg.OnFinding != nil {
-			s.cfg.OnFinding(Finding{Type: "finding", CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
-				SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant, IncidentID: out.IncidentID})
+			s.cfg.OnFinding(report.Finding{Evidence: ev, IncidentID: out.IncidentID})
 		}
 	}
 	return nil
 }
 
-func (s *scanner) count(f func(*Summary)) {
+func (s *scanner) count(f func(*report.Summary)) {
 	s.mu.Lock()
 	f(&s.sum)
 	s.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"github.com/leakwatch/leakwatch/fixtures/hostile"
 	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/local"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -90,12 +91,12 @@ func TestHostileSite(t *testing.T) {
 	sum, err := Run(context.Background(), Config{
 		Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, Archive: lim,
 		Crawler: crawler.Options{MaxPages: 50, MaxLinksPerPage: 1000, RequestTimeout: 3 * time.Second, MaxPageBytes: 4 << 20, Parallelism: 4},
-		OnProgress: func(p Summary) {
+		OnProgress: func(p report.Summary) {
 			if p.Pages > 0 && p.Assets > 0 {
 				progressed.Add(1)
 			}
 		},
-		OnError: func(p Problem) {
+		OnError: func(p report.Problem) {
 			mu.Lock()
 			problems[p.Reason] = append(problems[p.Reason], p.URL)
 			mu.Unlock()

@@ -17,13 +17,13 @@ func TestIncidentAffected(t *testing.T) {
 	}{
 		{"none", nil, []Affected{}},
 		{"copies of one capture merge", []Match{
-			{CaptureID: "b", Kind: "face", URL: "http://x/1.jpg", Distance: 12, FirstSeen: t1, LastSeen: t1},
-			{CaptureID: "b", Kind: "face", URL: "http://x/a.zip", ArchivePath: "in/2.jpg", Distance: 4, FirstSeen: t0, LastSeen: t2},
+			{Evidence: Evidence{CaptureID: "b", Kind: "face", URL: "http://x/1.jpg", Distance: 12}, FirstSeen: t1, LastSeen: t1},
+			{Evidence: Evidence{CaptureID: "b", Kind: "face", URL: "http://x/a.zip", ArchivePath: "in/2.jpg", Distance: 4}, FirstSeen: t0, LastSeen: t2},
 		}, []Affected{{IncidentID: "inc", CaptureID: "b", Kind: "face", FirstSeen: t0, LastSeen: t2, BestDistance: 4, Copies: 2,
 			URLs: []string{"http://x/1.jpg", "http://x/a.zip#in/2.jpg"}}}},
 		{"ordered by capture ID", []Match{
-			{CaptureID: "z", URL: "u1", FirstSeen: t0, LastSeen: t0},
-			{CaptureID: "a", URL: "u2", FirstSeen: t0, LastSeen: t0},
+			{Evidence: Evidence{CaptureID: "z", URL: "u1"}, FirstSeen: t0, LastSeen: t0},
+			{Evidence: Evidence{CaptureID: "a", URL: "u2"}, FirstSeen: t0, LastSeen: t0},
 		}, []Affected{
 			{IncidentID: "inc", CaptureID: "a", FirstSeen: t0, LastSeen: t0, Copies: 1, URLs: []string{"u2"}},
 			{IncidentID: "inc", CaptureID: "z", FirstSeen: t0, LastSeen: t0, Copies: 1, URLs: []string{"u1"}},

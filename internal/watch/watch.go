@@ -17,6 +17,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/metrics"
 	"github.com/leakwatch/leakwatch/internal/outbox"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/scan"
 	"github.com/leakwatch/leakwatch/internal/store"
 	"github.com/leakwatch/leakwatch/internal/tor"
@@ -84,10 +85,10 @@ type Output interface {
 	// Printf writes a message for the operator.
 	Printf(format string, args ...any)
 	// Skipped reports a run skipped because another run held the store.
-	Skipped(at time.Time)
+	Skipped(report.Skipped)
 	// Finished reports a run with its status (one of metrics.Status*)
 	// and, if it failed, its error.
-	Finished(sum scan.Summary, status string, err error)
+	Finished(report.Finished)
 }
 
 // Env is what a watcher gets from its caller besides the options.
@@ -255,10 +256,10 @@ func (w *watcher) tick(ctx context.Context) {
 			w.env.Out.Printf("run skipped: %v", err)
 			w.metrics.SkippedLocked()
 			w.health.Skipped()
-			w.env.Out.Skipped(time.Now().UTC())
+			w.env.Out.Skipped(report.Skipped{Reason: "locked", At: time.Now().UTC()})
 			return
 		}
-		w.finish(scan.Summary{}, metrics.StatusFailed, err)
+		w.finish(report.Summary{}, metrics.StatusFailed, err)
 		return
 	}
 	defer release()
@@ -289,7 +290,7 @@ func (w *watcher) tick(ctx context.Context) {
 }
 
 // runStatus classifies a finished scan for metrics and health.
-func runStatus(ctx context.Context, sum scan.Summary, err error) string {
+func runStatus(ctx context.Context, sum report.Summary, err error) string {
 	switch {
 	case sum.Interrupted || ctx.Err() != nil:
 		return metrics.StatusInterrupted
@@ -303,12 +304,16 @@ func runStatus(ctx context.Context, sum scan.Summary, err error) string {
 	return metrics.StatusOK
 }
 
-func (w *watcher) finish(sum scan.Summary, status string, err error) {
+func (w *watcher) finish(sum report.Summary, status string, err error) {
 	end := time.Now()
 	w.metrics.ObserveRun(metrics.Run{Status: status, Pages: sum.Pages, ImagesHashed: sum.Hashed, Matches: sum.Matches,
 		IncidentsChanged: sum.Changed(), ErrorsBy: sum.ErrorsBy}, end)
 	w.health.Observe(status, end)
-	w.env.Out.Finished(sum, status, err)
+	fin := report.Finished{Status: status, Summary: sum}
+	if err != nil {
+		fin.Err = err.Error()
+	}
+	w.env.Out.Finished(fin)
 	w.env.Logger.Info("run finished", "status", status, "pages", sum.Pages, "matches", sum.Matches, "changed", sum.Changed(), "errors", sum.Errors)
 }
 
