@@ -133,6 +133,7 @@ func TestRules(t *testing.T) {
 		{"fingerprint test uses fixtures", edge{from: "fingerprint", to: "fixtures/imagegen", test: true}, false},
 		{"fingerprint uses fixtures", edge{from: "fingerprint", to: "fixtures/imagegen"}, true},
 		{"scan uses fixtures", edge{from: "internal/scan", to: "fixtures/corpus"}, true},
+		{"cmd uses fixtures", edge{from: "cmd/leakwatch", to: "fixtures/corpus"}, true},
 		{"scan test uses fixtures", edge{from: "internal/scan", to: "fixtures/corpus", test: true}, false},
 		{"demo uses fixtures", edge{from: "internal/demo", to: "fixtures/corpus"}, false},
 		{"robustness uses fixtures", edge{from: "internal/robustness", to: "fixtures/transform"}, false},
