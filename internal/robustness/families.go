@@ -100,12 +100,12 @@ func families(r *rand.Rand, fillers []image.Image) []transformSpec {
 	add("crop", "keepside50-65", true, keepSide(r.IntN(4), u(0.5, 0.65), 0.1))
 
 	add("overlay", "stickers", false, transform.Stickers(u(0.1, 0.25), r.Uint64()))
-	add("overlay", "logodisc", false, transform.LogoDisc(stamp[:2], pick2(r, 0.15, 0.85), pick2(r, 0.2, 0.8), u(0.12, 0.18), u(0.7, 1),
+	add("overlay", "logodisc", false, transform.LogoDisc(stamp[:2], nearEdge(r, 0.15, 0.85), nearEdge(r, 0.2, 0.8), u(0.12, 0.18), u(0.7, 1),
 		color.RGBA{uint8(r.IntN(256)), uint8(r.IntN(256)), uint8(r.IntN(256)), 255}, color.RGBA{255, 255, 255, 255}))
 	add("overlay", "memetext", false, transform.MemeText(words(2+r.IntN(3)), words(2+r.IntN(3))))
 	add("overlay", "overlay-mix", true, transform.Chain(
 		transform.Stickers(u(0.05, 0.1), r.Uint64()),
-		transform.LogoDisc(stamp[:1], pick2(r, 0.12, 0.88), pick2(r, 0.15, 0.85), u(0.08, 0.12), 1, color.RGBA{20, 20, 20, 255}, color.RGBA{250, 200, 30, 255}),
+		transform.LogoDisc(stamp[:1], nearEdge(r, 0.12, 0.88), nearEdge(r, 0.15, 0.85), u(0.08, 0.12), 1, color.RGBA{20, 20, 20, 255}, color.RGBA{250, 200, 30, 255}),
 		transform.MemeText("", words(2+r.IntN(2)))))
 
 	add("text", "textdiagonal", false, transform.DiagonalText(stamp, sign()*u(20, 45), u(0.4, 0.6), false))
@@ -134,8 +134,9 @@ func families(r *rand.Rand, fillers []image.Image) []transformSpec {
 	return out
 }
 
-// pick2 returns a position near one end of an axis: lo or hi, jittered.
-func pick2(r *rand.Rand, lo, hi float64) float64 {
+// nearEdge returns a position near one end of an axis: lo or hi, moved
+// inwards by up to 0.05.
+func nearEdge(r *rand.Rand, lo, hi float64) float64 {
 	if r.IntN(2) == 0 {
 		return lo + 0.05*r.Float64()
 	}
