@@ -280,3 +280,90 @@ func readEdges(root, module string) ([]edge, []string, error) {
 	slices.Sort(pkgs)
 	return edges, pkgs, nil
 }
+
+// TestReadmeLayout checks that README.md's Layout table names every
+// package in the tree and nothing that is gone, so the map a newcomer
+// reads stays true. A row's first cell names packages in backquotes; "x/..."
+// covers x and everything under it.
+func TestReadmeLayout(t *testing.T) {
+	root, module := moduleRoot(t)
+	_, pkgs, err := readEdges(root, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, err := layoutNames(string(readme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := func(pkg string) bool {
+		for _, n := range named {
+			if dir, ok := strings.CutSuffix(n, "/..."); ok && within(dir, pkg) || n == pkg {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range pkgs {
+		if !covered(p) {
+			t.Errorf("package %s is missing from README.md's Layout table", p)
+		}
+	}
+	for _, n := range named {
+		dir, wild := strings.CutSuffix(n, "/...")
+		if !slices.ContainsFunc(pkgs, func(p string) bool { return p == dir || wild && within(dir, p) }) {
+			t.Errorf("README.md's Layout table names %s, which is not a package", n)
+		}
+	}
+}
+
+// layoutNames returns the backquoted names in the first cell of each row
+// of the table under "## Layout".
+func layoutNames(readme string) ([]string, error) {
+	_, section, ok := strings.Cut(readme, "\n## Layout\n")
+	if !ok {
+		return nil, errors.New(`README.md has no "## Layout" section`)
+	}
+	if next := strings.Index(section, "\n## "); next >= 0 {
+		section = section[:next]
+	}
+	var names []string
+	for line := range strings.Lines(section) {
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 {
+			continue
+		}
+		parts := strings.Split(cells[1], "`")
+		for i := 1; i < len(parts); i += 2 {
+			names = append(names, parts[i])
+		}
+	}
+	if len(names) == 0 {
+		return nil, errors.New("README.md's Layout section has no table of packages")
+	}
+	return names, nil
+}
+
+func TestLayoutNames(t *testing.T) {
+	tests := []struct {
+		name, readme string
+		want         []string
+		err          bool
+	}{
+		{"no section", "# x\n## Usage\n| `a` | b |\n", nil, true},
+		{"no table", "# x\n## Layout\ntext\n", nil, true},
+		{"rows", "## Layout\n\n| package | job |\n| --- | --- |\n| `a` | uses `b` |\n| `c`, `d/...` | e |\n\n## Next\n| `z` | y |\n",
+			[]string{"a", "c", "d/..."}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := layoutNames("\n" + tt.readme)
+			if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
+				t.Errorf("layoutNames = %q, %v; want %q, error %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
