@@ -61,7 +61,7 @@ var knownGaps = map[string]string{}
 // TestHeldOutSeed runs a small suite on the held-out seed and checks the
 // floors (the earlier targets, which the matcher meets), grouped by floor
 // so that a handful of queries per transform still gives a meaningful
-// bound, and that nothing unrelated matches. The targets (Row.
+// bound, and that nothing unrelated matches. The recall targets (Row.
 // Target: 99% on the earlier suite, 95% on every edit family) are not
 // met yet; rows below them are logged.
 func TestHeldOutSeed(t *testing.T) {
