@@ -10,15 +10,20 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/leakwatch/leakwatch/alerts"
+	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
-// addAlertFlags defines the alert endpoint flags.
-func addAlertFlags(fl *pflag.FlagSet, t *alerts.Targets) {
-	fl.StringArrayVar(&t.Webhooks, "webhook", nil, "Standard Webhooks endpoint URL (repeatable)")
-	fl.StringArrayVar(&t.Slacks, "slack-webhook", nil, "Slack incoming webhook URL (repeatable; treat it as a secret)")
-	fl.StringArrayVar(&t.SlackFiles, "slack-webhook-file", nil, "file holding a Slack incoming webhook URL (repeatable; keeps the URL out of process listings)")
-	fl.StringVar(&t.LogFile, "alert-log", "", "also append every alert event as a JSON line to this file (- for stdout)")
+// addSlackFlag defines --slack-webhook, which takes Slack URLs: they are
+// credentials, so no configuration key or variable holds them.
+func addSlackFlag(fl *pflag.FlagSet, slacks *[]string) {
+	fl.StringArrayVar(slacks, "slack-webhook", nil, "Slack incoming webhook URL (repeatable; treat it as a secret)")
+}
+
+// targets are the alert endpoints named by the alert settings and
+// --slack-webhook.
+func targets(s config.Alerts, slacks []string) alerts.Targets {
+	return alerts.Targets{Webhooks: s.Webhooks, Slacks: slacks, SlackFiles: s.SlackURLFiles, LogFile: s.LogFile}
 }
 
 // openAlerts builds the alert endpoints, keyed for the outbox. Keys hash
@@ -43,7 +48,8 @@ for up to 72 hours.`,
 }
 
 func (a *app) alertsTestCmd() *cobra.Command {
-	var t alerts.Targets
+	var o config.Options
+	var slacks []string
 	var asJSON bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -54,14 +60,14 @@ file), one attempt each, bypassing the outbox, and reports what each one
 answered. Webhooks are signed with the secret from LEAKWATCH_WEBHOOK_SECRET
 or LEAKWATCH_WEBHOOK_SECRET_FILE, so a receiver that verifies signatures
 proves the secret matches. Exits 1 if any endpoint failed.`,
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{configAnnotation: configAll},
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runAlertsTest(cmd.Context(), t, timeout, asJSON)
+			return a.runAlertsTest(cmd.Context(), targets(o.Alerts, slacks), timeout, asJSON)
 		},
 	}
 	fl := cmd.Flags()
-	addAlertFlags(fl, &t)
+	config.AddFlags(fl, "alerts test", &o)
+	addSlackFlag(fl, &slacks)
 	fl.DurationVar(&timeout, "timeout", alerts.DefaultTimeout, "time limit per endpoint")
 	fl.BoolVar(&asJSON, "json", false, "one JSON object per endpoint")
 	return cmd
@@ -113,55 +119,41 @@ func (a *app) runAlertsTest(ctx context.Context, t alerts.Targets, timeout time.
 }
 
 // storeFlag adds --store to an alerts subcommand and returns an opener.
-func (a *app) storeFlag(cmd *cobra.Command) storeOpener {
-	var path string
-	cmd.Flags().StringVar(&path, "store", "", "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)")
-	return func(ctx context.Context) (*store.Store, error) {
-		if path == "" {
-			path = a.defaultStorePath()
-		}
-		return store.Open(ctx, path)
-	}
+func (a *app) storeFlag(cmd *cobra.Command, command string) storeOpener {
+	var o config.Options
+	config.AddFlags(cmd.Flags(), command, &o)
+	return storeOpener{&o}
 }
 
 func (a *app) alertsEndpointsCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:         "endpoints [--store PATH] [--json]",
-		Short:       "List alert endpoints with their delivery state",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{configAnnotation: configAll},
+		Use:   "endpoints [--store PATH] [--json]",
+		Short: "List alert endpoints with their delivery state",
+		Args:  cobra.NoArgs,
 	}
-	open := a.storeFlag(cmd)
+	open := a.storeFlag(cmd, "alerts endpoints")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per endpoint")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		st, err := open(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		eps, err := st.Endpoints(cmd.Context())
-		if err != nil {
-			return err
-		}
-		if asJSON {
+		return open.with(cmd.Context(), func(st *store.Store) error {
+			eps, err := st.Endpoints(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return jsonLines(a, eps)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ENDPOINT\tNAME\tSTATE\tPENDING\tDELIVERED\tFAILED\tLAST ERROR")
 			for _, e := range eps {
-				if err := a.jsonLine(e); err != nil {
-					return err
+				state := "enabled"
+				if e.Disabled {
+					state = "disabled"
 				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", e.Key, e.Name, state, e.Pending, e.Delivered, e.Failed, e.LastError)
 			}
-			return nil
-		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ENDPOINT\tNAME\tSTATE\tPENDING\tDELIVERED\tFAILED\tLAST ERROR")
-		for _, e := range eps {
-			state := "enabled"
-			if e.Disabled {
-				state = "disabled"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", e.Key, e.Name, state, e.Pending, e.Delivered, e.Failed, e.LastError)
-		}
-		return tw.Flush()
+			return tw.Flush()
+		})
 	}
 	return cmd
 }
@@ -175,38 +167,34 @@ func (a *app) alertsEnableCmd() *cobra.Command {
 "leakwatch alerts endpoints") and makes its pending deliveries due now, so
 the next scan or the running watcher sends them (events older than the
 72-hour maximum age are given up instead).`,
-		Args:        cobra.MinimumNArgs(1),
-		Annotations: map[string]string{configAnnotation: configAll},
+		Args: cobra.MinimumNArgs(1),
 	}
-	open := a.storeFlag(cmd)
+	open := a.storeFlag(cmd, "alerts enable")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		st, err := open(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, k := range args {
-			was, err := st.EnableEndpoint(cmd.Context(), k)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if err := a.jsonLine(struct {
-					Endpoint    string `json:"endpoint"`
-					WasDisabled bool   `json:"was_disabled"`
-				}{k, was}); err != nil {
+		return open.with(cmd.Context(), func(st *store.Store) error {
+			for _, k := range args {
+				was, err := st.EnableEndpoint(cmd.Context(), k)
+				if err != nil {
 					return err
 				}
-				continue
+				if asJSON {
+					if err := a.jsonLine(struct {
+						Endpoint    string `json:"endpoint"`
+						WasDisabled bool   `json:"was_disabled"`
+					}{k, was}); err != nil {
+						return err
+					}
+					continue
+				}
+				state := "enabled"
+				if !was {
+					state = "enabled (was not disabled)"
+				}
+				fmt.Fprintf(a.stdout, "%s\t%s\n", k, state)
 			}
-			state := "enabled"
-			if !was {
-				state = "enabled (was not disabled)"
-			}
-			fmt.Fprintf(a.stdout, "%s\t%s\n", k, state)
-		}
-		return nil
+			return nil
+		})
 	}
 	return cmd
 }
@@ -215,12 +203,11 @@ func (a *app) alertsListCmd() *cobra.Command {
 	var status string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:         "list [--store PATH] [--status pending|delivered|failed] [--json]",
-		Short:       "List alert deliveries from the outbox, oldest first",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{configAnnotation: configAll},
+		Use:   "list [--store PATH] [--status pending|delivered|failed] [--json]",
+		Short: "List alert deliveries from the outbox, oldest first",
+		Args:  cobra.NoArgs,
 	}
-	open := a.storeFlag(cmd)
+	open := a.storeFlag(cmd, "alerts list")
 	cmd.Flags().StringVar(&status, "status", "", "only deliveries in this state")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per delivery")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -229,30 +216,22 @@ func (a *app) alertsListCmd() *cobra.Command {
 		default:
 			return usagef("--status must be pending, delivered or failed")
 		}
-		st, err := open(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		ds, err := st.Deliveries(cmd.Context(), status)
-		if err != nil {
-			return err
-		}
-		if asJSON {
-			for _, d := range ds {
-				if err := a.jsonLine(d); err != nil {
-					return err
-				}
+		return open.with(cmd.Context(), func(st *store.Store) error {
+			ds, err := st.Deliveries(cmd.Context(), status)
+			if err != nil {
+				return err
 			}
-			return nil
-		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "EVENT\tTYPE\tENDPOINT\tSTATUS\tATTEMPTS\tCREATED\tLAST ERROR")
-		for _, d := range ds {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.EventID, d.Type, d.Endpoint, d.Status, d.Attempts,
-				d.CreatedAt.Format(time.RFC3339), d.LastError)
-		}
-		return tw.Flush()
+			if asJSON {
+				return jsonLines(a, ds)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EVENT\tTYPE\tENDPOINT\tSTATUS\tATTEMPTS\tCREATED\tLAST ERROR")
+			for _, d := range ds {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.EventID, d.Type, d.Endpoint, d.Status, d.Attempts,
+					d.CreatedAt.Format(time.RFC3339), d.LastError)
+			}
+			return tw.Flush()
+		})
 	}
 	return cmd
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
-	"github.com/leakwatch/leakwatch/fingerprint/pdq"
+	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/local"
 )
 
@@ -74,12 +74,13 @@ func (a *app) bankVerifyCmd() *cobra.Command {
 
 // hashListOptions are the flags of the commands that read hash lists.
 type hashListOptions struct {
-	bank, algo, onBad string
+	config.Options
+	algo, onBad string
 }
 
 // parse checks the flags and returns the algorithm.
 func (o hashListOptions) parse() (fingerprint.Algorithm, error) {
-	if err := requireFlag("bank", o.bank); err != nil {
+	if err := requireFlag("bank", o.Bank); err != nil {
 		return "", err
 	}
 	al, err := fingerprint.ParseAlgorithm(o.algo)
@@ -117,9 +118,9 @@ lookup --algo phash.`,
 				return err
 			}
 			defer closeIn()
-			sum, err := local.Import(o.bank, in, local.ImportOptions{Algo: al, Kind: kind, Source: args[0],
+			sum, err := local.Import(o.Bank, in, local.ImportOptions{Algo: al, Kind: kind, Source: args[0],
 				OnMalformed: func(le *local.LineError) error {
-					a.msg("%s: %v", args[0], le)
+					a.Printf("%s: %v", args[0], le)
 					if o.onBad == "fail" {
 						return le
 					}
@@ -131,11 +132,12 @@ lookup --algo phash.`,
 			if asJSON {
 				return a.jsonLine(map[string]int{"imported": sum.Imported, "duplicates": sum.Duplicates, "malformed": sum.Malformed})
 			}
-			a.msg("imported %d hashes, %d duplicates skipped, %d malformed lines", sum.Imported, sum.Duplicates, sum.Malformed)
+			a.Printf("imported %d hashes, %d duplicates skipped, %d malformed lines", sum.Imported, sum.Duplicates, sum.Malformed)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.bank, "bank", "", "bank file (created if missing)")
+	config.AddFlags(cmd.Flags(), "bank import", &o.Options)
+	cmd.Flags().Lookup("bank").Usage = "bank file (created if missing)"
 	cmd.Flags().StringVar(&o.algo, "algo", "pdq", "pdq or phash")
 	cmd.Flags().StringVar(&kind, "kind", "", "kind for lines without one")
 	cmd.Flags().StringVar(&o.onBad, "on-error", "skip", "skip or fail on malformed lines")
@@ -172,12 +174,9 @@ or stop the command with --on-error fail.`,
 				return err
 			}
 			if radius < 0 {
-				radius = pdq.MatchThreshold
-				if al == fingerprint.AlgoPHash {
-					radius = 8
-				}
+				radius = local.DefaultRadius(al)
 			}
-			b, err := fingerprint.LoadBank(o.bank)
+			b, err := fingerprint.LoadBank(o.Bank)
 			if err != nil {
 				return err
 			}
@@ -197,7 +196,7 @@ or stop the command with --on-error fail.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&o.bank, "bank", "", "bank file")
+	config.AddFlags(cmd.Flags(), "lookup", &o.Options)
 	cmd.Flags().StringVar(&o.algo, "algo", "pdq", "pdq or phash")
 	cmd.Flags().IntVar(&radius, "radius", -1, "largest Hamming distance (default 31 for pdq, 8 for phash)")
 	cmd.Flags().StringVar(&o.onBad, "on-error", "skip", "skip or fail on malformed lines")

@@ -39,6 +39,6 @@ site as a v3 onion service and scans the .onion address through Tor.`,
 // demoOutput prints what the demo reports.
 type demoOutput struct{ a *app }
 
-func (d demoOutput) Printf(format string, args ...any) { d.a.msg(format, args...) }
+func (d demoOutput) Printf(format string, args ...any) { d.a.Printf(format, args...) }
 func (d demoOutput) Finished(f report.Finished)        { d.a.finished(f, false) }
-func (d demoOutput) Incident(inc store.Incident)       { d.a.printIncident(inc) }
+func (d demoOutput) Incident(inc store.Incident)       { d.a.Incident(inc) }

@@ -6,14 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/doctor"
 )
 
 // doctorOptions are the flags of doctor.
 type doctorOptions struct {
-	bank, store, tor, torrc string
-	webhooks                []string
-	asJSON                  bool
+	config.Options
+	tor, torrc string
+	webhooks   []string
+	asJSON     bool
 }
 
 func (a *app) doctorCmd() *cobra.Command {
@@ -28,8 +30,10 @@ alert: webhook endpoints are checked by resolving and connecting to them only.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDoctor(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.bank, "bank", "", "bank file to check")
-	f.StringVar(&o.store, "store", "", "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)")
+	// Only bank and store come from the configuration: doctor checks the
+	// Tor and endpoints given here.
+	config.AddFlags(f, "doctor", &o.Options)
+	f.Lookup("bank").Usage = "bank file to check"
 	f.StringVar(&o.tor, "tor", "off", "off, managed or socks5://HOST:PORT")
 	f.StringVar(&o.torrc, "torrc", "", "torrc for --tor managed")
 	f.StringArrayVar(&o.webhooks, "webhook", nil, "webhook endpoint to check (repeatable)")
@@ -38,40 +42,24 @@ alert: webhook endpoints are checked by resolving and connecting to them only.`,
 }
 
 func (a *app) runDoctor(ctx context.Context, o doctorOptions) error {
-	if o.store == "" {
-		o.store = a.defaultStorePath()
-	}
 	cs := []doctor.Check{doctor.Tor(ctx, o.tor, o.torrc, a.stderr, a.logger())}
-	if o.bank != "" {
-		cs = append(cs, doctor.Bank(o.bank))
+	if o.Bank != "" {
+		cs = append(cs, doctor.Bank(o.Bank))
 	}
-	cs = append(cs, doctor.Store(ctx, o.store)...)
+	cs = append(cs, doctor.Store(ctx, o.Store)...)
 	if len(o.webhooks) > 0 {
 		cs = append(cs, doctor.Secret(a.getenv, a.readFile))
 		for _, u := range o.webhooks {
 			cs = append(cs, doctor.Endpoint(ctx, u))
 		}
 	}
-	failed := 0
-	for _, c := range cs {
-		if !c.OK {
-			failed++
-		}
-		if o.asJSON {
-			_ = a.jsonLine(c)
-			continue
-		}
-		status := "ok  "
-		if !c.OK {
-			status = "FAIL"
-		}
-		fmt.Fprintf(a.stdout, "%s %-8s %s\n", status, c.Name, c.Detail)
-		if c.Hint != "" {
-			fmt.Fprintf(a.stdout, "              hint: %s\n", c.Hint)
-		}
+	if o.asJSON {
+		_ = jsonLines(a, cs)
+	} else if err := doctor.WriteText(a.stdout, cs); err != nil {
+		return err
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d checks failed", failed, len(cs))
+	if n := doctor.Failed(cs); n > 0 {
+		return fmt.Errorf("%d of %d checks failed", n, len(cs))
 	}
 	return nil
 }

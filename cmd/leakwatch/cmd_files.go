@@ -9,14 +9,16 @@ import (
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
+	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/local"
 	"github.com/leakwatch/leakwatch/internal/report"
 )
 
 // enrollOptions are the flags of enroll.
 type enrollOptions struct {
-	bank, kind, manifest string
-	asJSON, noPatches    bool
+	config.Options
+	kind, manifest    string
+	asJSON, noPatches bool
 }
 
 func (a *app) enrollCmd() *cobra.Command {
@@ -33,7 +35,8 @@ low to match reliably are enrolled and reported as low_quality.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runEnroll(cmd.Context(), o, args) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.bank, "bank", "", "bank file (created if missing)")
+	config.AddFlags(f, "enroll", &o.Options)
+	f.Lookup("bank").Usage = "bank file (created if missing)"
 	f.StringVar(&o.kind, "kind", "", "capture kind for files not in the manifest: face, plate or other")
 	f.StringVar(&o.manifest, "manifest", "", "CSV manifest mapping files to capture IDs and metadata")
 	f.BoolVar(&o.noPatches, "no-patches", false, "enroll no keypoint patches: a bank about 5x smaller, but unevenly cropped copies are not found")
@@ -42,7 +45,7 @@ low to match reliably are enrolled and reported as low_quality.`,
 }
 
 func (a *app) runEnroll(ctx context.Context, o enrollOptions, args []string) error {
-	if err := requireFlag("bank", o.bank); err != nil {
+	if err := requireFlag("bank", o.Bank); err != nil {
 		return err
 	}
 	if err := local.CheckKind(o.kind); err != nil {
@@ -63,11 +66,11 @@ func (a *app) runEnroll(ctx context.Context, o enrollOptions, args []string) err
 		return err
 	}
 	opts := local.EnrollOptions{Kind: o.kind, Manifest: rows, Limits: fingerprint.DefaultLimits(), NoPatches: o.noPatches}
-	sum, err := local.Enroll(ctx, o.bank, files, opts, func(r local.EnrollResult) { a.printEnrolled(r, o.asJSON) })
+	sum, err := local.Enroll(ctx, o.Bank, files, opts, func(r local.EnrollResult) { a.printEnrolled(r, o.asJSON) })
 	if err != nil {
 		return err
 	}
-	a.msg("enrolled %d captures (%d low quality), %d already enrolled, %d errors", sum.Enrolled+sum.LowQuality, sum.LowQuality, sum.Duplicates, sum.Errors)
+	a.Printf("enrolled %d captures (%d low quality), %d already enrolled, %d errors", sum.Enrolled+sum.LowQuality, sum.LowQuality, sum.Duplicates, sum.Errors)
 	if sum.Enrolled+sum.LowQuality+sum.Duplicates == 0 {
 		return errors.New("no capture could be enrolled")
 	}
@@ -81,9 +84,9 @@ func (a *app) printEnrolled(r local.EnrollResult, asJSON bool) {
 	}
 	switch r.Status {
 	case local.StatusError:
-		a.msg("%s: %s", r.Path, r.Error)
+		a.Printf("%s: %s", r.Path, r.Error)
 	case local.StatusLowQuality:
-		a.msg("%s: enrolled as %s but PDQ quality %d is below %d: copies of it may not be found", r.Path, r.CaptureID, r.Quality, pdq.MinQuality)
+		a.Printf("%s: enrolled as %s but PDQ quality %d is below %d: copies of it may not be found", r.Path, r.CaptureID, r.Quality, pdq.MinQuality)
 		fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
 	default:
 		fmt.Fprintf(a.stdout, "%s\t%s\t%d\n", r.CaptureID, r.Status, r.Quality)
@@ -119,7 +122,7 @@ more shift- and mirror-tolerant variant of it internally (see README).`,
 					if asJSON {
 						_ = a.jsonLine(map[string]any{"path": p, "error": err.Error()})
 					} else {
-						a.msg("%s: %v", p, err)
+						a.Printf("%s: %v", p, err)
 					}
 					continue
 				}
@@ -141,18 +144,7 @@ more shift- and mirror-tolerant variant of it internally (see README).`,
 // printHashes prints the hashes of one file.
 func (a *app) printHashes(p string, fp fingerprint.Fingerprint, algo string, asJSON bool) error {
 	if asJSON {
-		out := map[string]any{"path": p}
-		if algo != "phash" {
-			dih := map[string]string{}
-			for i, h := range fp.Reference.Hashes {
-				dih[pdq.Transform(i).String()] = h.Hex()
-			}
-			out["pdq"] = map[string]any{"hash": fp.Reference.Hashes[0].Hex(), "quality": fp.Reference.Quality, "dihedral": dih}
-		}
-		if algo != "pdq" {
-			out["phash"] = map[string]any{"hash": fp.PHash.Hex()}
-		}
-		return a.jsonLine(out)
+		return a.jsonLine(local.HashRecord(p, fp, algo))
 	}
 	prefix := func(name string) string {
 		if algo == "all" {
@@ -171,7 +163,7 @@ func (a *app) printHashes(p string, fp fingerprint.Fingerprint, algo string, asJ
 
 // matchOptions are the flags of match.
 type matchOptions struct {
-	bank               string
+	config.Options
 	asJSON             bool
 	radius, minQuality int
 }
@@ -189,7 +181,7 @@ hash reliably are reported with "unhashable": true.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runMatch(cmd.Context(), o, args) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.bank, "bank", "", "bank file")
+	config.AddFlags(f, "match", &o.Options)
 	f.BoolVar(&o.asJSON, "json", false, "one JSON object per image")
 	f.IntVar(&o.radius, "pdq-radius", pdq.MatchThreshold, "largest PDQ distance (of 256 bits) counted as a match")
 	f.IntVar(&o.minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which an image is reported unhashable")
@@ -197,13 +189,13 @@ hash reliably are reported with "unhashable": true.`,
 }
 
 func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error {
-	if err := requireFlag("bank", o.bank); err != nil {
+	if err := requireFlag("bank", o.Bank); err != nil {
 		return err
 	}
 	if o.radius < 0 || o.radius > 128 {
 		return usagef("--pdq-radius must be between 0 and 128")
 	}
-	b, err := fingerprint.LoadBank(o.bank)
+	b, err := fingerprint.LoadBank(o.Bank)
 	if err != nil {
 		return err
 	}
@@ -223,7 +215,7 @@ func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error
 			failed++
 		}
 		if r.Error != "" && !o.asJSON {
-			a.msg("%s: %s", r.Path, r.Error)
+			a.Printf("%s: %s", r.Path, r.Error)
 		}
 		_ = out.FileMatch(r)
 	})

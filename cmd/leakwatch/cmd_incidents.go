@@ -10,26 +10,32 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
 // storeOpener opens the store a command's --store flag names.
-type storeOpener func(context.Context) (*store.Store, error)
+type storeOpener struct{ o *config.Options }
+
+// with opens the store, runs fn and closes the store.
+func (s storeOpener) with(ctx context.Context, fn func(*store.Store) error) error {
+	st, err := store.Open(ctx, s.o.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
 
 func (a *app) incidentsCmd() *cobra.Command {
-	var storePath string
+	var o config.Options
 	cmd := &cobra.Command{
 		Use:   "incidents",
 		Short: "List and inspect incidents",
 	}
-	cmd.PersistentFlags().StringVar(&storePath, "store", "", "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)")
-	open := func(ctx context.Context) (*store.Store, error) {
-		if storePath == "" {
-			storePath = a.defaultStorePath()
-		}
-		return store.Open(ctx, storePath)
-	}
+	config.AddFlags(cmd.PersistentFlags(), "incidents", &o)
+	open := storeOpener{&o}
 	cmd.AddCommand(a.incidentsListCmd(open), a.incidentsShowCmd(open),
 		a.incidentsStatusCmd(open, "ack", store.StatusAcknowledged, "Acknowledge incidents: they stay open; growth still alerts"),
 		a.incidentsStatusCmd(open, "resolve", store.StatusResolved, "Resolve incidents: a re-appearance alerts again"),
@@ -46,31 +52,28 @@ func (a *app) incidentsListCmd(open storeOpener) *cobra.Command {
 		Short: "List incidents, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			incs, err := st.Incidents(cmd.Context(), status)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				for _, inc := range incs {
-					inc.Matches = nil
-					if err := a.jsonLine(inc); err != nil {
-						return err
-					}
+			return open.with(cmd.Context(), func(st *store.Store) error {
+				incs, err := st.Incidents(cmd.Context(), status)
+				if err != nil {
+					return err
 				}
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tCAPTURES\tFIRST SEEN\tLAST SEEN\tSOURCE")
-			for _, inc := range incs {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", inc.ID, inc.Status, len(inc.Captures),
-					inc.FirstSeen.Format("2006-01-02 15:04"), inc.LastSeen.Format("2006-01-02 15:04"), inc.Source)
-			}
-			return tw.Flush()
+				if asJSON {
+					for _, inc := range incs {
+						inc.Matches = nil
+						if err := a.jsonLine(inc); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSTATUS\tCAPTURES\tFIRST SEEN\tLAST SEEN\tSOURCE")
+				for _, inc := range incs {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", inc.ID, inc.Status, len(inc.Captures),
+						inc.FirstSeen.Format("2006-01-02 15:04"), inc.LastSeen.Format("2006-01-02 15:04"), inc.Source)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only incidents with this status")
@@ -85,20 +88,17 @@ func (a *app) incidentsShowCmd(open storeOpener) *cobra.Command {
 		Short: "Show one incident with every affected capture and its evidence (an unambiguous ID prefix works)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			inc, err := st.Incident(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return a.jsonLine(inc)
-			}
-			a.printIncident(inc)
-			return nil
+			return open.with(cmd.Context(), func(st *store.Store) error {
+				inc, err := st.Incident(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return a.jsonLine(inc)
+				}
+				a.Incident(inc)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -112,26 +112,23 @@ func (a *app) incidentsStatusCmd(open storeOpener, use, status, short string) *c
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			for _, id := range args {
-				inc, err := st.SetStatus(cmd.Context(), id, status)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					inc.Matches = nil
-					if err := a.jsonLine(inc); err != nil {
+			return open.with(cmd.Context(), func(st *store.Store) error {
+				for _, id := range args {
+					inc, err := st.SetStatus(cmd.Context(), id, status)
+					if err != nil {
 						return err
 					}
-					continue
+					if asJSON {
+						inc.Matches = nil
+						if err := a.jsonLine(inc); err != nil {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintf(a.stdout, "%s\t%s\n", inc.ID, inc.Status)
 				}
-				fmt.Fprintf(a.stdout, "%s\t%s\n", inc.ID, inc.Status)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -151,25 +148,22 @@ row; JSON is one object per capture per line.`,
 			if format != "csv" && format != "json" {
 				return usagef("--format must be csv or json")
 			}
-			st, err := open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			inc, err := st.Incident(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			w := a.stdout
-			if output != "" && output != "-" {
-				f, err := os.OpenFile(output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+			return open.with(cmd.Context(), func(st *store.Store) error {
+				inc, err := st.Incident(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				w = f
-			}
-			return writeExport(w, inc, format)
+				w := a.stdout
+				if output != "" && output != "-" {
+					f, err := os.OpenFile(output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					w = f
+				}
+				return writeExport(w, inc, format)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
@@ -184,7 +178,8 @@ func writeExport(w io.Writer, inc store.Incident, format string) error {
 	return report.WriteAffectedCSV(w, inc.Affected())
 }
 
-func (a *app) printIncident(inc store.Incident) {
+// Incident prints an incident with its evidence.
+func (a *app) Incident(inc store.Incident) {
 	w := a.stdout
 	fmt.Fprintf(w, "incident   %s\nsource     %s\nstatus     %s\nfirst seen %s\nlast seen  %s\ncaptures   %d: %s\n",
 		inc.ID, inc.Source, inc.Status, inc.FirstSeen.Format("2006-01-02 15:04:05Z07:00"), inc.LastSeen.Format("2006-01-02 15:04:05Z07:00"),

@@ -5,43 +5,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/robustness"
 )
 
-// robustnessOptions are the flags of robustness; a radius of 0 keeps the
-// default policy's.
+// robustnessOptions are the flags of robustness.
 type robustnessOptions struct {
 	robustness.Options
-	asJSON                                                      bool
-	pdqRadius, regionRadius, subRadius, patchRadius, leadRadius int
-	minQuality                                                  int
-}
-
-// policy is the match policy the flags describe.
-func (o *robustnessOptions) policy() (fingerprint.MatchOptions, error) {
-	policy := fingerprint.DefaultMatchOptions()
-	if o.N < 1 || o.N > 1000 {
-		return policy, usagef("--n must be between 1 and 1000")
-	}
-	if o.HardNegatives < 0 || o.HardNegatives > 20 {
-		return policy, usagef("--hard-negatives must be between 0 and 20")
-	}
-	for _, r := range []struct {
-		v   int
-		dst *int
-	}{{o.pdqRadius, &policy.PDQRadius}, {o.regionRadius, &policy.RegionRadius}, {o.subRadius, &policy.SubImageRadius},
-		{o.patchRadius, &policy.PatchMatchRadius}, {o.leadRadius, &policy.PatchRadius}} {
-		if r.v < 0 || r.v > 128 {
-			return policy, usagef("radii must be between 0 and 128 (0: default)")
-		}
-		if r.v > 0 {
-			*r.dst = r.v
-		}
-	}
-	policy.MinQuality = o.minQuality
-	return policy, nil
+	radii      robustness.Radii
+	minQuality int
+	asJSON     bool
 }
 
 func (a *app) robustnessCmd() *cobra.Command {
@@ -69,9 +42,12 @@ Families marked held out are not to be tuned on with any seed. Runs are
 deterministic for a given seed and n. Nothing leaves the machine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			policy, err := o.policy()
+			if err := o.Validate(); err != nil {
+				return usageError{err}
+			}
+			policy, err := o.radii.Policy(o.minQuality)
 			if err != nil {
-				return err
+				return usageError{err}
 			}
 			ro := o.Options
 			ro.Match, ro.Logger = &policy, a.logger()
@@ -94,11 +70,11 @@ deterministic for a given seed and n. Nothing leaves the machine.`,
 	f.StringSliceVar(&o.Kinds, "kinds", nil, "enroll only these capture kinds (face, plate, vehicle, street, texture, photo, checkpoint, booth; default all)")
 	f.StringSliceVar(&o.Only, "only", nil, "query only these transforms or family groups (e.g. rotation,keystone; default all)")
 	f.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "images hashed concurrently")
-	f.IntVar(&o.pdqRadius, "pdq-radius", 0, "whole-image PDQ radius (0: default)")
-	f.IntVar(&o.regionRadius, "region-radius", 0, "radius for central regions, windows and straightened copies (0: default)")
-	f.IntVar(&o.subRadius, "subimage-radius", 0, "radius for detected sub-images (0: default)")
-	f.IntVar(&o.leadRadius, "patch-lead-radius", 0, "radius at which a query patch leads to an enrolled patch to verify (0: default)")
-	f.IntVar(&o.patchRadius, "patch-match-radius", 0, "radius deciding a keypoint-patch lead (uneven crops; 0: default)")
+	f.IntVar(&o.radii.PDQ, "pdq-radius", 0, "whole-image PDQ radius (0: default)")
+	f.IntVar(&o.radii.Region, "region-radius", 0, "radius for central regions, windows and straightened copies (0: default)")
+	f.IntVar(&o.radii.SubImage, "subimage-radius", 0, "radius for detected sub-images (0: default)")
+	f.IntVar(&o.radii.PatchLead, "patch-lead-radius", 0, "radius at which a query patch leads to an enrolled patch to verify (0: default)")
+	f.IntVar(&o.radii.PatchMatch, "patch-match-radius", 0, "radius deciding a keypoint-patch lead (uneven crops; 0: default)")
 	f.IntVar(&o.minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which a hash is not used")
 	f.BoolVar(&o.asJSON, "json", false, "print the report as one JSON object")
 	return cmd

@@ -17,7 +17,8 @@ import (
 // watchOptions are the scan flags plus the watcher's own.
 type watchOptions struct {
 	scanOptions
-	watch watch.Options // its scan options are the embedded ones
+	initialRun bool
+	ticks      int
 }
 
 func (a *app) watchCmd() *cobra.Command {
@@ -47,8 +48,7 @@ alert events not delivered yet stay in the outbox for the next start),
 stops the alert worker and the HTTP server, and exits 0.
 
 ` + exitCodesHelp,
-		Args:        cobra.ArbitraryArgs,
-		Annotations: map[string]string{configAnnotation: configAll},
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			seeds, err := a.seeds(args)
 			if err != nil {
@@ -63,17 +63,13 @@ stops the alert worker and the HTTP server, and exits 0.
 
 // AddFlags defines the scan flags and the watcher's.
 func (o *watchOptions) AddFlags(fl *pflag.FlagSet) {
-	o.scanOptions.AddFlags(fl)
+	o.scanOptions.AddFlags(fl, "watch")
 	// Per-run exit codes mean nothing to a long-running process.
 	for _, n := range []string{"fail-on-findings", "fail-on-errors"} {
 		_ = fl.MarkHidden(n)
 	}
-	fl.StringVar(&o.watch.Schedule, "schedule", "", `when to scan: "@every 6h", "@daily" or cron fields such as "30 3 * * *" (required)`)
-	fl.StringVar(&o.watch.Listen, "listen", watch.DefaultListen, "address for /metrics and /healthz, or off")
-	fl.BoolVar(&o.watch.ListenAny, "listen-any", false, "allow --listen on a non-loopback address (the endpoints are unauthenticated)")
-	fl.IntVar(&o.watch.UnhealthyAfter, "unhealthy-after", 3, "failed runs in a row before /healthz answers 503")
-	fl.BoolVar(&o.watch.InitialRun, "initial-run", true, "scan once at start instead of waiting for the first scheduled time")
-	fl.IntVar(&o.watch.Ticks, "ticks", 0, "stop after this many scheduled runs, skipped ones included, once alerts are delivered or --alert-wait passed (0: run until SIGTERM)")
+	fl.BoolVar(&o.initialRun, "initial-run", true, "scan once at start instead of waiting for the first scheduled time")
+	fl.IntVar(&o.ticks, "ticks", 0, "stop after this many scheduled runs, skipped ones included, once alerts are delivered or --alert-wait passed (0: run until SIGTERM)")
 }
 
 func (a *app) runWatch(parent context.Context, o watchOptions, seeds []string) error {
@@ -81,19 +77,16 @@ func (a *app) runWatch(parent context.Context, o watchOptions, seeds []string) e
 	// cleanly with exit 0.
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o.watch.Options = o.scanOptions.Options
-	if err := o.watch.Validate(); err != nil {
+	wo := watch.Options{Options: o.Options, InitialRun: o.initialRun, Ticks: o.ticks}
+	if err := wo.Validate(); err != nil {
 		return usageError{err}
 	}
-	if o.watch.Store == "" {
-		o.watch.Store = a.defaultStorePath()
-	}
-	eps, err := a.openAlerts(o.alerts)
+	eps, err := a.openAlerts(targets(o.Alerts, o.slacks))
 	if err != nil {
 		return err
 	}
 	defer eps.Close()
-	return watch.Run(ctx, o.watch, watch.Env{
+	return watch.Run(ctx, wo, watch.Env{
 		Seeds: seeds, Alerts: eps, Out: watchOutput{a, o.asJSON},
 		Decorate: func(cfg *scan.Config) { a.scanOutput(cfg, o.asJSON) },
 		Progress: a.stderr, Logger: a.logger(),
@@ -102,16 +95,14 @@ func (a *app) runWatch(parent context.Context, o watchOptions, seeds []string) e
 
 // watchOutput prints what a watcher reports.
 type watchOutput struct {
-	a      *app
+	*app
 	asJSON bool
 }
 
-func (w watchOutput) Printf(format string, args ...any) { w.a.msg(format, args...) }
-
 func (w watchOutput) Skipped(s report.Skipped) {
 	if w.asJSON {
-		_ = report.NewJSON(w.a.stdout).Skipped(s)
+		_ = report.NewJSON(w.stdout).Skipped(s)
 	}
 }
 
-func (w watchOutput) Finished(f report.Finished) { w.a.finished(f, w.asJSON) }
+func (w watchOutput) Finished(f report.Finished) { w.finished(f, w.asJSON) }

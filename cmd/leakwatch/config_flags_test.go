@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/internal/config"
 )
@@ -168,5 +170,107 @@ func TestPatchSettings(t *testing.T) {
 	}
 	if code, _, stderr := fx.run(t, context.Background(), "scan", "--bank", fx.bank, "--patch-match-radius", "0", fx.site); code != exitUsage {
 		t.Errorf("--patch-match-radius 0: exit %d, want %d: %s", code, exitUsage, stderr)
+	}
+}
+
+// TestEverySettingReachable walks the settings table: every command that
+// takes a setting (and each of its subcommands) has the setting's flag,
+// and the configuration file and the setting's variable both reach it.
+// The values are those of the documented example configuration.
+func TestEverySettingReachable(t *testing.T) {
+	example, err := os.ReadFile("../../docs/examples/leakwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("leakwatch.yaml", example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cfg.Values()
+	cfgPath := filepath.Join(t.TempDir(), "leakwatch.yaml")
+	if err := os.WriteFile(cfgPath, example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range config.Settings() {
+		vals := want[s.Key]
+		if len(vals) == 0 {
+			t.Errorf("%s: the example does not set it", s.Key)
+			continue
+		}
+		for _, name := range s.Commands {
+			sources := map[string]map[string]string{"file": {config.EnvConfig: cfgPath}}
+			if s.Env != "" {
+				sources["env "+s.Env] = map[string]string{s.Env: strings.Join(vals, " ")}
+			}
+			for src, vars := range sources {
+				for _, cmdName := range withSubcommands(t, name) {
+					a, cmd := configured(t, cmdName, vars)
+					checkReached(t, a, cmd, s, vals, src)
+				}
+			}
+		}
+	}
+}
+
+// withSubcommands returns name and the paths of the commands below it.
+func withSubcommands(t *testing.T, name string) []string {
+	t.Helper()
+	root := (&app{env: env{getenv: func(string) string { return "" }}}).rootCmd()
+	cmd, _, err := root.Find(strings.Fields(name))
+	if err != nil || commandName(cmd) != name {
+		t.Fatalf("no command %q (%v)", name, err)
+	}
+	out := []string{name}
+	for _, sub := range cmd.Commands() {
+		out = append(out, commandName(sub))
+	}
+	return out
+}
+
+// configured builds the commands with vars as the environment and
+// configures cmdName as a run would before executing it.
+func configured(t *testing.T, cmdName string, vars map[string]string) (*app, *cobra.Command) {
+	t.Helper()
+	a := &app{env: env{getenv: func(k string) string { return vars[k] }, readFile: os.ReadFile}}
+	cmd, _, err := a.rootCmd().Find(strings.Fields(cmdName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.ParseFlags(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.configure(cmd); err != nil {
+		t.Fatalf("%s: %v", cmdName, err)
+	}
+	return a, cmd
+}
+
+func checkReached(t *testing.T, a *app, cmd *cobra.Command, s config.Setting, vals []string, src string) {
+	t.Helper()
+	name := commandName(cmd)
+	switch {
+	case s.Flag != "":
+		f := cmd.Flag(s.Flag)
+		if f == nil || !config.IsSetting(f, s.Key) {
+			t.Errorf("%s: %s has no --%s for %s", src, name, s.Flag, s.Key)
+			return
+		}
+		got := f.Value.String()
+		if s.List {
+			got = strings.Trim(got, "[]")
+		}
+		if !f.Changed || got != strings.Join(vals, ",") {
+			t.Errorf("%s: %s --%s = %q (set: %v), want %q", src, name, s.Flag, got, f.Changed, vals)
+		}
+	case s.Key == "seeds":
+		if got, err := a.seeds(nil); err != nil || strings.Join(got, " ") != strings.Join(vals, " ") {
+			t.Errorf("%s: %s seeds = %v, %v", src, name, got, err)
+		}
+	case s.Key == "alerts.webhook_secret_file":
+		if got := a.getenv(alerts.EnvSecretFile); got != vals[0] {
+			t.Errorf("%s: %s secret file = %q, want %q", src, name, got, vals[0])
+		}
+	default:
+		t.Errorf("%s: no way to check that %s reaches %s", s.Key, src, name)
 	}
 }

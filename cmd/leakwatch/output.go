@@ -23,10 +23,10 @@ func (a *app) scanOutput(cfg *scan.Config, asJSON bool) {
 	// Long archive downloads report every ~10 s on stderr.
 	cfg.Crawler.Progress = func(u string, read, total int64) {
 		if total > 0 {
-			a.msg("downloading %s: %d of %d MiB (%d%%)", u, read>>20, total>>20, read*100/total)
+			a.Printf("downloading %s: %d of %d MiB (%d%%)", u, read>>20, total>>20, read*100/total)
 			return
 		}
-		a.msg("downloading %s: %d MiB", u, read>>20)
+		a.Printf("downloading %s: %d MiB", u, read>>20)
 	}
 	out := report.NewText(a.stdout)
 	cfg.OnFinding = func(f report.Finding) { _ = out.Finding(f) }
@@ -36,7 +36,7 @@ func (a *app) scanOutput(cfg *scan.Config, asJSON bool) {
 // also writes the summary line on stdout.
 func (a *app) finished(f report.Finished, asJSON bool) {
 	for _, l := range f.Lines() {
-		a.msg("%s", l)
+		a.Printf("%s", l)
 	}
 	if asJSON {
 		_ = report.NewJSON(a.stdout).Finished(f)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -119,8 +117,8 @@ func (a *app) logger() *slog.Logger {
 	return a.log
 }
 
-// msg prints a human message on stderr.
-func (a *app) msg(format string, args ...any) {
+// Printf prints a human message on stderr.
+func (a *app) Printf(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "leakwatch: "+format+"\n", args...)
 }
 
@@ -134,17 +132,14 @@ func (a *app) jsonLine(v any) error {
 	return err
 }
 
-// defaultStorePath is $XDG_DATA_HOME/leakwatch/leakwatch.db.
-func (a *app) defaultStorePath() string {
-	base := a.getenv("XDG_DATA_HOME")
-	if base == "" {
-		home := a.getenv("HOME")
-		if home == "" {
-			home, _ = os.UserHomeDir()
+// jsonLines writes each of vs as one JSON line.
+func jsonLines[T any](a *app, vs []T) error {
+	for _, v := range vs {
+		if err := a.jsonLine(v); err != nil {
+			return err
 		}
-		base = filepath.Join(home, ".local", "share")
 	}
-	return filepath.Join(base, "leakwatch", "leakwatch.db")
+	return nil
 }
 
 func requireFlag(name, v string) error {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -22,81 +21,29 @@ const EnvConfig = "LEAKWATCH_CONFIG"
 // maxListItems bounds a list value (seeds, hosts, endpoints).
 const maxListItems = 10000
 
-// Config is a configuration after environment overrides. A nil pointer,
-// empty string or empty list means "not set": the command's default (or
-// flag) applies.
+// Config is what the configuration file and the LEAKWATCH_* variables
+// set. Only the keys with an Origin are set; the others hold zero values
+// and the command's flag (or its default) applies.
 type Config struct {
-	Bank   string
-	Store  string
-	Seeds  []string
-	Scope  Scope
-	Limits Limits
-	Tor    Tor
-	Alerts Alerts
-	Watch  Watch
+	Options
 
 	// origin records where each key's value came from, for messages.
 	origin map[string]string
 }
 
-// Scope widens or groups what a scan covers.
-type Scope struct {
-	AllowHosts []string
-	GroupBy    string
-}
-
-// Limits bound a scan.
-type Limits struct {
-	MaxDepth      *int
-	MaxPages      *int
-	Parallelism   *int
-	Delay         *time.Duration
-	Timeout       *time.Duration
-	MaxImageBytes *int64
-	MaxPageBytes  *int64
-	PDQRadius     *int
-	// Uneven-crop matching (keypoint patches).
-	NoPatches        *bool
-	PatchMatchRadius *int
-	// Hostile-input bounds.
-	MaxPixels            *int
-	MaxLinksPerPage      *int
-	MaxArchiveBytes      *int64
-	ArchiveTimeout       *time.Duration
-	ArchiveMaxTotalBytes *int64
-	ArchiveMaxEntryBytes *int64
-	ArchiveMaxEntries    *int
-	ArchiveMaxRatio      *int
-	ArchiveMaxDepth      *int
-	UserAgent            string
-}
-
-// Tor selects how onion (and, in Tor mode, all) requests are carried.
-type Tor struct {
-	Mode  string // off, managed or socks5://HOST:PORT
-	Torrc string
-}
-
-// Alerts lists the alert endpoints. None of these values is a secret.
-type Alerts struct {
-	Webhooks []string
-	// WebhookSecretFile names a file holding the whsec_ secret; the
-	// LEAKWATCH_WEBHOOK_SECRET(_FILE) variables take precedence.
-	WebhookSecretFile string
-	// SlackURLFiles name files that each hold one Slack incoming-webhook
-	// URL.
-	SlackURLFiles []string
-	// LogFile receives every event as a JSON line.
-	LogFile string
-	Wait    *time.Duration
-}
-
-// Watch configures "leakwatch watch".
-type Watch struct {
-	Schedule       string
-	Listen         string
-	ListenAny      *bool
-	UnhealthyAfter *int
+// DefaultStore is the store when none is configured:
+// $XDG_DATA_HOME/leakwatch/leakwatch.db, with XDG's fallback to
+// ~/.local/share.
+func DefaultStore(getenv func(string) string) string {
+	base := getenv("XDG_DATA_HOME")
+	if base == "" {
+		home := getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		base = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(base, "leakwatch", "leakwatch.db")
 }
 
 // Origin says where key's value came from ("leakwatch.yaml:12",
@@ -109,8 +56,10 @@ func (c *Config) Origin(key string) string { return c.origin[key] }
 func (c *Config) Values() map[string][]string {
 	out := map[string][]string{}
 	for _, s := range Settings() {
-		if v := s.get(c); v != nil {
-			out[s.Key] = v
+		if _, set := c.origin[s.Key]; set {
+			if v := s.format(s.field(&c.Options)); len(v) > 0 {
+				out[s.Key] = v
+			}
 		}
 	}
 	return out

@@ -12,8 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func noEnv(string) string { return "" }
 
 func envMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -57,21 +55,21 @@ watch:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Config{
+	want := &Config{Options: Options{
 		Bank:  "/etc/leakwatch/bank.lwb",
 		Store: "/var/lib/leakwatch/leakwatch.db",
 		Seeds: []string{"https://dump.example/", "http://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvw.onion/"},
 		Scope: Scope{AllowHosts: []string{"cdn.dump.example", "files.dump.example:8443"}, GroupBy: "page"},
-		Limits: Limits{MaxDepth: ptr(4), MaxPages: ptr(5000), Parallelism: ptr(3), Delay: ptr(250 * time.Millisecond),
-			Timeout: ptr(2 * time.Minute), MaxImageBytes: ptr(int64(32 << 20)), MaxPageBytes: ptr(int64(500_000)),
-			PDQRadius: ptr(40), UserAgent: "leakwatch-test"},
+		Limits: Limits{MaxDepth: 4, MaxPages: 5000, Parallelism: 3, Delay: 250 * time.Millisecond,
+			Timeout: 2 * time.Minute, MaxImageBytes: 32 << 20, MaxPageBytes: 500_000,
+			PDQRadius: 40, UserAgent: "leakwatch-test"},
 		Tor: Tor{Mode: "managed", Torrc: "/etc/leakwatch/tor/torrc"},
 		Alerts: Alerts{Webhooks: []string{"https://siem.example.org/hooks/leakwatch"},
 			WebhookSecretFile: "/run/credentials/leakwatch.service/webhook-secret",
 			SlackURLFiles:     []string{"/etc/leakwatch/slack-url"},
-			LogFile:           "/var/log/leakwatch/alerts.jsonl", Wait: ptr(45 * time.Second)},
-		Watch: Watch{Schedule: "@every 6h", Listen: "127.0.0.1:9464", ListenAny: ptr(false), UnhealthyAfter: ptr(2)},
-	}
+			LogFile:           "/var/log/leakwatch/alerts.jsonl", Wait: 45 * time.Second},
+		Watch: Watch{Schedule: "@every 6h", Listen: "127.0.0.1:9464", ListenAny: false, UnhealthyAfter: 2},
+	}}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
 	}
@@ -212,7 +210,7 @@ func TestEnvOverridesFile(t *testing.T) {
 	if diff := cmp.Diff([]string{"https://c.example/", "https://d.example/"}, c.Seeds); diff != "" {
 		t.Errorf("seeds (-want +got):\n%s", diff)
 	}
-	if *c.Limits.MaxPages != 20 || *c.Limits.Delay != time.Second || c.Tor.Mode != "socks5://127.0.0.1:9050" {
+	if c.Limits.MaxPages != 20 || c.Limits.Delay != time.Second || c.Tor.Mode != "socks5://127.0.0.1:9050" {
 		t.Errorf("limits/tor = %+v %+v", c.Limits, c.Tor)
 	}
 	if c.Bank != filepath.Join(dir, "bank.lwb") || c.Store != "rel/lw.db" {
@@ -318,8 +316,8 @@ func TestSettingsAreConsistent(t *testing.T) {
 		if s.Env != "" && !strings.HasPrefix(s.Env, "LEAKWATCH_") {
 			t.Errorf("%s: variable %s lacks the LEAKWATCH_ prefix", s.Key, s.Env)
 		}
-		if s.List != (s.clear != nil) {
-			t.Errorf("%s: list settings need clear", s.Key)
+		if _, isList := s.field(&Options{}).(*[]string); s.List != isList {
+			t.Errorf("%s: list settings need a list field", s.Key)
 		}
 	}
 	for k := range forbidden {

@@ -124,7 +124,7 @@ func (p *fileParser) leaf(s Setting, kn, vn *yaml.Node) {
 		if s.Path && strings.TrimSpace(v) != "" && !filepath.IsAbs(strings.TrimSpace(v)) {
 			v = filepath.Join(p.dir, strings.TrimSpace(v))
 		}
-		if err := s.apply(p.c, v); err != nil {
+		if err := s.apply(&p.c.Options, v); err != nil {
 			p.problem(it, s.Key, "%v", err)
 			continue
 		}
@@ -153,12 +153,12 @@ func (c *Config) applyEnv(getenv func(string) string) []Problem {
 		}
 		vals := []string{v}
 		if s.List {
-			s.clear(c)
+			*s.field(&c.Options).(*[]string) = nil
 			vals = strings.Fields(v)
 		}
 		ok := true
 		for _, item := range vals {
-			if err := s.apply(c, item); err != nil {
+			if err := s.apply(&c.Options, item); err != nil {
 				probs = append(probs, Problem{Key: s.Key, Where: s.Env, Msg: err.Error()})
 				ok = false
 			}

@@ -5,73 +5,150 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Setting describes one configuration key.
+// Setting is the one definition of a setting: its configuration key,
+// flag, LEAKWATCH_* variable, default, unit and validation. The file
+// parser, the environment, the flags (AddFlags) and the documentation
+// test all read this table, so a value is spelled the same everywhere.
 type Setting struct {
 	// Key is the dotted path in the file, e.g. "limits.max_pages".
 	Key string
-	// Env is the environment variable that overrides it.
+	// Flag is the command-line flag, without dashes ("" for none).
+	Flag string
+	// Env is the environment variable that overrides the file ("" for
+	// none).
 	Env string
-	// Type is shown in documentation and messages: string, list, int,
-	// duration, size, bool or path.
+	// Type is shown in documentation and messages: string, path, list,
+	// path list, int, duration, size or bool.
 	Type string
-	// List settings take a YAML sequence (or one value) in the file and
-	// space-separated values in the environment.
+	// List settings take a YAML sequence (or one value) in the file,
+	// space-separated values in the environment and a repeated flag.
 	List bool
 	// Path values given in the file are relative to the file's directory.
 	Path bool
+	// Default is the value when nothing sets it, in the setting's own
+	// syntax ("" for the zero value).
+	Default string
+	// Usage is the flag's help text.
+	Usage string
+	// Commands are the commands that take the setting ("scan", "alerts
+	// test"); a command also takes the settings of its parents.
+	Commands []string
 
-	apply func(c *Config, v string) error // one item for lists
-	clear func(c *Config)                 // lists: drop the file's items
-	get   func(c *Config) []string
+	kind kind
+	// lo and hi bound ints, sizes and durations (hi 0: no upper bound).
+	lo, hi int64
+	// zeroOK accepts 0 below lo: "let the program choose".
+	zeroOK bool
+	check  func(string) error // strings and list items
+	field  func(*Options) any // pointer to the typed value
 }
 
-// Settings returns every key, in documentation order.
+type kind int
+
+const (
+	kindString kind = iota
+	kindList
+	kindInt
+	kindSize
+	kindDuration
+	kindBool
+)
+
+// Who takes what: the commands that scan, those that alert, and the
+// commands that only need the bank or the store.
+var (
+	scanning   = []string{"scan", "watch"}
+	alerting   = []string{"scan", "watch", "alerts test"}
+	secretUse  = []string{"scan", "watch", "alerts test", "doctor"}
+	bankUsers  = []string{"scan", "watch", "enroll", "match", "lookup", "bank import", "doctor"}
+	storeUsers = []string{"scan", "watch", "incidents", "alerts endpoints", "alerts enable", "alerts list", "doctor"}
+	watching   = []string{"watch"}
+)
+
+// Settings returns every setting, in documentation order.
 func Settings() []Setting {
 	return []Setting{
-		pathSetting("bank", "LEAKWATCH_BANK", func(c *Config) *string { return &c.Bank }),
-		pathSetting("store", "LEAKWATCH_STORE", func(c *Config) *string { return &c.Store }),
-		listSetting("seeds", "LEAKWATCH_SEEDS", false, func(c *Config) *[]string { return &c.Seeds }, checkSeed),
-		listSetting("scope.allow_hosts", "LEAKWATCH_ALLOW_HOSTS", false, func(c *Config) *[]string { return &c.Scope.AllowHosts }, checkHost),
-		stringSetting("scope.group_by", "LEAKWATCH_GROUP_BY", func(c *Config) *string { return &c.Scope.GroupBy }, oneOf("site", "page")),
-		intSetting("limits.max_depth", "LEAKWATCH_MAX_DEPTH", func(c *Config) **int { return &c.Limits.MaxDepth }, 1, 1000),
-		intSetting("limits.max_pages", "LEAKWATCH_MAX_PAGES", func(c *Config) **int { return &c.Limits.MaxPages }, 1, math.MaxInt32),
-		intSetting("limits.parallelism", "LEAKWATCH_PARALLELISM", func(c *Config) **int { return &c.Limits.Parallelism }, 1, 64),
-		durationSetting("limits.delay", "LEAKWATCH_DELAY", func(c *Config) **time.Duration { return &c.Limits.Delay }, 0),
-		durationSetting("limits.timeout", "LEAKWATCH_TIMEOUT", func(c *Config) **time.Duration { return &c.Limits.Timeout }, time.Second),
-		sizeSetting("limits.max_image_bytes", "LEAKWATCH_MAX_IMAGE_BYTES", func(c *Config) **int64 { return &c.Limits.MaxImageBytes }),
-		sizeSetting("limits.max_page_bytes", "LEAKWATCH_MAX_PAGE_BYTES", func(c *Config) **int64 { return &c.Limits.MaxPageBytes }),
-		intSetting("limits.max_pixels", "LEAKWATCH_MAX_PIXELS", func(c *Config) **int { return &c.Limits.MaxPixels }, 1, 1<<40),
-		intSetting("limits.max_links_per_page", "LEAKWATCH_MAX_LINKS_PER_PAGE", func(c *Config) **int { return &c.Limits.MaxLinksPerPage }, 1, math.MaxInt32),
-		sizeSetting("limits.max_archive_bytes", "LEAKWATCH_MAX_ARCHIVE_BYTES", func(c *Config) **int64 { return &c.Limits.MaxArchiveBytes }),
-		durationSetting("limits.archive_timeout", "LEAKWATCH_ARCHIVE_TIMEOUT", func(c *Config) **time.Duration { return &c.Limits.ArchiveTimeout }, time.Second),
-		sizeSetting("limits.archive_max_total_bytes", "LEAKWATCH_ARCHIVE_MAX_TOTAL_BYTES", func(c *Config) **int64 { return &c.Limits.ArchiveMaxTotalBytes }),
-		sizeSetting("limits.archive_max_entry_bytes", "LEAKWATCH_ARCHIVE_MAX_ENTRY_BYTES", func(c *Config) **int64 { return &c.Limits.ArchiveMaxEntryBytes }),
-		intSetting("limits.archive_max_entries", "LEAKWATCH_ARCHIVE_MAX_ENTRIES", func(c *Config) **int { return &c.Limits.ArchiveMaxEntries }, 1, math.MaxInt32),
-		intSetting("limits.archive_max_ratio", "LEAKWATCH_ARCHIVE_MAX_RATIO", func(c *Config) **int { return &c.Limits.ArchiveMaxRatio }, 1, 1_000_000),
-		intSetting("limits.archive_max_depth", "LEAKWATCH_ARCHIVE_MAX_DEPTH", func(c *Config) **int { return &c.Limits.ArchiveMaxDepth }, 1, 16),
-		intSetting("limits.pdq_radius", "LEAKWATCH_PDQ_RADIUS", func(c *Config) **int { return &c.Limits.PDQRadius }, 0, 256),
-		boolSetting("limits.no_patches", "LEAKWATCH_NO_PATCHES", func(c *Config) **bool { return &c.Limits.NoPatches }),
-		intSetting("limits.patch_match_radius", "LEAKWATCH_PATCH_MATCH_RADIUS", func(c *Config) **int { return &c.Limits.PatchMatchRadius }, 1, 64),
-		stringSetting("limits.user_agent", "LEAKWATCH_USER_AGENT", func(c *Config) *string { return &c.Limits.UserAgent }, checkHeaderValue),
-		stringSetting("tor.mode", "LEAKWATCH_TOR", func(c *Config) *string { return &c.Tor.Mode }, checkTorMode),
-		pathSetting("tor.torrc", "LEAKWATCH_TORRC", func(c *Config) *string { return &c.Tor.Torrc }),
-		listSetting("alerts.webhooks", "LEAKWATCH_WEBHOOKS", false, func(c *Config) *[]string { return &c.Alerts.Webhooks }, checkWebhook),
+		{Key: "bank", Flag: "bank", Env: "LEAKWATCH_BANK", Type: "path", Path: true, Commands: bankUsers,
+			Usage: "bank file", check: nonEmpty, field: func(o *Options) any { return &o.Bank }},
+		{Key: "store", Flag: "store", Env: "LEAKWATCH_STORE", Type: "path", Path: true, Commands: storeUsers,
+			Usage: "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)", check: nonEmpty, field: func(o *Options) any { return &o.Store }},
+		{Key: "seeds", Env: "LEAKWATCH_SEEDS", Type: "list", List: true, kind: kindList, Commands: scanning,
+			check: checkSeed, field: func(o *Options) any { return &o.Seeds }},
+		{Key: "scope.allow_hosts", Flag: "allow-host", Env: "LEAKWATCH_ALLOW_HOSTS", Type: "list", List: true, kind: kindList, Commands: scanning,
+			Usage: "extra host in scope (repeatable)", check: checkHost, field: func(o *Options) any { return &o.Scope.AllowHosts }},
+		{Key: "scope.group_by", Flag: "group-by", Env: "LEAKWATCH_GROUP_BY", Type: "string", Default: "site", Commands: scanning,
+			Usage: "one incident per site or per page", check: oneOf("site", "page"), field: func(o *Options) any { return &o.Scope.GroupBy }},
+		{Key: "limits.max_depth", Flag: "max-depth", Env: "LEAKWATCH_MAX_DEPTH", Type: "int", kind: kindInt, lo: 1, hi: 1000, Default: "3", Commands: scanning,
+			Usage: "link depth from the seed", field: func(o *Options) any { return &o.Limits.MaxDepth }},
+		{Key: "limits.max_pages", Flag: "max-pages", Env: "LEAKWATCH_MAX_PAGES", Type: "int", kind: kindInt, lo: 1, hi: math.MaxInt32, Default: "1000", Commands: scanning,
+			Usage: "pages per run", field: func(o *Options) any { return &o.Limits.MaxPages }},
+		{Key: "limits.parallelism", Flag: "parallelism", Env: "LEAKWATCH_PARALLELISM", Type: "int", kind: kindInt, lo: 1, hi: 64, Default: "2", Commands: scanning,
+			Usage: "concurrent requests per host", field: func(o *Options) any { return &o.Limits.Parallelism }},
+		{Key: "limits.delay", Flag: "delay", Env: "LEAKWATCH_DELAY", Type: "duration", kind: kindDuration, Commands: scanning,
+			Usage: "delay between requests to one host", field: func(o *Options) any { return &o.Limits.Delay }},
+		{Key: "limits.timeout", Flag: "timeout", Env: "LEAKWATCH_TIMEOUT", Type: "duration", kind: kindDuration, lo: int64(time.Second), zeroOK: true, Commands: scanning,
+			Usage: "per-request time limit, page or image, body included (default 60s, 3m in Tor mode)", field: func(o *Options) any { return &o.Limits.Timeout }},
+		{Key: "limits.max_image_bytes", Flag: "max-image-bytes", Env: "LEAKWATCH_MAX_IMAGE_BYTES", Type: "size", kind: kindSize, Default: "64MiB", Commands: scanning,
+			Usage: "largest image downloaded", field: func(o *Options) any { return &o.Limits.MaxImageBytes }},
+		{Key: "limits.max_page_bytes", Flag: "max-page-bytes", Env: "LEAKWATCH_MAX_PAGE_BYTES", Type: "size", kind: kindSize, Default: "8MiB", Commands: scanning,
+			Usage: "largest HTML page (larger pages are errors, never truncated)", field: func(o *Options) any { return &o.Limits.MaxPageBytes }},
+		{Key: "limits.max_pixels", Flag: "max-pixels", Env: "LEAKWATCH_MAX_PIXELS", Type: "int", kind: kindInt, lo: 1, hi: 1 << 40, Default: "50000000", Commands: scanning,
+			Usage: "largest image in pixels, checked from the header before decoding (pixel bombs)", field: func(o *Options) any { return &o.Limits.MaxPixels }},
+		{Key: "limits.max_links_per_page", Flag: "max-links-per-page", Env: "LEAKWATCH_MAX_LINKS_PER_PAGE", Type: "int", kind: kindInt, lo: 1, hi: math.MaxInt32, Default: "10000", Commands: scanning,
+			Usage: "links taken from one page", field: func(o *Options) any { return &o.Limits.MaxLinksPerPage }},
+		{Key: "limits.max_archive_bytes", Flag: "max-archive-bytes", Env: "LEAKWATCH_MAX_ARCHIVE_BYTES", Type: "size", kind: kindSize, Default: "4GiB", Commands: scanning,
+			Usage: "largest archive downloaded (and spooled, for zip and 7z)", field: func(o *Options) any { return &o.Limits.MaxArchiveBytes }},
+		{Key: "limits.archive_timeout", Flag: "archive-timeout", Env: "LEAKWATCH_ARCHIVE_TIMEOUT", Type: "duration", kind: kindDuration, lo: int64(time.Second), Default: "2h", Commands: scanning,
+			Usage: "time limit for one archive download", field: func(o *Options) any { return &o.Limits.ArchiveTimeout }},
+		{Key: "limits.archive_max_total_bytes", Flag: "archive-max-total-bytes", Env: "LEAKWATCH_ARCHIVE_MAX_TOTAL_BYTES", Type: "size", kind: kindSize, Default: "16GiB", Commands: scanning,
+			Usage: "uncompressed bytes per archive, nested archives included (zip bombs)", field: func(o *Options) any { return &o.Limits.ArchiveMaxTotalBytes }},
+		{Key: "limits.archive_max_entry_bytes", Flag: "archive-max-entry-bytes", Env: "LEAKWATCH_ARCHIVE_MAX_ENTRY_BYTES", Type: "size", kind: kindSize, Default: "256MiB", Commands: scanning,
+			Usage: "uncompressed bytes per archive entry", field: func(o *Options) any { return &o.Limits.ArchiveMaxEntryBytes }},
+		{Key: "limits.archive_max_entries", Flag: "archive-max-entries", Env: "LEAKWATCH_ARCHIVE_MAX_ENTRIES", Type: "int", kind: kindInt, lo: 1, hi: math.MaxInt32, Default: "100000", Commands: scanning,
+			Usage: "entries per archive, nested archives included", field: func(o *Options) any { return &o.Limits.ArchiveMaxEntries }},
+		{Key: "limits.archive_max_ratio", Flag: "archive-max-ratio", Env: "LEAKWATCH_ARCHIVE_MAX_RATIO", Type: "int", kind: kindInt, lo: 1, hi: 1_000_000, Default: "200", Commands: scanning,
+			Usage: "uncompressed/compressed ratio per archive (checked after the first MiB)", field: func(o *Options) any { return &o.Limits.ArchiveMaxRatio }},
+		{Key: "limits.archive_max_depth", Flag: "archive-max-depth", Env: "LEAKWATCH_ARCHIVE_MAX_DEPTH", Type: "int", kind: kindInt, lo: 1, hi: 16, Default: "3", Commands: scanning,
+			Usage: "archives nested in archives, the outer one counting 1", field: func(o *Options) any { return &o.Limits.ArchiveMaxDepth }},
+		{Key: "limits.pdq_radius", Flag: "pdq-radius", Env: "LEAKWATCH_PDQ_RADIUS", Type: "int", kind: kindInt, lo: 0, hi: 256, Default: "31", Commands: scanning,
+			Usage: "largest PDQ distance counted as a match", field: func(o *Options) any { return &o.Limits.PDQRadius }},
+		{Key: "limits.no_patches", Flag: "no-patches", Env: "LEAKWATCH_NO_PATCHES", Type: "bool", kind: kindBool, Commands: scanning,
+			Usage: "skip the keypoint-patch search for unevenly cropped copies (its cost grows with the bank; see README, Match policy)", field: func(o *Options) any { return &o.Limits.NoPatches }},
+		{Key: "limits.patch_match_radius", Flag: "patch-match-radius", Env: "LEAKWATCH_PATCH_MATCH_RADIUS", Type: "int", kind: kindInt, lo: 1, hi: 64, Default: "16", Commands: scanning,
+			Usage: "largest distance at which a keypoint-patch lead (uneven crop) counts as a match, 1..64; lower it for banks of look-alike captures", field: func(o *Options) any { return &o.Limits.PatchMatchRadius }},
+		{Key: "limits.user_agent", Flag: "user-agent", Env: "LEAKWATCH_USER_AGENT", Type: "string", Commands: scanning,
+			Usage: "User-Agent header (default: the crawler's, a common browser's)", check: checkHeaderValue, field: func(o *Options) any { return &o.Limits.UserAgent }},
+		{Key: "tor.mode", Flag: "tor", Env: "LEAKWATCH_TOR", Type: "string", Default: "off", Commands: scanning,
+			Usage: "off, managed (start tor with --torrc) or socks5://HOST:PORT", check: checkTorMode, field: func(o *Options) any { return &o.Tor.Mode }},
+		{Key: "tor.torrc", Flag: "torrc", Env: "LEAKWATCH_TORRC", Type: "path", Path: true, Commands: scanning,
+			Usage: "torrc for --tor managed (required there; leakwatch never starts tor with a default configuration)", check: nonEmpty, field: func(o *Options) any { return &o.Tor.Torrc }},
+		{Key: "alerts.webhooks", Flag: "webhook", Env: "LEAKWATCH_WEBHOOKS", Type: "list", List: true, kind: kindList, Commands: alerting,
+			Usage: "Standard Webhooks endpoint URL (repeatable)", check: checkWebhook, field: func(o *Options) any { return &o.Alerts.Webhooks }},
 		// The secret's own variables (LEAKWATCH_WEBHOOK_SECRET and
 		// LEAKWATCH_WEBHOOK_SECRET_FILE) are read by the alerts package and
 		// win over this key.
-		pathSetting("alerts.webhook_secret_file", "", func(c *Config) *string { return &c.Alerts.WebhookSecretFile }),
-		listSetting("alerts.slack_url_file", "LEAKWATCH_SLACK_URL_FILE", true, func(c *Config) *[]string { return &c.Alerts.SlackURLFiles }, nonEmpty),
-		pathSetting("alerts.log_file", "LEAKWATCH_ALERT_LOG", func(c *Config) *string { return &c.Alerts.LogFile }),
-		durationSetting("alerts.wait", "LEAKWATCH_ALERT_WAIT", func(c *Config) **time.Duration { return &c.Alerts.Wait }, 0),
-		stringSetting("watch.schedule", "LEAKWATCH_SCHEDULE", func(c *Config) *string { return &c.Watch.Schedule }, checkSchedule),
-		stringSetting("watch.listen", "LEAKWATCH_LISTEN", func(c *Config) *string { return &c.Watch.Listen }, checkListen),
-		boolSetting("watch.listen_any", "LEAKWATCH_LISTEN_ANY", func(c *Config) **bool { return &c.Watch.ListenAny }),
-		intSetting("watch.unhealthy_after", "LEAKWATCH_UNHEALTHY_AFTER", func(c *Config) **int { return &c.Watch.UnhealthyAfter }, 1, 1000),
+		{Key: "alerts.webhook_secret_file", Type: "path", Path: true, Commands: secretUse,
+			check: nonEmpty, field: func(o *Options) any { return &o.Alerts.WebhookSecretFile }},
+		{Key: "alerts.slack_url_file", Flag: "slack-webhook-file", Env: "LEAKWATCH_SLACK_URL_FILE", Type: "path list", List: true, Path: true, kind: kindList, Commands: alerting,
+			Usage: "file holding a Slack incoming webhook URL (repeatable; keeps the URL out of process listings)", check: nonEmpty, field: func(o *Options) any { return &o.Alerts.SlackURLFiles }},
+		{Key: "alerts.log_file", Flag: "alert-log", Env: "LEAKWATCH_ALERT_LOG", Type: "path", Path: true, Commands: alerting,
+			Usage: "also append every alert event as a JSON line to this file (- for stdout)", check: nonEmpty, field: func(o *Options) any { return &o.Alerts.LogFile }},
+		{Key: "alerts.wait", Flag: "alert-wait", Env: "LEAKWATCH_ALERT_WAIT", Type: "duration", kind: kindDuration, Default: "30s", Commands: scanning,
+			Usage: "how long to keep retrying alert delivery before leaving events for the next run", field: func(o *Options) any { return &o.Alerts.Wait }},
+		{Key: "watch.schedule", Flag: "schedule", Env: "LEAKWATCH_SCHEDULE", Type: "string", Commands: watching,
+			Usage: `when to scan: "@every 6h", "@daily" or cron fields such as "30 3 * * *" (required)`, check: checkSchedule, field: func(o *Options) any { return &o.Watch.Schedule }},
+		{Key: "watch.listen", Flag: "listen", Env: "LEAKWATCH_LISTEN", Type: "string", Default: "127.0.0.1:9477", Commands: watching,
+			Usage: "address for /metrics and /healthz, or off", check: checkListen, field: func(o *Options) any { return &o.Watch.Listen }},
+		{Key: "watch.listen_any", Flag: "listen-any", Env: "LEAKWATCH_LISTEN_ANY", Type: "bool", kind: kindBool, Commands: watching,
+			Usage: "allow --listen on a non-loopback address (the endpoints are unauthenticated)", field: func(o *Options) any { return &o.Watch.ListenAny }},
+		{Key: "watch.unhealthy_after", Flag: "unhealthy-after", Env: "LEAKWATCH_UNHEALTHY_AFTER", Type: "int", kind: kindInt, lo: 1, hi: 1000, Default: "3", Commands: watching,
+			Usage: "failed runs in a row before /healthz answers 503", field: func(o *Options) any { return &o.Watch.UnhealthyAfter }},
 	}
 }
 
@@ -85,138 +162,153 @@ var forbidden = map[string]string{
 	"alerts.slack_webhooks": "a Slack incoming-webhook URL is a credential: put each URL in a file and list the files under alerts.slack_url_file",
 }
 
-func stringSetting(key, env string, field func(*Config) *string, check func(string) error) Setting {
-	return Setting{Key: key, Env: env, Type: "string",
-		apply: func(c *Config, v string) error {
-			v = strings.TrimSpace(v)
-			if err := check(v); err != nil {
-				return err
-			}
-			*field(c) = v
-			return nil
-		},
-		get: func(c *Config) []string {
-			if v := *field(c); v != "" {
-				return []string{v}
-			}
-			return nil
-		},
+// UsedBy reports whether command (a path below the root, "alerts test")
+// takes the setting, itself or through a parent.
+func (s Setting) UsedBy(command string) bool {
+	for c := command; c != ""; {
+		if slices.Contains(s.Commands, c) {
+			return true
+		}
+		i := strings.LastIndexByte(c, ' ')
+		if i < 0 {
+			break
+		}
+		c = c[:i]
+	}
+	return false
+}
+
+// UsedBy reports whether command takes any setting, and so reads the
+// configuration.
+func UsedBy(command string) bool {
+	for _, s := range Settings() {
+		if s.UsedBy(command) {
+			return true
+		}
+	}
+	return false
+}
+
+// parse reads one value (one item for lists) in the setting's unit. It
+// checks the spelling only; validate checks the value.
+func (s Setting) parse(v string) (any, error) {
+	v = strings.TrimSpace(v)
+	switch s.kind {
+	case kindInt:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("want an integer, got %q", v)
+		}
+		return n, nil
+	case kindSize:
+		return ParseSize(v)
+	case kindDuration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("want a duration such as 90s, 5m or 6h, got %q", v)
+		}
+		return d, nil
+	case kindBool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("want true or false, got %q", v)
+		}
+		return b, nil
+	}
+	return v, nil
+}
+
+// validate checks a parsed value (one item for lists) against the
+// setting's bounds.
+func (s Setting) validate(v any) error {
+	switch x := v.(type) {
+	case string:
+		if s.check != nil {
+			return s.check(x)
+		}
+	case int:
+		return s.inRange(int64(x))
+	case int64:
+		return s.inRange(x)
+	case time.Duration:
+		if x < time.Duration(s.lo) && !(x == 0 && s.zeroOK) {
+			return fmt.Errorf("%s is below the minimum %s", x, time.Duration(s.lo))
+		}
+	}
+	return nil
+}
+
+func (s Setting) inRange(n int64) error {
+	switch {
+	case n < s.lo && s.lo == 1:
+		// Zero or less would disable a protection.
+		return fmt.Errorf("must be positive (%d is out of range 1..%d)", n, s.hi)
+	case n < s.lo || (s.hi != 0 && n > s.hi):
+		return fmt.Errorf("%d is out of range %d..%d", n, s.lo, s.hi)
+	}
+	return nil
+}
+
+// apply parses, validates and stores one value (appends one list item).
+func (s Setting) apply(o *Options, v string) error {
+	x, err := s.parse(v)
+	if err != nil {
+		return err
+	}
+	if err := s.validate(x); err != nil {
+		return err
+	}
+	if s.List {
+		p := s.field(o).(*[]string)
+		if len(*p) >= maxListItems {
+			return fmt.Errorf("more than %d items", maxListItems)
+		}
+		*p = append(*p, x.(string))
+		return nil
+	}
+	store(s.field(o), x)
+	return nil
+}
+
+// store writes a parsed value through a field pointer.
+func store(p, x any) {
+	switch p := p.(type) {
+	case *string:
+		*p = x.(string)
+	case *int:
+		*p = x.(int)
+	case *int64:
+		*p = x.(int64)
+	case *time.Duration:
+		*p = x.(time.Duration)
+	case *bool:
+		*p = x.(bool)
+	case *[]string:
+		*p = append(*p, x.(string))
 	}
 }
 
-func pathSetting(key, env string, field func(*Config) *string) Setting {
-	s := stringSetting(key, env, field, nonEmpty)
-	s.Type, s.Path = "path", true
-	return s
-}
-
-func listSetting(key, env string, path bool, field func(*Config) *[]string, check func(string) error) Setting {
-	typ := "list"
-	if path {
-		typ = "path list"
+// format renders a field in the setting's syntax (sizes in bytes), one
+// string per list item; nil for an empty string or list.
+func (s Setting) format(p any) []string {
+	switch p := p.(type) {
+	case *string:
+		if *p == "" {
+			return nil
+		}
+		return []string{*p}
+	case *[]string:
+		return slices.Clone(*p)
+	case *int:
+		return []string{strconv.Itoa(*p)}
+	case *int64:
+		return []string{strconv.FormatInt(*p, 10)}
+	case *time.Duration:
+		return []string{p.String()}
+	case *bool:
+		return []string{strconv.FormatBool(*p)}
 	}
-	return Setting{Key: key, Env: env, Type: typ, List: true, Path: path,
-		apply: func(c *Config, v string) error {
-			v = strings.TrimSpace(v)
-			if err := check(v); err != nil {
-				return err
-			}
-			if len(*field(c)) >= maxListItems {
-				return fmt.Errorf("more than %d items", maxListItems)
-			}
-			*field(c) = append(*field(c), v)
-			return nil
-		},
-		clear: func(c *Config) { *field(c) = nil },
-		get: func(c *Config) []string {
-			if vs := *field(c); len(vs) > 0 {
-				return append([]string(nil), vs...)
-			}
-			return nil
-		},
-	}
-}
-
-func intSetting(key, env string, field func(*Config) **int, lo, hi int) Setting {
-	return Setting{Key: key, Env: env, Type: "int",
-		apply: func(c *Config, v string) error {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("want an integer, got %q", v)
-			}
-			if n < lo || n > hi {
-				return fmt.Errorf("%d is out of range %d..%d", n, lo, hi)
-			}
-			*field(c) = &n
-			return nil
-		},
-		get: func(c *Config) []string {
-			if p := *field(c); p != nil {
-				return []string{strconv.Itoa(*p)}
-			}
-			return nil
-		},
-	}
-}
-
-func durationSetting(key, env string, field func(*Config) **time.Duration, lo time.Duration) Setting {
-	return Setting{Key: key, Env: env, Type: "duration",
-		apply: func(c *Config, v string) error {
-			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("want a duration such as 90s, 5m or 6h, got %q", v)
-			}
-			if d < lo {
-				return fmt.Errorf("%s is below the minimum %s", d, lo)
-			}
-			*field(c) = &d
-			return nil
-		},
-		get: func(c *Config) []string {
-			if p := *field(c); p != nil {
-				return []string{p.String()}
-			}
-			return nil
-		},
-	}
-}
-
-func sizeSetting(key, env string, field func(*Config) **int64) Setting {
-	return Setting{Key: key, Env: env, Type: "size",
-		apply: func(c *Config, v string) error {
-			n, err := ParseSize(v)
-			if err != nil {
-				return err
-			}
-			*field(c) = &n
-			return nil
-		},
-		get: func(c *Config) []string {
-			if p := *field(c); p != nil {
-				return []string{strconv.FormatInt(*p, 10)}
-			}
-			return nil
-		},
-	}
-}
-
-func boolSetting(key, env string, field func(*Config) **bool) Setting {
-	return Setting{Key: key, Env: env, Type: "bool",
-		apply: func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("want true or false, got %q", v)
-			}
-			*field(c) = &b
-			return nil
-		},
-		get: func(c *Config) []string {
-			if p := *field(c); p != nil {
-				return []string{strconv.FormatBool(*p)}
-			}
-			return nil
-		},
-	}
+	return nil
 }
 
 // ParseSize reads a byte count: an integer, optionally followed by B, KB,

@@ -157,3 +157,34 @@ func isLoopbackHost(h string) bool {
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
 }
+
+// WriteText prints one line per check, ok or FAIL with what it found,
+// and the hint under it.
+func WriteText(w io.Writer, cs []Check) error {
+	for _, c := range cs {
+		status := "ok  "
+		if !c.OK {
+			status = "FAIL"
+		}
+		if _, err := fmt.Fprintf(w, "%s %-8s %s\n", status, c.Name, c.Detail); err != nil {
+			return err
+		}
+		if c.Hint != "" {
+			if _, err := fmt.Fprintf(w, "              hint: %s\n", c.Hint); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Failed counts the checks that failed.
+func Failed(cs []Check) int {
+	n := 0
+	for _, c := range cs {
+		if !c.OK {
+			n++
+		}
+	}
+	return n
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/report"
 )
 
@@ -58,4 +59,31 @@ func fingerprintFile(path string, lim fingerprint.Limits) (fingerprint.Fingerpri
 // HashFile decodes a file and returns every digest.
 func HashFile(path string, lim fingerprint.Limits) (fingerprint.Fingerprint, error) {
 	return fingerprintFile(path, lim)
+}
+
+// HashRecord is one file's line of "leakwatch hash --json": the reference
+// PDQ hash with its quality and its eight dihedral variants, and the
+// pHash, as algo ("pdq", "phash" or "all") asks.
+func HashRecord(path string, fp fingerprint.Fingerprint, algo string) map[string]any {
+	out := map[string]any{"path": path}
+	if algo != "phash" {
+		dih := map[string]string{}
+		for i, h := range fp.Reference.Hashes {
+			dih[pdq.Transform(i).String()] = h.Hex()
+		}
+		out["pdq"] = map[string]any{"hash": fp.Reference.Hashes[0].Hex(), "quality": fp.Reference.Quality, "dihedral": dih}
+	}
+	if algo != "pdq" {
+		out["phash"] = map[string]any{"hash": fp.PHash.Hex()}
+	}
+	return out
+}
+
+// DefaultRadius is the largest distance a lookup of algorithm al counts
+// as a match unless told otherwise.
+func DefaultRadius(al fingerprint.Algorithm) int {
+	if al == fingerprint.AlgoPHash {
+		return 8
+	}
+	return pdq.MatchThreshold
 }

@@ -23,42 +23,29 @@ import (
 	"github.com/leakwatch/leakwatch/internal/tor"
 )
 
-// DefaultListen is where a watcher serves /metrics and /healthz.
-const DefaultListen = "127.0.0.1:9477"
-
 // shutdownGrace bounds how long the HTTP server may take to close.
 const shutdownGrace = 5 * time.Second
 
-// Options are the scan options plus the schedule and the endpoints.
+// Options are the scan options, whose Watch section holds the schedule
+// and the endpoint address, plus how the watcher starts and stops.
 type Options struct {
 	scan.Options
-	// Schedule is "@every 6h", a descriptor or five cron fields (see
-	// config.ParseSchedule).
-	Schedule string
-	// Listen is the address of /metrics and /healthz, or "off"; only a
-	// loopback address unless ListenAny.
-	Listen    string
-	ListenAny bool
-	// UnhealthyAfter failed runs in a row make /healthz answer 503.
-	UnhealthyAfter int
 	// InitialRun scans at once instead of at the first scheduled time.
 	InitialRun bool
 	// Ticks stops the watcher after that many runs (0: never).
 	Ticks int
 }
 
-// Validate checks the scan options, then the schedule and the address.
+// Validate checks the scan options, that a schedule is given and that
+// the endpoints stay on loopback unless allowed.
 func (o Options) Validate() error {
 	if err := o.Options.Validate(); err != nil {
 		return err
 	}
-	if o.Schedule == "" {
+	if o.Watch.Schedule == "" {
 		return errors.New(`--schedule is required, e.g. --schedule "@every 6h" or --schedule "30 3 * * *"`)
 	}
-	if _, err := config.ParseSchedule(o.Schedule); err != nil {
-		return fmt.Errorf("--schedule: %v", err)
-	}
-	return CheckListen(o.Listen, o.ListenAny)
+	return CheckListen(o.Watch.Listen, o.Watch.ListenAny)
 }
 
 // CheckListen refuses non-loopback addresses unless allowed: the
@@ -119,13 +106,13 @@ type watcher struct {
 }
 
 // Run watches until ctx ends, or until o.Ticks runs happened and the
-// queued alerts went out (within o.AlertWait). Events not delivered stay
+// queued alerts went out (within o.Alerts.Wait). Events not delivered stay
 // in the store's outbox for the next start.
 func Run(ctx context.Context, o Options, env Env) error {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
 	}
-	sched, err := config.ParseSchedule(o.Schedule)
+	sched, err := config.ParseSchedule(o.Watch.Schedule)
 	if err != nil {
 		return fmt.Errorf("--schedule: %w", err)
 	}
@@ -144,7 +131,7 @@ func Run(ctx context.Context, o Options, env Env) error {
 	}
 	defer tc.Close()
 	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf,
-		lock: &sharedLock{path: o.Store + ".lock"}, health: metrics.NewHealth(time.Now(), o.UnhealthyAfter)}
+		lock: &sharedLock{path: o.Store + ".lock"}, health: metrics.NewHealth(time.Now(), o.Watch.UnhealthyAfter)}
 	w.setupAlerts()
 	stopServer, err := w.serve()
 	if err != nil {
@@ -188,10 +175,10 @@ func (w *watcher) run(ctx context.Context) error {
 	} else {
 		close(workerDone)
 	}
-	w.env.Out.Printf("watching %d seeds on schedule %q with %d alert endpoints", len(w.env.Seeds), w.o.Schedule, len(w.env.Alerts.Keys))
+	w.env.Out.Printf("watching %d seeds on schedule %q with %d alert endpoints", len(w.env.Seeds), w.o.Watch.Schedule, len(w.env.Alerts.Keys))
 	w.loop(ctx)
 	if ctx.Err() == nil {
-		w.drain(ctx) // Ticks reached: send what is queued, within AlertWait
+		w.drain(ctx) // Ticks reached: send what is queued, within Alerts.Wait
 	}
 	stopWorker()
 	<-workerDone
@@ -202,12 +189,13 @@ func (w *watcher) run(ctx context.Context) error {
 	return nil
 }
 
-// serve starts the /metrics and /healthz server unless Listen is off.
+// serve starts the /metrics and /healthz server unless Watch.Listen is
+// off.
 func (w *watcher) serve() (stop func(), err error) {
-	if w.o.Listen == "off" {
+	if w.o.Watch.Listen == "off" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", w.o.Listen)
+	ln, err := net.Listen("tcp", w.o.Watch.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
@@ -324,13 +312,13 @@ func (w *watcher) reportDelivery(r outbox.Result, err error) {
 	}
 }
 
-// drain delivers queued alerts until none is pending or AlertWait has
+// drain delivers queued alerts until none is pending or Alerts.Wait has
 // passed, for a watcher that stops on its own (Ticks).
 func (w *watcher) drain(ctx context.Context) {
 	if w.worker == nil {
 		return
 	}
-	deadline := time.Now().Add(w.o.AlertWait)
+	deadline := time.Now().Add(w.o.Alerts.Wait)
 	for time.Now().Before(deadline) {
 		n, err := w.flusher.d.Pending(ctx)
 		if err != nil || n == 0 {

@@ -1,0 +1,80 @@
+package config
+
+import "time"
+
+// Options holds a value for every setting, typed. A command's flags bind
+// to it (see AddFlags); in a Config it holds what the file and the
+// environment set, zero elsewhere.
+type Options struct {
+	Bank   string
+	Store  string
+	Seeds  []string
+	Scope  Scope
+	Limits Limits
+	Tor    Tor
+	Alerts Alerts
+	Watch  Watch
+}
+
+// Scope widens or groups what a scan covers.
+type Scope struct {
+	AllowHosts []string
+	GroupBy    string
+}
+
+// Limits bound a scan.
+type Limits struct {
+	MaxDepth    int
+	MaxPages    int
+	Parallelism int
+	Delay       time.Duration
+	// Timeout bounds one request; 0 lets the scan choose (longer in Tor
+	// mode).
+	Timeout       time.Duration
+	MaxImageBytes int64
+	MaxPageBytes  int64
+	PDQRadius     int
+	// Uneven-crop matching (keypoint patches).
+	NoPatches        bool
+	PatchMatchRadius int
+	// Hostile-input bounds.
+	MaxPixels            int
+	MaxLinksPerPage      int
+	MaxArchiveBytes      int64
+	ArchiveTimeout       time.Duration
+	ArchiveMaxTotalBytes int64
+	ArchiveMaxEntryBytes int64
+	ArchiveMaxEntries    int
+	ArchiveMaxRatio      int
+	ArchiveMaxDepth      int
+	UserAgent            string
+}
+
+// Tor selects how onion (and, in Tor mode, all) requests are carried.
+type Tor struct {
+	Mode  string // off, managed or socks5://HOST:PORT
+	Torrc string
+}
+
+// Alerts lists the alert endpoints. None of these values is a secret.
+type Alerts struct {
+	Webhooks []string
+	// WebhookSecretFile names a file holding the whsec_ secret; the
+	// LEAKWATCH_WEBHOOK_SECRET(_FILE) variables take precedence.
+	WebhookSecretFile string
+	// SlackURLFiles name files that each hold one Slack incoming-webhook
+	// URL.
+	SlackURLFiles []string
+	// LogFile receives every event as a JSON line.
+	LogFile string
+	// Wait is how long a scan keeps retrying delivery.
+	Wait time.Duration
+}
+
+// Watch configures "leakwatch watch".
+type Watch struct {
+	Schedule       string
+	Listen         string
+	ListenAny      bool
+	UnhealthyAfter int
+}

@@ -1,0 +1,44 @@
+package scan
+
+import (
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/tor"
+)
+
+// TestSettingDefaultsMatchPackages keeps the defaults in the settings
+// table (config may not import the packages that own them) equal to the
+// packages' own, so a scan without flags runs with the packages' bounds.
+func TestSettingDefaultsMatchPackages(t *testing.T) {
+	var o Options
+	config.AddFlags(pflag.NewFlagSet("scan", pflag.ContinueOnError), "scan", &o.Options)
+	if got, want := o.ArchiveLimits(), archive.DefaultLimits(); got != want {
+		t.Errorf("archive limits from the defaults = %+v, want %+v", got, want)
+	}
+	if got, want := o.MatchOptions(), fingerprint.DefaultMatchOptions(); got.PDQRadius != want.PDQRadius ||
+		got.PatchMatchRadius != want.PatchMatchRadius || got.Patches != want.Patches {
+		t.Errorf("match options from the defaults = %+v, want %+v", got, want)
+	}
+	if got, want := int64(o.Limits.MaxPixels), fingerprint.DefaultLimits().MaxPixels; got != want {
+		t.Errorf("max pixels %d, want %d", got, want)
+	}
+	if got, want := o.Limits.MaxImageBytes, fingerprint.DefaultLimits().MaxBytes; got != want {
+		t.Errorf("max image bytes %d, want %d", got, want)
+	}
+	tc, err := tor.Start(t.Context(), tor.Config{Mode: tor.ModeOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	// An unset User-Agent leaves the crawler's default; an unset timeout
+	// becomes a minute off Tor.
+	if c := o.Crawler(tc, nil); c.UserAgent != "" || c.RequestTimeout != time.Minute {
+		t.Errorf("crawler options %+v", c)
+	}
+}
