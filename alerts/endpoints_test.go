@@ -39,7 +39,9 @@ func TestOpenTargets(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			eps, err := Open(tc.t, Env{Getenv: tc.getenv, ReadFile: os.ReadFile, Stdout: &out})
-			defer eps.Close()
+			if err == nil {
+				defer eps.Close()
+			}
 			var te *TargetError
 			if tc.targetOK != (err == nil) || !tc.targetOK && !errors.As(err, &te) {
 				t.Fatalf("err = %v", err)
