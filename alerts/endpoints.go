@@ -3,7 +3,6 @@ package alerts
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -181,16 +180,15 @@ func openLogSink(path string, stdout io.Writer) (Notifier, string, error) {
 	return fileSink{LogSink: NewLogSink(f), c: f}, EndpointKey("log", abs), nil
 }
 
-// Class names how the outbox treats a delivery error.
+// Class says, for an operator, how the outbox treats a delivery error.
 func Class(err error) string {
-	var re *RetryableError
-	switch {
-	case errors.Is(err, ErrGone):
+	switch c := errorClass(err); c {
+	case "gone":
 		return "gone (would disable the endpoint)"
-	case errors.Is(err, ErrPermanent):
+	case "permanent":
 		return "permanent (would not be retried)"
-	case errors.As(err, &re):
-		return "retryable"
+	case "retryable":
+		return c
 	}
 	return "failed"
 }

@@ -1,5 +1,12 @@
-// Package config reads leakwatch's configuration file and the LEAKWATCH_*
-// environment variables that override it.
+// Package config defines every leakwatch setting once and reads it from
+// the command line, the configuration file and the LEAKWATCH_* variables.
+//
+// Settings is the table: each setting's key, flag, variable, default,
+// unit (sizes such as 64MiB, Go durations), range and the commands that
+// take it. AddFlags generates a command's flags from it, bound to the
+// typed Options, and Load reads the file and the environment through the
+// same parsers and checks, so a value is spelled and bounded the same
+// way everywhere.
 //
 // The file is YAML (one document, at most MaxFileBytes). It holds what a
 // scheduled deployment would otherwise repeat on every command line: the
