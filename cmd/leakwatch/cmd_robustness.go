@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"runtime"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/robustness"
@@ -41,27 +43,14 @@ The match policy was tuned on seed 1; the default seed 2 was held out.
 Families marked held out are not to be tuned on with any seed. Runs are
 deterministic for a given seed and n. Nothing leaves the machine.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return usageError{err}
-			}
-			policy, err := o.radii.Policy(o.minQuality)
-			if err != nil {
-				return usageError{err}
-			}
-			ro := o.Options
-			ro.Match, ro.Logger = &policy, a.logger()
-			rep, err := robustness.Run(cmd.Context(), ro)
-			if err != nil {
-				return err
-			}
-			if o.asJSON {
-				return a.jsonLine(rep)
-			}
-			return rep.WriteTable(a.stdout)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runRobustness(cmd.Context(), o) },
 	}
-	f := cmd.Flags()
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// AddFlags defines the flags of robustness.
+func (o *robustnessOptions) AddFlags(f *pflag.FlagSet) {
 	f.Uint64Var(&o.Seed, "seed", robustness.HeldOutSeed, "seed of every generated image and random transform")
 	f.IntVar(&o.N, "n", 8, "captures per content kind (and unrelated images per kind)")
 	f.IntVar(&o.HardNegatives, "hard-negatives", 3, "other photographs of each enrolled face and plate, and other frames of each enrolled camera capture, to query")
@@ -77,5 +66,24 @@ deterministic for a given seed and n. Nothing leaves the machine.`,
 	f.IntVar(&o.radii.PatchMatch, "patch-match-radius", 0, "radius deciding a keypoint-patch lead (uneven crops; 0: default)")
 	f.IntVar(&o.minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which a hash is not used")
 	f.BoolVar(&o.asJSON, "json", false, "print the report as one JSON object")
-	return cmd
+}
+
+func (a *app) runRobustness(ctx context.Context, o robustnessOptions) error {
+	if err := o.Validate(); err != nil {
+		return usageError{err}
+	}
+	policy, err := o.radii.Policy(o.minQuality)
+	if err != nil {
+		return usageError{err}
+	}
+	ro := o.Options
+	ro.Match, ro.Logger = &policy, a.logger()
+	rep, err := robustness.Run(ctx, ro)
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		return a.jsonLine(rep)
+	}
+	return rep.WriteTable(a.stdout)
 }
