@@ -40,13 +40,7 @@ then a summary line.
 ` + exitCodesHelp,
 		// Seeds may also come from the configuration file.
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			seeds, err := a.seeds(args)
-			if err != nil {
-				return err
-			}
-			return a.runScan(cmd.Context(), o, seeds)
-		},
+		RunE: a.withSeeds(func(ctx context.Context, seeds []string) error { return a.runScan(ctx, o, seeds) }),
 	}
 	o.AddFlags(cmd.Flags(), "scan")
 	return cmd

@@ -49,13 +49,7 @@ stops the alert worker and the HTTP server, and exits 0.
 
 ` + exitCodesHelp,
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			seeds, err := a.seeds(args)
-			if err != nil {
-				return err
-			}
-			return a.runWatch(cmd.Context(), o, seeds)
-		},
+		RunE: a.withSeeds(func(ctx context.Context, seeds []string) error { return a.runWatch(ctx, o, seeds) }),
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -64,6 +65,17 @@ func (a *app) configure(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// withSeeds makes a RunE that calls run with the seeds (see seeds).
+func (a *app) withSeeds(run func(context.Context, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		seeds, err := a.seeds(args)
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), seeds)
+	}
 }
 
 // seeds returns the SEED arguments, or the configured seeds when none
