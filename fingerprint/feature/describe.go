@@ -1,0 +1,165 @@
+package feature
+
+import (
+	"math"
+	"math/bits"
+)
+
+// Descriptor is 256 binary comparisons of smoothed intensities around a
+// keypoint, in the keypoint's own frame.
+type Descriptor [4]uint64
+
+// Distance is the Hamming distance between two descriptors.
+func (d Descriptor) Distance(e Descriptor) int {
+	return bits.OnesCount64(d[0]^e[0]) + bits.OnesCount64(d[1]^e[1]) +
+		bits.OnesCount64(d[2]^e[2]) + bits.OnesCount64(d[3]^e[3])
+}
+
+const (
+	descBits = 256
+	// patchRadius bounds every comparison point; with the orientation
+	// window it sets the border a keypoint keeps from the level's edges.
+	patchRadius  = 13
+	orientRadius = 15
+	border       = orientRadius + 1
+	angleBins    = 64
+)
+
+// pattern is the fixed list of point pairs a descriptor compares. It is
+// part of the bank format: changing it changes every enrolled descriptor
+// (TestPatternIsFixed pins it).
+type pattern [descBits][2][2]int8
+
+// steered holds the pattern rotated to each orientation bin, and the same
+// for the mirror image of the patch.
+type steered struct {
+	rot, mir [angleBins]pattern
+}
+
+// newPattern draws the comparison pairs from an isotropic Gaussian of
+// sigma patch/5 (BRIEF's best-performing sampling), clipped to the patch
+// radius, with a deterministic generator so that every build agrees.
+func newPattern() (p pattern) {
+	s := uint64(0x6C65616B77617463) // any fixed seed
+	next := func() float64 {
+		s += 0x9E3779B97F4A7C15
+		z := s
+		z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+		z = (z ^ z>>27) * 0x94D049BB133111EB
+		z ^= z >> 31
+		return (float64(z>>11) + 0.5) / (1 << 53)
+	}
+	gauss := func() (float64, float64) {
+		r := math.Sqrt(-2 * math.Log(next()))
+		a := 2 * math.Pi * next()
+		return r * math.Cos(a), r * math.Sin(a)
+	}
+	const sigma = 31.0 / 5
+	point := func() [2]int8 {
+		for {
+			x, y := gauss()
+			x, y = math.Round(x*sigma), math.Round(y*sigma)
+			if x*x+y*y <= patchRadius*patchRadius {
+				return [2]int8{int8(x), int8(y)}
+			}
+		}
+	}
+	for i := range p {
+		for {
+			a, b := point(), point()
+			dx, dy := int(a[0])-int(b[0]), int(a[1])-int(b[1])
+			if dx*dx+dy*dy >= 4 {
+				p[i] = [2][2]int8{a, b}
+				break
+			}
+		}
+	}
+	return p
+}
+
+func newSteered() *steered {
+	base := newPattern()
+	st := &steered{}
+	for bin := range angleBins {
+		a := 2 * math.Pi * float64(bin) / angleBins
+		c, s := math.Cos(a), math.Sin(a)
+		for i, pair := range base {
+			for j, pt := range pair {
+				x, y := float64(pt[0]), float64(pt[1])
+				st.rot[bin][i][j] = [2]int8{int8(math.Round(c*x - s*y)), int8(math.Round(s*x + c*y))}
+				// The mirror image of the patch (x -> -x in the image, the
+				// angle becoming pi-a) seen through this frame is the
+				// pattern with y negated, rotated by a.
+				st.mir[bin][i][j] = [2]int8{int8(math.Round(c*x + s*y)), int8(math.Round(s*x - c*y))}
+			}
+		}
+	}
+	return st
+}
+
+func angleBin(a float64) int {
+	b := int(math.Round(a / (2 * math.Pi) * angleBins))
+	return ((b % angleBins) + angleBins) % angleBins
+}
+
+// describe computes the descriptor of the smoothed level image at (x, y)
+// with the given steered pattern.
+func describe(sm *Gray, x, y int, p *pattern) Descriptor {
+	var d Descriptor
+	w := sm.W
+	c := y*w + x
+	pix := sm.Pix
+	for i := range p {
+		a, b := p[i][0], p[i][1]
+		if pix[c+int(a[1])*w+int(a[0])] < pix[c+int(b[1])*w+int(b[0])] {
+			d[i>>6] |= 1 << (i & 63)
+		}
+	}
+	return d
+}
+
+// circleHalf[dy] is the half-width of the orientation disc at row dy.
+func circleHalf() [orientRadius + 1]int {
+	var h [orientRadius + 1]int
+	for dy := 0; dy <= orientRadius; dy++ {
+		h[dy] = int(math.Sqrt(float64(orientRadius*orientRadius - dy*dy)))
+	}
+	return h
+}
+
+// orientation is the direction from (x, y) to the intensity centroid of
+// the disc around it: it turns with the image, so steering the pattern by
+// it makes the descriptor rotation invariant.
+func orientation(g *Gray, x, y int, half *[orientRadius + 1]int) float64 {
+	var m01, m10 int
+	w := g.W
+	for dy := -orientRadius; dy <= orientRadius; dy++ {
+		hw := half[abs(dy)]
+		row := g.Pix[(y+dy)*w+x-hw : (y+dy)*w+x+hw+1]
+		var sr int
+		for i, v := range row {
+			m10 += (i - hw) * int(v)
+			sr += int(v)
+		}
+		m01 += dy * sr
+	}
+	return math.Atan2(float64(m01), float64(m10))
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// margins returns |I(a) - I(b)| for each key test.
+func margins(sm *Gray, x, y int, p *pattern, tests *[maxKeyBits]int) (m [maxKeyBits]uint8) {
+	w := sm.W
+	c := y*w + x
+	for i, t := range tests {
+		a, b := p[t][0], p[t][1]
+		m[i] = uint8(abs(int(sm.Pix[c+int(a[1])*w+int(a[0])]) - int(sm.Pix[c+int(b[1])*w+int(b[0])])))
+	}
+	return m
+}

@@ -1,0 +1,225 @@
+package feature
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync"
+)
+
+// Keypoint is one local feature, in the pixels of the image it was found in.
+type Keypoint struct {
+	X, Y float32
+	// Scale is the size of the keypoint's patch relative to the finest
+	// level (the patch is 2*patchRadius+1 pixels at scale 1).
+	Scale float32
+	// Angle is the keypoint's orientation in radians.
+	Angle float32
+	// Response is the Harris response on its level.
+	Response float32
+	Desc     Descriptor
+	// Mirror is the descriptor of the mirror image of the patch, so that
+	// a mirrored copy is matched without a second extraction.
+	Mirror Descriptor
+	level  int
+	// margin is how far each key test's comparison was from changing
+	// (the intensity difference), direct and mirrored: the query probes
+	// keys with its least certain bits flipped.
+	margin, mirMargin [maxKeyBits]uint8
+}
+
+// ExtractOptions bounds an extraction.
+type ExtractOptions struct {
+	// MaxSide is the longest side the image is shrunk to first.
+	MaxSide int
+	// MaxFeatures is the number of keypoints kept over all levels.
+	MaxFeatures int
+	// Levels is the number of pyramid levels; ScaleFactor the ratio
+	// between consecutive levels.
+	Levels      int
+	ScaleFactor float64
+	// Threshold is the FAST intensity threshold.
+	Threshold int
+	// Mirror also computes the mirrored descriptors.
+	Mirror bool
+}
+
+// QueryOptions is how a query image is described: large enough that a
+// capture shown at a quarter of a 1024-pixel-wide picture keeps most of
+// its coarse features, with mirrored descriptors.
+func QueryOptions() ExtractOptions {
+	return ExtractOptions{MaxSide: 1024, MaxFeatures: 1000, Levels: 8, ScaleFactor: math.Sqrt2, Threshold: 12, Mirror: true}
+}
+
+// EnrollOptions is how a capture is described before its most stable
+// features are chosen (Enroll).
+func EnrollOptions() ExtractOptions {
+	return ExtractOptions{MaxSide: 512, MaxFeatures: 600, Levels: 6, ScaleFactor: math.Sqrt2, Threshold: 12}
+}
+
+var (
+	steerOnce sync.Once
+	steerPat  *steered
+)
+
+func steering() *steered {
+	steerOnce.Do(func() { steerPat = newSteered() })
+	return steerPat
+}
+
+// Extract finds and describes up to o.MaxFeatures keypoints of g. The
+// keypoints' coordinates are in g's pixels even when g is shrunk first.
+func Extract(g *Gray, o ExtractOptions) []Keypoint {
+	base, s0 := g, 1.0
+	if m := max(g.W, g.H); o.MaxSide > 0 && m > o.MaxSide {
+		s0 = float64(m) / float64(o.MaxSide)
+		base = resizeArea(g, max(1, int(math.Round(float64(g.W)/s0))), max(1, int(math.Round(float64(g.H)/s0))))
+	}
+	st := steering()
+	half := circleHalf()
+	keys := keyTests()
+	// Features per level fall with the level's linear size, so that
+	// coarse levels, which survive heavy shrinking, keep a fair share.
+	var weights []float64
+	levels := []*Gray{base}
+	for l := 1; l < o.Levels; l++ {
+		prev := levels[l-1]
+		w := int(math.Round(float64(base.W) / math.Pow(o.ScaleFactor, float64(l))))
+		h := int(math.Round(float64(base.H) / math.Pow(o.ScaleFactor, float64(l))))
+		if w < 2*border+8 || h < 2*border+8 {
+			break
+		}
+		levels = append(levels, resizeArea(prev, w, h))
+	}
+	var total float64
+	for l := range levels {
+		weights = append(weights, math.Pow(o.ScaleFactor, -float64(l)))
+		total += weights[l]
+	}
+	var out []Keypoint
+	for l, lv := range levels {
+		want := int(math.Ceil(float64(o.MaxFeatures) * weights[l] / total))
+		cs := fastCorners(lv, o.Threshold, border, 20*want+100)
+		if len(cs) == 0 {
+			continue
+		}
+		harris(lv, cs)
+		cs = spread(cs, lv.W, lv.H, want)
+		sm := boxBlur(lv, 2)
+		sx := float64(base.W) / float64(lv.W) * s0
+		sy := float64(base.H) / float64(lv.H) * s0
+		for _, c := range cs {
+			a := orientation(sm, c.x, c.y, &half)
+			bin := angleBin(a)
+			k := Keypoint{
+				X: float32((float64(c.x) + 0.5) * sx), Y: float32((float64(c.y) + 0.5) * sy),
+				Scale: float32(math.Pow(o.ScaleFactor, float64(l)) * s0), Angle: float32(a),
+				Response: c.score, level: l,
+				Desc: describe(sm, c.x, c.y, &st.rot[bin]),
+			}
+			k.margin = margins(sm, c.x, c.y, &st.rot[bin], &keys)
+			if o.Mirror {
+				k.Mirror = describe(sm, c.x, c.y, &st.mir[bin])
+				k.mirMargin = margins(sm, c.x, c.y, &st.mir[bin], &keys)
+			}
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// spread keeps up to n corners, strongest first, skipping any closer than
+// a radius to one already kept, so that the features cover the picture and
+// an overlay or a crop cannot take them all.
+func spread(cs []corner, w, h, n int) []corner {
+	slices.SortFunc(cs, func(a, b corner) int { return cmp.Compare(b.score, a.score) })
+	r := math.Sqrt(float64(w*h)/float64(n)) * 0.35
+	if r < 2 {
+		r = 2
+	}
+	cell := r
+	gw, gh := int(float64(w)/cell)+1, int(float64(h)/cell)+1
+	grid := make([][]int32, gw*gh)
+	var out []corner
+	r2 := r * r
+	for _, c := range cs {
+		if len(out) >= n {
+			break
+		}
+		if c.score <= 0 {
+			break
+		}
+		gx, gy := int(float64(c.x)/cell), int(float64(c.y)/cell)
+		ok := true
+	scan:
+		for yy := max(0, gy-1); yy <= min(gh-1, gy+1); yy++ {
+			for xx := max(0, gx-1); xx <= min(gw-1, gx+1); xx++ {
+				for _, j := range grid[yy*gw+xx] {
+					o := out[j]
+					dx, dy := float64(o.x-c.x), float64(o.y-c.y)
+					if dx*dx+dy*dy < r2 {
+						ok = false
+						break scan
+					}
+				}
+			}
+		}
+		if ok {
+			grid[gy*gw+gx] = append(grid[gy*gw+gx], int32(len(out)))
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Select keeps n of kps for enrollment: candidates are taken strongest
+// first within each level, levels in turn, skipping any closer to a kept
+// one than the spacing n features need to cover the w x h picture, so that
+// a crop or an overlay leaves some behind and every scale is represented.
+func Select(kps []Keypoint, n, w, h int) []Keypoint {
+	if len(kps) <= n {
+		return kps
+	}
+	byLevel := map[int][]Keypoint{}
+	maxL := 0
+	for _, k := range kps {
+		byLevel[k.level] = append(byLevel[k.level], k)
+		maxL = max(maxL, k.level)
+	}
+	for _, ks := range byLevel {
+		slices.SortFunc(ks, func(a, b Keypoint) int { return cmp.Compare(b.Response, a.Response) })
+	}
+	r := math.Sqrt(float64(w*h)/float64(n)) * 0.5
+	var out []Keypoint
+	for ; len(out) < n && r >= 1; r *= 0.7 {
+		next := make([]int, maxL+1)
+		for progress := true; progress && len(out) < n; {
+			progress = false
+			for l := 0; l <= maxL && len(out) < n; l++ {
+				for next[l] < len(byLevel[l]) {
+					k := byLevel[l][next[l]]
+					next[l]++
+					if farFrom(out, k, r) {
+						out = append(out, k)
+						progress = true
+						break
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func farFrom(kept []Keypoint, k Keypoint, r float64) bool {
+	for _, o := range kept {
+		if o.X == k.X && o.Y == k.Y && o.level == k.level {
+			return false
+		}
+		dx, dy := float64(o.X-k.X), float64(o.Y-k.Y)
+		if dx*dx+dy*dy < r*r {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,160 @@
+package feature
+
+import (
+	"image"
+	"math"
+)
+
+// Gray is an 8-bit grey image, row-major without padding.
+type Gray struct {
+	Pix  []uint8
+	W, H int
+}
+
+// NewGray returns a black w x h image.
+func NewGray(w, h int) *Gray { return &Gray{Pix: make([]uint8, w*h), W: w, H: h} }
+
+func (g *Gray) at(x, y int) uint8 { return g.Pix[y*g.W+x] }
+
+// resizeArea shrinks g to w x h by averaging the source area under each
+// target pixel (exact fractional coverage), which keeps thin structures
+// without aliasing. It never enlarges: w <= g.W and h <= g.H.
+func resizeArea(g *Gray, w, h int) *Gray {
+	if w == g.W && h == g.H {
+		return g
+	}
+	// Separable: rows first into float, then columns.
+	tmp := make([]float32, w*g.H)
+	xw := areaWeights(g.W, w)
+	for y := 0; y < g.H; y++ {
+		row := g.Pix[y*g.W : (y+1)*g.W]
+		out := tmp[y*w : (y+1)*w]
+		for _, c := range xw {
+			out[c.dst] += c.wt * float32(row[c.src])
+		}
+	}
+	dst := NewGray(w, h)
+	acc := make([]float32, w)
+	yw := areaWeights(g.H, h)
+	cur := -1
+	flush := func() {
+		if cur < 0 {
+			return
+		}
+		o := dst.Pix[cur*w : (cur+1)*w]
+		for i, v := range acc {
+			o[i] = clamp8(v)
+			acc[i] = 0
+		}
+	}
+	for _, c := range yw {
+		if c.dst != cur {
+			flush()
+			cur = c.dst
+		}
+		src := tmp[c.src*w : (c.src+1)*w]
+		for i, v := range src {
+			acc[i] += c.wt * v
+		}
+	}
+	flush()
+	return dst
+}
+
+type areaWeight struct {
+	src, dst int
+	wt       float32
+}
+
+// areaWeights lists, in target order, the share of each source pixel in
+// each target pixel when n source pixels are averaged into m.
+func areaWeights(n, m int) []areaWeight {
+	out := make([]areaWeight, 0, n+m)
+	scale := float64(n) / float64(m)
+	for d := 0; d < m; d++ {
+		lo, hi := float64(d)*scale, float64(d+1)*scale
+		for s := int(lo); s < n && float64(s) < hi; s++ {
+			a := math.Max(lo, float64(s))
+			b := math.Min(hi, float64(s+1))
+			if b > a {
+				out = append(out, areaWeight{src: s, dst: d, wt: float32((b - a) / scale)})
+			}
+		}
+	}
+	return out
+}
+
+func clamp8(v float32) uint8 {
+	switch {
+	case v <= 0:
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return uint8(v + 0.5)
+}
+
+// boxBlur returns g smoothed by a (2r+1)-wide box filter, twice (a tent
+// close to a Gaussian of sigma ~ 0.8r), with edges clamped. The descriptor
+// compares smoothed intensities so that single-pixel noise and JPEG ringing
+// do not flip its bits.
+func boxBlur(g *Gray, r int) *Gray {
+	a := boxPass(g, r)
+	return boxPass(a, r)
+}
+
+func boxPass(g *Gray, r int) *Gray {
+	w, h := g.W, g.H
+	tmp := make([]uint16, w*h)
+	n := uint32(2*r + 1)
+	for y := 0; y < h; y++ {
+		row := g.Pix[y*w : (y+1)*w]
+		var s uint32
+		for i := -r; i <= r; i++ {
+			s += uint32(row[clampi(i, 0, w-1)])
+		}
+		for x := 0; x < w; x++ {
+			tmp[y*w+x] = uint16(s)
+			s += uint32(row[clampi(x+r+1, 0, w-1)])
+			s -= uint32(row[clampi(x-r, 0, w-1)])
+		}
+	}
+	dst := NewGray(w, h)
+	half := n * n / 2
+	for x := 0; x < w; x++ {
+		var s uint32
+		for i := -r; i <= r; i++ {
+			s += uint32(tmp[clampi(i, 0, h-1)*w+x])
+		}
+		for y := 0; y < h; y++ {
+			dst.Pix[y*w+x] = uint8((s + half) / (n * n))
+			s += uint32(tmp[clampi(y+r+1, 0, h-1)*w+x])
+			s -= uint32(tmp[clampi(y-r, 0, h-1)*w+x])
+		}
+	}
+	return dst
+}
+
+func clampi(v, lo, hi int) int {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
+// GrayFromImage converts img to grey (Rec. 601 luma), for tests and tools;
+// the fingerprint pipeline builds its own from its luma plane.
+func GrayFromImage(img image.Image) *Gray {
+	b := img.Bounds()
+	g := NewGray(b.Dx(), b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, gg, bb, _ := img.At(x, y).RGBA()
+			g.Pix[(y-b.Min.Y)*g.W+x-b.Min.X] = uint8((299*r + 587*gg + 114*bb + 500*257) / (1000 * 257))
+		}
+	}
+	return g
+}

@@ -1,0 +1,157 @@
+package feature
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// SearchOptions is the match policy of the feature route.
+type SearchOptions struct {
+	// MaxDistance is the largest descriptor distance of a tentative
+	// correspondence (of 256 bits).
+	MaxDistance int
+	// Probes is the number of the query's least certain key bits whose
+	// combinations are probed (2^Probes lists per descriptor).
+	Probes int
+	// Tests is the multiple-testing factor of the decision: the number of
+	// captures a query is assumed to be compared with, times two for
+	// mirror images. A fixed 2e7 (10^7 captures) makes the decision
+	// independent of the bank's size and conservative below it.
+	Tests float64
+	// MaxLogNFA is the decision threshold: a capture matches when log10
+	// of its expected number of false alarms is at most this.
+	MaxLogNFA float64
+	// MaxVerify bounds the captures verified per query, MaxCorr the
+	// correspondences per capture: both bound a hostile query's cost.
+	MaxVerify int
+	MaxCorr   int
+}
+
+// DefaultSearchOptions is the measured policy (BENCHMARKS.md).
+func DefaultSearchOptions() SearchOptions {
+	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -3, MaxVerify: 64, MaxCorr: 256}
+}
+
+// Hit is a capture the query matched through its features.
+type Hit struct {
+	Capture int
+	Verdict Verdict
+}
+
+// SearchStats counts the work of one search.
+type SearchStats struct {
+	Probes, Entries, Candidates, Verified int
+}
+
+// Search matches query keypoints (found in a qw x qh image) against the
+// index and returns the captures whose correspondences pass the decision,
+// most significant first.
+func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, SearchStats) {
+	var st SearchStats
+	if len(ix.feats) == 0 || len(q) == 0 {
+		return nil, st
+	}
+	tests := keyTests()
+	perCap := map[uint32][]Corr{}
+	// best[feature] per (query keypoint, orientation): keep one
+	// correspondence per capture and query keypoint, the closest.
+	type cand struct {
+		cap  uint32
+		feat uint32
+		dist int
+	}
+	var cands []cand
+	for qi := range q {
+		k := &q[qi]
+		for mir := 0; mir < 2; mir++ {
+			d, mg := k.Desc, &k.margin
+			if mir == 1 {
+				if k.Mirror == (Descriptor{}) {
+					break
+				}
+				d, mg = k.Mirror, &k.mirMargin
+			}
+			key := keyOf(d, &tests, ix.keyBits)
+			weak := weakest(mg, ix.keyBits, o.Probes)
+			cands = cands[:0]
+			for p := 0; p < 1<<len(weak); p++ {
+				pk := key
+				for b, bit := range weak {
+					if p&(1<<b) != 0 {
+						pk ^= 1 << bit
+					}
+				}
+				st.Probes++
+				for _, fi := range ix.list[ix.listOff[pk]:ix.listOff[pk+1]] {
+					st.Entries++
+					dist := ix.feats[fi].Desc.Distance(d)
+					if dist <= o.MaxDistance {
+						cands = append(cands, cand{ix.featCap[fi], fi, dist})
+					}
+				}
+			}
+			slices.SortFunc(cands, func(a, b cand) int {
+				return cmp.Or(cmp.Compare(a.cap, b.cap), cmp.Compare(a.dist, b.dist))
+			})
+			for i, c := range cands {
+				if i > 0 && cands[i-1].cap == c.cap {
+					continue
+				}
+				cs := &ix.caps[c.cap]
+				f := ix.feats[c.feat]
+				perCap[c.cap] = append(perCap[c.cap], Corr{
+					E: cs.point(f), Q: Point{X: k.X, Y: k.Y, Scale: k.Scale, Angle: k.Angle},
+					Mirrored: mir == 1, Dist: c.dist, EI: int32(c.feat), QI: int32(qi),
+				})
+			}
+		}
+	}
+	// Verify the captures with the most distinct query keypoints first.
+	type capN struct {
+		cap uint32
+		n   int
+	}
+	var order []capN
+	for c, cs := range perCap {
+		if len(cs) >= 3 {
+			order = append(order, capN{c, len(cs)})
+		}
+	}
+	st.Candidates = len(order)
+	slices.SortFunc(order, func(a, b capN) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.cap, b.cap)) })
+	if len(order) > o.MaxVerify {
+		order = order[:o.MaxVerify]
+	}
+	var hits []Hit
+	for _, c := range order {
+		cs := perCap[c.cap]
+		if len(cs) > o.MaxCorr {
+			slices.SortFunc(cs, func(a, b Corr) int { return a.Dist - b.Dist })
+			cs = cs[:o.MaxCorr]
+		}
+		w, h := ix.caps[c.cap].size()
+		v := Verify(cs, VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h})
+		st.Verified++
+		if v.LogNFA <= o.MaxLogNFA {
+			hits = append(hits, Hit{Capture: int(c.cap), Verdict: v})
+		}
+	}
+	slices.SortFunc(hits, func(a, b Hit) int {
+		return cmp.Or(cmp.Compare(a.Verdict.LogNFA, b.Verdict.LogNFA), a.Capture-b.Capture)
+	})
+	return hits, st
+}
+
+// weakest returns the positions of the n key bits with the smallest
+// margins among the first nbits.
+func weakest(m *[maxKeyBits]uint8, nbits, n int) []int {
+	idx := make([]int, nbits)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(m[a], m[b]) })
+	return idx[:min(n, nbits)]
+}
+
+var _ = math.Inf

@@ -1,0 +1,314 @@
+package feature
+
+import (
+	"math"
+	"slices"
+)
+
+// Point is an enrolled feature's geometry: position in the capture's
+// pixels (at its enrolled size), scale and angle.
+type Point struct {
+	X, Y, Scale, Angle float32
+}
+
+// Corr is a tentative correspondence between an enrolled feature and a
+// query keypoint whose descriptors are close.
+type Corr struct {
+	E Point
+	Q Point
+	// Mirrored says the query's mirrored descriptor matched: the copy is
+	// a mirror image.
+	Mirrored bool
+	Dist     int
+	// EI and QI identify the enrolled feature and the query keypoint, so
+	// that each is used once.
+	EI, QI int32
+}
+
+// Similarity maps capture pixels to query pixels: q = S*R(theta)*M*e + T,
+// where M mirrors x when Mirrored.
+type Similarity struct {
+	Scale, Theta float64
+	TX, TY       float64
+	Mirrored     bool
+}
+
+// Apply maps a capture point into the query.
+func (s Similarity) Apply(x, y float64) (float64, float64) {
+	if s.Mirrored {
+		x = -x
+	}
+	c, n := math.Cos(s.Theta), math.Sin(s.Theta)
+	return s.Scale*(c*x-n*y) + s.TX, s.Scale*(n*x+c*y) + s.TY
+}
+
+// Verdict is the outcome of verifying one capture's correspondences.
+type Verdict struct {
+	Model   Similarity
+	Inliers int
+	// Tentative is the number of correspondences the capture had.
+	Tentative int
+	// LogNFA is log10 of the expected number of captures that would
+	// reach as many inliers by chance in a bank of the tested size:
+	// negative is significant.
+	LogNFA float64
+	// Rect is the capture's outline in the query, [x0, y0, x1, y1].
+	Rect [4]float64
+}
+
+// Geometry tolerances of an inlier: relative position error (as a
+// fraction of the capture's size in the query), and the keypoint's own
+// angle and scale against the model's.
+const (
+	posTol   = 0.02
+	angleTol = 20 * math.Pi / 180
+	scaleTol = 0.5 // log2
+	// scaleRange is the span (log2) of model scales that are searched.
+	scaleRange = 3.0
+)
+
+// VerifyOptions are the inputs of the decision that are not geometry.
+type VerifyOptions struct {
+	// Tests is the number of captures (times two, for mirror images) a
+	// query is compared with: the multiple-testing factor of the NFA.
+	Tests float64
+	// QueryW and QueryH are the query's size in pixels.
+	QueryW, QueryH float64
+	// CaptureW and CaptureH are the capture's size in its enrolled pixels.
+	CaptureW, CaptureH float64
+}
+
+// Verify finds the similarity that most correspondences agree with, in
+// each orientation (direct and mirrored), and scores the best by its
+// number of false alarms. Each correspondence proposes a model from its
+// own scale, angle and position (a Hough vote); the best-supported
+// proposals are refined by least squares on their inliers.
+func Verify(cs []Corr, o VerifyOptions) Verdict {
+	best := Verdict{Tentative: len(cs), LogNFA: math.Inf(1)}
+	for _, mir := range []bool{false, true} {
+		var sub []Corr
+		for _, c := range cs {
+			if c.Mirrored == mir {
+				sub = append(sub, c)
+			}
+		}
+		if len(sub) < 2 {
+			continue
+		}
+		v := verifyOne(sub, mir, o)
+		v.Tentative = len(cs)
+		if v.LogNFA < best.LogNFA {
+			best = v
+		}
+	}
+	return best
+}
+
+func modelFrom(c Corr, mir bool) Similarity {
+	ex, ea := float64(c.E.X), float64(c.E.Angle)
+	qa := float64(c.Q.Angle)
+	m := Similarity{Scale: float64(c.Q.Scale / c.E.Scale), Mirrored: mir}
+	if mir {
+		ex = -ex
+		// The mirrored patch's orientation is pi-a in the query.
+		m.Theta = math.Pi - qa - ea
+	} else {
+		m.Theta = qa - ea
+	}
+	cth, sth := math.Cos(m.Theta), math.Sin(m.Theta)
+	ey := float64(c.E.Y)
+	m.TX = float64(c.Q.X) - m.Scale*(cth*ex-sth*ey)
+	m.TY = float64(c.Q.Y) - m.Scale*(sth*ex+cth*ey)
+	return m
+}
+
+func angleDiff(a, b float64) float64 {
+	d := math.Mod(a-b, 2*math.Pi)
+	if d < -math.Pi {
+		d += 2 * math.Pi
+	} else if d > math.Pi {
+		d -= 2 * math.Pi
+	}
+	return math.Abs(d)
+}
+
+// inliers lists the correspondences m explains, each enrolled feature and
+// query keypoint used once (the closest descriptor wins).
+func inliers(cs []Corr, m Similarity, tol float64, out []int) []int {
+	out = out[:0]
+	ls := math.Log2(m.Scale)
+	for i, c := range cs {
+		if math.Abs(math.Log2(float64(c.Q.Scale/c.E.Scale))-ls) > scaleTol {
+			continue
+		}
+		if angleDiff(modelFrom(c, m.Mirrored).Theta, m.Theta) > angleTol {
+			continue
+		}
+		px, py := m.Apply(float64(c.E.X), float64(c.E.Y))
+		dx, dy := px-float64(c.Q.X), py-float64(c.Q.Y)
+		if dx*dx+dy*dy > tol*tol {
+			continue
+		}
+		out = append(out, i)
+	}
+	return unique(cs, out)
+}
+
+func unique(cs []Corr, idx []int) []int {
+	if len(idx) < 2 {
+		return idx
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cs[a].Dist - cs[b].Dist })
+	seenE := map[int32]bool{}
+	seenQ := map[int32]bool{}
+	out := idx[:0]
+	for _, i := range idx {
+		if seenE[cs[i].EI] || seenQ[cs[i].QI] {
+			continue
+		}
+		seenE[cs[i].EI], seenQ[cs[i].QI] = true, true
+		out = append(out, i)
+	}
+	return out
+}
+
+func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
+	capDiag := math.Hypot(o.CaptureW, o.CaptureH)
+	best := Verdict{LogNFA: math.Inf(1)}
+	var buf []int
+	// Each correspondence proposes a model; the proposals with the most
+	// support are refined. The loose first tolerance absorbs the error
+	// of a model taken from one keypoint's angle and scale.
+	type prop struct {
+		m Similarity
+		n int
+	}
+	var props []prop
+	for _, c := range cs {
+		m := modelFrom(c, mir)
+		tol := 0.12 * m.Scale * capDiag
+		buf = inliers(cs, m, tol, buf)
+		if len(buf) >= 2 {
+			props = append(props, prop{m, len(buf)})
+		}
+	}
+	slices.SortFunc(props, func(a, b prop) int { return b.n - a.n })
+	if len(props) > 8 {
+		props = props[:8]
+	}
+	for _, p := range props {
+		m := p.m
+		tolF := 0.12
+		var in []int
+		for iter := 0; iter < 4; iter++ {
+			in = inliers(cs, m, tolF*m.Scale*capDiag, in)
+			if len(in) < 2 {
+				break
+			}
+			if fm, ok := fitSimilarity(cs, in, mir); ok {
+				m = fm
+			}
+			tolF = max(posTol, tolF/2)
+		}
+		in = inliers(cs, m, posTol*m.Scale*capDiag, in)
+		if len(in) < 3 {
+			continue
+		}
+		nfa := logNFA(len(cs), len(in), m, o)
+		if nfa < best.LogNFA {
+			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa}
+		}
+	}
+	if best.Inliers > 0 {
+		best.Rect = outline(best.Model, o.CaptureW, o.CaptureH)
+	}
+	return best
+}
+
+// fitSimilarity is the least-squares similarity through the inliers.
+func fitSimilarity(cs []Corr, idx []int, mir bool) (Similarity, bool) {
+	n := float64(len(idx))
+	var mex, mey, mqx, mqy float64
+	for _, i := range idx {
+		ex := float64(cs[i].E.X)
+		if mir {
+			ex = -ex
+		}
+		mex += ex
+		mey += float64(cs[i].E.Y)
+		mqx += float64(cs[i].Q.X)
+		mqy += float64(cs[i].Q.Y)
+	}
+	mex, mey, mqx, mqy = mex/n, mey/n, mqx/n, mqy/n
+	var a, b, d float64
+	for _, i := range idx {
+		ex := float64(cs[i].E.X)
+		if mir {
+			ex = -ex
+		}
+		ex, ey := ex-mex, float64(cs[i].E.Y)-mey
+		qx, qy := float64(cs[i].Q.X)-mqx, float64(cs[i].Q.Y)-mqy
+		a += ex*qx + ey*qy
+		b += ex*qy - ey*qx
+		d += ex*ex + ey*ey
+	}
+	if d <= 1e-9 {
+		return Similarity{}, false
+	}
+	sc := math.Hypot(a, b) / d
+	th := math.Atan2(b, a)
+	if sc <= 0 || math.IsNaN(sc) {
+		return Similarity{}, false
+	}
+	c, s := math.Cos(th), math.Sin(th)
+	return Similarity{Scale: sc, Theta: th, Mirrored: mir,
+		TX: mqx - sc*(c*mex-s*mey), TY: mqy - sc*(s*mex+c*mey)}, true
+}
+
+// logNFA is log10 of the number of false alarms of k inliers among n
+// correspondences: tests x hypotheses x P[Binomial(n-2, p) >= k-2], where p
+// is the chance that an unrelated correspondence agrees with a model in
+// position (a disc of the inlier tolerance within the query), angle and
+// scale.
+func logNFA(n, k int, m Similarity, o VerifyOptions) float64 {
+	tol := posTol * m.Scale * math.Hypot(o.CaptureW, o.CaptureH)
+	area := math.Max(o.QueryW*o.QueryH, 1)
+	pPos := math.Min(1, math.Pi*tol*tol/area)
+	p := pPos * (2 * angleTol / (2 * math.Pi)) * (2 * scaleTol / scaleRange)
+	hyp := math.Log10(float64(n) * float64(n-1) / 2)
+	return math.Log10(math.Max(o.Tests, 1)) + hyp + logBinomTail(n-2, k-2, p)
+}
+
+// logBinomTail is log10 P[Binomial(n, p) >= k].
+func logBinomTail(n, k int, p float64) float64 {
+	if k <= 0 {
+		return 0
+	}
+	if k > n || p <= 0 {
+		return math.Inf(-1)
+	}
+	lp, lq := math.Log(p), math.Log1p(-p)
+	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
+	var terms []float64
+	mx := math.Inf(-1)
+	for j := k; j <= n; j++ {
+		t := lg(n) - lg(j) - lg(n-j) + float64(j)*lp + float64(n-j)*lq
+		terms = append(terms, t)
+		mx = math.Max(mx, t)
+	}
+	var s float64
+	for _, t := range terms {
+		s += math.Exp(t - mx)
+	}
+	return (mx + math.Log(s)) / math.Ln10
+}
+
+func outline(m Similarity, w, h float64) [4]float64 {
+	r := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+	for _, c := range [][2]float64{{0, 0}, {w, 0}, {0, h}, {w, h}} {
+		x, y := m.Apply(c[0], c[1])
+		r[0], r[1] = math.Min(r[0], x), math.Min(r[1], y)
+		r[2], r[3] = math.Max(r[2], x), math.Max(r[3], y)
+	}
+	return r
+}
