@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"errors"
 	"fmt"
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"sort"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type Enrollment struct {
 	// NoPHash marks an enrollment without a pHash (e.g. PDQ imported from
 	// another system), so no meaningless zero hash is indexed.
 	NoPHash bool
+	// Features are the capture's local features (empty for imported
+	// hashes and enrollments without features).
+	Features feature.CaptureSet
 }
 
 // ErrDuplicate reports a capture ID that is already in the bank.
@@ -70,6 +74,10 @@ type Bank struct {
 
 	ix256 *hamming.Index256
 	ix64  *hamming.Index64
+
+	// feat holds each capture's local features, by capture index.
+	feat   []feature.CaptureSet
+	featIx *feature.Index
 
 	imported int   // PDQ entries with RegionImported
 	patches  int   // PDQ entries with RegionPatch
@@ -220,6 +228,8 @@ func (b *Bank) Add(e Enrollment) error {
 			b.patches++
 		}
 	}
+	b.feat = append(b.feat, e.Features)
+	b.featIx = nil
 	if !e.NoPHash {
 		b.phHash = append(b.phHash, e.PHash)
 		b.phCap = append(b.phCap, ci)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ import (
 //	  [32:40) pHash entry count
 //	  [40:48) capture section length in bytes
 //	  [48:56) patch frame count (version 2; 0 in version 1)
-//	  [56:60) reserved (0)
+//	  [56:60) feature block count (version 3; 0 before)
 //	  [60:64) CRC-32C of bytes [0:60)
 //	captures: per capture, uvarint-length-prefixed ID, kind, source,
 //	          varint enrolled-at (Unix seconds), uvarint meta pair count, pairs
@@ -33,24 +34,33 @@ import (
 //	patch frames (version 2): 14 bytes each, one per PDQ entry of region
 //	          RegionPatch, in entry order: entry index (uint32), then
 //	          X, Y, D, W, H (uint16 each, fractions of 65535; PatchFrame)
+//	feature blocks (version 3): one per capture with local features, in
+//	          capture order: capture index (uint32), enrolled width and
+//	          height (uint16 each), feature count (uint8), then per feature
+//	          its descriptor (32 bytes), X, Y (uint16, fractions of 65535),
+//	          scale and angle (uint8 each; feature.Feature)
 //	trailer (8 bytes): CRC-32C of everything before it, then "LWBE"
 //
 // The whole file is read with one read and checked before anything is
 // parsed, so a truncated or corrupted bank is refused, never half-loaded.
-// Version 1 files (no patch frames) are read; version 2 is written.
+// Versions 1 and 2 (no local features) are read, and such a bank matches
+// through its hashes only until its captures are enrolled again; version 3
+// is written.
 const (
 	bankMagic      = "LWBANK\r\n"
-	bankVersion    = 2
+	bankVersion    = 3
 	bankHeaderSize = 64
 	pdqEntrySize   = 38
 	phEntrySize    = 12
 	frameEntrySize = 14
 	bankTrailer    = "LWBE"
+	// featBlockHeader is a feature block's capture index, size and count.
+	featBlockHeader = 4 + 2 + 2 + 1
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// MarshalBinary encodes the bank in the version 2 file format.
+// MarshalBinary encodes the bank in the version 3 file format.
 func (b *Bank) MarshalBinary() ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -61,7 +71,14 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 			nf++
 		}
 	}
-	size := bankHeaderSize + len(caps) + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + nf*frameEntrySize + 8
+	nb, featBytes := 0, 0
+	for _, c := range b.feat {
+		if len(c.Features) > 0 {
+			nb++
+			featBytes += featBlockHeader + len(c.Features)*feature.FeatureBytes
+		}
+	}
+	size := bankHeaderSize + len(caps) + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + nf*frameEntrySize + featBytes + 8
 	out := make([]byte, bankHeaderSize, size)
 	copy(out, bankMagic)
 	le := binary.LittleEndian
@@ -71,6 +88,7 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 	le.PutUint64(out[32:], uint64(len(b.phHash)))
 	le.PutUint64(out[40:], uint64(len(caps)))
 	le.PutUint64(out[48:], uint64(nf))
+	le.PutUint32(out[56:], uint32(nb))
 	le.PutUint32(out[60:], crc32.Checksum(out[:60], castagnoli))
 	out = append(out, caps...)
 	var e [pdqEntrySize]byte
@@ -98,6 +116,23 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 			out = le.AppendUint16(out, v)
 		}
 	}
+	for ci, c := range b.feat {
+		if len(c.Features) == 0 {
+			continue
+		}
+		out = le.AppendUint32(out, uint32(ci))
+		out = le.AppendUint16(out, c.W)
+		out = le.AppendUint16(out, c.H)
+		out = append(out, byte(len(c.Features)))
+		for _, f := range c.Features {
+			for _, w := range f.Desc {
+				out = le.AppendUint64(out, w)
+			}
+			out = le.AppendUint16(out, f.X)
+			out = le.AppendUint16(out, f.Y)
+			out = append(out, f.Scale, f.Angle)
+		}
+	}
 	out = le.AppendUint32(out, crc32.Checksum(out, castagnoli))
 	out = append(out, bankTrailer...)
 	return out, nil
@@ -117,24 +152,32 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 	}
 	le := binary.LittleEndian
 	version := le.Uint32(data[8:])
-	if version != 1 && version != bankVersion {
-		return nil, bad("unsupported format version %d (this build reads versions 1 and %d)", version, bankVersion)
+	if version < 1 || version > bankVersion {
+		return nil, bad("unsupported format version %d (this build reads versions 1 to %d; a newer leakwatch wrote it)", version, bankVersion)
 	}
 	if crc32.Checksum(data[:60], castagnoli) != le.Uint32(data[60:]) {
 		return nil, bad("header checksum mismatch")
 	}
 	// Flags and reserved bytes are written as zero; anything else is a
 	// file this build does not understand, and would not survive a save.
-	if le.Uint32(data[12:]) != 0 || le.Uint32(data[56:]) != 0 {
+	nb := uint64(le.Uint32(data[56:]))
+	if le.Uint32(data[12:]) != 0 || (version < 3 && nb != 0) {
 		return nil, bad("unknown flags or reserved bytes set")
 	}
 	nc, np, nh, cl := le.Uint64(data[16:]), le.Uint64(data[24:]), le.Uint64(data[32:]), le.Uint64(data[40:])
 	nf := le.Uint64(data[48:])
 	const maxN = 1 << 32
-	if nc >= maxN || np >= maxN || nh >= maxN || cl >= 1<<44 || nf > np || (version == 1 && nf != 0) {
+	if nc >= maxN || np >= maxN || nh >= maxN || cl >= 1<<44 || nf > np || (version == 1 && nf != 0) || nb > nc {
 		return nil, bad("implausible counts")
 	}
 	want := uint64(bankHeaderSize) + cl + np*pdqEntrySize + nh*phEntrySize + nf*frameEntrySize + 8
+	if uint64(len(data)) < want+nb*featBlockHeader {
+		return nil, bad("size %d bytes, header says at least %d (truncated)", len(data), want+nb*featBlockHeader)
+	}
+	// Feature blocks vary in length: their total is what the fixed parts
+	// leave, checked block by block below.
+	featLen := uint64(len(data)) - want
+	want += featLen
 	if uint64(len(data)) != want {
 		return nil, bad("size %d bytes, header says %d (truncated or padded)", len(data), want)
 	}
@@ -219,6 +262,38 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		for j := range b.pdqFrame[i] {
 			b.pdqFrame[i][j] = le.Uint16(e[4+2*j:])
 		}
+	}
+	b.feat = make([]feature.CaptureSet, nc)
+	end := off + int(featLen)
+	prev := -1
+	for k := uint64(0); k < nb; k++ {
+		if end-off < featBlockHeader {
+			return nil, bad("feature block %d truncated", k)
+		}
+		ci := int(le.Uint32(data[off:]))
+		w, h, n := le.Uint16(data[off+4:]), le.Uint16(data[off+6:]), int(data[off+8])
+		off += featBlockHeader
+		if ci <= prev || uint64(ci) >= nc || n == 0 || w == 0 || h == 0 {
+			return nil, bad("feature block %d names capture %d (after %d) with %d features of a %dx%d capture", k, ci, prev, n, w, h)
+		}
+		if end-off < n*feature.FeatureBytes {
+			return nil, bad("feature block %d truncated", k)
+		}
+		prev = ci
+		fs := make([]feature.Feature, n)
+		for i := range fs {
+			e := data[off : off+feature.FeatureBytes]
+			off += feature.FeatureBytes
+			for j := range fs[i].Desc {
+				fs[i].Desc[j] = le.Uint64(e[8*j:])
+			}
+			fs[i].X, fs[i].Y = le.Uint16(e[32:]), le.Uint16(e[34:])
+			fs[i].Scale, fs[i].Angle = e[36], e[37]
+		}
+		b.feat[ci] = feature.CaptureSet{W: w, H: h, Features: fs}
+	}
+	if off != end {
+		return nil, bad("%d bytes after the last feature block", end-off)
 	}
 	return b, nil
 }

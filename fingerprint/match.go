@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"cmp"
 	"fmt"
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"slices"
 	"sort"
 
@@ -52,6 +53,10 @@ type MatchOptions struct {
 	// region: the patch route's match decision. It is tighter than
 	// RegionRadius because the placement is searched (BENCHMARKS.md).
 	PatchMatchRadius int
+	// NoFeatures turns the local-feature route off (features.go).
+	NoFeatures bool
+	// Features is the feature route's policy (zero value: its default).
+	Features feature.SearchOptions
 }
 
 // Default radii, set from the distances measured between unrelated images
@@ -104,6 +109,17 @@ type Match struct {
 	PHashDistance int `json:"phash_distance"`
 	// PHashAgrees says PHashDistance is within the policy's PHashRadius.
 	PHashAgrees bool `json:"phash_agrees"`
+	// Inliers is the number of the capture's features that the feature
+	// route found where its model puts them (Algorithm "features", whose
+	// Distance is -1), and LogNFA log10 of the expected number of
+	// captures that would match that well by chance among 10^7.
+	Inliers int     `json:"inliers,omitempty"`
+	LogNFA  float64 `json:"log_nfa,omitempty"`
+	// Rotation (degrees, counter-clockwise in image coordinates) and
+	// Scale are the feature route's model: how the copy is turned and
+	// sized relative to the enrolled capture.
+	Rotation float64 `json:"rotation,omitempty"`
+	Scale    float64 `json:"scale,omitempty"`
 }
 
 // A Matcher finds the bank captures a fingerprint matches.
@@ -135,6 +151,9 @@ func NewMatcher(b *Bank, opts MatchOptions) *BankMatcher {
 	if opts.PatchMatchRadius <= 0 {
 		opts.PatchMatchRadius = DefaultPatchMatchRadius
 	}
+	if opts.Features == (feature.SearchOptions{}) {
+		opts.Features = feature.DefaultSearchOptions()
+	}
 	return &BankMatcher{bank: b, opts: opts}
 }
 
@@ -155,6 +174,9 @@ type MatchStats struct {
 	// large banks of look-alike captures and with hostile images made of
 	// look-alike patches.
 	PatchLeadsSkipped int
+	// FeatureEntries counts index entries the feature route compared,
+	// FeatureVerified the captures it verified geometrically.
+	FeatureEntries, FeatureVerified int
 }
 
 // MatchStats is Match, also reporting what the bounds left undone, so a
@@ -238,6 +260,15 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	}
 	if o.SubImages && o.Patches && fp.local != nil && m.bank.Patches() > 0 {
 		stats.PatchLeadsSkipped = m.matchPatches(fp.local, best, offer)
+	}
+	if !o.NoFeatures && fp.feat != nil && len(fp.feat.kps) > 0 {
+		usable = true
+		st := m.matchFeatures(fp.feat, func(ci uint32, mt Match) {
+			if _, ok := best[ci]; !ok {
+				best[ci] = mt
+			}
+		})
+		stats.FeatureEntries, stats.FeatureVerified = st.Entries, st.Verified
 	}
 	if !usable {
 		return nil, stats, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, o.MinQuality)

@@ -40,10 +40,13 @@ func flat(w, h int, c color.Color) image.Image {
 func TestMatchPolicy(t *testing.T) {
 	bank, imgs := matchBank(t)
 	def := DefaultMatchOptions()
+	// The routes under test here are the hash routes: the feature route,
+	// which finds every one of these copies by itself, is off in the
+	// policies that turn a hash route off.
 	noSub := def
-	noSub.SubImages = false
+	noSub.SubImages, noSub.NoFeatures = false, true
 	noDih := def
-	noDih.Dihedral = false
+	noDih.Dihedral, noDih.NoFeatures = false, true
 	tests := []struct {
 		name    string
 		capture string // "" when no match is expected
@@ -156,7 +159,7 @@ func TestMatchRadius(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := NewMatcher(bank, MatchOptions{MinQuality: pdq.MinQuality}).Match(fp)
+	all, err := NewMatcher(bank, MatchOptions{MinQuality: pdq.MinQuality, NoFeatures: true}).Match(fp)
 	if err != nil || len(all) != 1 {
 		t.Fatalf("default radii: %+v, %v", all, err)
 	}
@@ -164,7 +167,7 @@ func TestMatchRadius(t *testing.T) {
 	if d == 0 {
 		t.Skip("copy hashed identically; no radius to test")
 	}
-	tight := MatchOptions{PDQRadius: d - 1, RegionRadius: d - 1, SubImageRadius: d - 1, MinQuality: pdq.MinQuality, SubImages: true}
+	tight := MatchOptions{PDQRadius: d - 1, RegionRadius: d - 1, SubImageRadius: d - 1, MinQuality: pdq.MinQuality, SubImages: true, NoFeatures: true}
 	if ms, _ := NewMatcher(bank, tight).Match(fp); len(ms) != 0 {
 		t.Errorf("radius %d below the distance %d matched %+v", d-1, d, ms)
 	}

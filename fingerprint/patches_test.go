@@ -90,6 +90,7 @@ func TestUnevenCropsMatchThroughPatches(t *testing.T) {
 		{"22/10/3/15, shrunk, jpeg", transform.Chain(transform.CropSides(0.22, 0.10, 0.03, 0.15), transform.Resize(0.6), transform.JPEG(75))},
 	}
 	on := DefaultMatchOptions()
+	on.NoFeatures = true // the patch route is under test
 	off := on
 	off.Patches = false
 	queries, viaPatch := 0, 0
@@ -308,7 +309,9 @@ func TestPatchBudgetReported(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ms, stats, err := NewMatcher(bank, DefaultMatchOptions()).MatchStats(fp)
+		o := DefaultMatchOptions()
+		o.NoFeatures = true // identical copies: the feature route matches them all
+		ms, stats, err := NewMatcher(bank, o).MatchStats(fp)
 		if err != nil {
 			t.Fatal(err)
 		}

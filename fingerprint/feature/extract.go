@@ -42,13 +42,15 @@ type ExtractOptions struct {
 	Threshold int
 	// Mirror also computes the mirrored descriptors.
 	Mirror bool
+	// Upsample doubles an image no larger than half of MaxSide first.
+	Upsample bool
 }
 
 // QueryOptions is how a query image is described: large enough that a
 // capture shown at a quarter of a 1024-pixel-wide picture keeps most of
 // its coarse features, with mirrored descriptors.
 func QueryOptions() ExtractOptions {
-	return ExtractOptions{MaxSide: 1024, MaxFeatures: 1000, Levels: 8, ScaleFactor: math.Sqrt2, Threshold: 12, Mirror: true}
+	return ExtractOptions{MaxSide: 1024, MaxFeatures: 1000, Levels: 8, ScaleFactor: math.Sqrt2, Threshold: 12, Mirror: true, Upsample: true}
 }
 
 // EnrollOptions is how a capture is described before its most stable
@@ -71,9 +73,15 @@ func steering() *steered {
 // keypoints' coordinates are in g's pixels even when g is shrunk first.
 func Extract(g *Gray, o ExtractOptions) []Keypoint {
 	base, s0 := g, 1.0
-	if m := max(g.W, g.H); o.MaxSide > 0 && m > o.MaxSide {
+	switch m := max(g.W, g.H); {
+	case o.MaxSide > 0 && m > o.MaxSide:
 		s0 = float64(m) / float64(o.MaxSide)
 		base = resizeArea(g, max(1, int(math.Round(float64(g.W)/s0))), max(1, int(math.Round(float64(g.H)/s0))))
+	case o.Upsample && m*2 <= o.MaxSide:
+		// A small query may hold the capture at a fraction of its
+		// enrolled size: doubling it lets the finest enrolled features
+		// meet their counterparts, as SIFT doubles its input.
+		base, s0 = upsample2(g), 0.5
 	}
 	st := steering()
 	half := circleHalf()

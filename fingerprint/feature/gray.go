@@ -158,3 +158,25 @@ func GrayFromImage(img image.Image) *Gray {
 	}
 	return g
 }
+
+// upsample2 doubles g with bilinear interpolation.
+func upsample2(g *Gray) *Gray {
+	w, h := g.W*2, g.H*2
+	d := NewGray(w, h)
+	for y := 0; y < h; y++ {
+		fy := (float64(y)+0.5)/2 - 0.5
+		y0 := clampi(int(math.Floor(fy)), 0, g.H-1)
+		y1 := clampi(y0+1, 0, g.H-1)
+		ty := float32(min(max(fy-float64(y0), 0), 1))
+		for x := 0; x < w; x++ {
+			fx := (float64(x)+0.5)/2 - 0.5
+			x0 := clampi(int(math.Floor(fx)), 0, g.W-1)
+			x1 := clampi(x0+1, 0, g.W-1)
+			tx := float32(min(max(fx-float64(x0), 0), 1))
+			a := float32(g.at(x0, y0))*(1-tx) + float32(g.at(x1, y0))*tx
+			b := float32(g.at(x0, y1))*(1-tx) + float32(g.at(x1, y1))*tx
+			d.Pix[y*w+x] = clamp8(a*(1-ty) + b*ty)
+		}
+	}
+	return d
+}

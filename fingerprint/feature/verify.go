@@ -211,7 +211,7 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 			tolF = max(posTol, tolF/2)
 		}
 		in = inliers(cs, m, posTol*m.Scale*capDiag, in)
-		if len(in) < 3 {
+		if len(in) < 3 || !spreadOut(cs, in, o.CaptureW, o.CaptureH) {
 			continue
 		}
 		nfa := logNFA(len(cs), len(in), m, o)
@@ -311,4 +311,24 @@ func outline(m Similarity, w, h float64) [4]float64 {
 		r[2], r[3] = math.Max(r[2], x), math.Max(r[3], y)
 	}
 	return r
+}
+
+// Minimum extent of the inliers in the capture, as fractions of its
+// sides and area. A copy shows some expanse of the capture; one object
+// that another photograph can show too (the same plate on another car,
+// the same face in another shot) covers a small patch of it, however many
+// of its features agree.
+const (
+	minSpreadSide = 0.15
+	minSpreadArea = 0.06
+)
+
+func spreadOut(cs []Corr, in []int, w, h float64) bool {
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, i := range in {
+		x, y := float64(cs[i].E.X), float64(cs[i].E.Y)
+		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
+	}
+	fx, fy := (x1-x0)/w, (y1-y0)/h
+	return fx >= minSpreadSide && fy >= minSpreadSide && fx*fy >= minSpreadArea
 }

@@ -1,0 +1,114 @@
+package fingerprint
+
+import (
+	"math"
+
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
+)
+
+// Local invariant features (package feature) are the general route: a
+// capture is found wherever enough of its features sit where one
+// similarity (rotation, scale, shift, mirror) puts them, whatever else
+// the copy went through.
+
+// DefaultFeatures is the number of features enrolled per capture: each
+// costs feature.FeatureBytes in the bank file (BENCHMARKS.md, "Bank size").
+const DefaultFeatures = 32
+
+// AlgoFeatures names a match made by the feature route.
+const AlgoFeatures Algorithm = "features"
+
+// ViaFeatures is Match.Via for the feature route.
+const ViaFeatures = "features"
+
+// grayOf area-samples the plane to at most maxSide on its longest side.
+func (p *plane) grayOf(maxSide int) (*feature.Gray, float64) {
+	s := 1.0
+	if m := max(p.w, p.h); m > maxSide {
+		s = float64(m) / float64(maxSide)
+	}
+	gw, gh := max(1, int(math.Round(float64(p.w)/s))), max(1, int(math.Round(float64(p.h)/s)))
+	cells := make([]float32, gw*gh)
+	p.sampleGrid(0, 0, float64(p.w), float64(p.h), gw, gh, cells)
+	g := feature.NewGray(gw, gh)
+	for i, v := range cells {
+		g.Pix[i] = uint8(min(max(v, 0), 255) + 0.5)
+	}
+	return g, float64(p.w) / float64(gw)
+}
+
+// queryFeatures describes the query for the feature route.
+type queryFeatures struct {
+	kps     []feature.Keypoint
+	w, h    int     // the grey image's size
+	toQuery float64 // grey pixels -> query pixels
+}
+
+func computeQueryFeatures(p *plane) *queryFeatures {
+	o := feature.QueryOptions()
+	g, s := p.grayOf(o.MaxSide)
+	return &queryFeatures{kps: feature.Extract(g, o), w: g.W, h: g.H, toQuery: s}
+}
+
+// enrollFeatures describes a capture: its n most distinctive, spread
+// features on a grid of at most 512 pixels.
+func enrollFeatures(p *plane, n int) feature.CaptureSet {
+	if n <= 0 {
+		return feature.CaptureSet{}
+	}
+	o := feature.EnrollOptions()
+	g, _ := p.grayOf(o.MaxSide)
+	kps := feature.Select(feature.Extract(g, o), n, g.W, g.H)
+	return feature.Encode(kps, g.W, g.H)
+}
+
+// Features counts the enrolled local features.
+func (b *Bank) Features() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	n := 0
+	for _, c := range b.feat {
+		n += len(c.Features)
+	}
+	return n
+}
+
+func (b *Bank) featureIndex() *feature.Index {
+	b.mu.RLock()
+	ix := b.featIx
+	b.mu.RUnlock()
+	if ix != nil {
+		return ix
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.featIx == nil {
+		b.featIx = feature.NewIndex(b.feat)
+	}
+	return b.featIx
+}
+
+// matchFeatures offers the captures the query's features match.
+func (m *BankMatcher) matchFeatures(q *queryFeatures, offer func(uint32, Match)) feature.SearchStats {
+	ix := m.bank.featureIndex()
+	if ix.Features() == 0 {
+		return feature.SearchStats{}
+	}
+	hits, st := ix.Search(q.kps, q.w, q.h, m.opts.Features)
+	for _, h := range hits {
+		v := h.Verdict
+		r := [4]int{
+			int(math.Floor(max(v.Rect[0], 0) * q.toQuery)), int(math.Floor(max(v.Rect[1], 0) * q.toQuery)),
+			int(math.Ceil(min(v.Rect[2], float64(q.w)) * q.toQuery)), int(math.Ceil(min(v.Rect[3], float64(q.h)) * q.toQuery)),
+		}
+		variant := pdq.Original.String()
+		if v.Model.Mirrored {
+			variant = "mirrored"
+		}
+		offer(uint32(h.Capture), Match{Algorithm: AlgoFeatures, Distance: -1, Variant: variant, Via: ViaFeatures,
+			Rect: &r, Inliers: v.Inliers, LogNFA: math.Round(v.LogNFA*10) / 10,
+			Rotation: math.Round(v.Model.Theta*1800/math.Pi) / 10, Scale: math.Round(v.Model.Scale*1000) / 1000})
+	}
+	return st
+}
