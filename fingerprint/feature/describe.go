@@ -1,6 +1,7 @@
 package feature
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 )
@@ -162,4 +163,11 @@ func margins(sm *Gray, x, y int, p *pattern, tests *[maxKeyBits]int) (m [maxKeyB
 		m[i] = uint8(abs(int(sm.Pix[c+int(a[1])*w+int(a[0])]) - int(sm.Pix[c+int(b[1])*w+int(b[0])])))
 	}
 	return m
+}
+
+// PatternString spells out the comparison pattern and the key tests, so
+// that a test can pin them.
+func PatternString() string {
+	p := newPattern()
+	return fmt.Sprint(p, keyTests())
 }

@@ -76,7 +76,7 @@ func Extract(g *Gray, o ExtractOptions) []Keypoint {
 	switch m := max(g.W, g.H); {
 	case o.MaxSide > 0 && m > o.MaxSide:
 		s0 = float64(m) / float64(o.MaxSide)
-		base = resizeArea(g, max(1, int(math.Round(float64(g.W)/s0))), max(1, int(math.Round(float64(g.H)/s0))))
+		base = ResizeArea(g, max(1, int(math.Round(float64(g.W)/s0))), max(1, int(math.Round(float64(g.H)/s0))))
 	case o.Upsample && m*2 <= o.MaxSide:
 		// A small query may hold the capture at a fraction of its
 		// enrolled size: doubling it lets the finest enrolled features
@@ -97,7 +97,7 @@ func Extract(g *Gray, o ExtractOptions) []Keypoint {
 		if w < 2*border+8 || h < 2*border+8 {
 			break
 		}
-		levels = append(levels, resizeArea(prev, w, h))
+		levels = append(levels, ResizeArea(prev, w, h))
 	}
 	var total float64
 	for l := range levels {

@@ -16,10 +16,10 @@ func NewGray(w, h int) *Gray { return &Gray{Pix: make([]uint8, w*h), W: w, H: h}
 
 func (g *Gray) at(x, y int) uint8 { return g.Pix[y*g.W+x] }
 
-// resizeArea shrinks g to w x h by averaging the source area under each
+// ResizeArea shrinks g to w x h by averaging the source area under each
 // target pixel (exact fractional coverage), which keeps thin structures
 // without aliasing. It never enlarges: w <= g.W and h <= g.H.
-func resizeArea(g *Gray, w, h int) *Gray {
+func ResizeArea(g *Gray, w, h int) *Gray {
 	if w == g.W && h == g.H {
 		return g
 	}

@@ -30,7 +30,7 @@ type SearchOptions struct {
 
 // DefaultSearchOptions is the measured policy (BENCHMARKS.md).
 func DefaultSearchOptions() SearchOptions {
-	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MaxVerify: 64, MaxCorr: 256}
+	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -14, MaxVerify: 64, MaxCorr: 256}
 }
 
 // Hit is a capture the query matched through its features.

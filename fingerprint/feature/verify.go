@@ -54,6 +54,9 @@ type Verdict struct {
 	LogNFA float64
 	// Rect is the capture's outline in the query, [x0, y0, x1, y1].
 	Rect [4]float64
+	// MeanDist is the inliers' mean descriptor distance; Spread the
+	// area of their bounding box in the capture, as a fraction of it.
+	MeanDist, Spread float64
 }
 
 // Geometry tolerances of an inlier: relative position error (as a
@@ -216,7 +219,11 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		}
 		nfa := logNFA(len(cs), len(in), m, o)
 		if nfa < best.LogNFA {
-			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa}
+			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH)}
+			for _, i := range in {
+				best.MeanDist += float64(cs[i].Dist)
+			}
+			best.MeanDist /= float64(len(in))
 		}
 	}
 	if best.Inliers > 0 {
@@ -322,6 +329,15 @@ const (
 	minSpreadSide = 0.15
 	minSpreadArea = 0.06
 )
+
+func spreadArea(cs []Corr, in []int, w, h float64) float64 {
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, i := range in {
+		x, y := float64(cs[i].E.X), float64(cs[i].E.Y)
+		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
+	}
+	return (x1 - x0) * (y1 - y0) / (w * h)
+}
 
 func spreadOut(cs []Corr, in []int, w, h float64) bool {
 	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)

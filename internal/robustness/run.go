@@ -251,8 +251,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 					if mt.CaptureID == c.id {
 						found = true
 						r.Via[via(mt)]++
-						r.MaxDistance = max(r.MaxDistance, mt.Distance)
-						trueHist(via(mt))[mt.Distance]++
+						if mt.Distance >= 0 { // the feature route has inliers, not a distance
+							r.MaxDistance = max(r.MaxDistance, mt.Distance)
+							trueHist(via(mt))[mt.Distance]++
+						}
 					} else {
 						r.Wrong++
 					}

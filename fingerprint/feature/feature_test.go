@@ -1,0 +1,163 @@
+package feature_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
+	"github.com/leakwatch/leakwatch/fixtures/photos"
+	"github.com/leakwatch/leakwatch/fixtures/transform"
+)
+
+func enrollAll(t *testing.T) ([]photos.Photo, *feature.Index) {
+	t.Helper()
+	all := photos.All()
+	var sets []feature.CaptureSet
+	for _, p := range all {
+		g := feature.GrayFromImage(p.Image)
+		kps := feature.Select(feature.Extract(g, feature.EnrollOptions()), 32, g.W, g.H)
+		if len(kps) < 16 {
+			t.Fatalf("%s: %d features", p.Name, len(kps))
+		}
+		sets = append(sets, feature.Encode(kps, g.W, g.H))
+	}
+	return all, feature.NewIndex(sets)
+}
+
+func search(ix *feature.Index, img image.Image) []feature.Hit {
+	g := feature.GrayFromImage(img)
+	hits, _ := ix.Search(feature.Extract(g, feature.QueryOptions()), g.W, g.H, feature.DefaultSearchOptions())
+	return hits
+}
+
+// Edits no hash route inverts: any rotation, mirror with crops, a quarter
+// turn with a crop, half the picture, a small copy on a page. Each must
+// find its own capture and nothing else.
+func TestSearchFindsEditedCopies(t *testing.T) {
+	all, ix := enrollAll(t)
+	grey := color.RGBA{128, 128, 128, 255}
+	edits := []struct {
+		name string
+		fn   transform.Func
+		want int // of len(all)
+	}{
+		{"rotate 17", transform.Rotate(17, grey), len(all)},
+		{"rotate 133", transform.Rotate(133, color.Black), len(all)},
+		{"mirror+crop", transform.Chain(transform.FlipH, transform.CropSides(0.15, 0.05, 0.02, 0.1)), len(all) - 1},
+		{"quarter turn+crop", transform.Chain(transform.Rotate90, transform.CropSides(0.1, 0.15, 0.05, 0.1)), len(all) - 1},
+		{"left 60%", transform.CropSides(0, 0, 0.4, 0), len(all) - 2},
+		{"page at 30%", transform.Collage(nil, 0.3, 3), len(all) - 2},
+	}
+	for _, e := range edits {
+		t.Run(e.name, func(t *testing.T) {
+			found := 0
+			for i, p := range all {
+				for _, h := range search(ix, e.fn(p.Image)) {
+					if h.Capture != i {
+						t.Errorf("%s matched %s (%d inliers, log NFA %.1f)", p.Name, all[h.Capture].Name, h.Verdict.Inliers, h.Verdict.LogNFA)
+						continue
+					}
+					found++
+				}
+			}
+			if found < e.want {
+				t.Errorf("found %d of %d, want >= %d", found, len(all), e.want)
+			}
+		})
+	}
+}
+
+// The model recovered for a known edit is that edit.
+func TestSearchRecoversTheModel(t *testing.T) {
+	all, ix := enrollAll(t)
+	q := transform.Chain(transform.Resize(0.6), transform.FlipH)(all[0].Image)
+	hits := search(ix, q)
+	if len(hits) == 0 || hits[0].Capture != 0 {
+		t.Fatalf("hits %+v", hits)
+	}
+	m := hits[0].Verdict.Model
+	if !m.Mirrored {
+		t.Errorf("mirror not recognised: %+v", m)
+	}
+	// The capture is enrolled on a 512-pixel grid; the query is 0.6 of
+	// the original.
+	b := all[0].Image.Bounds()
+	want := 0.6 * float64(max(b.Dx(), b.Dy())) / 512
+	if math.Abs(m.Scale/want-1) > 0.05 {
+		t.Errorf("scale %.3f, want %.3f", m.Scale, want)
+	}
+}
+
+func TestUnrelatedImagesDoNotMatch(t *testing.T) {
+	all, ix := enrollAll(t)
+	// Each photograph against a bank of the others.
+	for i, p := range all {
+		for _, h := range search(ix, transform.Rotate(23, color.White)(p.Image)) {
+			if h.Capture != i {
+				t.Errorf("%s matched %s", p.Name, all[h.Capture].Name)
+			}
+		}
+	}
+	flat := image.NewGray(image.Rect(0, 0, 300, 200))
+	if hits := search(ix, flat); len(hits) != 0 {
+		t.Errorf("a flat image matched %+v", hits)
+	}
+}
+
+// The descriptor of a mirrored image at the mirrored keypoint is the
+// original keypoint's Mirror descriptor.
+func TestMirrorDescriptor(t *testing.T) {
+	p := photos.All()[1]
+	g := feature.GrayFromImage(p.Image)
+	m := feature.GrayFromImage(transform.FlipH(p.Image))
+	o := feature.QueryOptions()
+	a, b := feature.Extract(g, o), feature.Extract(m, o)
+	matched, close := 0, 0
+	for _, k := range a {
+		for _, l := range b {
+			if math.Abs(float64(l.X)-(float64(g.W)-float64(k.X))) < 1.01*float64(k.Scale) && math.Abs(float64(l.Y-k.Y)) < 0.01 && l.Scale == k.Scale {
+				matched++
+				if k.Mirror.Distance(l.Desc) <= 24 {
+					close++
+				}
+				break
+			}
+		}
+	}
+	if matched < 100 || close*10 < matched*8 {
+		t.Errorf("%d keypoints found again in the mirror image, %d with matching mirror descriptors", matched, close)
+	}
+}
+
+func TestExtractBoundsHostileInput(t *testing.T) {
+	// Noise is all corners: the extraction keeps its budget.
+	g := feature.NewGray(800, 600)
+	s := uint32(1)
+	for i := range g.Pix {
+		s = s*1664525 + 1013904223
+		g.Pix[i] = uint8(s >> 24)
+	}
+	o := feature.QueryOptions()
+	if n := len(feature.Extract(g, o)); n > o.MaxFeatures+o.Levels || n == 0 {
+		t.Errorf("%d keypoints from noise, budget %d", n, o.MaxFeatures)
+	}
+	for _, sz := range [][2]int{{1, 1}, {40, 3000}, {5, 5}} {
+		if n := len(feature.Extract(feature.NewGray(sz[0], sz[1]), o)); n != 0 {
+			t.Errorf("%v: %d keypoints from a flat image", sz, n)
+		}
+	}
+}
+
+// The comparison pattern and key are part of the bank format: enrolled
+// descriptors mean nothing if they change.
+func TestPatternIsFixed(t *testing.T) {
+	got := fmt.Sprintf("%x", sha256.Sum256([]byte(feature.PatternString())))
+	const want = "PIN"
+	if got != want {
+		t.Errorf("pattern digest %s, want %s: a changed pattern needs a new bank format version", got, want)
+	}
+}
