@@ -14,7 +14,7 @@ import (
 
 // DefaultFeatures is the number of features enrolled per capture: each
 // costs feature.FeatureBytes in the bank file (BENCHMARKS.md, "Bank size").
-const DefaultFeatures = 32
+const DefaultFeatures = 64
 
 // AlgoFeatures names a match made by the feature route.
 const AlgoFeatures Algorithm = "features"

@@ -22,6 +22,12 @@ type SearchOptions struct {
 	// MaxLogNFA is the decision threshold: a capture matches when log10
 	// of its expected number of false alarms is at most this.
 	MaxLogNFA float64
+	// MinInlierFraction is the share of the capture's features that the
+	// model places in the query, at a scale the query was searched at,
+	// that must be inliers. A copy keeps a fair share of what stays
+	// visible; another photograph of the same person, plate or camera
+	// view shares only the object or background they have in common.
+	MinInlierFraction float64
 	// MaxVerify bounds the captures verified per query, MaxCorr the
 	// correspondences per capture: both bound a hostile query's cost.
 	MaxVerify int
@@ -30,7 +36,7 @@ type SearchOptions struct {
 
 // DefaultSearchOptions is the measured policy (BENCHMARKS.md).
 func DefaultSearchOptions() SearchOptions {
-	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -14, MaxVerify: 64, MaxCorr: 256}
+	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256}
 }
 
 // Hit is a capture the query matched through its features.
@@ -53,6 +59,10 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 		return nil, st
 	}
 	tests := keyTests()
+	minScale := math.Inf(1)
+	for i := range q {
+		minScale = min(minScale, float64(q[i].Scale))
+	}
 	perCap := map[uint32][]Corr{}
 	// best[feature] per (query keypoint, orientation): keep one
 	// correspondence per capture and query keypoint, the closest.
@@ -130,10 +140,15 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 			slices.SortFunc(cs, func(a, b Corr) int { return a.Dist - b.Dist })
 			cs = cs[:o.MaxCorr]
 		}
-		w, h := ix.caps[c.cap].size()
-		v := Verify(cs, VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h})
+		capSet := &ix.caps[c.cap]
+		w, h := capSet.size()
+		pts := make([]Point, len(capSet.Features))
+		for i, f := range capSet.Features {
+			pts[i] = capSet.point(f)
+		}
+		v := Verify(cs, VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h, Points: pts, MinScale: minScale})
 		st.Verified++
-		if v.LogNFA <= o.MaxLogNFA {
+		if v.LogNFA <= o.MaxLogNFA && float64(v.Inliers) >= o.MinInlierFraction*float64(v.Visible) {
 			hits = append(hits, Hit{Capture: int(c.cap), Verdict: v})
 		}
 	}
@@ -154,4 +169,3 @@ func weakest(m *[maxKeyBits]uint8, nbits, n int) []int {
 	return idx[:min(n, nbits)]
 }
 
-var _ = math.Inf

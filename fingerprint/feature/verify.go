@@ -57,6 +57,9 @@ type Verdict struct {
 	// MeanDist is the inliers' mean descriptor distance; Spread the
 	// area of their bounding box in the capture, as a fraction of it.
 	MeanDist, Spread float64
+	// Visible counts the capture's features that the model places inside
+	// the query.
+	Visible int
 }
 
 // Geometry tolerances of an inlier: relative position error (as a
@@ -79,6 +82,12 @@ type VerifyOptions struct {
 	QueryW, QueryH float64
 	// CaptureW and CaptureH are the capture's size in its enrolled pixels.
 	CaptureW, CaptureH float64
+	// Points are all of the capture's enrolled features (for Visible).
+	Points []Point
+	// MinScale is the smallest keypoint scale the query was searched at:
+	// a capture feature the model shrinks below it could not have been
+	// found.
+	MinScale float64
 }
 
 // Verify finds the similarity that most correspondences agree with, in
@@ -228,6 +237,12 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 	}
 	if best.Inliers > 0 {
 		best.Rect = outline(best.Model, o.CaptureW, o.CaptureH)
+		for _, p := range o.Points {
+			x, y := best.Model.Apply(float64(p.X), float64(p.Y))
+			if x >= 0 && y >= 0 && x < o.QueryW && y < o.QueryH && float64(p.Scale)*best.Model.Scale >= 0.8*o.MinScale {
+				best.Visible++
+			}
+		}
 	}
 	return best
 }

@@ -15,7 +15,16 @@ func TestDiagFeatures(t *testing.T) {
 	if os.Getenv("DIAG") == "" {
 		t.Skip()
 	}
-	caps := captures(1, 8)
+	n, nEnroll := 4, 32
+	fmt.Sscan(os.Getenv("N"), &n)
+	fmt.Sscan(os.Getenv("NENROLL"), &nEnroll)
+	caps := captures(1, n, nil)
+	nPhotos := 0
+	for _, c := range caps {
+		if c.kind == "photo" {
+			nPhotos++
+		}
+	}
 	var sets []feature.CaptureSet
 	for _, c := range caps {
 		g := feature.GrayFromImage(c.img())
@@ -24,14 +33,16 @@ func TestDiagFeatures(t *testing.T) {
 		if m := max(g.W, g.H); m > 512 {
 			g2 = feature.ResizeArea(g, g.W*512/m, g.H*512/m)
 		}
-		sets = append(sets, feature.Encode(feature.Select(feature.Extract(g2, o), 32, g2.W, g2.H), g2.W, g2.H))
+		sets = append(sets, feature.Encode(feature.Select(feature.Extract(g2, o), nEnroll, g2.W, g2.H), g2.W, g2.H))
 	}
 	ix := feature.NewIndex(sets)
 	so := feature.DefaultSearchOptions()
 	so.MaxLogNFA = 100
+	fmt.Sscan(os.Getenv("PROBES"), &so.Probes)
+	fmt.Sscan(os.Getenv("MAXDIST"), &so.MaxDistance)
 	line := func(tag string, h feature.Hit) string {
 		v := h.Verdict
-		return fmt.Sprintf("%-10s nfa %7.1f in %3d tent %4d md %5.1f spread %.2f", tag, v.LogNFA, v.Inliers, v.Tentative, v.MeanDist, v.Spread)
+		return fmt.Sprintf("%-10s nfa %7.1f in %3d tent %4d md %5.1f spread %.2f vis %3d frac %.2f", tag, v.LogNFA, v.Inliers, v.Tentative, v.MeanDist, v.Spread, v.Visible, float64(v.Inliers)/float64(max(v.Visible, 1)))
 	}
 	var out []string
 	grey := color.RGBA{128, 128, 128, 255}
@@ -58,7 +69,7 @@ func TestDiagFeatures(t *testing.T) {
 			}
 		}
 	}
-	for _, u := range unrelated(1, 8, 0, 3, caps) {
+	for _, u := range unrelated(1, n, nPhotos, 3, caps) {
 		g := feature.GrayFromImage(u.img())
 		hits, _ := ix.Search(feature.Extract(g, feature.QueryOptions()), g.W, g.H, so)
 		for _, h := range hits {
