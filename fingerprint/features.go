@@ -85,6 +85,9 @@ func (b *Bank) featureIndex() *feature.Index {
 	defer b.mu.Unlock()
 	if b.featIx == nil {
 		b.featIx = feature.NewIndex(b.feat)
+		// The index holds the features in one array; the bank's view
+		// shares it rather than keeping a second copy.
+		b.feat = b.featIx.Sets()
 	}
 	return b.featIx
 }

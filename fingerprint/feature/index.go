@@ -74,10 +74,14 @@ func (c *CaptureSet) size() (float64, float64) {
 type Index struct {
 	caps    []CaptureSet
 	featCap []uint32 // feature -> capture
+	capOff  []uint32 // capture -> its first feature
 	feats   []Feature
 	keyBits int
 	listOff []uint32
 	list    []uint32
+	// common marks features shared with another capture (NewIndex).
+	common  []bool
+	nCommon int
 }
 
 // keyTests are the pattern tests whose bits form the key, in order of
@@ -106,36 +110,118 @@ func keyOf(d Descriptor, tests *[maxKeyBits]int, nbits int) uint32 {
 
 // NewIndex builds the index over caps. The key length grows with the
 // number of features, so that a list holds a few dozen entries whatever
-// the bank's size.
+// the bank's size. Features that another capture has too, at the same
+// place and scale (the fixed background of one camera, a logo burnt into
+// every frame), are left out: they say nothing about which capture a copy
+// shows (Common).
 func NewIndex(caps []CaptureSet) *Index {
-	ix := &Index{caps: caps}
+	ix := &Index{caps: make([]CaptureSet, len(caps))}
+	total := 0
+	for _, c := range caps {
+		total += len(c.Features)
+	}
+	ix.feats = make([]Feature, 0, total)
+	ix.featCap = make([]uint32, 0, total)
+	ix.capOff = make([]uint32, len(caps))
 	for ci, c := range caps {
-		for _, f := range c.Features {
-			ix.feats = append(ix.feats, f)
+		off := len(ix.feats)
+		ix.capOff[ci] = uint32(off)
+		ix.feats = append(ix.feats, c.Features...)
+		for range c.Features {
 			ix.featCap = append(ix.featCap, uint32(ci))
 		}
+		ix.caps[ci] = CaptureSet{W: c.W, H: c.H, Features: ix.feats[off:len(ix.feats):len(ix.feats)]}
 	}
 	n := len(ix.feats)
 	ix.keyBits = min(max(bits.Len(uint(n/32)), minKeyBits), maxKeyBits)
 	tests := keyTests()
-	nk := 1 << ix.keyBits
-	ix.listOff = make([]uint32, nk+1)
 	keys := make([]uint32, n)
 	for i, f := range ix.feats {
 		keys[i] = keyOf(f.Desc, &tests, ix.keyBits)
-		ix.listOff[keys[i]+1]++
+	}
+	ix.fill(keys, nil)
+	ix.common = ix.findCommon()
+	if ix.nCommon > 0 {
+		ix.fill(keys, ix.common)
+	}
+	return ix
+}
+
+// fill files every feature not skipped under its key.
+func (ix *Index) fill(keys []uint32, skip []bool) {
+	nk := 1 << ix.keyBits
+	ix.listOff = make([]uint32, nk+1)
+	for i, k := range keys {
+		if skip == nil || !skip[i] {
+			ix.listOff[k+1]++
+		}
 	}
 	for k := 1; k <= nk; k++ {
 		ix.listOff[k] += ix.listOff[k-1]
 	}
-	ix.list = make([]uint32, n)
-	fill := slices.Clone(ix.listOff[:nk])
+	ix.list = make([]uint32, ix.listOff[nk])
+	next := slices.Clone(ix.listOff[:nk])
 	for i, k := range keys {
-		ix.list[fill[k]] = uint32(i)
-		fill[k]++
+		if skip == nil || !skip[i] {
+			ix.list[next[k]] = uint32(i)
+			next[k]++
+		}
 	}
-	return ix
 }
+
+// Limits of "the same feature in another capture".
+const (
+	commonDist  = 36
+	commonPlace = 0.04 * 65535 // of the width and height
+	commonScale = 16           // one octave
+	// commonScan bounds the pairs compared in one list, so that a bank of
+	// look-alike captures costs linear time to index.
+	commonScan = 512
+)
+
+func (ix *Index) findCommon() []bool {
+	common := make([]bool, len(ix.feats))
+	for k := 0; k+1 < len(ix.listOff); k++ {
+		l := ix.list[ix.listOff[k]:ix.listOff[k+1]]
+		if len(l) > commonScan {
+			l = l[:commonScan]
+		}
+		for a, i := range l {
+			fi := &ix.feats[i]
+			for _, j := range l[a+1:] {
+				if ix.featCap[i] == ix.featCap[j] {
+					continue
+				}
+				fj := &ix.feats[j]
+				if absDiff(fi.X, fj.X) <= commonPlace && absDiff(fi.Y, fj.Y) <= commonPlace &&
+					absDiff(uint16(fi.Scale), uint16(fj.Scale)) <= commonScale && fi.Desc.Distance(fj.Desc) <= commonDist {
+					if !common[i] {
+						ix.nCommon++
+					}
+					if !common[j] {
+						ix.nCommon++
+					}
+					common[i], common[j] = true, true
+				}
+			}
+		}
+	}
+	return common
+}
+
+func absDiff(a, b uint16) float64 {
+	if a > b {
+		return float64(a - b)
+	}
+	return float64(b - a)
+}
+
+// Common is the number of features left out as shared with another
+// capture.
+func (ix *Index) Common() int { return ix.nCommon }
+
+// Sets returns the indexed captures' features, sharing the index's memory.
+func (ix *Index) Sets() []CaptureSet { return ix.caps }
 
 // Captures is the number of captures indexed.
 func (ix *Index) Captures() int { return len(ix.caps) }

@@ -133,7 +133,12 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 	if len(order) > o.MaxVerify {
 		order = order[:o.MaxVerify]
 	}
-	var hits []Hit
+	type verified struct {
+		cap uint32
+		v   Verdict
+		vo  VerifyOptions
+	}
+	var all []verified
 	for _, c := range order {
 		cs := perCap[c.cap]
 		if len(cs) > o.MaxCorr {
@@ -142,14 +147,45 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 		}
 		capSet := &ix.caps[c.cap]
 		w, h := capSet.size()
-		pts := make([]Point, len(capSet.Features))
+		pts := make([]Point, 0, len(capSet.Features))
+		first := int(ix.capOff[c.cap])
 		for i, f := range capSet.Features {
-			pts[i] = capSet.point(f)
+			if !ix.common[first+i] {
+				pts = append(pts, capSet.point(f))
+			}
 		}
-		v := Verify(cs, VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h, Points: pts, MinScale: minScale})
+		vo := VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h, Points: pts, MinScale: minScale}
+		v := Verify(cs, vo)
 		st.Verified++
-		if v.LogNFA <= o.MaxLogNFA && float64(v.Inliers) >= o.MinInlierFraction*float64(v.Visible) {
-			hits = append(hits, Hit{Capture: int(c.cap), Verdict: v})
+		if v.Inliers > 0 {
+			all = append(all, verified{c.cap, v, vo})
+		}
+	}
+	// A query keypoint that agrees with two captures' models is evidence
+	// for neither: two frames of one camera share their background, two
+	// shots of one person their face. Each capture is decided on the
+	// inliers that only it explains.
+	claims := map[int32]int{}
+	for _, a := range all {
+		if a.v.Inliers >= 3 && a.v.LogNFA <= plausibleLogNFA {
+			for _, q := range a.v.inlierQ {
+				claims[q]++
+			}
+		}
+	}
+	var hits []Hit
+	for _, a := range all {
+		v := a.v
+		for _, q := range v.inlierQ {
+			if claims[q] <= 1 || v.Inliers < 3 || v.LogNFA > plausibleLogNFA {
+				v.Exclusive++
+			}
+		}
+		if v.Exclusive < v.Inliers {
+			v.LogNFA = logNFA(v.n, v.Exclusive, v.Model, a.vo)
+		}
+		if v.Exclusive >= 3 && v.LogNFA <= o.MaxLogNFA && float64(v.Exclusive) >= o.MinInlierFraction*float64(v.Visible) {
+			hits = append(hits, Hit{Capture: int(a.cap), Verdict: v})
 		}
 	}
 	slices.SortFunc(hits, func(a, b Hit) int {
@@ -157,6 +193,11 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 	})
 	return hits, st
 }
+
+// plausibleLogNFA is the weakest verdict whose inliers are taken from
+// the others: a second capture needs only to be a plausible explanation
+// of a keypoint to make it ambiguous.
+const plausibleLogNFA = 6
 
 // weakest returns the positions of the n key bits with the smallest
 // margins among the first nbits.
@@ -168,4 +209,3 @@ func weakest(m *[maxKeyBits]uint8, nbits, n int) []int {
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(m[a], m[b]) })
 	return idx[:min(n, nbits)]
 }
-

@@ -60,6 +60,12 @@ type Verdict struct {
 	// Visible counts the capture's features that the model places inside
 	// the query.
 	Visible int
+	// Exclusive counts the inliers no other plausible capture claims.
+	Exclusive int
+	// query keypoints of the inliers, and the correspondence count and
+	// model the NFA was computed with
+	inlierQ []int32
+	n       int
 }
 
 // Geometry tolerances of an inlier: relative position error (as a
@@ -228,7 +234,11 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		}
 		nfa := logNFA(len(cs), len(in), m, o)
 		if nfa < best.LogNFA {
-			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH)}
+			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH), n: len(cs)}
+			best.inlierQ = best.inlierQ[:0]
+			for _, i := range in {
+				best.inlierQ = append(best.inlierQ, cs[i].QI)
+			}
 			for _, i := range in {
 				best.MeanDist += float64(cs[i].Dist)
 			}

@@ -177,8 +177,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	caps := captures(o.Seed, o.N, o.Kinds)
 	bank := fingerprint.NewBank()
-	enrolled := make([]fingerprint.Enrollment, len(caps))
-	err := parallel(ctx, o.Workers, len(caps), func(i int) error {
+	// A fixed camera's captures are enrolled together: each camera capture
+	// comes with a sibling frame of the same camera, which is never
+	// queried, as a bank holds every capture of a camera.
+	toEnroll := append(slices.Clone(caps), siblings(caps)...)
+	enrolled := make([]fingerprint.Enrollment, len(toEnroll))
+	err := parallel(ctx, o.Workers, len(toEnroll), func(i int) error {
+		caps := toEnroll
 		e, err := fingerprint.EnrollImage(caps[i].img())
 		if err != nil {
 			return fmt.Errorf("enroll %s: %w", caps[i].id, err)
@@ -198,7 +203,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rep.BankStats.LowQualityRegions += fingerprint.RegionCount + 1 - len(e.PDQ)
 	}
 	rep.Captures = len(caps)
-	rep.BankStats.HashesPerCapture = float64(rep.BankStats.PDQHashes) / float64(len(caps))
+	rep.BankStats.HashesPerCapture = float64(rep.BankStats.PDQHashes) / float64(len(toEnroll))
 	bank.BuildIndex()
 	m := fingerprint.NewMatcher(bank, policy)
 	log.Info("enrolled", "captures", len(caps), "pdq_hashes", rep.BankStats.PDQHashes)

@@ -249,6 +249,29 @@ func unrelated(seed uint64, n, enrolledPhotos, hardNeg int, caps []item) []item 
 	return out
 }
 
+// siblingFrame is the frame number of a camera capture's sibling: beyond
+// the hard negatives' frames.
+const siblingFrame = 1000
+
+// siblings returns another frame of each camera capture's camera, enrolled
+// beside it but never queried.
+func siblings(caps []item) []item {
+	var out []item
+	for _, c := range caps {
+		s := c.seed
+		switch c.kind {
+		case "checkpoint":
+			out = append(out, item{id: c.id + "-sibling", kind: c.kind, img: func() image.Image {
+				img, _ := imagegen.CheckpointFrame(s, siblingFrame)
+				return img
+			}})
+		case "booth":
+			out = append(out, item{id: c.id + "-sibling", kind: c.kind, img: func() image.Image { return imagegen.BoothFrame(s, siblingFrame) }})
+		}
+	}
+	return out
+}
+
 // generator returns the image function for a generated kind.
 func generator(kind string, s uint64) func() image.Image {
 	switch kind {
