@@ -124,7 +124,7 @@ func (d *distances) record(kind, class string, dist int) {
 func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fingerprint.Enrollment, minQ int, skip string) {
 	patches := fp.PatchHashes()
 	for _, e := range enrolled {
-		if skip != "" && e.Capture.ID == skip {
+		if skip != "" && (e.Capture.ID == skip || e.Capture.ID == skip+siblingSuffix) {
 			continue
 		}
 		class := qkind + "/" + e.Capture.Kind
@@ -175,7 +175,7 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 func (d *distances) addLeads(qkind string, leads []fingerprint.PatchLead, capture func(uint32) fingerprint.Capture, skip string) {
 	for _, l := range leads {
 		c := capture(l.Capture)
-		if skip != "" && c.ID == skip {
+		if skip != "" && (c.ID == skip || c.ID == skip+siblingSuffix) {
 			continue
 		}
 		d.record(ComparePatch, qkind+"/"+c.Kind, l.Distance)
