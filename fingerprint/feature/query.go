@@ -48,6 +48,8 @@ type Hit struct {
 // SearchStats counts the work of one search.
 type SearchStats struct {
 	Probes, Entries, Candidates, Verified int
+	// Crowded counts probes skipped because their list was crowded.
+	Crowded int
 }
 
 // Search matches query keypoints (found in a qw x qh image) against the
@@ -59,6 +61,7 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 		return nil, st
 	}
 	tests := keyTests()
+	maxList := max(256, 16*len(ix.list)>>ix.keyBits)
 	minScale := math.Inf(1)
 	for i := range q {
 		minScale = min(minScale, float64(q[i].Scale))
@@ -93,7 +96,14 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 					}
 				}
 				st.Probes++
-				for _, fi := range ix.list[ix.listOff[pk]:ix.listOff[pk+1]] {
+				l := ix.list[ix.listOff[pk]:ix.listOff[pk+1]]
+				if len(l) > maxList {
+					// A crowded key is a common pattern (a stop word):
+					// it costs much and tells little.
+					st.Crowded++
+					continue
+				}
+				for _, fi := range l {
 					st.Entries++
 					dist := ix.feats[fi].Desc.Distance(d)
 					if dist <= o.MaxDistance {

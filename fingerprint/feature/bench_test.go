@@ -1,0 +1,86 @@
+package feature_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
+	"github.com/leakwatch/leakwatch/fixtures/photos"
+	"github.com/leakwatch/leakwatch/fixtures/transform"
+)
+
+// BenchmarkExtractQuery describes a 1920x1080 photograph as a query
+// (shrunk to 1024 pixels, 8 levels, up to 1000 keypoints, mirrored
+// descriptors): the route's cost per query image after decoding.
+func BenchmarkExtractQuery(b *testing.B) {
+	g := feature.GrayFromImage(transform.ResizeTo(1920, 1080)(photos.All()[0].Image))
+	o := feature.QueryOptions()
+	b.ResetTimer()
+	for b.Loop() {
+		feature.Extract(g, o)
+	}
+}
+
+// BenchmarkEnroll describes a capture for the bank (512 pixels, 64
+// features kept).
+func BenchmarkEnroll(b *testing.B) {
+	g := feature.GrayFromImage(transform.ResizeTo(1920, 1080)(photos.All()[0].Image))
+	for b.Loop() {
+		s := feature.ResizeArea(g, 512, 288)
+		feature.Encode(feature.Select(feature.Extract(s, feature.EnrollOptions()), 64, s.W, s.H), s.W, s.H)
+	}
+}
+
+// syntheticBank returns n captures of 64 features each, made from real
+// descriptors with a third of their bits flipped at random, so that the
+// bit statistics (and the index lists' balance) are those of real ones.
+func syntheticBank(n int) []feature.CaptureSet {
+	var real []feature.Keypoint
+	for _, p := range photos.All()[:8] {
+		real = append(real, feature.Extract(feature.GrayFromImage(p.Image), feature.EnrollOptions())...)
+	}
+	r := rand.New(rand.NewPCG(uint64(n), 1))
+	sets := make([]feature.CaptureSet, n)
+	for i := range sets {
+		fs := make([]feature.Feature, 64)
+		for j := range fs {
+			d := real[r.IntN(len(real))].Desc
+			for w := range d {
+				d[w] ^= r.Uint64() & r.Uint64() & (r.Uint64() | r.Uint64())
+			}
+			fs[j] = feature.Feature{Desc: d, X: uint16(r.Uint32()), Y: uint16(r.Uint32()), Scale: uint8(r.IntN(64)), Angle: uint8(r.Uint32())}
+		}
+		sets[i] = feature.CaptureSet{W: 512, H: 384, Features: fs}
+	}
+	return sets
+}
+
+// BenchmarkSearch looks up and verifies an unrelated photograph's query
+// keypoints in banks of growing size: the cost per query beyond
+// extraction, and the index's memory per capture.
+func BenchmarkSearch(b *testing.B) {
+	all := photos.All()
+	q := feature.GrayFromImage(transform.ResizeTo(1920, 1080)(all[len(all)-1].Image))
+	kps := feature.Extract(q, feature.QueryOptions())
+	for _, n := range []int{1e3, 1e4, 1e5} {
+		b.Run(fmt.Sprintf("captures=%d", n), func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			ix := feature.NewIndex(syntheticBank(n))
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			var st feature.SearchStats
+			b.ResetTimer()
+			for b.Loop() {
+				_, st = ix.Search(kps, q.W, q.H, feature.DefaultSearchOptions())
+			}
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-bytes/capture")
+			b.ReportMetric(float64(st.Entries), "entries/query")
+			b.ReportMetric(float64(st.Verified), "verified/query")
+			runtime.KeepAlive(ix)
+		})
+	}
+}
