@@ -129,6 +129,10 @@ type Stats struct {
 	PDQHashes   int            `json:"pdq_hashes"`
 	PHashHashes int            `json:"phash_hashes"`
 	PatchHashes int            `json:"patch_hashes"`
+	// Features counts local features; FeatureCaptures the captures that
+	// have some (0 in a bank written before the feature route).
+	Features        int `json:"features"`
+	FeatureCaptures int `json:"feature_captures"`
 	Kinds       map[string]int `json:"kinds"`
 	LowQuality  int            `json:"low_quality_captures"`
 	IndexBytes  int64          `json:"index_bytes"` // 0 until the index is built
@@ -148,6 +152,12 @@ func (b *Bank) Stats() Stats {
 		}
 		if b.pdqReg[i] == RegionPatch {
 			s.PatchHashes++
+		}
+	}
+	for _, c := range b.feat {
+		s.Features += len(c.Features)
+		if len(c.Features) > 0 {
+			s.FeatureCaptures++
 		}
 	}
 	// The index is reported only if built: counting must not cost a

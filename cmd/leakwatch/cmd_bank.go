@@ -44,8 +44,8 @@ func (a *app) bankStatsCmd() *cobra.Command {
 			if asJSON {
 				return a.jsonLine(out)
 			}
-			fmt.Fprintf(a.stdout, "captures        %d\npdq hashes      %d\n  of which patches %d\nphash hashes    %d\nlow quality     %d\nkinds           %v\nfile bytes      %d\nindex bytes     %d\nload time       %s\n",
-				st.Captures, st.PDQHashes, st.PatchHashes, st.PHashHashes, st.LowQuality, st.Kinds, out.FileBytes, st.IndexBytes, load.Round(time.Millisecond))
+			fmt.Fprintf(a.stdout, "captures        %d\npdq hashes      %d\n  of which patches %d\nphash hashes    %d\nlocal features  %d (%d captures)\nlow quality     %d\nkinds           %v\nfile bytes      %d\nindex bytes     %d\nload time       %s\n",
+				st.Captures, st.PDQHashes, st.PatchHashes, st.PHashHashes, st.Features, st.FeatureCaptures, st.LowQuality, st.Kinds, out.FileBytes, st.IndexBytes, load.Round(time.Millisecond))
 			return nil
 		},
 	}
