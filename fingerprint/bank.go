@@ -125,17 +125,17 @@ func (b *Bank) Len() int {
 
 // Stats summarises a bank.
 type Stats struct {
-	Captures    int            `json:"captures"`
-	PDQHashes   int            `json:"pdq_hashes"`
-	PHashHashes int            `json:"phash_hashes"`
-	PatchHashes int            `json:"patch_hashes"`
+	Captures    int `json:"captures"`
+	PDQHashes   int `json:"pdq_hashes"`
+	PHashHashes int `json:"phash_hashes"`
+	PatchHashes int `json:"patch_hashes"`
 	// Features counts local features; FeatureCaptures the captures that
 	// have some (0 in a bank written before the feature route).
-	Features        int `json:"features"`
-	FeatureCaptures int `json:"feature_captures"`
-	Kinds       map[string]int `json:"kinds"`
-	LowQuality  int            `json:"low_quality_captures"`
-	IndexBytes  int64          `json:"index_bytes"` // 0 until the index is built
+	Features        int            `json:"features"`
+	FeatureCaptures int            `json:"feature_captures"`
+	Kinds           map[string]int `json:"kinds"`
+	LowQuality      int            `json:"low_quality_captures"`
+	IndexBytes      int64          `json:"index_bytes"` // 0 until the index is built
 }
 
 // Stats counts what the bank holds.

@@ -171,23 +171,37 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 			all = append(all, verified{c.cap, v, vo})
 		}
 	}
-	// A query keypoint that agrees with two captures' models is evidence
-	// for neither: two frames of one camera share their background, two
-	// shots of one person their face. Each capture is decided on the
-	// inliers that only it explains.
-	claims := map[int32]int{}
-	for _, a := range all {
-		if a.v.Inliers >= 3 && a.v.LogNFA <= plausibleLogNFA {
-			for _, q := range a.v.inlierQ {
-				claims[q]++
+	// Evidence two captures share is evidence for neither: two frames of
+	// one camera share their background, which the query shows at the
+	// same place for both. An inlier of a capture is shared when another
+	// plausible capture that the query places at the same spot has an
+	// inlier near it; each capture is decided on the rest.
+	plausible := func(v Verdict) bool { return v.Inliers >= 3 && v.LogNFA <= plausibleLogNFA }
+	shared := make([]map[int32]bool, len(all))
+	for x := range all {
+		for y := range all {
+			if x == y || !plausible(all[x].v) || !plausible(all[y].v) || !samePlace(all[x].v, all[y].v) {
+				continue
+			}
+			r := sharedRadius * math.Hypot(all[x].v.Rect[2]-all[x].v.Rect[0], all[x].v.Rect[3]-all[x].v.Rect[1])
+			for _, qa := range all[x].v.inlierQ {
+				for _, qb := range all[y].v.inlierQ {
+					if math.Hypot(float64(q[qa].X-q[qb].X), float64(q[qa].Y-q[qb].Y)) <= r {
+						if shared[x] == nil {
+							shared[x] = map[int32]bool{}
+						}
+						shared[x][qa] = true
+						break
+					}
+				}
 			}
 		}
 	}
 	var hits []Hit
-	for _, a := range all {
+	for x, a := range all {
 		v := a.v
-		for _, q := range v.inlierQ {
-			if claims[q] <= 1 || v.Inliers < 3 || v.LogNFA > plausibleLogNFA {
+		for _, qi := range v.inlierQ {
+			if !shared[x][qi] {
 				v.Exclusive++
 			}
 		}
@@ -207,7 +221,23 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 // plausibleLogNFA is the weakest verdict whose inliers are taken from
 // the others: a second capture needs only to be a plausible explanation
 // of a keypoint to make it ambiguous.
-const plausibleLogNFA = 6
+const plausibleLogNFA = 12
+
+// sharedRadius is how near (a share of the capture's diagonal in the
+// query) another capture's inlier makes an inlier shared.
+const sharedRadius = 0.06
+
+// samePlace reports whether two verdicts put their captures at the same
+// spot of the query: outlines within 5% of their size.
+func samePlace(a, b Verdict) bool {
+	d := math.Hypot(a.Rect[2]-a.Rect[0], a.Rect[3]-a.Rect[1])
+	for i := range a.Rect {
+		if math.Abs(a.Rect[i]-b.Rect[i]) > 0.05*d {
+			return false
+		}
+	}
+	return true
+}
 
 // weakest returns the positions of the n key bits with the smallest
 // margins among the first nbits.
