@@ -3,14 +3,18 @@ package fingerprint
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
@@ -171,5 +175,85 @@ func TestBankRefusesImplausibleCaptureCount(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	if ms.TotalAlloc-before > 1<<20 {
 		t.Fatalf("allocated %d bytes for a lying header", ms.TotalAlloc-before)
+	}
+}
+
+// sampleFeatures gives every other capture a few local features.
+func sampleFeatures(i int) feature.CaptureSet {
+	if i%2 == 1 {
+		return feature.CaptureSet{}
+	}
+	cs := feature.CaptureSet{W: uint16(512 - i), H: 384}
+	for j := range 1 + i%5 {
+		cs.Features = append(cs.Features, feature.Feature{
+			Desc: feature.Descriptor{uint64(i), uint64(j), ^uint64(i), uint64(i * j)},
+			X:    uint16(1000 * j), Y: uint16(65535 - j), Scale: uint8(j * 7), Angle: uint8(i * 13),
+		})
+	}
+	return cs
+}
+
+func TestFeaturesSurviveTheBankFile(t *testing.T) {
+	b := sampleBank(t, 12)
+	// Features are added after the hashes: the patch-frame tests read
+	// frames at the end of a bank without features.
+	for i := range 12 {
+		b.feat[i] = sampleFeatures(i)
+	}
+	data, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnmarshalBank(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Features() != b.Features() || got.Features() == 0 {
+		t.Fatalf("%d features after the round trip, want %d", got.Features(), b.Features())
+	}
+	for i := range 12 {
+		want := sampleFeatures(i)
+		c := got.feat[i]
+		if c.W != want.W || c.H != want.H || !slices.Equal(c.Features, want.Features) {
+			t.Errorf("capture %d: %+v, want %+v", i, c, want)
+		}
+	}
+	// A feature block naming a capture out of order is refused.
+	bad := slices.Clone(data)
+	end := len(bad) - 8
+	blk := end - (featBlockHeader + (1+10%5)*feature.FeatureBytes) // capture 10's block
+	binary.LittleEndian.PutUint32(bad[blk:], 3)
+	reseal(bad)
+	if _, err := UnmarshalBank(bad); !errors.Is(err, ErrBankFormat) {
+		t.Errorf("out-of-order feature block: %v", err)
+	}
+}
+
+// A bank written before local features (version 2) still loads, without them.
+func TestVersion2BankLoads(t *testing.T) {
+	b := NewBank()
+	for i := range 3 {
+		e := Enrollment{Capture: Capture{ID: fmt.Sprint("old-", i)}, PDQ: []RegionHash{{Quality: 90}}}
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(data[8:], 2)
+	reseal(data)
+	got, err := UnmarshalBank(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Len() != 3 || got.Features() != 0 {
+		t.Errorf("%d captures, %d features", got.Len(), got.Features())
+	}
+	binary.LittleEndian.PutUint32(data[8:], bankVersion+1)
+	reseal(data)
+	if _, err := UnmarshalBank(data); !errors.Is(err, ErrBankFormat) || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("a newer version: %v", err)
 	}
 }

@@ -1,0 +1,64 @@
+package fingerprint
+
+import (
+	"encoding/json"
+	"image/color"
+	"math"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/fixtures/photos"
+	"github.com/leakwatch/leakwatch/fixtures/transform"
+)
+
+// A copy no hash route lines up with (turned by 30 degrees, canvas
+// grown) is found by the feature route, which reports its model.
+func TestFeatureRouteReportsItsModel(t *testing.T) {
+	ps := photos.All()
+	b := NewBank()
+	for _, p := range ps[:6] {
+		e, err := EnrollImage(p.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Capture = Capture{ID: p.Name}
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := b.Stats(); st.FeatureCaptures != 6 || st.Features < 6*32 {
+		t.Fatalf("stats %+v", st)
+	}
+	q := transform.Chain(transform.Rotate(30, color.White), transform.JPEG(80))(ps[2].Image)
+	fp, err := Compute(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := DefaultMatchOptions()
+	off.NoFeatures = true
+	if ms, _ := NewMatcher(b, off).Match(fp); len(ms) != 0 {
+		t.Fatalf("a hash route matched the turned copy: %+v", ms)
+	}
+	ms, err := NewMatcher(b, DefaultMatchOptions()).Match(fp)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("matches %+v, %v", ms, err)
+	}
+	m := ms[0]
+	if m.CaptureID != ps[2].Name || m.Algorithm != AlgoFeatures || m.Via != ViaFeatures || m.Inliers < 6 || m.LogNFA > -6 || m.Rect == nil {
+		t.Errorf("match %+v", m)
+	}
+	// Rotate turns clockwise on screen: counter-clockwise is negative in
+	// image coordinates, which have y down.
+	if math.Abs(math.Abs(m.Rotation)-30) > 3 {
+		t.Errorf("rotation %.1f, want 30 either way", m.Rotation)
+	}
+	js, _ := json.Marshal(m)
+	var back map[string]any
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"inliers", "log_nfa", "rotation", "scale", "via", "rect"} {
+		if _, ok := back[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, js)
+		}
+	}
+}
