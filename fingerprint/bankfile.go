@@ -175,7 +175,11 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		return nil, bad("size %d bytes, header says at least %d (truncated)", len(data), want+nb*featBlockHeader)
 	}
 	// Feature blocks vary in length: their total is what the fixed parts
-	// leave, checked block by block below.
+	// leave, checked block by block below. A file cut short has lost its
+	// trailer, which is how its size is known to be wrong.
+	if nb > 0 && string(data[len(data)-4:]) != bankTrailer {
+		return nil, bad("size %d bytes with no trailer (truncated or padded)", len(data))
+	}
 	featLen := uint64(len(data)) - want
 	want += featLen
 	if uint64(len(data)) != want {

@@ -19,6 +19,7 @@ type enrollOptions struct {
 	config.Options
 	kind, manifest    string
 	asJSON, noPatches bool
+	features          int
 }
 
 func (a *app) enrollCmd() *cobra.Command {
@@ -40,6 +41,7 @@ low to match reliably are enrolled and reported as low_quality.`,
 	f.StringVar(&o.kind, "kind", "", "capture kind for files not in the manifest: face, plate or other")
 	f.StringVar(&o.manifest, "manifest", "", "CSV manifest mapping files to capture IDs and metadata")
 	f.BoolVar(&o.noPatches, "no-patches", false, "enroll no keypoint patches: a bank about 5x smaller, but unevenly cropped copies are not found")
+	f.IntVar(&o.features, "features", fingerprint.DefaultFeatures, "local features kept per capture, 38 bytes each (0: none, no feature route; fewer: a smaller bank that finds fewer rotated, cropped or covered copies)")
 	f.BoolVar(&o.asJSON, "json", false, "one JSON object per file on stdout")
 	return cmd
 }
@@ -65,7 +67,11 @@ func (a *app) runEnroll(ctx context.Context, o enrollOptions, args []string) err
 	if err != nil {
 		return err
 	}
-	opts := local.EnrollOptions{Kind: o.kind, Manifest: rows, Limits: fingerprint.DefaultLimits(), NoPatches: o.noPatches}
+	features := o.features
+	if features <= 0 {
+		features = -1 // none
+	}
+	opts := local.EnrollOptions{Kind: o.kind, Manifest: rows, Limits: fingerprint.DefaultLimits(), NoPatches: o.noPatches, Features: features}
 	sum, err := local.Enroll(ctx, o.Bank, files, opts, func(r local.EnrollResult) { a.printEnrolled(r, o.asJSON) })
 	if err != nil {
 		return err

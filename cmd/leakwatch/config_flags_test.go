@@ -165,8 +165,9 @@ func TestPatchSettings(t *testing.T) {
 	if !foundUneven(map[string]string{}) {
 		t.Errorf("default scan did not find the uneven crop %s", uneven)
 	}
-	if foundUneven(map[string]string{"LEAKWATCH_NO_PATCHES": "true"}) {
-		t.Errorf("LEAKWATCH_NO_PATCHES=true still found %s through patches", uneven)
+	// Local features find it too: both routes must be off.
+	if foundUneven(map[string]string{"LEAKWATCH_NO_PATCHES": "true", "LEAKWATCH_NO_FEATURES": "true"}) {
+		t.Errorf("LEAKWATCH_NO_PATCHES=true and LEAKWATCH_NO_FEATURES=true still found %s", uneven)
 	}
 	if code, _, stderr := fx.run(t, context.Background(), "scan", "--bank", fx.bank, "--patch-match-radius", "0", fx.site); code != exitUsage {
 		t.Errorf("--patch-match-radius 0: exit %d, want %d: %s", code, exitUsage, stderr)

@@ -37,6 +37,8 @@ type Limits struct {
 	// Uneven-crop matching (keypoint patches).
 	NoPatches        bool
 	PatchMatchRadius int
+	// NoFeatures turns the local-feature route off.
+	NoFeatures bool
 	// Hostile-input bounds.
 	MaxPixels            int
 	MaxLinksPerPage      int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"os"
 	"time"
 
@@ -30,6 +31,9 @@ type EnrollOptions struct {
 	// NoPatches enrolls no keypoint patches: a bank about 5x smaller,
 	// without the uneven-crop route.
 	NoPatches bool
+	// Features is the number of local features kept per capture (0:
+	// fingerprint.DefaultFeatures; negative: none, no feature route).
+	Features int
 }
 
 // EnrollResult reports one file.
@@ -120,6 +124,13 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 		e, err := hashFile(j.path, opts.Limits)
 		if opts.NoPatches {
 			e = e.WithoutPatches()
+		}
+		switch {
+		case opts.Features < 0:
+			e.Features = feature.CaptureSet{}
+		case opts.Features > 0 && opts.Features < len(e.Features.Features):
+			// Enrollment keeps features in order of priority.
+			e.Features.Features = e.Features.Features[:opts.Features]
 		}
 		if err != nil {
 			res.Status, res.Error = StatusError, err.Error()

@@ -50,6 +50,7 @@ func (o Options) MatchOptions() fingerprint.MatchOptions {
 	m.PDQRadius = o.Limits.PDQRadius
 	m.Patches = !o.Limits.NoPatches
 	m.PatchMatchRadius = o.Limits.PatchMatchRadius
+	m.NoFeatures = o.Limits.NoFeatures
 	return m
 }
 

@@ -82,8 +82,9 @@ type scanner struct {
 	// needRef: the bank holds imported hashes, which are matched with the
 	// query's reference-front-end PDQ, so compute it.
 	needRef bool
-	// patches: the policy follows keypoint-patch leads, which are verified
-	// on the image's pixels, so a cached fingerprint cannot take part.
+	// patches: the policy follows keypoint-patch leads or local features,
+	// both computed from the image's pixels, which a cached fingerprint
+	// does not hold.
 	// patchesSince is the bank's newest enrollment: a fingerprint whose
 	// patches were matched before it was never checked against the newer
 	// captures and is computed again (cacheUsable).
@@ -134,8 +135,8 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger, needRef: cfg.Bank.Imported() > 0,
 		decodeSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		changes:     map[string]*report.IncidentChange{}}
-	s.patches = cfg.Match.SubImages && cfg.Match.Patches && !cfg.WholeImageOnly
-	if s.patches && cfg.Bank.Patches() > 0 {
+	s.patches = cfg.Match.SubImages && (cfg.Match.Patches || !cfg.Match.NoFeatures) && !cfg.WholeImageOnly
+	if s.patches && (cfg.Bank.Patches() > 0 || cfg.Bank.Features() > 0) {
 		s.patchesSince = cfg.Bank.NewestEnrollment()
 	}
 	s.sum.ErrorsBy = map[string]int64{}
