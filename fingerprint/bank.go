@@ -211,6 +211,9 @@ func (b *Bank) Add(e Enrollment) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if n := len(e.Features.Features); n > 255 || (n > 0 && (e.Features.W == 0 || e.Features.H == 0)) {
+		return fmt.Errorf("capture %s: %d local features of a %dx%d capture (at most 255, of a non-empty capture)", e.Capture.ID, n, e.Features.W, e.Features.H)
+	}
 	b.caps.index()
 	if _, ok := b.caps.byID[e.Capture.ID]; ok {
 		return fmt.Errorf("%w: %s", ErrDuplicate, e.Capture.ID)

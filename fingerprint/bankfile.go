@@ -171,6 +171,9 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		return nil, bad("implausible counts")
 	}
 	want := uint64(bankHeaderSize) + cl + np*pdqEntrySize + nh*phEntrySize + nf*frameEntrySize + 8
+	if nb == 0 && uint64(len(data)) != want {
+		return nil, bad("size %d bytes, header says %d (truncated or padded)", len(data), want)
+	}
 	if uint64(len(data)) < want+nb*featBlockHeader {
 		return nil, bad("size %d bytes, header says at least %d (truncated)", len(data), want+nb*featBlockHeader)
 	}
@@ -181,10 +184,6 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		return nil, bad("size %d bytes with no trailer (truncated or padded)", len(data))
 	}
 	featLen := uint64(len(data)) - want
-	want += featLen
-	if uint64(len(data)) != want {
-		return nil, bad("size %d bytes, header says %d (truncated or padded)", len(data), want)
-	}
 	body := len(data) - 8
 	if string(data[body+4:]) != bankTrailer {
 		return nil, bad("missing trailer")

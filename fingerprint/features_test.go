@@ -46,10 +46,9 @@ func TestFeatureRouteReportsItsModel(t *testing.T) {
 	if m.CaptureID != ps[2].Name || m.Algorithm != AlgoFeatures || m.Via != ViaFeatures || m.Inliers < 6 || m.LogNFA > -6 || m.Rect == nil {
 		t.Errorf("match %+v", m)
 	}
-	// Rotate turns clockwise on screen: counter-clockwise is negative in
-	// image coordinates, which have y down.
-	if math.Abs(math.Abs(m.Rotation)-30) > 3 {
-		t.Errorf("rotation %.1f, want 30 either way", m.Rotation)
+	// Rotate turns clockwise as displayed, as Rotation counts.
+	if math.Abs(m.Rotation-30) > 3 {
+		t.Errorf("rotation %.1f, want 30", m.Rotation)
 	}
 	js, _ := json.Marshal(m)
 	var back map[string]any

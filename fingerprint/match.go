@@ -115,7 +115,7 @@ type Match struct {
 	// captures that would match that well by chance among 10^7.
 	Inliers int     `json:"inliers,omitempty"`
 	LogNFA  float64 `json:"log_nfa,omitempty"`
-	// Rotation (degrees, counter-clockwise in image coordinates) and
+	// Rotation (degrees, clockwise as displayed: image y points down) and
 	// Scale are the feature route's model: how the copy is turned and
 	// sized relative to the enrolled capture.
 	Rotation float64 `json:"rotation,omitempty"`
@@ -151,9 +151,7 @@ func NewMatcher(b *Bank, opts MatchOptions) *BankMatcher {
 	if opts.PatchMatchRadius <= 0 {
 		opts.PatchMatchRadius = DefaultPatchMatchRadius
 	}
-	if opts.Features == (feature.SearchOptions{}) {
-		opts.Features = feature.DefaultSearchOptions()
-	}
+	opts.Features = opts.Features.WithDefaults()
 	return &BankMatcher{bank: b, opts: opts}
 }
 

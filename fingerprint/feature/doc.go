@@ -8,8 +8,8 @@
 // edit to invert. A match is decided by how unlikely its geometrically
 // consistent correspondences are among unrelated images (an a-contrario
 // number of false alarms), not by a radius tuned per edit. Crops, overlays,
-// perspective and placement inside a larger picture all leave some of the
-// capture's features in place, and that is enough.
+// mild perspective and placement inside a larger picture all leave some of
+// the capture's features in place, and that is enough.
 //
 // The package works on grey images and imports nothing else from leakwatch.
 package feature

@@ -48,6 +48,7 @@ func TestSearchFindsEditedCopies(t *testing.T) {
 		{"rotate 17", transform.Rotate(17, grey), 0.8},
 		{"rotate 133", transform.Rotate(133, color.Black), 0.8},
 		{"mirror+crop", transform.Chain(transform.FlipH, transform.CropSides(0.15, 0.05, 0.02, 0.1)), 0.85},
+		{"mirror+rotate 40", transform.Chain(transform.FlipH, transform.Rotate(40, grey)), 0.8},
 		{"quarter turn+crop", transform.Chain(transform.Rotate90, transform.CropSides(0.1, 0.15, 0.05, 0.1)), 0.85},
 		{"left 60%", transform.CropSides(0, 0, 0.4, 0), 0.7},
 		{"page at 30%", transform.Collage(nil, 0.3, 3), 0.4},

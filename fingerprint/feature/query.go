@@ -39,6 +39,34 @@ func DefaultSearchOptions() SearchOptions {
 	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256}
 }
 
+// WithDefaults returns o with every unset (zero or negative) field at its
+// default, so that a policy that sets one field keeps the others sound.
+func (o SearchOptions) WithDefaults() SearchOptions {
+	d := DefaultSearchOptions()
+	if o.MaxDistance <= 0 {
+		o.MaxDistance = d.MaxDistance
+	}
+	if o.Probes <= 0 {
+		o.Probes = d.Probes
+	}
+	if o.Tests < 1 {
+		o.Tests = d.Tests
+	}
+	if o.MaxLogNFA == 0 {
+		o.MaxLogNFA = d.MaxLogNFA
+	}
+	if o.MinInlierFraction <= 0 {
+		o.MinInlierFraction = d.MinInlierFraction
+	}
+	if o.MaxVerify <= 0 {
+		o.MaxVerify = d.MaxVerify
+	}
+	if o.MaxCorr <= 0 {
+		o.MaxCorr = d.MaxCorr
+	}
+	return o
+}
+
 // Hit is a capture the query matched through its features.
 type Hit struct {
 	Capture int

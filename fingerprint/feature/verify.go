@@ -128,8 +128,9 @@ func modelFrom(c Corr, mir bool) Similarity {
 	m := Similarity{Scale: float64(c.Q.Scale / c.E.Scale), Mirrored: mir}
 	if mir {
 		ex = -ex
-		// The mirrored patch's orientation is pi-a in the query.
-		m.Theta = math.Pi - qa - ea
+		// Mirroring turns an orientation a into pi-a; the rotation then
+		// adds theta: qa = theta + pi - ea.
+		m.Theta = qa + ea - math.Pi
 	} else {
 		m.Theta = qa - ea
 	}
