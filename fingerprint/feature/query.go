@@ -206,9 +206,21 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 	// inlier near it; each capture is decided on the rest.
 	plausible := func(v Verdict) bool { return v.Inliers >= 3 && v.LogNFA <= plausibleLogNFA }
 	shared := make([]map[int32]bool, len(all))
+	// The most significant plausible verdicts only, so that the pairwise
+	// comparison stays bounded whatever the query.
+	var top []int
 	for x := range all {
-		for y := range all {
-			if x == y || !plausible(all[x].v) || !plausible(all[y].v) || !samePlace(all[x].v, all[y].v) {
+		if plausible(all[x].v) {
+			top = append(top, x)
+		}
+	}
+	slices.SortFunc(top, func(a, b int) int { return cmp.Compare(all[a].v.LogNFA, all[b].v.LogNFA) })
+	if len(top) > maxShared {
+		top = top[:maxShared]
+	}
+	for _, x := range top {
+		for _, y := range top {
+			if x == y || !samePlace(all[x].v, all[y].v) {
 				continue
 			}
 			r := sharedRadius * math.Hypot(all[x].v.Rect[2]-all[x].v.Rect[0], all[x].v.Rect[3]-all[x].v.Rect[1])
@@ -250,6 +262,9 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 // the others: a second capture needs only to be a plausible explanation
 // of a keypoint to make it ambiguous.
 const plausibleLogNFA = 12
+
+// maxShared bounds the verdicts compared for shared evidence.
+const maxShared = 16
 
 // sharedRadius is how near (a share of the capture's diagonal in the
 // query) another capture's inlier makes an inlier shared.
