@@ -45,10 +45,14 @@ type queryFeatures struct {
 	toQuery float64 // grey pixels -> query pixels
 }
 
-func computeQueryFeatures(p *plane) *queryFeatures {
-	o := feature.QueryOptions()
-	g, s := p.grayOf(o.MaxSide)
-	return &queryFeatures{kps: feature.Extract(g, o), w: g.W, h: g.H, toQuery: s}
+// features describes the query for the feature route, once.
+func (lq *localQuery) features() *queryFeatures {
+	lq.featOnce.Do(func() {
+		o := feature.QueryOptions()
+		g, s := lq.p.grayOf(o.MaxSide)
+		lq.feat = &queryFeatures{kps: feature.Extract(g, o), w: g.W, h: g.H, toQuery: s}
+	})
+	return lq.feat
 }
 
 // enrollFeatures describes a capture: its n most distinctive, spread
@@ -93,11 +97,7 @@ func (b *Bank) featureIndex() *feature.Index {
 }
 
 // matchFeatures offers the captures the query's features match.
-func (m *BankMatcher) matchFeatures(q *queryFeatures, offer func(uint32, Match)) feature.SearchStats {
-	ix := m.bank.featureIndex()
-	if ix.Features() == 0 {
-		return feature.SearchStats{}
-	}
+func (m *BankMatcher) matchFeatures(ix *feature.Index, q *queryFeatures, offer func(uint32, Match)) feature.SearchStats {
 	hits, st := ix.Search(q.kps, q.w, q.h, m.opts.Features)
 	for _, h := range hits {
 		v := h.Verdict

@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"github.com/leakwatch/leakwatch/fixtures/photos"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
 )
@@ -58,6 +59,50 @@ func TestFeatureRouteReportsItsModel(t *testing.T) {
 	for _, k := range []string{"inliers", "log_nfa", "rotation", "scale", "via", "rect"} {
 		if _, ok := back[k]; !ok {
 			t.Errorf("JSON lacks %q: %s", k, js)
+		}
+	}
+}
+
+// The query's features cost more than the rest of its fingerprint: they
+// are computed only when a policy with the route meets a bank that has
+// features.
+func TestQueryFeaturesComputedOnDemand(t *testing.T) {
+	ps := photos.All()
+	e, err := EnrollImage(ps[0].Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withFeat, without := NewBank(), NewBank()
+	e.Capture = Capture{ID: "a"}
+	if err := withFeat.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	e.Features = feature.CaptureSet{}
+	if err := without.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	off := DefaultMatchOptions()
+	off.NoFeatures = true
+	tests := []struct {
+		name string
+		bank *Bank
+		opts MatchOptions
+		want bool
+	}{
+		{"route off", withFeat, off, false},
+		{"bank without features", without, DefaultMatchOptions(), false},
+		{"route on, bank with features", withFeat, DefaultMatchOptions(), true},
+	}
+	for _, tt := range tests {
+		fp, err := Compute(ps[1].Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := NewMatcher(tt.bank, tt.opts).MatchStats(fp); err != nil {
+			t.Fatal(err)
+		}
+		if got := fp.local.feat != nil; got != tt.want {
+			t.Errorf("%s: features computed %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

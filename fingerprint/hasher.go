@@ -147,9 +147,6 @@ type Fingerprint struct {
 	// does not. It keeps the plane (about 3 MB) alive as long as the
 	// fingerprint.
 	local *localQuery
-	// feat holds the query's local features (features.go); like local,
-	// only a freshly computed fingerprint has them.
-	feat *queryFeatures
 }
 
 // HasPatches reports whether the fingerprint can be matched through its
@@ -186,7 +183,6 @@ func compute(img image.Image, candidates bool) (Fingerprint, error) {
 		if candidates {
 			fp.Candidates = queryCandidates(p, w, h)
 			fp.local = queryLocal(p, w, h)
-			fp.feat = computeQueryFeatures(p)
 		}
 	}
 	return fp, nil

@@ -259,14 +259,21 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	if o.SubImages && o.Patches && fp.local != nil && m.bank.Patches() > 0 {
 		stats.PatchLeadsSkipped = m.matchPatches(fp.local, best, offer)
 	}
-	if !o.NoFeatures && fp.feat != nil && len(fp.feat.kps) > 0 {
-		usable = true
-		st := m.matchFeatures(fp.feat, func(ci uint32, mt Match) {
-			if _, ok := best[ci]; !ok {
-				best[ci] = mt
+	if !o.NoFeatures && fp.local != nil {
+		// The query's features are computed here, on first use: a bank
+		// without features (or a policy without the route) never pays
+		// for them.
+		if ix := m.bank.featureIndex(); ix.Features() > 0 {
+			if q := fp.local.features(); len(q.kps) > 0 {
+				usable = true
+				st := m.matchFeatures(ix, q, func(ci uint32, mt Match) {
+					if _, ok := best[ci]; !ok {
+						best[ci] = mt
+					}
+				})
+				stats.FeatureEntries, stats.FeatureVerified = st.Entries, st.Verified
 			}
-		})
-		stats.FeatureEntries, stats.FeatureVerified = st.Entries, st.Verified
+		}
 	}
 	if !usable {
 		return nil, stats, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, o.MinQuality)

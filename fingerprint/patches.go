@@ -126,16 +126,19 @@ type queryPatch struct {
 	quality int
 }
 
-// localQuery is what patch matching needs from a query beyond its hashes:
-// the working plane, to hash the places that patch leads point at, and the
-// query's patches, computed on first use (about 30 ms, more than the rest
-// of the fingerprint, and useless against a bank without patches). It is
-// not part of a cached fingerprint.
+// localQuery is what the patch and feature routes need from a query
+// beyond its hashes: the working plane, to hash the places that patch
+// leads point at, and the query's patches and local features, each
+// computed on first use (30-70 ms, more than the rest of the fingerprint,
+// and useless against a bank without them). It is not part of a cached
+// fingerprint.
 type localQuery struct {
 	p          *plane
 	imgW, imgH int
 	once       sync.Once
 	patches    []queryPatch
+	featOnce   sync.Once
+	feat       *queryFeatures
 }
 
 // queryLocal prepares patch matching on the query plane p.

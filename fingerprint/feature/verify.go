@@ -356,21 +356,23 @@ const (
 	minSpreadArea = 0.06
 )
 
-func spreadArea(cs []Corr, in []int, w, h float64) float64 {
+// extent is the inliers' bounding box in the capture, as fractions of
+// its width and height.
+func extent(cs []Corr, in []int, w, h float64) (fx, fy float64) {
 	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, i := range in {
 		x, y := float64(cs[i].E.X), float64(cs[i].E.Y)
 		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
 	}
-	return (x1 - x0) * (y1 - y0) / (w * h)
+	return (x1 - x0) / w, (y1 - y0) / h
+}
+
+func spreadArea(cs []Corr, in []int, w, h float64) float64 {
+	fx, fy := extent(cs, in, w, h)
+	return fx * fy
 }
 
 func spreadOut(cs []Corr, in []int, w, h float64) bool {
-	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-	for _, i := range in {
-		x, y := float64(cs[i].E.X), float64(cs[i].E.Y)
-		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
-	}
-	fx, fy := (x1-x0)/w, (y1-y0)/h
+	fx, fy := extent(cs, in, w, h)
 	return fx >= minSpreadSide && fy >= minSpreadSide && fx*fy >= minSpreadArea
 }

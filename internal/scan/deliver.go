@@ -41,9 +41,9 @@ func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) 
 	if s.Bank, err = fingerprint.LoadBank(o.Bank); err != nil {
 		return s, err
 	}
-	if st := s.Bank.Stats(); st.Captures > 0 && st.FeatureCaptures == 0 && st.Captures > s.Bank.Imported() {
+	if n := s.Bank.Len(); n > 0 && s.Bank.Features() == 0 && n > s.Bank.Imported() {
 		log.Warn("bank has no local features: copies that were rotated, cropped to half, covered or put in perspective are found only where a hash route lines up; enroll the captures into a new bank to add them",
-			"bank", o.Bank, "captures", st.Captures)
+			"bank", o.Bank, "captures", n)
 	}
 	if err := os.MkdirAll(filepath.Dir(o.Store), 0o700); err != nil {
 		return s, err
