@@ -6,6 +6,12 @@
 // a spreadsheet). The match command's per-file results (FileMatch) and an
 // incident's affected captures for export are rendered here too.
 //
+// The incident report (Build, then WriteHTML, WriteDocumentCSV or
+// WriteDocumentJSON) is for the people who act on a leak: one
+// self-contained HTML page (html/template, inline CSS, no script, no
+// external resource) with every incident's timeline, affected captures
+// and evidence. SaveFile writes any report atomically, refusing symlinks.
+//
 // Renderers write data only; the human summary of a run (Finished.Lines)
 // is for the caller to print with its other messages on stderr.
 package report

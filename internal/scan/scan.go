@@ -385,7 +385,8 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 	evs := make([]store.Evidence, 0, len(ms))
 	for _, m := range ms {
 		evs = append(evs, store.Evidence{CaptureID: m.CaptureID, Kind: m.Kind, URL: w.url, Page: w.page, ArchivePath: w.archivePath,
-			SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant})
+			SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant,
+			Via: m.Via, Inliers: m.Inliers})
 	}
 	out, err := s.cfg.Store.RecordMatches(ctx, source, evs, s.cfg.Endpoints)
 	if err != nil {

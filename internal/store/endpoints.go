@@ -255,12 +255,22 @@ type Delivery struct {
 
 // Deliveries lists deliveries, oldest event first; status "" means all.
 func (s *Store) Deliveries(ctx context.Context, status string) ([]Delivery, error) {
+	out, err := s.deliveriesWhere(ctx, `? = '' OR d.status = ?`, status, status)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// deliveriesWhere lists the deliveries (d) of outbox events (o) that
+// match the condition, oldest event first.
+func (s *Store) deliveriesWhere(ctx context.Context, cond string, args ...any) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT o.event_id, o.incident_id, o.type, o.created_at, d.endpoint, d.status, d.attempts,
 			d.next_attempt, d.last_error, d.delivered_at
 		FROM deliveries d JOIN outbox o ON o.event_id = d.event_id
-		WHERE ? = '' OR d.status = ? ORDER BY o.created_at, o.event_id, d.endpoint`, status, status)
+		WHERE `+cond+` ORDER BY o.created_at, o.event_id, d.endpoint`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("deliveries: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Delivery

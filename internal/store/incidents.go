@@ -44,6 +44,11 @@ type Evidence struct {
 	Distance  int    `json:"distance"`
 	Quality   int    `json:"quality"`
 	Variant   string `json:"variant,omitempty"`
+	// Via is the route that matched (fingerprint.Match.Via: empty for the
+	// whole image) and Inliers the feature route's inlier count (its
+	// Distance is -1).
+	Via     string `json:"via,omitempty"`
+	Inliers int    `json:"inliers,omitempty"`
 }
 
 // Match is recorded evidence with when it was first and last seen.
@@ -120,11 +125,11 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Evidence,
 		}
 		fresh := map[string]bool{}
 		for _, m := range ms {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_matches(incident_id, capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, first_seen, last_seen, announced)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_matches(incident_id, capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, via, inliers, first_seen, last_seen, announced)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 				ON CONFLICT(incident_id, capture_id, sha256, archive_path) DO UPDATE SET last_seen = excluded.last_seen,
-					distance = MIN(distance, excluded.distance)`,
-				id, m.CaptureID, m.Kind, m.URL, m.Page, m.ArchivePath, m.SHA256, m.Algorithm, m.Distance, m.Quality, m.Variant, nowS, nowS); err != nil {
+					distance = MIN(distance, excluded.distance), inliers = MAX(inliers, excluded.inliers)`,
+				id, m.CaptureID, m.Kind, m.URL, m.Page, m.ArchivePath, m.SHA256, m.Algorithm, m.Distance, m.Quality, m.Variant, m.Via, m.Inliers, nowS, nowS); err != nil {
 				return err
 			}
 			if !known[m.CaptureID] {
@@ -282,7 +287,7 @@ func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
 		return Incident{}, err
 	}
 	inc.FirstSeen, inc.LastSeen, inc.UpdatedAt = parseTS(fs), parseTS(ls), parseTS(up)
-	rows, err := q.QueryContext(ctx, `SELECT capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, first_seen, last_seen
+	rows, err := q.QueryContext(ctx, `SELECT capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, via, inliers, first_seen, last_seen
 		FROM incident_matches WHERE incident_id = ? ORDER BY capture_id, url, archive_path`, id)
 	if err != nil {
 		return Incident{}, err
@@ -291,7 +296,7 @@ func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
 	seen := map[string]bool{}
 	for rows.Next() {
 		var m Match
-		if err := rows.Scan(&m.CaptureID, &m.Kind, &m.URL, &m.Page, &m.ArchivePath, &m.SHA256, &m.Algorithm, &m.Distance, &m.Quality, &m.Variant, &fs, &ls); err != nil {
+		if err := rows.Scan(&m.CaptureID, &m.Kind, &m.URL, &m.Page, &m.ArchivePath, &m.SHA256, &m.Algorithm, &m.Distance, &m.Quality, &m.Variant, &m.Via, &m.Inliers, &fs, &ls); err != nil {
 			return Incident{}, err
 		}
 		m.FirstSeen, m.LastSeen = parseTS(fs), parseTS(ls)

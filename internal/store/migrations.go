@@ -100,4 +100,10 @@ CREATE TABLE endpoints (
 );
 CREATE INDEX deliveries_endpoint ON deliveries(endpoint, status);
 `,
+	// 5: the route that matched (fingerprint.Match.Via) and, for the
+	// feature route, its inlier count, shown in incident reports.
+	`
+ALTER TABLE incident_matches ADD COLUMN via TEXT NOT NULL DEFAULT '';
+ALTER TABLE incident_matches ADD COLUMN inliers INTEGER NOT NULL DEFAULT 0;
+`,
 }

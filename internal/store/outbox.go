@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -83,4 +84,51 @@ func (s *Store) DeliveryCounts(ctx context.Context) (map[string]int, error) {
 		out[st] = n
 	}
 	return out, rows.Err()
+}
+
+// Event is one alert event in an incident's history, with the state of
+// its delivery to each endpoint.
+type Event struct {
+	ID          string     `json:"id"`
+	Type        string     `json:"type"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Version     int        `json:"version"`
+	Status      string     `json:"status"`
+	NewCaptures []string   `json:"new_captures"`
+	Deliveries  []Delivery `json:"deliveries"`
+}
+
+// Events returns an incident's alert events, oldest first: the timeline
+// of what was announced, and to whom it was delivered.
+func (s *Store) Events(ctx context.Context, incidentID string) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT event_id, type, created_at, payload FROM outbox WHERE incident_id = ? ORDER BY created_at, event_id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", incidentID, err)
+	}
+	var out []Event
+	for rows.Next() {
+		var ev Event
+		var at string
+		var payload []byte
+		if err := rows.Scan(&ev.ID, &ev.Type, &at, &payload); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("events of %s: %w", incidentID, err)
+		}
+		ev.CreatedAt = parseTS(at)
+		var data EventData
+		if json.Unmarshal(payload, &data) == nil {
+			ev.Version, ev.Status, ev.NewCaptures = data.Incident.Version, data.Incident.Status, data.NewCaptures
+		}
+		out = append(out, ev)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events of %s: %w", incidentID, err)
+	}
+	for i := range out {
+		if out[i].Deliveries, err = s.deliveriesWhere(ctx, `d.event_id = ?`, out[i].ID); err != nil {
+			return nil, fmt.Errorf("events of %s: %w", incidentID, err)
+		}
+	}
+	return out, nil
 }
