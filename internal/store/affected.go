@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -19,11 +20,15 @@ type Affected struct {
 	URLs []string `json:"urls"`
 }
 
-// Affected lists the incident's captures, by capture ID, from its matches.
+// Affected lists the incident's captures, by capture ID, from its
+// matches. Canaries are left out: they show nobody.
 func (inc Incident) Affected() []Affected {
 	rows := map[string]*Affected{}
 	var order []string
 	for _, m := range inc.Matches {
+		if slices.Contains(inc.Canaries, m.CaptureID) {
+			continue
+		}
 		r := rows[m.CaptureID]
 		if r == nil {
 			r = &Affected{IncidentID: inc.ID, CaptureID: m.CaptureID, Kind: m.Kind, FirstSeen: m.FirstSeen, LastSeen: m.LastSeen, BestDistance: m.Distance}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/attribution"
 )
 
 // Incident statuses.
@@ -69,6 +71,11 @@ type Incident struct {
 	Version   int       `json:"version"`
 	Captures  []string  `json:"captures"`
 	Matches   []Match   `json:"matches,omitempty"`
+	// Canaries are the captures found that are canaries: synthetic, no
+	// person to notify. Attribution says whose copy leaked; both are
+	// absent while the ledger is empty.
+	Canaries    []string            `json:"canaries,omitempty"`
+	Attribution *attribution.Result `json:"attribution,omitempty"`
 }
 
 // IncidentID derives the stable ID of the incident for a source, so every
@@ -306,7 +313,12 @@ func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
 			inc.Captures = append(inc.Captures, m.CaptureID)
 		}
 	}
-	return inc, rows.Err()
+	if err := rows.Err(); err != nil {
+		return Incident{}, err
+	}
+	rows.Close()
+	inc.Attribution, inc.Canaries, err = attribute(ctx, q, inc.Captures)
+	return inc, err
 }
 
 // Incident returns one incident with its matches. A unique ID prefix is

@@ -106,4 +106,54 @@ CREATE INDEX deliveries_endpoint ON deliveries(endpoint, status);
 ALTER TABLE incident_matches ADD COLUMN via TEXT NOT NULL DEFAULT '';
 ALTER TABLE incident_matches ADD COLUMN inliers INTEGER NOT NULL DEFAULT 0;
 `,
+	// 6: the disclosure ledger. Transfers, their captures, revocations and
+	// canaries are history: rows are only ever inserted. Holdings (who
+	// holds which capture through transfers not revoked) and the per
+	// recipient and total counts are derived from it in the same
+	// transactions, so attribution reads a leak's holders by key and the
+	// sizes in one row each.
+	`
+CREATE TABLE ledger_transfers (
+	id          TEXT PRIMARY KEY,
+	recipient   TEXT NOT NULL,
+	disclosed   TEXT NOT NULL,
+	note        TEXT NOT NULL,
+	canary      INTEGER NOT NULL,
+	captures    INTEGER NOT NULL,
+	digest      TEXT NOT NULL,
+	recorded_at TEXT NOT NULL
+);
+CREATE INDEX ledger_transfers_recipient ON ledger_transfers(recipient);
+CREATE TABLE ledger_items (
+	transfer_id TEXT NOT NULL REFERENCES ledger_transfers(id),
+	capture_id  TEXT NOT NULL,
+	PRIMARY KEY (transfer_id, capture_id)
+);
+CREATE TABLE ledger_revocations (
+	transfer_id TEXT PRIMARY KEY REFERENCES ledger_transfers(id),
+	reason      TEXT NOT NULL,
+	revoked_at  TEXT NOT NULL
+);
+CREATE TABLE ledger_canaries (
+	capture_id  TEXT PRIMARY KEY,
+	recipient   TEXT NOT NULL,
+	transfer_id TEXT NOT NULL REFERENCES ledger_transfers(id)
+);
+CREATE TABLE ledger_holdings (
+	capture_id TEXT NOT NULL,
+	recipient  TEXT NOT NULL,
+	transfers  INTEGER NOT NULL,
+	PRIMARY KEY (capture_id, recipient)
+);
+CREATE INDEX ledger_holdings_recipient ON ledger_holdings(recipient);
+CREATE TABLE ledger_recipients (
+	recipient TEXT PRIMARY KEY,
+	captures  INTEGER NOT NULL
+);
+CREATE TABLE ledger_totals (
+	id       INTEGER PRIMARY KEY,
+	captures INTEGER NOT NULL
+);
+INSERT INTO ledger_totals(id, captures) VALUES (1, 0);
+`,
 }
