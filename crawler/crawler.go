@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,10 @@ var (
 	ErrTooManyHops = errors.New("too many redirects")
 	ErrBadSeed     = errors.New("invalid seed URL")
 	ErrAssetLimit  = errors.New("asset limit reached")
+	ErrURLTooLong  = errors.New("URL over length limit")
+	// ErrLinkBudget: the run's budget for links kept for incremental
+	// recrawl is used up; further pages are fetched in full next time.
+	ErrLinkBudget  = errors.New("stored-link budget of the run used up")
 	errAbortedByUs = errors.New("handed over to the asset fetcher")
 )
 
@@ -112,11 +117,18 @@ type run struct {
 	pages, assets, errs atomic.Int64
 	unchanged           atomic.Int64
 	pageReqs            atomic.Int64
-	seenAssets          sync.Map
-	referrer            sync.Map // page URL -> URL of the page linking it
-	retries             sync.Map // URL -> *atomic.Int32
-	queue               chan Asset
-	hostSem             sync.Map // host -> chan struct{}
+	// seenAssets holds SHA-256 digests of asset URLs, not the URLs.
+	seenAssets sync.Map
+	// referrer maps a queued page's URL to the page linking it, until it
+	// is answered; values share the linking page's one string.
+	referrer     sync.Map
+	queuedPages  atomic.Int64
+	storedLinks  atomic.Int64
+	frontierFull atomic.Bool
+	budgetSpent  atomic.Bool
+	retries      sync.Map // URL -> *atomic.Int32
+	queue        chan Asset
+	hostSem      sync.Map // host -> chan struct{}
 }
 
 // Run crawls from the seeds and calls h for every asset found. It returns
@@ -178,7 +190,9 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 		}
 		if err := col.Visit(u.String()); err != nil {
 			r.fail(u.String(), err)
+			continue
 		}
+		r.queuedPages.Add(1)
 	}
 	col.Wait()
 	close(r.queue)
@@ -299,7 +313,7 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 				k = LinkArchive
 			}
 		}
-		ref, _ := r.referrer.Load(u.String())
+		ref, _ := r.referrer.LoadAndDelete(u.String())
 		page, _ := ref.(string)
 		r.enqueue(Asset{URL: u.String(), Page: page, Kind: k, Depth: resp.Request.Depth})
 	})
@@ -309,18 +323,19 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 		if o.OnPage != nil {
 			o.OnPage(page.String())
 		}
-		links, truncated := ExtractLinks(page, resp.Body, o.MaxLinksPerPage)
-		if truncated {
-			r.fail(page.String(), fmt.Errorf("%w: kept the first %d", ErrLinkLimit, o.MaxLinksPerPage))
+		pageURL := page.String()
+		r.referrer.Delete(pageURL)
+		links, dropped := ExtractLinksLimited(page, resp.Body, LinkLimits{Links: o.MaxLinksPerPage, Bytes: o.MaxLinkBytesPerPage, URLBytes: o.MaxURLBytes})
+		if dropped.Long > 0 {
+			r.fail(pageURL, fmt.Errorf("%w: dropped %d links over %d bytes", ErrURLTooLong, dropped.Long, o.MaxURLBytes))
+		}
+		if dropped.Truncated {
+			r.fail(pageURL, fmt.Errorf("%w: kept the first %d (at most %d links, %d bytes)", ErrLinkLimit, len(links), o.MaxLinksPerPage, o.MaxLinkBytesPerPage))
 		}
 		if o.Revisit != nil {
-			urls := make([]string, len(links))
-			for i, l := range links {
-				urls[i] = l.URL
-			}
-			o.Revisit.Remember(page.String(), Validators{Kind: LinkPage, ETag: resp.Headers.Get("ETag"), LastModified: resp.Headers.Get("Last-Modified"), Links: urls})
+			r.remember(pageURL, resp, links)
 		}
-		r.follow(resp.Request, links)
+		r.follow(resp.Request, pageURL, links)
 	})
 	col.OnError(func(resp *colly.Response, err error) {
 		if resp != nil && resp.StatusCode == http.StatusNotModified && o.Revisit != nil {
@@ -334,7 +349,7 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 						links = append(links, Link{URL: s, Kind: Classify(u)})
 					}
 				}
-				r.follow(resp.Request, links)
+				r.follow(resp.Request, resp.Request.URL.String(), links)
 			}
 			return
 		}
@@ -354,6 +369,7 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 		u := ""
 		if resp != nil && resp.Request != nil {
 			u = resp.Request.URL.String()
+			r.referrer.Delete(u)
 			if resp.StatusCode >= 400 {
 				err = fmt.Errorf("%w %d", ErrHTTPStatus, resp.StatusCode)
 			}
@@ -389,14 +405,35 @@ func (r *run) retry(u *url.URL, err error) bool {
 	}
 }
 
-// follow visits in-scope pages and queues assets found on a page.
-func (r *run) follow(req *colly.Request, links []Link) {
+// remember hands a page's links to Revisit while the run's budget for
+// stored links lasts; a page left out is simply fetched in full next time.
+func (r *run) remember(pageURL string, resp *colly.Response, links []Link) {
 	o := r.c.opts
-	page := req.URL
+	var n int64
+	urls := make([]string, len(links))
+	for i, l := range links {
+		urls[i] = l.URL
+		n += int64(len(l.URL))
+	}
+	if r.storedLinks.Add(n) > o.MaxStoredLinkBytes {
+		r.storedLinks.Add(-n)
+		if r.budgetSpent.CompareAndSwap(false, true) {
+			r.fail(pageURL, fmt.Errorf("%w (%d bytes): this and later pages are not remembered", ErrLinkBudget, o.MaxStoredLinkBytes))
+		}
+		return
+	}
+	o.Revisit.Remember(pageURL, Validators{Kind: LinkPage, ETag: resp.Headers.Get("ETag"), LastModified: resp.Headers.Get("Last-Modified"), Links: urls})
+}
+
+// follow visits in-scope pages and queues assets found on a page. At most
+// MaxPages pages are ever queued, which bounds the frontier (colly holds a
+// goroutine and a request per queued page) and the referrer bookkeeping.
+func (r *run) follow(req *colly.Request, pageURL string, links []Link) {
+	o := r.c.opts
 	for _, l := range links {
 		u, err := url.Parse(l.URL)
 		if err != nil || !r.inScope(u) {
-			r.log.Debug("out of scope", "url", l.URL, "page", page.String())
+			r.log.Debug("out of scope", "url", l.URL, "page", pageURL)
 			continue
 		}
 		switch l.Kind {
@@ -404,12 +441,26 @@ func (r *run) follow(req *colly.Request, links []Link) {
 			if req.Depth >= o.MaxDepth {
 				continue
 			}
-			r.referrer.LoadOrStore(l.URL, page.String())
-			if err := req.Visit(l.URL); err != nil && !benignVisitError(err) {
+			if r.queuedPages.Load() >= int64(o.MaxPages) {
+				if r.frontierFull.CompareAndSwap(false, true) {
+					r.fail(l.URL, fmt.Errorf("%w (%d): no more pages queued", ErrPageLimit, o.MaxPages))
+				}
+				continue
+			}
+			_, had := r.referrer.LoadOrStore(l.URL, pageURL)
+			err := req.Visit(l.URL)
+			if err == nil {
+				r.queuedPages.Add(1)
+				continue
+			}
+			if !had {
+				r.referrer.Delete(l.URL)
+			}
+			if !benignVisitError(err) {
 				r.fail(l.URL, err)
 			}
 		default:
-			r.enqueue(Asset{URL: l.URL, Page: page.String(), Kind: l.Kind, Depth: req.Depth + 1})
+			r.enqueue(Asset{URL: l.URL, Page: pageURL, Kind: l.Kind, Depth: req.Depth + 1})
 		}
 	}
 }
@@ -438,7 +489,7 @@ func isArchiveType(ct string) bool {
 }
 
 func (r *run) enqueue(a Asset) {
-	if _, dup := r.seenAssets.LoadOrStore(a.URL, true); dup {
+	if _, dup := r.seenAssets.LoadOrStore(sha256.Sum256([]byte(a.URL)), true); dup {
 		return
 	}
 	if r.assets.Add(1) > maxAssetsPerRun {

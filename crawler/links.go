@@ -61,16 +61,48 @@ func Classify(u *url.URL) LinkKind {
 // second result reports whether links were dropped. Malformed HTML never
 // fails: the tokenizer recovers and we take what it yields.
 func ExtractLinks(base *url.URL, body []byte, max int) ([]Link, bool) {
+	links, d := ExtractLinksLimited(base, body, LinkLimits{Links: max, URLBytes: 8192})
+	return links, d.Truncated
+}
+
+// LinkLimits bound what ExtractLinksLimited keeps from one page; zero
+// fields do not limit.
+type LinkLimits struct {
+	// Links and Bytes bound the number of links and the sum of their
+	// lengths.
+	Links int
+	Bytes int64
+	// URLBytes bounds one resolved URL: a short relative link on a page
+	// with a long path resolves to a long URL.
+	URLBytes int
+}
+
+// Dropped says what ExtractLinksLimited left out.
+type Dropped struct {
+	// Truncated: the link count or byte bound was reached and the rest of
+	// the page was not read.
+	Truncated bool
+	// Long counts URLs over the length bound.
+	Long int
+}
+
+// ExtractLinksLimited is ExtractLinks under lim.
+func ExtractLinksLimited(base *url.URL, body []byte, lim LinkLimits) ([]Link, Dropped) {
 	z := html.NewTokenizer(bytes.NewReader(body))
 	seen := make(map[string]bool)
 	var out []Link
-	truncated := false
+	var d Dropped
+	var kept int64
 	add := func(raw string, hint LinkKind) {
-		if truncated {
+		if d.Truncated {
 			return
 		}
 		raw = strings.TrimSpace(raw)
-		if raw == "" || strings.HasPrefix(raw, "#") || len(raw) > 8192 {
+		if raw == "" || strings.HasPrefix(raw, "#") {
+			return
+		}
+		if lim.URLBytes > 0 && len(raw) > lim.URLBytes {
+			d.Long++
 			return
 		}
 		u, err := base.Parse(raw)
@@ -79,14 +111,19 @@ func ExtractLinks(base *url.URL, body []byte, max int) ([]Link, bool) {
 		}
 		u.Fragment = ""
 		s := u.String()
+		if lim.URLBytes > 0 && len(s) > lim.URLBytes {
+			d.Long++
+			return
+		}
 		if seen[s] {
 			return
 		}
-		if max > 0 && len(out) >= max {
-			truncated = true
+		if (lim.Links > 0 && len(out) >= lim.Links) || (lim.Bytes > 0 && kept+int64(len(s)) > lim.Bytes) {
+			d.Truncated = true
 			return
 		}
 		seen[s] = true
+		kept += int64(len(s))
 		k := Classify(u)
 		if k == LinkPage && hint == LinkImage {
 			k = LinkImage
@@ -95,9 +132,9 @@ func ExtractLinks(base *url.URL, body []byte, max int) ([]Link, bool) {
 	}
 	for {
 		tt := z.Next()
-		if tt == html.ErrorToken {
+		if tt == html.ErrorToken || d.Truncated {
 			// EOF or a tokenizer error: links found so far are kept.
-			return out, truncated
+			return out, d
 		}
 		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
 			continue

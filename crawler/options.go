@@ -25,6 +25,16 @@ type Options struct {
 	MaxPages int
 	// MaxLinksPerPage caps links taken from one page (default 10000).
 	MaxLinksPerPage int
+	// MaxURLBytes bounds a discovered URL after resolution (default
+	// 2048); longer links are dropped.
+	MaxURLBytes int
+	// MaxLinkBytesPerPage bounds the bytes of the links taken from one
+	// page (default 1 MiB), which is also what the page costs the store.
+	MaxLinkBytesPerPage int64
+	// MaxStoredLinkBytes bounds the links one run hands to Revisit
+	// (default 32 MiB); pages beyond it are not remembered and so are
+	// fetched in full next time.
+	MaxStoredLinkBytes int64
 	// AllowedHosts extends the scope beyond the seeds' own hosts.
 	AllowedHosts []string
 
@@ -105,6 +115,15 @@ func (o *Options) setDefaults() {
 	if o.MaxLinksPerPage == 0 {
 		o.MaxLinksPerPage = 10000
 	}
+	if o.MaxURLBytes == 0 {
+		o.MaxURLBytes = 2048
+	}
+	if o.MaxLinkBytesPerPage == 0 {
+		o.MaxLinkBytesPerPage = 1 << 20
+	}
+	if o.MaxStoredLinkBytes == 0 {
+		o.MaxStoredLinkBytes = 32 << 20
+	}
 	if o.MaxPageBytes == 0 {
 		o.MaxPageBytes = 8 << 20
 	}
@@ -137,7 +156,7 @@ func (o *Options) setDefaults() {
 // Validate reports every problem with the options at once.
 func (o Options) Validate() error {
 	var errs []error
-	if o.MaxDepth < 0 || o.MaxPages < 0 || o.MaxLinksPerPage < 0 {
+	if o.MaxDepth < 0 || o.MaxPages < 0 || o.MaxLinksPerPage < 0 || o.MaxURLBytes < 0 || o.MaxLinkBytesPerPage < 0 || o.MaxStoredLinkBytes < 0 {
 		errs = append(errs, errors.New("depth, page and link limits must not be negative"))
 	}
 	if o.MaxPageBytes < 0 || o.MaxImageBytes < 0 || o.MaxArchiveBytes < 0 {

@@ -42,6 +42,9 @@ type Limits struct {
 	// Hostile-input bounds.
 	MaxPixels            int
 	MaxLinksPerPage      int
+	MaxURLBytes          int
+	MaxLinkBytesPerPage  int64
+	MaxStoredLinkBytes   int64
 	MaxArchiveBytes      int64
 	ArchiveTimeout       time.Duration
 	ArchiveMaxTotalBytes int64

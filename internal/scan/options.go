@@ -61,7 +61,8 @@ func (o Options) Crawler(tc *tor.Client, log *slog.Logger) crawler.Options {
 	copts := crawler.Options{
 		MaxDepth: l.MaxDepth, MaxPages: l.MaxPages, Parallelism: l.Parallelism, Delay: l.Delay,
 		RequestTimeout: l.Timeout, MaxImageBytes: l.MaxImageBytes, MaxPageBytes: l.MaxPageBytes,
-		MaxLinksPerPage: l.MaxLinksPerPage, MaxArchiveBytes: l.MaxArchiveBytes, ArchiveTimeout: l.ArchiveTimeout,
+		MaxLinksPerPage: l.MaxLinksPerPage, MaxURLBytes: l.MaxURLBytes, MaxLinkBytesPerPage: l.MaxLinkBytesPerPage, MaxStoredLinkBytes: l.MaxStoredLinkBytes,
+		MaxArchiveBytes: l.MaxArchiveBytes, ArchiveTimeout: l.ArchiveTimeout,
 		AllowedHosts: o.Scope.AllowHosts, UserAgent: l.UserAgent, Logger: log,
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), log),
 	}

@@ -292,6 +292,10 @@ func Reason(err error) string {
 		return "link_limit"
 	case errors.Is(err, crawler.ErrAssetLimit):
 		return "asset_limit"
+	case errors.Is(err, crawler.ErrURLTooLong):
+		return "url_length"
+	case errors.Is(err, crawler.ErrLinkBudget):
+		return "link_budget"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), strings.Contains(err.Error(), "Client.Timeout"):
 		return "timeout"
 	case errors.Is(err, context.Canceled):

@@ -142,6 +142,8 @@ func TestHostileSite(t *testing.T) {
 		{"archive_corrupt", "/bombs/corrupt-directory.zip"},
 		{"pixel_limit", "/bombs/pixel-bomb.tar.gz"},
 		{"unsupported", "/img/not-an-image.jpg"},
+		{"url_length", "/amp/"},
+		{"link_limit", "/amp/1/"},
 	} {
 		hit := false
 		for _, u := range problems[want.reason] {
