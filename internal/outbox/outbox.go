@@ -28,7 +28,8 @@ type Dispatcher struct {
 	Timeout time.Duration
 	Now     func() time.Time
 
-	mu sync.Mutex
+	once sync.Once
+	mu   sync.Mutex
 	// pausedUntil holds endpoints backing off after a retryable failure.
 	pausedUntil map[string]time.Time
 }
@@ -47,7 +48,9 @@ type Flusher interface {
 	Flush(ctx context.Context) (Result, error)
 }
 
-func (d *Dispatcher) defaults() {
+func (d *Dispatcher) defaults() { d.once.Do(d.setDefaults) }
+
+func (d *Dispatcher) setDefaults() {
 	if d.MaxAge == 0 {
 		d.MaxAge = 72 * time.Hour
 	}
@@ -69,20 +72,77 @@ func (d *Dispatcher) defaults() {
 }
 
 // Flush attempts every due delivery once, except those of endpoints that
-// are disabled or pausing after a failure.
+// are disabled or pausing after a failure. Each endpoint is served by its
+// own goroutine, so a slow or hanging endpoint delays only itself; an
+// attempt never outlives ctx's deadline.
 func (d *Dispatcher) Flush(ctx context.Context) (Result, error) {
-	d.defaults()
-	var res Result
-	due, err := d.Store.DueFor(ctx, d.keys(), 1000)
-	if err != nil {
-		return res, err
+	return d.flush(ctx, d.keys())
+}
+
+// Lanes returns one Flusher per endpoint, each flushing only its own
+// deliveries, so a Worker can serve endpoints independently.
+func (d *Dispatcher) Lanes() []Flusher {
+	keys := d.keys()
+	out := make([]Flusher, len(keys))
+	for i, k := range keys {
+		out[i] = lane{d: d, key: k}
 	}
-	gone := map[string]bool{} // disabled during this batch
+	return out
+}
+
+type lane struct {
+	d   *Dispatcher
+	key string
+}
+
+func (l lane) Flush(ctx context.Context) (Result, error) { return l.d.flush(ctx, []string{l.key}) }
+
+func (d *Dispatcher) flush(ctx context.Context, keys []string) (Result, error) {
+	d.defaults()
+	due, err := d.Store.DueFor(ctx, keys, 1000)
+	if err != nil {
+		return Result{}, err
+	}
+	byEndpoint := map[string][]store.Pending{}
 	for _, p := range due {
-		n, ok := d.Notifiers[p.Endpoint]
-		if !ok || gone[p.Endpoint] {
+		byEndpoint[p.Endpoint] = append(byEndpoint[p.Endpoint], p)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total Result
+		errs  []error
+	)
+	for key, ps := range byEndpoint {
+		n, ok := d.Notifiers[key]
+		if !ok {
 			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := d.flushEndpoint(ctx, n, ps)
+			mu.Lock()
+			defer mu.Unlock()
+			total.Delivered += r.Delivered
+			total.Retrying += r.Retrying
+			total.GaveUp += r.GaveUp
+			total.Disabled += r.Disabled
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return total, errors.Join(errs...)
+}
+
+// flushEndpoint attempts one endpoint's due deliveries in order until one
+// fails with a retryable error (the endpoint then pauses) or it is
+// disabled.
+func (d *Dispatcher) flushEndpoint(ctx context.Context, n alerts.Notifier, due []store.Pending) (Result, error) {
+	var res Result
+	for _, p := range due {
 		now := d.Now()
 		if d.paused(p.Endpoint, now) {
 			continue
@@ -121,14 +181,16 @@ func (d *Dispatcher) Flush(ctx context.Context) (Result, error) {
 				return res, derr
 			}
 			res.Disabled++
-			gone[p.Endpoint] = true
 			d.Logger.Error("alert endpoint answered 410 Gone: disabled until re-enabled", "endpoint", n.Name(), "key", p.Endpoint, "event", p.EventID)
+			return res, nil
 		case errors.Is(err, alerts.ErrPermanent):
 			_ = d.Store.MarkAttempt(wctx, p.EventID, p.Endpoint, err, time.Time{})
 			res.GaveUp++
 			d.Logger.Error("alert rejected permanently", "event", p.EventID, "endpoint", n.Name(), "err", err)
 		default:
-			next := now.Add(d.backoff(p.Attempts, err))
+			// The backoff counts from the end of the failed attempt, which
+			// may have taken up to Timeout.
+			next := d.Now().Add(d.backoff(p.Attempts, err))
 			_ = d.Store.MarkAttempt(wctx, p.EventID, p.Endpoint, err, next)
 			d.pause(p.Endpoint, next)
 			res.Retrying++

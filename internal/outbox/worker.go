@@ -2,17 +2,28 @@ package outbox
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
 // Worker runs a Dispatcher continuously: it flushes as soon as it is kicked
 // (a new event was recorded), and otherwise every Poll interval so retries
 // come due. Alert latency from match to first attempt is therefore one
-// store round trip, not a polling period.
+// store round trip, not a polling period. A Flusher with Lanes (a
+// Dispatcher) gets one loop per endpoint, so an endpoint that hangs holds
+// up only its own loop.
 type Worker struct {
-	D    Flusher
-	Poll time.Duration
-	kick chan struct{}
+	D     Flusher
+	Poll  time.Duration
+	mu    sync.Mutex
+	kicks []chan struct{}
+}
+
+// Laned is a Flusher that can be split into independent per-endpoint
+// flushers.
+type Laned interface {
+	Flusher
+	Lanes() []Flusher
 }
 
 // NewWorker returns a worker for d polling every poll (default 1 s).
@@ -20,31 +31,66 @@ func NewWorker(d Flusher, poll time.Duration) *Worker {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	return &Worker{D: d, Poll: poll, kick: make(chan struct{}, 1)}
+	return &Worker{D: d, Poll: poll}
 }
 
 // Kick asks for a flush now. It never blocks.
 func (w *Worker) Kick() {
-	select {
-	case w.kick <- struct{}{}:
-	default:
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range w.kicks {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// Run flushes until ctx ends, accumulating results into total (if not nil)
-// after each flush via the report callback.
+// Run flushes until ctx ends, passing each flush's result to report (if
+// not nil); report is never called concurrently.
 func (w *Worker) Run(ctx context.Context, report func(Result, error)) {
+	lanes := []Flusher{w.D}
+	if l, ok := w.D.(Laned); ok {
+		lanes = l.Lanes()
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, f := range lanes {
+		kick := make(chan struct{}, 1)
+		w.mu.Lock()
+		w.kicks = append(w.kicks, kick)
+		w.mu.Unlock()
+		// A kick that came before Run is not lost: each loop starts with a
+		// flush.
+		kick <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.loop(ctx, f, kick, func(r Result, err error) {
+				if report == nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				report(r, err)
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+func (w *Worker) loop(ctx context.Context, f Flusher, kick <-chan struct{}, report func(Result, error)) {
 	t := time.NewTicker(w.Poll)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.kick:
+		case <-kick:
 		case <-t.C:
 		}
-		r, err := w.D.Flush(ctx)
-		if report != nil && (r != (Result{}) || err != nil) {
+		r, err := f.Flush(ctx)
+		if r != (Result{}) || err != nil {
 			report(r, err)
 		}
 	}

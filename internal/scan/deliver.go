@@ -125,27 +125,30 @@ func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (report.Summary,
 	return sum, total, nil
 }
 
-// deliver flushes the outbox until nothing is due or d.Wait has passed.
+// deliver flushes the outbox until nothing is due or d.Wait has passed; no
+// attempt runs past that deadline.
 func (d Delivery) deliver(ctx context.Context, st *store.Store) (outbox.Result, error) {
 	var total outbox.Result
 	disp := d.dispatcher(st)
-	deadline := time.Now().Add(d.Wait)
+	wctx, cancel := context.WithTimeout(ctx, d.Wait)
+	defer cancel()
 	for {
-		r, err := disp.Flush(ctx)
+		r, err := disp.Flush(wctx)
 		total.Delivered += r.Delivered
 		total.GaveUp += r.GaveUp
-		if err != nil {
+		if err != nil && (ctx.Err() != nil || wctx.Err() == nil) {
 			return total, err
 		}
 		// Disabled endpoints (410 Gone) are not waited for.
 		pending, err := disp.Pending(ctx)
 		total.Retrying = pending
-		if err != nil || pending == 0 || time.Now().After(deadline) {
+		if err != nil || pending == 0 || wctx.Err() != nil {
 			return total, err
 		}
 		select {
 		case <-ctx.Done():
 			return total, ctx.Err()
+		case <-wctx.Done():
 		case <-time.After(time.Second):
 		}
 	}
