@@ -59,6 +59,10 @@ type Asset struct {
 	// NotModified reports a conditional request answered 304: Body is
 	// empty and the consumer should reuse what it cached for URL.
 	NotModified bool
+	// Header is the response's header and FetchedAt when it arrived (for
+	// a chain-of-custody record; the header is untrusted).
+	Header    http.Header
+	FetchedAt time.Time
 }
 
 // Handler consumes one asset. Its error is reported for that asset and the
@@ -584,6 +588,7 @@ func (r *run) fetchAsset(a Asset) {
 		return
 	}
 	a.URL = resp.Request.URL.String()
+	a.Header, a.FetchedAt = resp.Header.Clone(), time.Now()
 	a.ContentType = resp.Header.Get("Content-Type")
 	a.Size = resp.ContentLength
 	a.Limit = limit

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/evidence"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
@@ -16,6 +18,7 @@ import (
 type reportOptions struct {
 	config.Options
 	format, output, since string
+	identity              string
 	filters               report.Filters
 }
 
@@ -31,6 +34,10 @@ entry, SHA-256, route, distance or inliers, first and last seen), with totals
 and the filters used. The HTML page needs nothing else to open: inline CSS,
 no script, no external resource; dump-site addresses are text, not links.
 CSV has one row per copy; JSON is one object.
+
+With --evidence DIR --identity FILE each copy kept by the evidence locker
+shows a thumbnail, decrypted, checked against the manifest, decoded with the
+scan's limits and re-encoded small; without them the report has no pixels.
 
 The file (default leakwatch-report.html, .csv or .json) is written with mode
 0600 through a temporary file and a rename; a symbolic link is refused.
@@ -56,6 +63,16 @@ The file (default leakwatch-report.html, .csv or .json) is written with mode
 					}
 					bo.Capture = b.Lookup
 				}
+				if o.identity != "" {
+					if o.Evidence.Dir == "" {
+						return usageError{errNoEvidence}
+					}
+					thumb, err := thumbnails(o.Evidence.Dir, o.identity, a)
+					if err != nil {
+						return err
+					}
+					bo.Thumbnail, bo.Evidence = thumb, o.Evidence.Dir
+				}
 				doc, err := report.Build(cmd.Context(), st, bo)
 				if err != nil {
 					return err
@@ -67,6 +84,8 @@ The file (default leakwatch-report.html, .csv or .json) is written with mode
 	f := cmd.Flags()
 	config.AddFlags(f, "report", &o.Options)
 	f.Lookup("bank").Usage = "bank file for the captures' kind, source and manifest metadata (optional)"
+	f.Lookup("evidence").Usage = "evidence folder to take thumbnails from (with --identity)"
+	f.StringVar(&o.identity, "identity", "", "age identity file to decrypt thumbnails from the evidence folder")
 	f.StringVar(&o.format, "format", "html", "html, csv or json")
 	f.StringVarP(&o.output, "output", "o", "", "file to write (default leakwatch-report.FORMAT; - for stdout)")
 	f.StringVar(&o.filters.Status, "status", "", "only incidents with this status (new, acknowledged, resolved)")
@@ -74,6 +93,9 @@ The file (default leakwatch-report.html, .csv or .json) is written with mode
 	f.StringArrayVar(&o.filters.Incidents, "incident", nil, "only this incident (ID or unique prefix; repeatable)")
 	return cmd
 }
+
+// errNoEvidence is returned by report --identity without --evidence.
+var errNoEvidence = errors.New("--identity needs --evidence: the folder to decrypt thumbnails from")
 
 // writeReport renders doc in the chosen format to stdout or a file.
 func (a *app) writeReport(o reportOptions, doc report.Document) error {
@@ -98,4 +120,39 @@ func (a *app) writeReport(o reportOptions, doc report.Document) error {
 	}
 	a.Printf("report: %d incidents, %d copies written to %s", doc.Totals.Incidents, doc.Totals.Copies, path)
 	return nil
+}
+
+// thumbnails returns a lookup of thumbnails by the leaked file's SHA-256,
+// decrypted from the evidence folder. An item that cannot be decrypted or
+// decoded is reported on stderr and shown without a thumbnail.
+func thumbnails(dir, identity string, a *app) (func(string) ([]byte, bool), error) {
+	ids, err := evidence.ReadIdentities(identity)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := evidence.List(dir)
+	if err != nil {
+		return nil, err
+	}
+	bySHA := map[string]evidence.Entry{}
+	for _, e := range entries {
+		if e.Kind == evidence.KindFile {
+			bySHA[e.SHA256] = e
+		}
+	}
+	return func(sha string) ([]byte, bool) {
+		e, ok := bySHA[sha]
+		if !ok {
+			return nil, false
+		}
+		got, err := evidence.Decrypt(dir, e, ids, maxEvidenceBytes)
+		if err == nil {
+			var th []byte
+			if th, err = report.Thumbnail(got.Item.Payload); err == nil {
+				return th, true
+			}
+		}
+		a.Printf("no thumbnail for %s: %v", e.ID, err)
+		return nil, false
+	}, nil
 }

@@ -74,6 +74,7 @@ func (a *app) runScan(ctx context.Context, o scanOptions, seeds []string) error 
 	}
 	defer s.Close()
 	cfg := o.Config(s.Tor, seeds, s.Bank, s.Store, eps.Keys, a.logger())
+	cfg.Evidence = s.Evidence
 	a.scanOutput(&cfg, o.asJSON)
 	stopProgress := a.progressLine(&cfg, o.asJSON)
 	sum, dres, err := scan.RunAndDeliver(ctx, cfg, a.delivery(eps, o.Alerts.Wait))

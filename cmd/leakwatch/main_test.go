@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"image/jpeg"
 	"io"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
@@ -34,6 +37,21 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// age-keygen FILE writes a new age identity to FILE and sets
+			// $RECIPIENT to its public key (the evidence locker's tests).
+			"age-keygen": func(ts *testscript.TestScript, neg bool, args []string) {
+				id, err := age.GenerateX25519Identity()
+				ts.Check(err)
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(id.String()+"\n"), 0o600))
+				ts.Setenv("RECIPIENT", id.Recipient().String())
+			},
+			// sha256 FILE VAR sets $VAR to the hex SHA-256 of FILE.
+			"sha256": func(ts *testscript.TestScript, neg bool, args []string) {
+				b, err := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Check(err)
+				sum := sha256.Sum256(b)
+				ts.Setenv(args[1], hex.EncodeToString(sum[:]))
+			},
 			// truncate-file FILE cuts a file in half (a damaged bank).
 			"truncate-file": func(ts *testscript.TestScript, neg bool, args []string) {
 				p := ts.MkAbs(args[0])
@@ -78,6 +96,16 @@ func TestScript(t *testing.T) {
 				}
 			}
 			e.Setenv("LEAKS", leaks)
+			// One leaked image served on its own (not in an archive).
+			leakImage := ""
+			for _, l := range c.Leaks {
+				for _, f := range l.Files {
+					if ext := filepath.Ext(f); (ext == ".jpg" || ext == ".png") && leakImage == "" {
+						leakImage = filepath.Join(leaks, filepath.Base(f))
+					}
+				}
+			}
+			e.Setenv("LEAK_IMAGE", leakImage)
 			// An uneven crop of the first capture (15/5/10/20% off the
 			// left/top/right/bottom), which only the keypoint patches find.
 			uneven := filepath.Join(e.WorkDir, "uneven.jpg")

@@ -14,6 +14,17 @@ type Options struct {
 	Tor    Tor
 	Alerts Alerts
 	Watch  Watch
+
+	Evidence Evidence
+}
+
+// Evidence configures the evidence locker (internal/evidence): off unless
+// Dir is set.
+type Evidence struct {
+	Dir string
+	// Recipient is the age public key (age1...) items are encrypted to.
+	Recipient string
+	MaxBytes  int64
 }
 
 // Scope widens or groups what a scan covers.

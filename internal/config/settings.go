@@ -157,6 +157,14 @@ func Settings() []Setting {
 			Usage: "allow --listen on a non-loopback address (the endpoints are unauthenticated)", field: func(o *Options) any { return &o.Watch.ListenAny }},
 		{Key: "watch.unhealthy_after", Flag: "unhealthy-after", Env: "LEAKWATCH_UNHEALTHY_AFTER", Type: "int", kind: kindInt, lo: 1, hi: 1000, Default: "3", Commands: watching,
 			Usage: "failed runs in a row before /healthz answers 503", field: func(o *Options) any { return &o.Watch.UnhealthyAfter }},
+		{Key: "evidence.dir", Flag: "evidence", Env: "LEAKWATCH_EVIDENCE_DIR", Type: "path", Path: true, Commands: []string{"scan", "watch", "report", "evidence"},
+			Usage: "keep each matched file and the page that linked it, encrypted, in this folder (needs --evidence-recipient)", check: nonEmpty,
+			field: func(o *Options) any { return &o.Evidence.Dir }},
+		{Key: "evidence.recipient", Flag: "evidence-recipient", Env: "LEAKWATCH_EVIDENCE_RECIPIENT", Type: "string", Commands: scanning,
+			Usage: "age public key (age1...) the evidence is encrypted to", check: checkAgeRecipient,
+			field: func(o *Options) any { return &o.Evidence.Recipient }},
+		{Key: "evidence.max_bytes", Flag: "evidence-max-bytes", Env: "LEAKWATCH_EVIDENCE_MAX_BYTES", Type: "size", kind: kindSize, Default: "10GiB", Commands: scanning,
+			Usage: "ciphertext kept in the evidence folder at most; items past it are counted errors", field: func(o *Options) any { return &o.Evidence.MaxBytes }},
 	}
 }
 
@@ -342,6 +350,15 @@ func ParseSize(s string) (int64, error) {
 func nonEmpty(v string) error {
 	if v == "" {
 		return fmt.Errorf("must not be empty")
+	}
+	return nil
+}
+
+// checkAgeRecipient accepts what looks like an age X25519 public key;
+// the scan parses it fully when it opens the locker.
+func checkAgeRecipient(v string) error {
+	if !strings.HasPrefix(v, "age1") || len(v) < 60 || strings.ContainsAny(v, " \t\n") {
+		return fmt.Errorf("want an age public key (age1..., from age-keygen), got %q", v)
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ var leaves = []string{
 	"internal/archive",
 	"internal/attribution",
 	"internal/config",
+	"internal/evidence",
 	"internal/lock",
 	"internal/metrics",
 	"internal/store",

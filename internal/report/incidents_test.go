@@ -6,6 +6,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -390,5 +392,27 @@ func TestParseSince(t *testing.T) {
 		if (err == nil) != tt.ok || !got.Equal(tt.want) {
 			t.Errorf("ParseSince(%q) = %v, %v; want %v ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+func TestThumbnail(t *testing.T) {
+	src := image.NewRGBA(image.Rect(0, 0, 640, 320))
+	for i := range src.Pix {
+		src.Pix[i] = byte(i * 7)
+	}
+	var in bytes.Buffer
+	if err := png.Encode(&in, src); err != nil {
+		t.Fatal(err)
+	}
+	th, err := Thumbnail(in.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(th))
+	if err != nil || format != "jpeg" || cfg.Width != ThumbnailSide || cfg.Height != ThumbnailSide/2 {
+		t.Errorf("thumbnail %s %dx%d: %v", format, cfg.Width, cfg.Height, err)
+	}
+	if _, err := Thumbnail([]byte("<html>not an image</html>")); err == nil {
+		t.Error("a page made a thumbnail")
 	}
 }

@@ -60,7 +60,7 @@ func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reade
 	defer pool.wait()
 	_, err := archive.Walk(ctx, r, a.URL, lim, func(e archive.Entry) error {
 		entryPath := strings.Join(e.Path, "!/")
-		w := where{url: a.URL, page: a.Page, archivePath: entryPath}
+		w := where{url: a.URL, page: a.Page, archivePath: entryPath, header: a.Header, fetched: a.FetchedAt}
 		br := bufferedHead(e.Body)
 		head, err := br.Peek(512)
 		if err != nil && !errors.Is(err, io.EOF) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/evidence"
 	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/outbox"
 	"github.com/leakwatch/leakwatch/internal/report"
@@ -23,7 +24,9 @@ type Session struct {
 	Bank  *fingerprint.Bank
 	Store *store.Store
 	Tor   *tor.Client
-	lock  *lock.Lock
+	// Evidence is the evidence locker, nil when it is off.
+	Evidence *evidence.Locker
+	lock     *lock.Lock
 }
 
 // Open loads the bank, takes the store's run lock (waiting up to
@@ -52,6 +55,9 @@ func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) 
 		return s, err
 	}
 	if s.Store, err = store.Open(ctx, o.Store); err != nil {
+		return s, err
+	}
+	if s.Evidence, err = o.Locker(); err != nil {
 		return s, err
 	}
 	s.Tor, err = o.StartTor(ctx, progress, log)

@@ -11,6 +11,7 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/evidence"
 	"github.com/leakwatch/leakwatch/internal/store"
 	"github.com/leakwatch/leakwatch/internal/tor"
 )
@@ -32,7 +33,27 @@ func (o Options) Validate() error {
 	if o.Bank == "" {
 		return errors.New("--bank is required")
 	}
+	if (o.Evidence.Dir == "") != (o.Evidence.Recipient == "") {
+		return errors.New("--evidence and --evidence-recipient go together: the folder, and the age public key its contents are encrypted to")
+	}
 	return nil
+}
+
+// Locker opens the evidence locker o configures, or returns nil when it
+// is off.
+func (o Options) Locker() (*evidence.Locker, error) {
+	if o.Evidence.Dir == "" {
+		return nil, nil
+	}
+	var opts []evidence.Option
+	if o.Evidence.MaxBytes > 0 {
+		opts = append(opts, evidence.WithMaxBytes(o.Evidence.MaxBytes))
+	}
+	l, err := evidence.NewLocker(o.Evidence.Dir, o.Evidence.Recipient, opts...)
+	if errors.Is(err, evidence.ErrRecipient) {
+		return nil, &UsageError{err}
+	}
+	return l, err
 }
 
 // ArchiveLimits are the archive bounds of o.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/evidence"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
@@ -74,7 +76,10 @@ type Config struct {
 	// OnEvent is called after an alert event was committed to the outbox,
 	// e.g. to wake the delivery worker.
 	OnEvent func(eventID string)
-	Logger  *slog.Logger
+	// Evidence, if set, keeps each matched file and the page that linked
+	// it, encrypted (see keep).
+	Evidence *evidence.Locker
+	Logger   *slog.Logger
 }
 
 type scanner struct {
@@ -95,6 +100,11 @@ type scanner struct {
 	matcher     *fingerprint.BankMatcher
 	log         *slog.Logger
 	runID       int64
+
+	// cr fetches pages again for the evidence locker; pages holds, per
+	// page, its locker entry for this run.
+	cr    *crawler.Crawler
+	pages sync.Map // page URL -> *keptPage
 
 	mu      sync.Mutex
 	sum     report.Summary
@@ -165,6 +175,7 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 			return report.Summary{}, err
 		}
 	}
+	s.cr = cr
 	stopProgress := s.progress()
 	st, crawlErr := cr.Run(ctx, cfg.Seeds, s.handle, s.crawlError)
 	stopProgress()
@@ -300,6 +311,8 @@ func Reason(err error) string {
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
+	case errors.Is(err, ErrEvidence):
+		return "evidence"
 	}
 	var ae archiveError
 	if errors.As(err, &ae) {
@@ -335,12 +348,15 @@ func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
 	if int64(len(data)) > s.cfg.Limits.MaxBytes {
 		return fmt.Errorf("%w: more than %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes)
 	}
-	return s.image(ctx, where{url: a.URL, page: a.Page}, data)
+	return s.image(ctx, where{url: a.URL, page: a.Page, header: a.Header, fetched: a.FetchedAt}, data)
 }
 
-// where locates an image for evidence.
+// where locates an image for evidence: its URL (an archive's, with the
+// entry's path), the page that linked it, and the response it came in.
 type where struct {
 	url, page, archivePath string
+	header                 http.Header
+	fetched                time.Time
 }
 
 // image hashes and matches one image's bytes and records any matches.
@@ -364,11 +380,13 @@ func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 	} else {
 		s.count(func(x *report.Summary) { x.Hashed++ })
 	}
-	return s.match(ctx, w, sha, fp)
+	return s.match(ctx, w, sha, fp, data)
 }
 
-// match matches one fingerprint and records the matches as evidence.
-func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint.Fingerprint) error {
+// match matches one fingerprint and records the matches as evidence;
+// data is the image's bytes (nil when matched from the cache), for the
+// evidence locker.
+func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint.Fingerprint, data []byte) error {
 	ms, stats, err := s.matcher.MatchStats(fp)
 	if stats.PatchLeadsSkipped > 0 {
 		s.count(func(x *report.Summary) { x.PatchLimited++ })
@@ -417,6 +435,9 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 		if s.cfg.OnFinding != nil {
 			s.cfg.OnFinding(report.Finding{Evidence: ev, IncidentID: out.IncidentID})
 		}
+	}
+	if s.cfg.Evidence != nil {
+		s.keep(ctx, w, sha, data, out.IncidentID, evs)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/evidence"
 	"github.com/leakwatch/leakwatch/internal/lock"
 	"github.com/leakwatch/leakwatch/internal/metrics"
 	"github.com/leakwatch/leakwatch/internal/outbox"
@@ -103,6 +104,8 @@ type watcher struct {
 	worker  *outbox.Worker   // nil without alert endpoints
 	metrics *metrics.Metrics // never nil
 	health  *metrics.Health
+
+	evidence *evidence.Locker // nil when the locker is off
 }
 
 // Run watches until ctx ends, or until o.Ticks runs happened and the
@@ -125,12 +128,16 @@ func Run(ctx context.Context, o Options, env Env) error {
 		return err
 	}
 	defer st.Close()
+	locker, err := o.Locker()
+	if err != nil {
+		return err
+	}
 	tc, err := o.StartTor(ctx, env.Progress, env.Logger)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf,
+	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf, evidence: locker,
 		lock: &sharedLock{path: o.Store + ".lock"}, health: metrics.NewHealth(time.Now(), o.Watch.UnhealthyAfter)}
 	w.setupAlerts()
 	stopServer, err := w.serve()
@@ -260,6 +267,7 @@ func (w *watcher) tick(ctx context.Context) {
 		w.env.Out.Printf("bank %s changed on disk: reloaded (%d captures)", w.o.Bank, bank.Len())
 	}
 	cfg := w.o.Config(w.tc, w.env.Seeds, bank, w.st, w.env.Alerts.Keys, w.env.Logger)
+	cfg.Evidence = w.evidence
 	if w.env.Decorate != nil {
 		w.env.Decorate(&cfg)
 	}
