@@ -17,7 +17,8 @@ func (a *app) demoCmd() *cobra.Command {
 fixture dump site that leaks altered copies of some of them and a webhook
 receiver, both on 127.0.0.1, enrolls the captures into a temporary bank,
 scans the site, and prints the incidents and the signed webhook received.
-It exits non-zero if a planted leak is missed or anything unrelated
+It writes the incident report (as leakwatch report does) to report.html in
+its work folder and names it at the end. It exits non-zero if a planted leak is missed or anything unrelated
 matches. Nothing leaves the machine.
 
 With --tor, demo starts a private Tor network on 127.0.0.1 (five directory
@@ -32,7 +33,7 @@ site as a v3 onion service and scans the .onion address through Tor.`,
 	}
 	cmd.Flags().BoolVar(&o.Tor, "tor", false, "serve the fixture site as an onion service on a private Tor network on 127.0.0.1 (needs Debian's tor) and scan it through Tor")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "fixture seed")
-	cmd.Flags().StringVar(&o.Dir, "dir", "", "work directory to keep (default: a temporary one, removed afterwards)")
+	cmd.Flags().StringVar(&o.Dir, "dir", "", "work directory to keep (default: a temporary one, of which only report.html is left)")
 	return cmd
 }
 

@@ -44,8 +44,8 @@ type Output interface {
 type Options struct {
 	// Seed selects the generated fixtures.
 	Seed uint64
-	// Dir is a work directory to keep; "" uses a temporary one, removed
-	// afterwards.
+	// Dir is a work directory to keep; "" uses a temporary one, of which
+	// only the incident report is left.
 	Dir string
 	// Tor publishes the fixture site as an onion service on a private Tor
 	// network and scans it through Tor.
@@ -103,10 +103,32 @@ func Run(ctx context.Context, o Options) error {
 	if err := r.scan(ctx, bank, st, sec, hookURL); err != nil {
 		return err
 	}
-	return r.check(ctx, st, recv)
+	page, err := r.writeReport(ctx, st, bank)
+	if err != nil {
+		return err
+	}
+	err = r.check(ctx, st, recv)
+	o.Out.Printf("incident report: %s (open it in a browser)", page)
+	return err
 }
 
-// workDir creates the work directory, or a temporary one.
+// ReportName is the incident report the demo leaves in its work folder.
+const ReportName = "report.html"
+
+// writeReport writes the incident report (as leakwatch report does) into
+// the work folder.
+func (r *run) writeReport(ctx context.Context, st *store.Store, bank *fingerprint.Bank) (string, error) {
+	page := filepath.Join(r.dir, ReportName)
+	doc, err := report.Build(ctx, st, report.BuildOptions{Now: time.Now(), Capture: bank.Lookup, Store: filepath.Join(r.dir, "leakwatch.db"),
+		Bank: filepath.Join(r.dir, "bank.lwb")})
+	if err != nil {
+		return "", err
+	}
+	return page, report.SaveFile(page, func(w io.Writer) error { return report.WriteHTML(w, doc) })
+}
+
+// workDir creates the work directory, or a temporary one, of which only
+// the incident report is left at the end.
 func (r *run) workDir() error {
 	if r.o.Dir != "" {
 		r.dir = r.o.Dir
@@ -116,7 +138,15 @@ func (r *run) workDir() error {
 	if err != nil {
 		return err
 	}
-	r.stops = append(r.stops, func() { os.RemoveAll(tmp) })
+	r.stops = append(r.stops, func() {
+		entries, _ := os.ReadDir(tmp)
+		for _, e := range entries {
+			if e.Name() != ReportName {
+				os.RemoveAll(filepath.Join(tmp, e.Name()))
+			}
+		}
+		os.Remove(tmp) // only if no report was written
+	})
 	r.dir = tmp
 	return nil
 }

@@ -229,7 +229,7 @@ func timeline(inc store.Incident, evs []store.Event) []Step {
 		steps = append(steps, s)
 	}
 	if inc.UpdatedAt.After(inc.FirstSeen) {
-		steps = append(steps, Step{At: inc.UpdatedAt, What: "status " + inc.Status + " since"})
+		steps = append(steps, Step{At: inc.UpdatedAt, What: "last change; status now " + inc.Status})
 	}
 	steps = append(steps, Step{At: inc.LastSeen, What: "last seen"})
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].At.Before(steps[j].At) })

@@ -166,7 +166,7 @@ func TestTimelineAndCaptures(t *testing.T) {
 		}
 	}
 	want := []string{"first seen at http://dump.test", "incident.created (evt_0123456789abcdef_v1)", "incident.updated (evt_0123456789abcdef_v2)",
-		"status new since", "last seen"}
+		"last change; status now new", "last seen"}
 	if !slices.Equal(whats, want) {
 		t.Errorf("timeline %q, want %q", whats, want)
 	}
