@@ -88,7 +88,7 @@ func TestLinkAmplification(t *testing.T) {
 			srv := httptest.NewServer(amplifier(3, tc.pathLen, 10000, &longest))
 			defer srv.Close()
 			rv := &recordingRevisit{}
-			c, err := New(Options{Revisit: rv, MaxPages: 200})
+			c, err := New(Options{Revisit: rv, MaxPages: 60})
 			if err != nil {
 				t.Fatal(err)
 			}

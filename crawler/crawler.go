@@ -29,14 +29,24 @@ var (
 	ErrBadSeed     = errors.New("invalid seed URL")
 	ErrAssetLimit  = errors.New("asset limit reached")
 	ErrURLTooLong  = errors.New("URL over length limit")
+	// ErrEncodingRatio: a Content-Encoding inflates beyond the ratio bound.
+	ErrEncodingRatio = errors.New("content encoding over ratio limit")
+	ErrEncoding      = errors.New("unsupported content encoding")
+	// ErrStalled and ErrTooSlow end a download that stopped or crawls.
+	ErrStalled = errors.New("download stalled")
+	ErrTooSlow = errors.New("download below minimum rate")
 	// ErrLinkBudget: the run's budget for links kept for incremental
 	// recrawl is used up; further pages are fetched in full next time.
 	ErrLinkBudget  = errors.New("stored-link budget of the run used up")
 	errAbortedByUs = errors.New("handed over to the asset fetcher")
 )
 
-// maxAssetsPerRun bounds the asset queue of one run.
-const maxAssetsPerRun = 200_000
+// maxAssetsPerRun bounds the assets of one run; maxQueued those waiting
+// for a download worker (the page crawl waits beyond it).
+const (
+	maxAssetsPerRun = 200_000
+	maxQueued       = 4096
+)
 
 // Asset is one image or archive found by the crawler.
 type Asset struct {
@@ -131,8 +141,7 @@ type run struct {
 	frontierFull atomic.Bool
 	budgetSpent  atomic.Bool
 	retries      sync.Map // URL -> *atomic.Int32
-	queue        chan Asset
-	hostSem      sync.Map // host -> chan struct{}
+	queue        *sched
 }
 
 // Run crawls from the seeds and calls h for every asset found. It returns
@@ -143,7 +152,7 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 		onErr = func(string, error) {}
 	}
 	o := c.opts
-	r := &run{c: c, ctx: ctx, scope: map[string]bool{}, h: h, onErr: onErr, log: o.Logger, queue: make(chan Asset, 1024)}
+	r := &run{c: c, ctx: ctx, scope: map[string]bool{}, h: h, onErr: onErr, log: o.Logger, queue: newSched(ctx, maxQueued, o.Parallelism)}
 	var seedURLs []*url.URL
 	for _, s := range seeds {
 		u, err := url.Parse(strings.TrimSpace(s))
@@ -176,13 +185,20 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 	col := r.collector(tr)
 
 	var wg sync.WaitGroup
+	// Each host may use Parallelism of the workers; the rest serve other
+	// hosts.
 	workers := o.Parallelism * 2
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for a := range r.queue {
+			for {
+				a, host, ok := r.queue.pop()
+				if !ok {
+					return
+				}
 				r.fetchAsset(a)
+				r.queue.done(host, o.Delay)
 			}
 		}()
 	}
@@ -199,7 +215,7 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 		r.queuedPages.Add(1)
 	}
 	col.Wait()
-	close(r.queue)
+	r.queue.close()
 	wg.Wait()
 	st := Stats{Pages: r.pages.Load(), Assets: r.assets.Load(), Errors: r.errs.Load(), Unchanged: r.unchanged.Load()}
 	if err := ctx.Err(); err != nil {
@@ -501,32 +517,11 @@ func (r *run) enqueue(a Asset) {
 		r.fail(a.URL, ErrAssetLimit)
 		return
 	}
-	select {
-	case r.queue <- a:
-	case <-r.ctx.Done():
+	host := a.URL
+	if u, err := url.Parse(a.URL); err == nil {
+		host = u.Host
 	}
-}
-
-// hostSlot limits concurrent asset downloads per host and spaces them.
-func (r *run) hostSlot(host string) func() {
-	v, _ := r.hostSem.LoadOrStore(host, make(chan struct{}, r.c.opts.Parallelism))
-	sem := v.(chan struct{})
-	select {
-	case sem <- struct{}{}:
-	case <-r.ctx.Done():
-		return func() {}
-	}
-	return func() {
-		if d := r.c.opts.Delay; d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-r.ctx.Done():
-				t.Stop()
-			}
-		}
-		<-sem
-	}
+	r.queue.push(a, host)
 }
 
 func (r *run) fetchAsset(a Asset) {
@@ -543,16 +538,19 @@ func (r *run) fetchAsset(a Asset) {
 		r.fail(a.URL, err)
 		return
 	}
-	release := r.hostSlot(u.Host)
-	defer release()
 	ctx, cancel := context.WithTimeout(r.ctx, timeout)
 	defer cancel()
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	defer cancelCause(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
 	if err != nil {
 		r.fail(a.URL, err)
 		return
 	}
 	req.Header.Set("User-Agent", o.UserAgent)
+	// Asked for explicitly, gzip is left to us to decode, metered
+	// (decodeBody); the transport would inflate it without a bound.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if a.Page != "" {
 		req.Header.Set("Referer", a.Page)
 	}
@@ -602,7 +600,13 @@ func (r *run) fetchAsset(a Asset) {
 			}
 		})
 		defer rb.Close()
-		body = rb
+		wd := watch(ctx, cancelCause, rb, o.ReadIdleTimeout, o.MinArchiveRate, o.RateWindow)
+		defer wd.Close()
+		body = wd
+	}
+	if body, err = decodeBody(body, resp.Header.Get("Content-Encoding"), o.MaxDecodeRatio); err != nil {
+		r.fail(a.URL, err)
+		return
 	}
 	a.Body = &limitedReader{r: body, n: limit}
 	if err := r.h(ctx, a); err != nil {

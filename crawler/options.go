@@ -50,6 +50,16 @@ type Options struct {
 	RequestTimeout time.Duration
 	// ArchiveTimeout bounds one archive download (default 2 h).
 	ArchiveTimeout time.Duration
+	// ReadIdleTimeout abandons an archive download that receives nothing
+	// for this long (default 60 s); MinArchiveRate one that receives fewer
+	// than this many bytes per second over a RateWindow (default 1 KiB/s
+	// over 60 s).
+	ReadIdleTimeout time.Duration
+	MinArchiveRate  int64
+	RateWindow      time.Duration
+	// MaxDecodeRatio bounds how far a Content-Encoding may inflate a
+	// response, checked after the first MiB (default 200).
+	MaxDecodeRatio int
 
 	// Parallelism is the number of concurrent requests per host (default 2).
 	Parallelism int
@@ -139,6 +149,18 @@ func (o *Options) setDefaults() {
 	if o.ArchiveTimeout == 0 {
 		o.ArchiveTimeout = 2 * time.Hour
 	}
+	if o.ReadIdleTimeout == 0 {
+		o.ReadIdleTimeout = 60 * time.Second
+	}
+	if o.MinArchiveRate == 0 {
+		o.MinArchiveRate = 1 << 10
+	}
+	if o.RateWindow == 0 {
+		o.RateWindow = 60 * time.Second
+	}
+	if o.MaxDecodeRatio == 0 {
+		o.MaxDecodeRatio = 200
+	}
 	if o.Parallelism == 0 {
 		o.Parallelism = 2
 	}
@@ -167,6 +189,9 @@ func (o Options) Validate() error {
 	}
 	if o.Parallelism < 0 || o.Parallelism > 64 {
 		errs = append(errs, fmt.Errorf("parallelism %d out of range 1..64", o.Parallelism))
+	}
+	if o.ReadIdleTimeout < 0 || o.MinArchiveRate < 0 || o.RateWindow < 0 || o.MaxDecodeRatio < 0 {
+		errs = append(errs, errors.New("download rate, idle and ratio bounds must not be negative"))
 	}
 	if o.Delay < 0 || o.RandomDelay < 0 || o.RequestTimeout < 0 {
 		errs = append(errs, errors.New("delays and timeouts must not be negative"))

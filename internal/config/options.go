@@ -58,6 +58,8 @@ type Limits struct {
 	MaxStoredLinkBytes   int64
 	MaxArchiveBytes      int64
 	ArchiveTimeout       time.Duration
+	ReadIdleTimeout      time.Duration
+	MinArchiveRate       int64
 	ArchiveMaxTotalBytes int64
 	ArchiveMaxEntryBytes int64
 	ArchiveMaxEntries    int

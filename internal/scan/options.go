@@ -84,6 +84,7 @@ func (o Options) Crawler(tc *tor.Client, log *slog.Logger) crawler.Options {
 		RequestTimeout: l.Timeout, MaxImageBytes: l.MaxImageBytes, MaxPageBytes: l.MaxPageBytes,
 		MaxLinksPerPage: l.MaxLinksPerPage, MaxURLBytes: l.MaxURLBytes, MaxLinkBytesPerPage: l.MaxLinkBytesPerPage, MaxStoredLinkBytes: l.MaxStoredLinkBytes,
 		MaxArchiveBytes: l.MaxArchiveBytes, ArchiveTimeout: l.ArchiveTimeout,
+		ReadIdleTimeout: l.ReadIdleTimeout, MinArchiveRate: l.MinArchiveRate, MaxDecodeRatio: l.ArchiveMaxRatio,
 		AllowedHosts: o.Scope.AllowHosts, UserAgent: l.UserAgent, Logger: log,
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), log),
 	}

@@ -307,6 +307,14 @@ func Reason(err error) string {
 		return "url_length"
 	case errors.Is(err, crawler.ErrLinkBudget):
 		return "link_budget"
+	case errors.Is(err, crawler.ErrEncodingRatio):
+		return "encoding_ratio"
+	case errors.Is(err, crawler.ErrEncoding):
+		return "encoding"
+	case errors.Is(err, crawler.ErrStalled):
+		return "stalled"
+	case errors.Is(err, crawler.ErrTooSlow):
+		return "too_slow"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), strings.Contains(err.Error(), "Client.Timeout"):
 		return "timeout"
 	case errors.Is(err, context.Canceled):

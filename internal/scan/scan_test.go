@@ -90,7 +90,8 @@ func TestHostileSite(t *testing.T) {
 	var progressed atomic.Int64
 	sum, err := Run(context.Background(), Config{
 		Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, Archive: lim,
-		Crawler: crawler.Options{MaxPages: 50, MaxLinksPerPage: 1000, RequestTimeout: 3 * time.Second, MaxPageBytes: 4 << 20, Parallelism: 4},
+		Crawler: crawler.Options{MaxPages: 50, MaxLinksPerPage: 1000, RequestTimeout: 3 * time.Second, MaxPageBytes: 4 << 20, Parallelism: 4,
+			ReadIdleTimeout: 2 * time.Second, RateWindow: 2 * time.Second},
 		OnProgress: func(p report.Summary) {
 			if p.Pages > 0 && p.Assets > 0 {
 				progressed.Add(1)
@@ -144,6 +145,8 @@ func TestHostileSite(t *testing.T) {
 		{"unsupported", "/img/not-an-image.jpg"},
 		{"url_length", "/amp/"},
 		{"link_limit", "/amp/1/"},
+		{"encoding_ratio", "/bombs/encoded.zip"},
+		{"too_slow", "/trickle.zip"},
 	} {
 		hit := false
 		for _, u := range problems[want.reason] {
