@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -66,11 +67,22 @@ func (a *app) incidentsListCmd(open storeOpener) *cobra.Command {
 					}
 					return nil
 				}
+				// The attribution column appears once the ledger has a
+				// transfer.
+				ledger := slices.ContainsFunc(incs, func(inc store.Incident) bool { return inc.Attribution != nil })
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tSTATUS\tCAPTURES\tFIRST SEEN\tLAST SEEN\tSOURCE")
+				hdr := "ID\tSTATUS\tCAPTURES\tFIRST SEEN\tLAST SEEN\tSOURCE"
+				if ledger {
+					hdr += "\tATTRIBUTION"
+				}
+				fmt.Fprintln(tw, hdr)
 				for _, inc := range incs {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", inc.ID, inc.Status, len(inc.Captures),
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s", inc.ID, inc.Status, len(inc.Captures),
 						inc.FirstSeen.Format("2006-01-02 15:04"), inc.LastSeen.Format("2006-01-02 15:04"), inc.Source)
+					if ledger {
+						fmt.Fprintf(tw, "\t%s", report.AttributionLabel(inc.Attribution))
+					}
+					fmt.Fprintln(tw)
 				}
 				return tw.Flush()
 			})
@@ -184,6 +196,10 @@ func (a *app) Incident(inc store.Incident) {
 	fmt.Fprintf(w, "incident   %s\nsource     %s\nstatus     %s\nfirst seen %s\nlast seen  %s\ncaptures   %d: %s\n",
 		inc.ID, inc.Source, inc.Status, inc.FirstSeen.Format("2006-01-02 15:04:05Z07:00"), inc.LastSeen.Format("2006-01-02 15:04:05Z07:00"),
 		len(inc.Captures), strings.Join(inc.Captures, ", "))
+	if len(inc.Canaries) > 0 {
+		fmt.Fprintf(w, "canaries   %s (synthetic: nobody to notify)\n", strings.Join(inc.Canaries, ", "))
+	}
+	_ = report.WriteAttribution(w, inc.Attribution)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CAPTURE\tKIND\tDIST\tVARIANT\tURL\tARCHIVE ENTRY\tSHA-256")
 	for _, m := range inc.Matches {

@@ -83,6 +83,7 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		a.watchCmd(),
 		a.alertsCmd(),
 		a.incidentsCmd(),
+		a.ledgerCmd(),
 		a.reportCmd(),
 		a.evidenceCmd(),
 		a.bankCmd(),

@@ -197,7 +197,7 @@ func (res *Result) decide(coverage map[string][]string) {
 		res.Unexplained = res.Disclosed - first.Received
 	}
 	if n := len(res.Undisclosed); n > 0 {
-		res.Summary += fmt.Sprintf("; %d of %d leaked captures were never disclosed to anyone (inside, or an unrecorded transfer)", n, res.Leaked)
+		res.Summary += fmt.Sprintf("; %d of the %d leaked captures never disclosed to anyone (inside, or an unrecorded transfer)", n, res.Leaked)
 	}
 }
 

@@ -66,8 +66,8 @@ var (
 	scanning   = []string{"scan", "watch"}
 	alerting   = []string{"scan", "watch", "alerts test"}
 	secretUse  = []string{"scan", "watch", "alerts test", "doctor"}
-	bankUsers  = []string{"scan", "watch", "enroll", "match", "lookup", "bank import", "doctor", "report"}
-	storeUsers = []string{"scan", "watch", "incidents", "alerts endpoints", "alerts enable", "alerts list", "doctor", "report"}
+	bankUsers  = []string{"scan", "watch", "enroll", "match", "lookup", "bank import", "doctor", "report", "ledger add", "ledger import", "canary issue"}
+	storeUsers = []string{"scan", "watch", "incidents", "alerts endpoints", "alerts enable", "alerts list", "doctor", "report", "ledger", "canary issue"}
 	watching   = []string{"watch"}
 )
 
