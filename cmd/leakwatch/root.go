@@ -84,6 +84,7 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		a.alertsCmd(),
 		a.incidentsCmd(),
 		a.ledgerCmd(),
+		a.canaryCmd(),
 		a.reportCmd(),
 		a.evidenceCmd(),
 		a.bankCmd(),

@@ -36,6 +36,7 @@ var leaves = []string{
 	"internal/lock",
 	"internal/metrics",
 	"internal/store",
+	"internal/synth",
 	"internal/tor",
 }
 
