@@ -16,7 +16,9 @@ func (a *app) demoCmd() *cobra.Command {
 		Long: `demo generates synthetic agency captures (faces and licence plates), starts a
 fixture dump site that leaks altered copies of some of them and a webhook
 receiver, both on 127.0.0.1, enrolls the captures into a temporary bank,
-scans the site, and prints the incidents and the signed webhook received.
+records two recipients in the disclosure ledger and issues a canary to one
+of them (leaked by a second loopback dump site), scans both sites, and prints
+the incidents with their attribution and the signed webhooks received.
 It writes the incident report (as leakwatch report does) to report.html in
 its work folder and names it at the end. It exits non-zero if a planted leak is missed or anything unrelated
 matches. Nothing leaves the machine.

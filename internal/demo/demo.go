@@ -64,6 +64,9 @@ type run struct {
 	copts crawler.Options
 	seed  string
 	stops []func()
+	// canary is the capture ID of the canary issued to Harbour, served
+	// by the paste site (pasteSeed, empty in Tor mode).
+	canary, canaryFile, pasteSeed string
 }
 
 func (r *run) stop() {
@@ -91,15 +94,29 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	o.Out.Printf("fixture dump site on %s, webhook receiver on %s, work dir %s", siteURL, hookURL, r.dir)
-	bank, err := r.enroll(ctx)
-	if err != nil {
-		return err
-	}
 	st, err := store.Open(ctx, filepath.Join(r.dir, "leakwatch.db"))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	bankPath := filepath.Join(r.dir, "bank.lwb")
+	if err := r.enroll(ctx, bankPath); err != nil {
+		return err
+	}
+	if r.canary, r.canaryFile, err = r.ledger(ctx, st, bankPath); err != nil {
+		return err
+	}
+	if !o.Tor {
+		// The paste site is on loopback, which the Tor transport cannot
+		// reach.
+		if r.pasteSeed, err = r.servePaste(r.canaryFile); err != nil {
+			return err
+		}
+	}
+	bank, err := fingerprint.LoadBank(bankPath)
+	if err != nil {
+		return err
+	}
 	if err := r.scan(ctx, bank, st, sec, hookURL); err != nil {
 		return err
 	}
@@ -195,12 +212,11 @@ func (r *run) startReceiver() (alerts.Secret, *alerts.Receiver, string, error) {
 }
 
 // enroll enrolls the captures into a new bank.
-func (r *run) enroll(ctx context.Context) (*fingerprint.Bank, error) {
+func (r *run) enroll(ctx context.Context, bankPath string) error {
 	capDir := filepath.Join(r.dir, "captures")
-	bankPath := filepath.Join(r.dir, "bank.lwb")
 	rows, err := local.ReadManifest(filepath.Join(capDir, "manifest.csv"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	es, err := local.Enroll(ctx, bankPath, nil, local.EnrollOptions{Manifest: rows, Limits: fingerprint.DefaultLimits()}, func(res local.EnrollResult) {
 		if res.Status == local.StatusError {
@@ -208,10 +224,10 @@ func (r *run) enroll(ctx context.Context) (*fingerprint.Bank, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.o.Out.Printf("enrolled %d captures into %s", es.Enrolled+es.LowQuality, bankPath)
-	return fingerprint.LoadBank(bankPath)
+	return nil
 }
 
 // scan scans the site, delivering to the receiver.
@@ -222,7 +238,7 @@ func (r *run) scan(ctx context.Context, bank *fingerprint.Bank, st *store.Store,
 	}
 	key := alerts.EndpointKey("webhook", hookURL)
 	sum, dres, err := scan.RunAndDeliver(ctx, scan.Config{
-		Seeds: []string{r.seed}, Bank: bank, Match: fingerprint.DefaultMatchOptions(), Store: st,
+		Seeds: r.seeds(), Bank: bank, Match: fingerprint.DefaultMatchOptions(), Store: st,
 		Crawler:   r.copts,
 		Endpoints: []string{key}, Logger: r.o.Logger,
 	}, scan.Delivery{Notifiers: map[string]alerts.Notifier{key: hook}, Wait: 20 * time.Second, Logger: r.o.Logger,
@@ -252,6 +268,15 @@ func (r *run) check(ctx context.Context, st *store.Store, recv *alerts.Receiver)
 	if err := r.showWebhooks(ctx, recv, len(incs)); err != nil {
 		return err
 	}
+	if r.pasteSeed != "" {
+		if !found[r.canary] {
+			return fmt.Errorf("demo check failed: canary %s not found on %s", r.canary, r.pasteSeed)
+		}
+		delete(found, r.canary)
+	}
+	if err := checkAttribution(incs, r.pasteSeed); err != nil {
+		return err
+	}
 	if err := r.checkCaptures(r.c.ExpectedLeaks(), found); err != nil {
 		return err
 	}
@@ -274,6 +299,9 @@ func (r *run) showWebhooks(ctx context.Context, recv *alerts.Receiver, n int) er
 		fmt.Fprintf(r.o.Stdout, "\nwebhook received: type=%s webhook-id=%s signature verified=%t\n  incident %s (%s), version %d, captures %s; new: %s\n",
 			ev.Type, ev.ID, ev.Verified, p.Data.Incident.ID, p.Data.Incident.Source, p.Data.Incident.Version,
 			strings.Join(p.Data.Incident.Captures, ", "), strings.Join(p.Data.NewCaptures, ", "))
+		if a := p.Data.Incident.Attribution; a != nil {
+			fmt.Fprintf(r.o.Stdout, "  attribution: %s\n", a.Summary)
+		}
 		if !ev.Verified {
 			return errors.New("webhook signature did not verify")
 		}
