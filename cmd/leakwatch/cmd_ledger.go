@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -70,6 +71,36 @@ func (in *ledgerInput) flags(cmd *cobra.Command, command string) {
 	cmd.Flags().BoolVar(&in.asJSON, "json", false, "print the result as JSON")
 }
 
+// recordFrom reads transfers from the file name with read, checking the
+// capture IDs against the bank, records them in one transaction and
+// prints what it did.
+func (a *app) recordFrom(cmd *cobra.Command, open storeOpener, in *ledgerInput, name string,
+	read func(io.Reader, ledger.Options) ([]store.Transfer, ledger.Counts, error)) error {
+	o, err := in.options(a, name)
+	if err != nil {
+		return err
+	}
+	r, closeIn, err := openInput(name)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	ts, c, err := read(r, o)
+	if err != nil {
+		return err
+	}
+	if len(ts) == 0 {
+		return errors.New("no transfers to record")
+	}
+	return open.with(cmd.Context(), func(st *store.Store) error {
+		added, err := st.AddTransfers(cmd.Context(), ts)
+		if err != nil {
+			return err
+		}
+		return a.recorded(ts, added, c, in.asJSON)
+	})
+}
+
 // recorded prints what recording transfers did.
 func (a *app) recorded(ts []store.Transfer, added []bool, c ledger.Counts, asJSON bool) error {
 	for i, t := range ts {
@@ -115,25 +146,9 @@ refused (revoke it and record a new transfer).`,
 			if err := requireFlag("transfer", t.ID); err != nil {
 				return err
 			}
-			o, err := in.options(a, args[0])
-			if err != nil {
-				return err
-			}
-			r, closeIn, err := openInput(args[0])
-			if err != nil {
-				return err
-			}
-			defer closeIn()
-			tr, c, err := ledger.ReadTransfer(r, t, o)
-			if err != nil {
-				return err
-			}
-			return open.with(cmd.Context(), func(st *store.Store) error {
-				added, err := st.AddTransfers(cmd.Context(), []store.Transfer{tr})
-				if err != nil {
-					return err
-				}
-				return a.recorded([]store.Transfer{tr}, added, c, in.asJSON)
+			return a.recordFrom(cmd, open, &in, args[0], func(r io.Reader, o ledger.Options) ([]store.Transfer, ledger.Counts, error) {
+				tr, c, err := ledger.ReadTransfer(r, t, o)
+				return []store.Transfer{tr}, c, err
 			})
 		},
 	}
@@ -159,29 +174,7 @@ refuse the whole import (--on-error fail). All transfers are recorded in
 one transaction; transfers recorded before are left unchanged.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := in.options(a, args[0])
-			if err != nil {
-				return err
-			}
-			r, closeIn, err := openInput(args[0])
-			if err != nil {
-				return err
-			}
-			defer closeIn()
-			ts, c, err := ledger.ReadRegister(r, o)
-			if err != nil {
-				return err
-			}
-			if len(ts) == 0 {
-				return errors.New("no transfers to record")
-			}
-			return open.with(cmd.Context(), func(st *store.Store) error {
-				added, err := st.AddTransfers(cmd.Context(), ts)
-				if err != nil {
-					return err
-				}
-				return a.recorded(ts, added, c, in.asJSON)
-			})
+			return a.recordFrom(cmd, open, &in, args[0], ledger.ReadRegister)
 		},
 	}
 	in.flags(cmd, "ledger import")

@@ -62,7 +62,7 @@ func (k counter) known(line int, id string) (bool, error) {
 		return true, nil
 	}
 	k.c.Unknown++
-	return false, k.o.bad(&LineError{line, fmt.Errorf("%w %q", ErrUnknownCapture, id)})
+	return false, k.o.bad(&LineError{Line: line, Err: fmt.Errorf("%w %q", ErrUnknownCapture, id)})
 }
 
 // ReadTransfer reads the capture list of one transfer into t's captures,
@@ -137,7 +137,7 @@ func ReadRegister(r io.Reader, o Options) ([]store.Transfer, Counts, error) {
 			id, err = checkID(get("capture_id"))
 		}
 		if err != nil {
-			return k.bad(&LineError{line, err})
+			return k.bad(&LineError{Line: line, Err: err})
 		}
 		i, ok := byID[t.ID]
 		if !ok {
@@ -147,7 +147,7 @@ func ReadRegister(r io.Reader, o Options) ([]store.Transfer, Counts, error) {
 			seen[t.ID] = map[string]bool{}
 		}
 		if p := out[i]; p.Recipient != t.Recipient || p.Date != t.Date || p.Note != t.Note {
-			return k.bad(&LineError{line, fmt.Errorf("transfer %s: recipient, date or note differs from its earlier rows", t.ID)})
+			return k.bad(&LineError{Line: line, Err: fmt.Errorf("transfer %s: recipient, date or note differs from its earlier rows", t.ID)})
 		}
 		if seen[t.ID][id] {
 			c.Duplicates++

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/local"
 )
 
 // Line is one capture ID read, with the line it came from.
@@ -17,14 +19,9 @@ type Line struct {
 	CaptureID string
 }
 
-// LineError is a problem with one line of an input.
-type LineError struct {
-	Line int
-	Err  error
-}
-
-func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
-func (e *LineError) Unwrap() error { return e.Err }
+// LineError is a problem with one line of an input (the hash lists'
+// type: one way of naming a bad line).
+type LineError = local.LineError
 
 // ErrUnknownCapture reports a capture ID the bank does not hold.
 var ErrUnknownCapture = errors.New("unknown capture ID")
@@ -52,7 +49,7 @@ func ReadCaptureList(r io.Reader, bad func(*LineError) error) ([]Line, error) {
 		err := readCSV(br, []string{"capture_id"}, func(line int, get func(string) string) error {
 			id, err := checkID(get("capture_id"))
 			if err != nil {
-				return bad(&LineError{line, err})
+				return bad(&LineError{Line: line, Err: err})
 			}
 			out = append(out, Line{line, id})
 			return nil
@@ -69,7 +66,7 @@ func ReadCaptureList(r io.Reader, bad func(*LineError) error) ([]Line, error) {
 		}
 		id, err := checkID(s)
 		if err != nil {
-			if err := bad(&LineError{n, err}); err != nil {
+			if err := bad(&LineError{Line: n, Err: err}); err != nil {
 				return out, err
 			}
 			continue
@@ -171,7 +168,7 @@ func readCSV(r io.Reader, required []string, row func(line int, get func(string)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				if err := bad(&LineError{pe.Line, pe.Err}); err != nil {
+				if err := bad(&LineError{Line: pe.Line, Err: pe.Err}); err != nil {
 					return err
 				}
 				continue
