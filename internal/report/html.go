@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"io"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/attribution"
 )
 
 //go:embed templates/incidents.html.tmpl
@@ -18,6 +20,7 @@ func page() (*template.Template, error) {
 		"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"p":    attribution.FormatP,
 		// A thumbnail is our own re-encoded JPEG, never bytes from a dump
 		// site, so it may be trusted as a data: URL.
 		"jpeg": func(b []byte) template.URL {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/attribution"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -96,6 +97,10 @@ type IncidentView struct {
 	Timeline  []Step        `json:"timeline"`
 	Captures  []CaptureView `json:"captures"`
 	Matches   []MatchView   `json:"matches"`
+	// Canaries and Attribution are the store's (absent while the ledger
+	// is empty): canaries are not among the affected captures.
+	Canaries    []string            `json:"canaries,omitempty"`
+	Attribution *attribution.Result `json:"attribution,omitempty"`
 }
 
 // Step is one dated entry in an incident's timeline.
@@ -183,7 +188,8 @@ func Build(ctx context.Context, src IncidentSource, o BuildOptions) (Document, e
 			return Document{}, fmt.Errorf("report: %w", err)
 		}
 		v := IncidentView{ID: inc.ID, Source: inc.Source, Status: inc.Status, FirstSeen: inc.FirstSeen, LastSeen: inc.LastSeen,
-			UpdatedAt: inc.UpdatedAt, Timeline: timeline(inc, evs), Captures: captureViews(inc, o.Capture), Matches: []MatchView{}}
+			UpdatedAt: inc.UpdatedAt, Timeline: timeline(inc, evs), Captures: captureViews(inc, o.Capture), Matches: []MatchView{},
+			Canaries: inc.Canaries, Attribution: inc.Attribution}
 		for _, m := range inc.Matches {
 			mv := MatchView{Match: m}
 			if o.Thumbnail != nil {
