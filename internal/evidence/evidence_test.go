@@ -225,6 +225,18 @@ func TestLockerRefuses(t *testing.T) {
 	})
 }
 
+func TestParseManifestLeavesALineBeingWritten(t *testing.T) {
+	in := `{"id":"ev_1","file":"ev_1.warc.age"}` + "\n" + `{"id":"ev_2","fi`
+	entries, err := parseManifest(strings.NewReader(in))
+	if err != nil || len(entries) != 1 || entries[0].ID != "ev_1" {
+		t.Errorf("entries %+v, %v", entries, err)
+	}
+	long := `{"id":"ev_1","file":"ev_1.warc.age","url":"` + strings.Repeat("x", maxManifestLine) + `"}` + "\n"
+	if _, err := parseManifest(strings.NewReader(long)); err == nil {
+		t.Error("a line over the bound was read")
+	}
+}
+
 func TestParseManifestRefusesPaths(t *testing.T) {
 	for _, line := range []string{
 		`{"id":"../x","file":"../x.warc.age"}`,

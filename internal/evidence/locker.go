@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -287,16 +288,24 @@ func List(dir string) ([]Entry, error) {
 	return parseManifest(f)
 }
 
+// parseManifest reads manifest lines. A last line without its newline is
+// one being appended right now (a scan is running): it is left for later.
 func parseManifest(r io.Reader) ([]Entry, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxManifestLine)
+	br := bufio.NewReaderSize(r, 64<<10)
 	var out []Entry
-	for n := 1; sc.Scan(); n++ {
-		if len(strings.TrimSpace(sc.Text())) == 0 {
+	for n := 1; ; n++ {
+		line, err := readLine(br)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("evidence manifest line %d: %w", n, err)
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var e Entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		if err := json.Unmarshal(line, &e); err != nil {
 			return out, fmt.Errorf("evidence manifest line %d: %w", n, err)
 		}
 		if e.ID == "" || e.File != e.ID+Suffix || strings.ContainsAny(e.ID, `/\.`) {
@@ -304,8 +313,27 @@ func parseManifest(r io.Reader) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("evidence manifest: %w", err)
+}
+
+// readLine returns the next complete line, at most maxManifestLine bytes;
+// io.EOF at the end or before an incomplete last line.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxManifestLine {
+			return nil, fmt.Errorf("longer than %d bytes", maxManifestLine)
+		}
+		switch {
+		case err == nil:
+			return line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return nil, io.EOF
+		default:
+			return nil, err
+		}
 	}
-	return out, nil
 }
