@@ -271,3 +271,49 @@ func BenchmarkAttribute1e6(b *testing.B) {
 		b.Fatalf("attribution: %s", res.Summary)
 	}
 }
+
+// TestAttributeFourRecipients runs the scenario through the
+// store: four recipients with overlapping transfers (some captures given
+// to two or three), a canary each.
+func TestAttributeFourRecipients(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "lw.db"))
+	blocks := map[string][2]int{"A": {0, 500}, "B": {300, 800}, "C": {450, 1050}, "D": {1200, 2000}}
+	for rec, b := range blocks {
+		mustAdd(t, s, Transfer{ID: "T-" + rec, Recipient: rec, Date: "2026-01-01", Captures: caps("c", b[0], b[1])},
+			Transfer{ID: "K-" + rec, Recipient: rec, Date: "2026-01-01", Canary: true, Captures: []string{"k-" + rec}})
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	pick := func(lo, hi, n int) []string {
+		all := caps("c", lo, hi)
+		r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+		return all[:n]
+	}
+	cases := []struct {
+		name    string
+		leak    []string
+		verdict string
+		named   []string
+	}{
+		{"30 of B's", pick(300, 800, 30), attribution.VerdictAttributed, []string{"B"}},
+		{"only A and B had them", pick(300, 450, 30), attribution.VerdictAmbiguous, []string{"A", "B"}},
+		{"a canary of C among A's", append(pick(0, 300, 29), "k-C"), attribution.VerdictCanary, []string{"C"}},
+		{"never disclosed", caps("c", 1050, 1080), attribution.VerdictNeverDisclosed, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.Attribute(ctx, tc.leak)
+			if err != nil {
+				t.Fatal(err)
+			}
+			named := slices.Clone(res.Named)
+			slices.Sort(named)
+			if res.Verdict != tc.verdict || !slices.Equal(named, tc.named) {
+				t.Fatalf("%s %v: %s", res.Verdict, res.Named, res.Summary)
+			}
+			if tc.verdict == attribution.VerdictAttributed && res.Recipients[1].Log10P-res.Recipients[0].Log10P < 3 {
+				t.Errorf("runner-up %+v within 1,000x of %+v", res.Recipients[1], res.Recipients[0])
+			}
+		})
+	}
+}
