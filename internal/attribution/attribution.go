@@ -145,7 +145,7 @@ func Compute(in Input) Result {
 	res.Universe = max(res.Universe, res.Leaked)
 	for _, sc := range scores {
 		sc.Holds = max(sc.Holds, sc.Received)
-		sc.Log10P = Log10Tail(res.Universe, sc.Holds, res.Leaked, sc.Received)
+		sc.Log10P = finite(Log10Tail(res.Universe, sc.Holds, res.Leaked, sc.Received))
 		res.Recipients = append(res.Recipients, *sc)
 	}
 	for _, hit := range res.Canaries {
@@ -281,4 +281,17 @@ func joinNames(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// finite keeps a probability JSON can carry (the clamps above make the
+// tail finite; this guards the payload of an alert against a future
+// mistake, since a NaN would fail the whole event).
+func finite(log10p float64) float64 {
+	switch {
+	case math.IsNaN(log10p):
+		return 0
+	case math.IsInf(log10p, -1):
+		return -math.MaxFloat64
+	}
+	return log10p
 }

@@ -1,6 +1,7 @@
 package attribution
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -221,5 +222,23 @@ func BenchmarkCompute1000(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		_ = Compute(in)
+	}
+}
+
+func TestComputeInconsistentInput(t *testing.T) {
+	// Sizes and universe smaller than what was received (a stale count):
+	// the result stays finite and encodable.
+	res := Compute(Input{Leaked: []string{"a", "b", "c"}, Holders: map[string][]string{"a": {"X"}, "b": {"X"}, "c": {"X", "Y"}},
+		Sizes: map[string]int{"X": 1}, Universe: 0})
+	for _, s := range res.Recipients {
+		if math.IsNaN(s.Log10P) || math.IsInf(s.Log10P, 0) {
+			t.Fatalf("%+v", s)
+		}
+	}
+	if _, err := json.Marshal(res); err != nil {
+		t.Fatal(err)
+	}
+	if finite(math.NaN()) != 0 || finite(math.Inf(-1)) != -math.MaxFloat64 {
+		t.Error("finite")
 	}
 }
