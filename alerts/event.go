@@ -38,7 +38,9 @@ type Event struct {
 	// Timestamp is when the event happened (not when it is delivered).
 	Timestamp time.Time
 	// Data is marshalled with encoding/json as the payload's "data". If it
-	// implements Summarizer, Slack uses the summary.
+	// implements Summarizer, Slack shows the summary and the JSON notifiers
+	// add it to a data object as "summary" (title, text, link), so every
+	// destination carries the text a person reads.
 	Data any
 }
 
@@ -90,6 +92,13 @@ func (ev Event) marshal(withID bool) ([]byte, error) {
 	if p.Data == nil {
 		p.Data = struct{}{}
 	}
+	if sm, ok := p.Data.(Summarizer); ok {
+		d, err := withSummary(sm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: marshalling data: %w", ErrInvalidEvent, err)
+		}
+		p.Data = d
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: marshalling data: %w", ErrInvalidEvent, err)
@@ -98,6 +107,33 @@ func (ev Event) marshal(withID bool) ([]byte, error) {
 		return nil, fmt.Errorf("%w: payload is %d bytes, limit %d", ErrInvalidEvent, len(b), MaxPayloadBytes)
 	}
 	return b, nil
+}
+
+// Summary is a Summarizer's text as the JSON notifiers send it.
+type Summary struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+	Link  string `json:"link,omitempty"`
+}
+
+// withSummary marshals a Summarizer and, when it is a JSON object, adds
+// its summary as the member "summary" (replacing any of that name).
+func withSummary(sm Summarizer) (json.RawMessage, error) {
+	b, err := json.Marshal(sm)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(b, &obj) != nil || obj == nil {
+		return b, nil // not an object: sent as it is
+	}
+	title, text, link := sm.AlertSummary()
+	sb, err := json.Marshal(Summary{Title: title, Text: text, Link: safeLink(link)})
+	if err != nil {
+		return nil, err
+	}
+	obj["summary"] = sb
+	return json.Marshal(obj)
 }
 
 func validateType(t string) error {

@@ -71,6 +71,10 @@ func (sl *Slack) Notify(ctx context.Context, ev Event) error {
 type slackMessage struct {
 	Text   string       `json:"text"`
 	Blocks []slackBlock `json:"blocks,omitempty"`
+	// Unfurling is off: Slack's servers would otherwise fetch the linked
+	// dump site (and its images) to draw a preview.
+	UnfurlLinks bool `json:"unfurl_links"`
+	UnfurlMedia bool `json:"unfurl_media"`
 }
 
 type slackBlock struct {

@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -152,7 +151,7 @@ func (d *Dispatcher) flushEndpoint(ctx context.Context, n alerts.Notifier, due [
 			res.GaveUp++
 			continue
 		}
-		ev := alerts.Event{ID: p.EventID, Type: p.Type, Timestamp: p.CreatedAt, Data: json.RawMessage(p.Payload)}
+		ev := Event(p)
 		actx, cancel := context.WithTimeout(ctx, d.Timeout)
 		err := n.Notify(actx, ev)
 		cancel()
