@@ -27,7 +27,7 @@ type slackSink struct {
 func (s *slackSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	var msg struct {
-		Text   string         `json:"text"`
+		Text   string `json:"text"`
 		Blocks []struct {
 			Text *struct {
 				Text string `json:"text"`
