@@ -243,6 +243,12 @@ func (s *httpSender) logOutcome(ctx context.Context, ev Event, status int, took 
 		return
 	}
 	attrs = append(attrs, slog.String("class", errorClass(err)), slog.Any("error", err))
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The caller gave up on the attempt (shutdown, or its own
+		// timeout): what happens next is the caller's to report.
+		s.logger.LogAttrs(ctx, slog.LevelDebug, "alert attempt cancelled", attrs...)
+		return
+	}
 	s.logger.LogAttrs(ctx, slog.LevelWarn, "alert delivery failed", attrs...)
 }
 

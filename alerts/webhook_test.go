@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -438,5 +440,31 @@ func TestParseRetryAfter(t *testing.T) {
 				t.Fatalf("parseRetryAfter(%q) = %v, want %v", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCancelledAttemptIsNotAWarning cancels an attempt in flight, as a
+// shutting-down caller does: that is the caller's decision, reported by
+// the caller, not a delivery failure.
+func TestCancelledAttemptIsNotAWarning(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	var logs syncBuffer
+	hook, err := NewWebhook(srv.URL, newSecret(t), WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { <-arrived; cancel() }()
+	if err := hook.Notify(ctx, testEvent("evt_1")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Notify = %v, want context.Canceled", err)
+	}
+	if s := logs.String(); strings.Contains(s, "level=WARN") || !strings.Contains(s, "alert attempt cancelled") {
+		t.Fatalf("log of a cancelled attempt:\n%s", s)
 	}
 }

@@ -42,7 +42,7 @@ alert: webhook endpoints are checked by resolving and connecting to them only.`,
 }
 
 func (a *app) runDoctor(ctx context.Context, o doctorOptions) error {
-	cs := []doctor.Check{doctor.Tor(ctx, o.tor, o.torrc, a.stderr, a.logger())}
+	cs := []doctor.Check{doctor.Tor(ctx, o.tor, o.torrc, a.progressOut(), a.logger())}
 	if o.Bank != "" {
 		cs = append(cs, doctor.Bank(o.Bank))
 	}

@@ -40,7 +40,8 @@ func (a *app) incidentsCmd() *cobra.Command {
 	cmd.AddCommand(a.incidentsListCmd(open), a.incidentsShowCmd(open),
 		a.incidentsStatusCmd(open, "ack", store.StatusAcknowledged, "Acknowledge incidents: they stay open; growth still alerts"),
 		a.incidentsStatusCmd(open, "resolve", store.StatusResolved, "Resolve incidents: a re-appearance alerts again"),
-		a.incidentsStatusCmd(open, "reopen", store.StatusNew, "Reopen incidents"),
+		a.incidentsStatusCmd(open, "reopen", store.StatusNew, "Reopen incidents (a dismissed one's matches may alert again)"),
+		a.incidentsDismissCmd(open),
 		a.incidentsExportCmd(open))
 	return cmd
 }
@@ -49,7 +50,7 @@ func (a *app) incidentsListCmd(open storeOpener) *cobra.Command {
 	var status string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "list [--status new|acknowledged|resolved] [--json]",
+		Use:   "list [--status new|acknowledged|resolved|dismissed] [--json]",
 		Short: "List incidents, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -147,6 +148,46 @@ func (a *app) incidentsStatusCmd(open storeOpener, use, status, short string) *c
 	return cmd
 }
 
+func (a *app) incidentsDismissCmd(open storeOpener) *cobra.Command {
+	var reason string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "dismiss ID... --reason TEXT",
+		Short: "Dismiss incidents as false positives: their (capture, leaked file) pairs never alert again",
+		Long: `dismiss marks incidents as false positives (status dismissed) and records why.
+Every (capture, leaked file) pair they hold is silenced for good, at this
+source and any other: later scans neither record nor alert them. A new
+leaked file of the same capture still raises or re-opens an incident.
+"incidents reopen" takes a dismissal back.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return usagef("--reason is required: say why the match is wrong")
+			}
+			return open.with(cmd.Context(), func(st *store.Store) error {
+				for _, id := range args {
+					inc, err := st.Dismiss(cmd.Context(), id, reason)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						inc.Matches = nil
+						if err := a.jsonLine(inc); err != nil {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintf(a.stdout, "%s\t%s\n", inc.ID, inc.Status)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the match is wrong (required; kept with the incident)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
 func (a *app) incidentsExportCmd(open storeOpener) *cobra.Command {
 	var format, output string
 	cmd := &cobra.Command{
@@ -193,8 +234,12 @@ func writeExport(w io.Writer, inc store.Incident, format string) error {
 // Incident prints an incident with its evidence.
 func (a *app) Incident(inc store.Incident) {
 	w := a.stdout
+	status := inc.Status
+	if inc.Reason != "" {
+		status += " (" + inc.Reason + ")"
+	}
 	fmt.Fprintf(w, "incident   %s\nsource     %s\nstatus     %s\nfirst seen %s\nlast seen  %s\ncaptures   %d: %s\n",
-		inc.ID, inc.Source, inc.Status, inc.FirstSeen.Format("2006-01-02 15:04:05Z07:00"), inc.LastSeen.Format("2006-01-02 15:04:05Z07:00"),
+		inc.ID, inc.Source, status, inc.FirstSeen.Format("2006-01-02 15:04:05Z07:00"), inc.LastSeen.Format("2006-01-02 15:04:05Z07:00"),
 		len(inc.Captures), strings.Join(inc.Captures, ", "))
 	if len(inc.Canaries) > 0 {
 		fmt.Fprintf(w, "canaries   %s (synthetic: nobody to notify)\n", strings.Join(inc.Canaries, ", "))
@@ -203,7 +248,11 @@ func (a *app) Incident(inc store.Incident) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CAPTURE\tKIND\tDIST\tVARIANT\tURL\tARCHIVE ENTRY\tSHA-256")
 	for _, m := range inc.Matches {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.CaptureID, m.Kind, m.Distance, m.Variant, m.URL, m.ArchivePath, m.SHA256[:16])
+		id := m.CaptureID
+		if m.Dismissed {
+			id += " (dismissed)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", id, m.Kind, m.Distance, m.Variant, m.URL, m.ArchivePath, m.SHA256[:16])
 	}
 	_ = tw.Flush()
 }

@@ -68,13 +68,14 @@ func (a *app) runScan(ctx context.Context, o scanOptions, seeds []string) error 
 		return err
 	}
 	defer eps.Close()
-	s, err := scan.Open(ctx, o.Options, a.stderr, a.logger())
+	s, err := scan.Open(ctx, o.Options, a.progressOut(), a.logger())
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	cfg := o.Config(s.Tor, seeds, s.Bank, s.Store, eps.Keys, a.logger())
 	cfg.Evidence = s.Evidence
+	cfg.Baseline = s.Baseline
 	a.scanOutput(&cfg, o.asJSON)
 	stopProgress := a.progressLine(&cfg, o.asJSON)
 	sum, dres, err := scan.RunAndDeliver(ctx, cfg, a.delivery(eps, o.Alerts.Wait))

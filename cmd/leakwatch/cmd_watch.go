@@ -30,7 +30,8 @@ func (a *app) watchCmd() *cobra.Command {
 descriptor (@hourly, @daily, @weekly) or five cron fields ("30 3 * * *",
 optionally prefixed "CRON_TZ=Europe/Paris "). Between runs an alert worker
 keeps delivering queued events, so retries go out without waiting for the
-next scan; a new incident is sent as soon as it is recorded.
+next scan; a new incident is sent when its scan ends (at most --alert-hold after
+it was recorded), with everything the scan found.
 
 Each run takes the store's lock. If another run holds it (a scan started by
 cron, say), the run is skipped, logged and counted in
@@ -83,7 +84,7 @@ func (a *app) runWatch(parent context.Context, o watchOptions, seeds []string) e
 	return watch.Run(ctx, wo, watch.Env{
 		Seeds: seeds, Alerts: eps, Out: watchOutput{a, o.asJSON},
 		Decorate: func(cfg *scan.Config) { a.scanOutput(cfg, o.asJSON) },
-		Progress: a.stderr, Logger: a.logger(),
+		Progress: a.progressOut(), Logger: a.logger(),
 	})
 }
 

@@ -26,14 +26,16 @@ func (a *app) configure(cmd *cobra.Command) error {
 	if err := config.CheckFlags(fl); err != nil {
 		return usageError{err}
 	}
-	if !config.UsedBy(commandName(cmd)) {
-		return nil
-	}
-	path := a.configPath
+	path, getenv := a.configPath, a.getenv
 	if path == "" {
 		path = a.getenv(config.EnvConfig)
 	}
-	cfg, err := config.Load(path, a.getenv, a.readFile)
+	if !config.UsedBy(commandName(cmd)) {
+		// Only the root's settings, and only from the environment: a
+		// configuration file for scans must not break "version".
+		path, getenv = "", rootEnv(a.getenv)
+	}
+	cfg, err := config.Load(path, getenv, a.readFile)
 	if err != nil {
 		return usageError{err}
 	}
@@ -65,6 +67,22 @@ func (a *app) configure(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// rootEnv hides every variable but those of the root's settings.
+func rootEnv(getenv func(string) string) func(string) string {
+	root := map[string]bool{}
+	for _, s := range config.Settings() {
+		if s.Root() && s.Env != "" {
+			root[s.Env] = true
+		}
+	}
+	return func(k string) string {
+		if root[k] {
+			return getenv(k)
+		}
+		return ""
+	}
 }
 
 // withSeeds makes a RunE that calls run with the seeds (see seeds).

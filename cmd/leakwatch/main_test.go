@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"image/jpeg"
 	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -51,6 +53,22 @@ func TestScript(t *testing.T) {
 				ts.Check(err)
 				sum := sha256.Sum256(b)
 				ts.Setenv(args[1], hex.EncodeToString(sum[:]))
+			},
+			// json-lines FILE checks that every line of FILE (stdout,
+			// stderr or a path) is one JSON object with a "msg".
+			"json-lines": func(ts *testscript.TestScript, neg bool, args []string) {
+				text := ts.ReadFile(args[0])
+				n := 0
+				for line := range strings.SplitSeq(strings.TrimRight(text, "\n"), "\n") {
+					var obj map[string]any
+					if err := json.Unmarshal([]byte(line), &obj); err != nil || obj["msg"] == nil {
+						ts.Fatalf("not a JSON log line: %q", line)
+					}
+					n++
+				}
+				if n == 0 {
+					ts.Fatalf("%s is empty", args[0])
+				}
 			},
 			// truncate-file FILE cuts a file in half (a damaged bank).
 			"truncate-file": func(ts *testscript.TestScript, neg bool, args []string) {

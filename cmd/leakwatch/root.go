@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -23,9 +24,12 @@ type env struct {
 // app holds global flags and shared helpers for every command.
 type app struct {
 	env
-	logLevel  string
-	logFormat string
-	log       *slog.Logger
+	// logOpts holds the log settings (root flags, file, environment).
+	logOpts config.Options
+	log     *slog.Logger
+	// msgs writes the human messages (Printf) as JSON lines when the log
+	// format is json; nil in text mode.
+	msgs *slog.Logger
 
 	// --config, and the configuration it loaded (nil for commands that
 	// take none).
@@ -40,12 +44,23 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	err := root.ExecuteContext(ctx)
+	code := exitCodeFor(ctx, err)
 	if err != nil {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(e.stderr, "leakwatch: %s\n", oneLine(msg))
+			if a.logOpts.Log.Format == "json" {
+				jsonMessages(e.stderr).Error(oneLine(msg), "exit_code", code)
+			} else {
+				fmt.Fprintf(e.stderr, "leakwatch: %s\n", oneLine(msg))
+			}
 		}
 	}
-	return exitCodeFor(ctx, err)
+	return code
+}
+
+// jsonMessages writes messages for people as JSON lines, whatever the
+// log level: they are output, not diagnostics.
+func jsonMessages(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
@@ -65,15 +80,17 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		Version:           versionString(),
 		CompletionOptions: cobra.CompletionOptions{},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.setupLogging(); err != nil {
-				return err
+			// The configuration file and LEAKWATCH_* fill the flags not
+			// given, the log settings included.
+			err := a.configure(cmd)
+			if lerr := a.setupLogging(); err == nil {
+				err = lerr
 			}
-			return a.configure(cmd) // configuration file and LEAKWATCH_* into unset flags
+			return err
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
-	pf.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
+	config.AddFlags(pf, "", &a.logOpts)
 	pf.StringVar(&a.configPath, "config", "", "configuration file (YAML; default $"+config.EnvConfig+"); flags and LEAKWATCH_* variables override it")
 	root.AddCommand(
 		a.enrollCmd(),
@@ -97,17 +114,21 @@ webhook alerts. stdout carries data only; messages go to stderr.
 	return root
 }
 
+// setupLogging makes the logger the log settings ask for. In json mode
+// every line on stderr is a JSON object: the log records, the messages
+// (Printf), progress from Tor and the final error.
 func (a *app) setupLogging() error {
 	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
+	if err := lvl.UnmarshalText([]byte(a.logOpts.Log.Level)); err != nil {
 		return usagef("--log-level: %v", err)
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
-	switch a.logFormat {
+	switch a.logOpts.Log.Format {
 	case "text":
 		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
 	case "json":
 		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		a.msgs = jsonMessages(a.stderr)
 	default:
 		return usagef("--log-format must be text or json")
 	}
@@ -121,9 +142,47 @@ func (a *app) logger() *slog.Logger {
 	return a.log
 }
 
-// Printf prints a human message on stderr.
+// Printf prints a human message on stderr (a JSON line in json mode).
 func (a *app) Printf(format string, args ...any) {
+	if a.msgs != nil {
+		a.msgs.Info(fmt.Sprintf(format, args...))
+		return
+	}
 	fmt.Fprintf(a.stderr, "leakwatch: "+format+"\n", args...)
+}
+
+// progressOut is where free-form progress (Tor's bootstrap) goes: stderr,
+// or one JSON message per line in json mode.
+func (a *app) progressOut() io.Writer {
+	if a.msgs == nil {
+		return a.stderr
+	}
+	return &lineMessages{log: a.msgs}
+}
+
+// lineMessages turns written text into one message per line.
+type lineMessages struct {
+	mu   sync.Mutex
+	log  *slog.Logger
+	part []byte
+}
+
+func (l *lineMessages) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range p {
+		if c != '\n' && c != '\r' {
+			if len(l.part) < 4096 {
+				l.part = append(l.part, c)
+			}
+			continue
+		}
+		if line := strings.TrimSpace(string(l.part)); line != "" {
+			l.log.Info(line)
+		}
+		l.part = l.part[:0]
+	}
+	return len(p), nil
 }
 
 // jsonLine writes one JSON value per line on stdout.

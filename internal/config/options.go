@@ -6,16 +6,25 @@ import "time"
 // to it (see AddFlags); in a Config it holds what the file and the
 // environment set, zero elsewhere.
 type Options struct {
-	Bank   string
-	Store  string
-	Seeds  []string
-	Scope  Scope
-	Limits Limits
-	Tor    Tor
-	Alerts Alerts
-	Watch  Watch
+	Log   Log
+	Bank  string
+	Store string
+	Seeds []string
+	// Baseline names an earlier JSON export of known matches.
+	Baseline string
+	Scope    Scope
+	Limits   Limits
+	Tor      Tor
+	Alerts   Alerts
+	Watch    Watch
 
 	Evidence Evidence
+}
+
+// Log says how every command writes stderr.
+type Log struct {
+	Level  string // debug, info, warn or error
+	Format string // text or json
 }
 
 // Evidence configures the evidence locker (internal/evidence): off unless
@@ -87,6 +96,9 @@ type Alerts struct {
 	LogFile string
 	// Wait is how long a scan keeps retrying delivery.
 	Wait time.Duration
+	// Hold is how long a new incident's event may wait for the end of
+	// its scan.
+	Hold time.Duration
 }
 
 // Watch configures "leakwatch watch".

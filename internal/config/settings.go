@@ -69,11 +69,17 @@ var (
 	bankUsers  = []string{"scan", "watch", "enroll", "match", "lookup", "bank import", "doctor", "report", "ledger add", "ledger import", "canary issue"}
 	storeUsers = []string{"scan", "watch", "incidents", "alerts endpoints", "alerts enable", "alerts list", "doctor", "report", "ledger", "canary issue"}
 	watching   = []string{"watch"}
+	// everyCommand: the root's persistent flags, which every command takes.
+	everyCommand = []string{""}
 )
 
 // Settings returns every setting, in documentation order.
 func Settings() []Setting {
 	return []Setting{
+		{Key: "log.level", Flag: "log-level", Env: "LEAKWATCH_LOG_LEVEL", Type: "string", Default: "warn", Commands: everyCommand,
+			Usage: "log level: debug, info, warn or error", check: oneOf("debug", "info", "warn", "error"), field: func(o *Options) any { return &o.Log.Level }},
+		{Key: "log.format", Flag: "log-format", Env: "LEAKWATCH_LOG_FORMAT", Type: "string", Default: "text", Commands: everyCommand,
+			Usage: "format of every line on stderr: text, or json (one JSON object per line, messages and errors included)", check: oneOf("text", "json"), field: func(o *Options) any { return &o.Log.Format }},
 		{Key: "bank", Flag: "bank", Env: "LEAKWATCH_BANK", Type: "path", Path: true, Commands: bankUsers,
 			Usage: "bank file", check: nonEmpty, field: func(o *Options) any { return &o.Bank }},
 		{Key: "store", Flag: "store", Env: "LEAKWATCH_STORE", Type: "path", Path: true, Commands: storeUsers,
@@ -153,6 +159,10 @@ func Settings() []Setting {
 			Usage: "also append every alert event as a JSON line to this file (- for stdout)", check: nonEmpty, field: func(o *Options) any { return &o.Alerts.LogFile }},
 		{Key: "alerts.wait", Flag: "alert-wait", Env: "LEAKWATCH_ALERT_WAIT", Type: "duration", kind: kindDuration, Default: "30s", Commands: scanning,
 			Usage: "how long to keep retrying alert delivery before leaving events for the next run", field: func(o *Options) any { return &o.Alerts.Wait }},
+		{Key: "alerts.hold", Flag: "alert-hold", Env: "LEAKWATCH_ALERT_HOLD", Type: "duration", kind: kindDuration, Default: "10m", Commands: scanning,
+			Usage: "hold a new incident's alert until the scan ends, at most this long, so it carries everything the scan found (0: send at once)", field: func(o *Options) any { return &o.Alerts.Hold }},
+		{Key: "baseline", Flag: "baseline", Env: "LEAKWATCH_BASELINE", Type: "path", Path: true, Commands: scanning,
+			Usage: "earlier JSON export (scan --json, incidents show --json) whose (capture, file) pairs are known: neither recorded nor alerted", check: nonEmpty, field: func(o *Options) any { return &o.Baseline }},
 		{Key: "watch.schedule", Flag: "schedule", Env: "LEAKWATCH_SCHEDULE", Type: "string", Commands: watching,
 			Usage: `when to scan: "@every 6h", "@daily" or cron fields such as "30 3 * * *" (required)`, check: checkSchedule, field: func(o *Options) any { return &o.Watch.Schedule }},
 		{Key: "watch.listen", Flag: "listen", Env: "LEAKWATCH_LISTEN", Type: "string", Default: "127.0.0.1:9477", Commands: watching,
@@ -185,6 +195,9 @@ var forbidden = map[string]string{
 // UsedBy reports whether command (a path below the root, "alerts test")
 // takes the setting, itself or through a parent.
 func (s Setting) UsedBy(command string) bool {
+	if slices.Contains(s.Commands, "") {
+		return true // a root flag
+	}
 	for c := command; c != ""; {
 		if slices.Contains(s.Commands, c) {
 			return true
@@ -198,16 +211,21 @@ func (s Setting) UsedBy(command string) bool {
 	return false
 }
 
-// UsedBy reports whether command takes any setting, and so reads the
-// configuration.
+// UsedBy reports whether command takes any setting besides the root's
+// (the log settings), and so reads the configuration file. A command that
+// does not still takes the root's settings from the environment.
 func UsedBy(command string) bool {
 	for _, s := range Settings() {
-		if s.UsedBy(command) {
+		if !s.Root() && s.UsedBy(command) {
 			return true
 		}
 	}
 	return false
 }
+
+// Root reports whether s is a setting of the root command, which every
+// command takes.
+func (s Setting) Root() bool { return slices.Equal(s.Commands, everyCommand) }
 
 // parse reads one value (one item for lists) in the setting's unit. It
 // checks the spelling only; validate checks the value.

@@ -94,7 +94,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	o.Out.Printf("fixture dump site on %s, webhook receiver on %s, work dir %s", siteURL, hookURL, r.dir)
-	st, err := store.Open(ctx, filepath.Join(r.dir, "leakwatch.db"))
+	// As scan does by default: the incident is announced once, when the
+	// scan ends, with everything it found.
+	st, err := store.Open(ctx, filepath.Join(r.dir, "leakwatch.db"), store.WithAlertHold(10*time.Minute))
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,13 @@ func (d incidentData) AlertSummary() (title, text, link string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Incident %s, status %s.\n", inc.ID, inc.Status)
 	fmt.Fprintf(&b, "Source: %s\n", inc.Source)
-	fmt.Fprintf(&b, "Affected captures (%d, %s): %s\n", n, plural(len(inc.Matches), "copy"), listed(d.capturesWithKind(), maxListed))
+	copies := 0
+	for _, m := range inc.Matches {
+		if !m.Dismissed {
+			copies++
+		}
+	}
+	fmt.Fprintf(&b, "Affected captures (%d, %s): %s\n", n, plural(copies, "copy"), listed(d.capturesWithKind(), maxListed))
 	if len(d.ev.NewCaptures) > 0 && d.typ != store.EventCreated {
 		fmt.Fprintf(&b, "New since the last alert: %s\n", listed(d.ev.NewCaptures, maxListed))
 	}
@@ -106,6 +112,9 @@ func (d incidentData) pages() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, m := range ms {
+		if m.Dismissed {
+			continue
+		}
 		p := m.Page
 		if p == "" {
 			p = m.URL

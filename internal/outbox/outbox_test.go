@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -321,5 +322,40 @@ func TestWorkerKickFlushesWithoutPolling(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("kick did not trigger a flush")
+	}
+}
+
+// blockingFlusher holds each flush until released and records whether its
+// context was cancelled meanwhile.
+type blockingFlusher struct {
+	started, release chan struct{}
+	cancelled        atomic.Bool
+}
+
+func (b *blockingFlusher) Flush(ctx context.Context) (Result, error) {
+	b.started <- struct{}{}
+	<-b.release
+	b.cancelled.Store(ctx.Err() != nil)
+	return Result{Delivered: 1}, nil
+}
+
+// TestWorkerStopLetsFlushFinish stops a worker while it delivers: the
+// delivery finishes with a live context instead of being cut short.
+func TestWorkerStopLetsFlushFinish(t *testing.T) {
+	f := &blockingFlusher{started: make(chan struct{}), release: make(chan struct{})}
+	w := NewWorker(f, time.Hour)
+	done := make(chan struct{})
+	var got Result
+	go func() {
+		defer close(done)
+		w.Run(t.Context(), func(r Result, _ error) { got = r })
+	}()
+	w.Kick()
+	<-f.started
+	w.Stop()
+	close(f.release)
+	<-done
+	if f.cancelled.Load() || got.Delivered != 1 {
+		t.Fatalf("flush cancelled %v, result %+v: Stop cut the delivery short", f.cancelled.Load(), got)
 	}
 }

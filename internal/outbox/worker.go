@@ -17,6 +17,9 @@ type Worker struct {
 	Poll  time.Duration
 	mu    sync.Mutex
 	kicks []chan struct{}
+
+	stopOnce sync.Once
+	stop     chan struct{}
 }
 
 // Laned is a Flusher that can be split into independent per-endpoint
@@ -31,8 +34,13 @@ func NewWorker(d Flusher, poll time.Duration) *Worker {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	return &Worker{D: d, Poll: poll}
+	return &Worker{D: d, Poll: poll, stop: make(chan struct{})}
 }
+
+// Stop ends Run after the flush in progress, if any, has finished: unlike
+// cancelling Run's context it never cuts a delivery short (which would be
+// reported as a failure and sent again).
+func (w *Worker) Stop() { w.stopOnce.Do(func() { close(w.stop) }) }
 
 // Kick asks for a flush now. It never blocks.
 func (w *Worker) Kick() {
@@ -46,8 +54,8 @@ func (w *Worker) Kick() {
 	}
 }
 
-// Run flushes until ctx ends, passing each flush's result to report (if
-// not nil); report is never called concurrently.
+// Run flushes until ctx ends or Stop is called, passing each flush's
+// result to report (if not nil); report is never called concurrently.
 func (w *Worker) Run(ctx context.Context, report func(Result, error)) {
 	lanes := []Flusher{w.D}
 	if l, ok := w.D.(Laned); ok {
@@ -85,6 +93,8 @@ func (w *Worker) loop(ctx context.Context, f Flusher, kick <-chan struct{}, repo
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-w.stop:
 			return
 		case <-kick:
 		case <-t.C:

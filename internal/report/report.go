@@ -62,13 +62,16 @@ type Summary struct {
 	// PatchLimited counts images whose patch leads outran the
 	// verification budget (fingerprint.MatchStats): a copy among the
 	// leads left unchecked may have been missed.
-	PatchLimited int64            `json:"patch_limited"`
-	Matches      int64            `json:"matches"`
-	Errors       int64            `json:"errors"`
-	ErrorsBy     map[string]int64 `json:"errors_by_reason"`
-	Incidents    []IncidentChange `json:"incidents"`
-	Interrupted  bool             `json:"interrupted,omitempty"`
-	Duration     time.Duration    `json:"duration_ns"`
+	PatchLimited int64 `json:"patch_limited"`
+	Matches      int64 `json:"matches"`
+	// Silenced counts matches left out because their (capture, file)
+	// pair was dismissed or is in the baseline.
+	Silenced    int64            `json:"silenced,omitempty"`
+	Errors      int64            `json:"errors"`
+	ErrorsBy    map[string]int64 `json:"errors_by_reason"`
+	Incidents   []IncidentChange `json:"incidents"`
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Duration    time.Duration    `json:"duration_ns"`
 }
 
 // IncidentChange summarises what a run did to one incident.
@@ -129,6 +132,9 @@ func (f Finished) Lines() []string {
 	sort.Strings(reasons)
 	out := []string{fmt.Sprintf("scanned %d pages, %d assets, %d images (%d hashed, %d cached, %d unhashable); %d matches; %d errors %s",
 		sum.Pages, sum.Assets, sum.Images, sum.Hashed, sum.Cached, sum.Unhashable, sum.Matches, sum.Errors, strings.Join(reasons, " "))}
+	if sum.Silenced > 0 {
+		out = append(out, fmt.Sprintf("%d matches silenced (dismissed as false positives or in the baseline)", sum.Silenced))
+	}
 	if sum.PatchLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images raised more patch leads than the verification budget: an uneven crop among them may have been missed (README, Match policy)", sum.PatchLimited))
 	}

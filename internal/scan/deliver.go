@@ -26,6 +26,8 @@ type Session struct {
 	Tor   *tor.Client
 	// Evidence is the evidence locker, nil when it is off.
 	Evidence *evidence.Locker
+	// Baseline is the baseline file's pairs (nil without one).
+	Baseline Baseline
 	lock     *lock.Lock
 }
 
@@ -44,6 +46,9 @@ func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) 
 	if s.Bank, err = fingerprint.LoadBank(o.Bank); err != nil {
 		return s, err
 	}
+	if s.Baseline, err = o.LoadBaseline(); err != nil {
+		return s, &UsageError{err}
+	}
 	if n := s.Bank.Len(); n > 0 && s.Bank.Features() == 0 && n > s.Bank.Imported() {
 		log.Warn("bank has no local features: copies that were rotated, cropped to half, covered or put in perspective are found only where a hash route lines up; enroll the captures into a new bank to add them",
 			"bank", o.Bank, "captures", n)
@@ -54,7 +59,7 @@ func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) 
 	if s.lock, err = lock.Acquire(ctx, o.Store+".lock", o.WaitLock); err != nil {
 		return s, err
 	}
-	if s.Store, err = store.Open(ctx, o.Store); err != nil {
+	if s.Store, err = store.Open(ctx, o.Store, store.WithAlertHold(o.Alerts.Hold)); err != nil {
 		return s, err
 	}
 	if s.Evidence, err = o.Locker(); err != nil {
@@ -102,21 +107,22 @@ func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (report.Summary,
 		return sum, total, err
 	}
 	w := outbox.NewWorker(d.dispatcher(cfg.Store), time.Second)
-	wctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w.Run(wctx, func(r outbox.Result, err error) {
+		w.Run(ctx, func(r outbox.Result, err error) {
 			total.Delivered += r.Delivered
 			total.GaveUp += r.GaveUp
-			if err != nil && wctx.Err() == nil && d.Logger != nil {
+			if err != nil && ctx.Err() == nil && d.Logger != nil {
 				d.Logger.Warn("alert delivery", "err", err)
 			}
 		})
 	}()
 	cfg.OnEvent = func(string) { w.Kick() }
 	sum, err := Run(ctx, cfg)
-	stop()
+	// A delivery in flight finishes: cutting it short would count as a
+	// failure and send it again.
+	w.Stop()
 	<-done
 	if err != nil {
 		return sum, total, err

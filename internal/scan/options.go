@@ -122,6 +122,14 @@ func (o Options) Config(tc *tor.Client, seeds []string, bank *fingerprint.Bank, 
 	}
 }
 
+// LoadBaseline reads the baseline file o names; nil when none.
+func (o Options) LoadBaseline() (Baseline, error) {
+	if o.Baseline == "" {
+		return nil, nil
+	}
+	return LoadBaseline(o.Baseline)
+}
+
 // StartTor starts (or connects to) Tor as o.Tor.Mode says; "off" is a direct
 // client. Bootstrap progress goes to progress.
 func (o Options) StartTor(ctx context.Context, progress io.Writer, log *slog.Logger) (*tor.Client, error) {

@@ -73,6 +73,9 @@ type Config struct {
 	// OnProgress, if set, receives a snapshot of the counters about twice
 	// a second while the scan runs (for a progress line on a terminal).
 	OnProgress func(report.Summary)
+	// Baseline holds (capture, file) pairs known before the first scan
+	// (see LoadBaseline): they are neither recorded nor alerted.
+	Baseline Baseline
 	// OnEvent is called after an alert event was committed to the outbox,
 	// e.g. to wake the delivery worker.
 	OnEvent func(eventID string)
@@ -180,6 +183,10 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	st, crawlErr := cr.Run(ctx, cfg.Seeds, s.handle, s.crawlError)
 	stopProgress()
 	if err := s.announce(context.WithoutCancel(ctx)); err != nil {
+		return report.Summary{}, err
+	}
+	// Every event now carries the run's final state: send them.
+	if err := cfg.Store.ReleaseHeld(context.WithoutCancel(ctx)); err != nil {
 		return report.Summary{}, err
 	}
 	s.mu.Lock()
@@ -418,12 +425,23 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 			SHA256: sha, Algorithm: string(m.Algorithm), Distance: m.Distance, Quality: m.Quality, Variant: m.Variant,
 			Via: m.Via, Inliers: m.Inliers})
 	}
+	evs = s.notInBaseline(evs)
+	if len(evs) == 0 {
+		s.count(func(x *report.Summary) { x.Silenced += int64(len(ms)) })
+		return nil
+	}
 	out, err := s.cfg.Store.RecordMatches(ctx, source, evs, s.cfg.Endpoints)
 	if err != nil {
 		return err
 	}
+	evs = out.Recorded
 	s.mu.Lock()
-	s.sum.Matches += int64(len(ms))
+	s.sum.Silenced += int64(len(ms) - len(evs))
+	if len(evs) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	s.sum.Matches += int64(len(evs))
 	ch := s.changes[out.IncidentID]
 	if ch == nil {
 		ch = &report.IncidentChange{ID: out.IncidentID, Source: source}

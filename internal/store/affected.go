@@ -21,13 +21,14 @@ type Affected struct {
 }
 
 // Affected lists the incident's captures, by capture ID, from its
-// matches. Canaries are left out: they show nobody.
+// matches that were not dismissed. Canaries are left out: they show
+// nobody.
 func (inc Incident) Affected() []Affected {
 	rows := map[string]*Affected{}
 	var order []string
 	for _, m := range inc.Matches {
-		if slices.Contains(inc.Canaries, m.CaptureID) {
-			continue
+		if m.Dismissed || slices.Contains(inc.Canaries, m.CaptureID) {
+			continue // a false positive or a canary: nobody to notify
 		}
 		r := rows[m.CaptureID]
 		if r == nil {

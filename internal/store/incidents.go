@@ -20,6 +20,9 @@ const (
 	StatusNew          = "new"
 	StatusAcknowledged = "acknowledged"
 	StatusResolved     = "resolved"
+	// StatusDismissed marks a false positive (Dismiss): its (capture,
+	// leaked file) pairs are never recorded again.
+	StatusDismissed = "dismissed"
 )
 
 // Event types written to the outbox.
@@ -58,6 +61,8 @@ type Match struct {
 	Evidence
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	// Dismissed marks a pair dismissed as a false positive.
+	Dismissed bool `json:"dismissed,omitempty"`
 }
 
 // Incident is one leak source with every capture found there.
@@ -69,8 +74,12 @@ type Incident struct {
 	LastSeen  time.Time `json:"last_seen"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int       `json:"version"`
-	Captures  []string  `json:"captures"`
-	Matches   []Match   `json:"matches,omitempty"`
+	// Reason is why it was dismissed (Dismiss).
+	Reason string `json:"reason,omitempty"`
+	// Captures are the captures found, leaving out those whose every
+	// match was dismissed.
+	Captures []string `json:"captures"`
+	Matches  []Match  `json:"matches,omitempty"`
 	// Canaries are the captures found that are canaries: synthetic, no
 	// person to notify. Attribution says whose copy leaked; both are
 	// absent while the ledger is empty.
@@ -90,31 +99,56 @@ type Outcome struct {
 	IncidentID  string
 	Created     bool
 	NewCaptures []string
-	// Event is the outbox event written, or empty when nothing was
-	// announced (yet).
+	// Event is the outbox event written (or grown), or empty when nothing
+	// was announced (yet).
 	Event string
+	// Recorded are the matches recorded; the others were dismissed
+	// earlier (see Dismiss) and left out.
+	Recorded []Evidence
 }
 
 // RecordMatches adds matches to the incident for source, creating it.
 //
-// Alerting policy: a new incident, and a resolved one that re-appears, are
-// announced at once (the outbox event is written in the same transaction),
-// so the first alert goes out within a second of the match. Growth of an
-// open incident is recorded as unannounced and announced by Announce, which
-// a scan calls at its end (and at its start, to finish a killed run), so a
-// run produces at most one "updated" event per incident instead of one per
-// image. A rerun that finds nothing new only refreshes last_seen.
+// Alerting policy: a new incident, and a closed one (resolved or
+// dismissed) that a new leaked file re-opens, are announced by an outbox
+// event written in the same transaction. Its deliveries are held for the
+// store's alert hold (WithAlertHold) so that growth found by the rest of
+// the scan is folded into that one event (Announce) and the scan releases
+// it when it ends (ReleaseHeld); a hold that runs out first sends it with
+// what was known then. Growth of an open incident is recorded as
+// unannounced and announced by Announce, which a scan calls at its end
+// (and at its start, to finish a killed run), so a run produces one event
+// per incident with its final state, or two if it outlasts the hold.
+//
+// A leaked file is its bytes (SHA-256) with the capture it shows: a
+// resolved incident re-opens only for a file it did not hold, so a copy
+// still online after resolution refreshes last_seen without alerting on
+// every scan. Dismissed (capture, file) pairs are never recorded again.
 func (s *Store) RecordMatches(ctx context.Context, source string, ms []Evidence, endpoints []string) (Outcome, error) {
 	if len(ms) == 0 {
 		return Outcome{}, errors.New("record matches: none given")
 	}
 	id := IncidentID(source)
 	out := Outcome{IncidentID: id}
-	nowS := s.ts(s.now())
+	now := s.now()
+	nowS, dueS := s.ts(now), s.ts(now.Add(s.hold))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out.Recorded = out.Recorded[:0]
+		for _, m := range ms {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM dismissals WHERE capture_id = ? AND sha256 = ?`, m.CaptureID, m.SHA256).Scan(&one)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				out.Recorded = append(out.Recorded, m)
+			case err != nil:
+				return err
+			}
+		}
+		if len(out.Recorded) == 0 {
+			return nil
+		}
 		var status string
-		var version int
-		err := tx.QueryRowContext(ctx, `SELECT status, version FROM incidents WHERE id = ?`, id).Scan(&status, &version)
+		err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, id).Scan(&status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			out.Created = true
@@ -131,13 +165,28 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Evidence,
 			return err
 		}
 		fresh := map[string]bool{}
-		for _, m := range ms {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_matches(incident_id, capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, via, inliers, first_seen, last_seen, announced)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-				ON CONFLICT(incident_id, capture_id, sha256, archive_path) DO UPDATE SET last_seen = excluded.last_seen,
-					distance = MIN(distance, excluded.distance), inliers = MAX(inliers, excluded.inliers)`,
-				id, m.CaptureID, m.Kind, m.URL, m.Page, m.ArchivePath, m.SHA256, m.Algorithm, m.Distance, m.Quality, m.Variant, m.Via, m.Inliers, nowS, nowS); err != nil {
+		newFile := false
+		for _, m := range out.Recorded {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM incident_matches WHERE incident_id = ? AND capture_id = ? AND sha256 = ? AND archive_path = ?`,
+				id, m.CaptureID, m.SHA256, m.ArchivePath).Scan(&one)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				newFile = true
+				if _, err := tx.ExecContext(ctx, `INSERT INTO incident_matches(incident_id, capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, via, inliers, first_seen, last_seen, announced)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+					id, m.CaptureID, m.Kind, m.URL, m.Page, m.ArchivePath, m.SHA256, m.Algorithm, m.Distance, m.Quality, m.Variant, m.Via, m.Inliers, nowS, nowS); err != nil {
+					return err
+				}
+			case err != nil:
 				return err
+			default:
+				if _, err := tx.ExecContext(ctx, `UPDATE incident_matches SET last_seen = ?,
+						distance = CASE WHEN distance < ? THEN distance ELSE ? END, inliers = CASE WHEN inliers > ? THEN inliers ELSE ? END
+					WHERE incident_id = ? AND capture_id = ? AND sha256 = ? AND archive_path = ?`,
+					nowS, m.Distance, m.Distance, m.Inliers, m.Inliers, id, m.CaptureID, m.SHA256, m.ArchivePath); err != nil {
+					return err
+				}
 			}
 			if !known[m.CaptureID] {
 				fresh[m.CaptureID] = true
@@ -152,9 +201,12 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Evidence,
 		}
 		switch {
 		case out.Created:
-			out.Event, err = announce(ctx, tx, id, EventCreated, StatusNew, out.NewCaptures, endpoints, nowS)
-		case status == StatusResolved:
-			out.Event, err = announce(ctx, tx, id, EventReappeared, StatusNew, out.NewCaptures, endpoints, nowS)
+			out.Event, err = announce(ctx, tx, id, EventCreated, StatusNew, out.NewCaptures, endpoints, nowS, dueS)
+		case (status == StatusResolved || status == StatusDismissed) && newFile:
+			out.Event, err = announce(ctx, tx, id, EventReappeared, StatusNew, out.NewCaptures, endpoints, nowS, dueS)
+		case status == StatusResolved || status == StatusDismissed:
+			// Copies it already held, still online: seen, not news.
+			_, err = tx.ExecContext(ctx, `UPDATE incident_matches SET announced = 1 WHERE incident_id = ? AND announced = 0`, id)
 		}
 		return err
 	})
@@ -194,7 +246,7 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 
 // announce bumps the incident's version, marks all its matches announced
 // and writes the outbox event with a delivery per endpoint, all inside tx.
-func announce(ctx context.Context, tx *sql.Tx, id, evType, status string, newCaptures, endpoints []string, nowS string) (string, error) {
+func announce(ctx context.Context, tx *sql.Tx, id, evType, status string, newCaptures, endpoints []string, nowS, dueS string) (string, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE incidents SET version = version + 1, status = ?, updated_at = ? WHERE id = ?`, status, nowS, id); err != nil {
 		return "", err
 	}
@@ -215,12 +267,14 @@ func announce(ctx context.Context, tx *sql.Tx, id, evType, status string, newCap
 	// The ID is derived from the incident and its version, so the same
 	// change always carries the same webhook-id, however often it is sent.
 	ev := fmt.Sprintf("evt_%s_v%d", strings.TrimPrefix(id, "inc_"), inc.Version)
-	return ev, insertEvent(ctx, tx, ev, id, evType, payload, endpoints, nowS)
+	return ev, insertEvent(ctx, tx, ev, id, evType, payload, endpoints, nowS, dueS)
 }
 
 // Announce writes one "updated" event for every incident that gained
-// captures not announced yet. Matches that only add copies of captures
-// already announced are marked announced without an event.
+// captures not announced yet, or folds them into the incident's event
+// that is still held (see RecordMatches): a scan thus announces an
+// incident once, with its final state. Matches that only add copies of
+// captures already announced are marked announced without an event.
 func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT incident_id FROM incident_matches WHERE announced = 0`)
 	if err != nil {
@@ -233,7 +287,8 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 	var outs []Outcome
 	for _, id := range ids {
 		out := Outcome{IncidentID: id}
-		nowS := s.ts(s.now())
+		now := s.now()
+		nowS := s.ts(now)
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			r, err := tx.QueryContext(ctx, `SELECT DISTINCT capture_id FROM incident_matches m WHERE incident_id = ? AND announced = 0
 				AND NOT EXISTS (SELECT 1 FROM incident_matches a WHERE a.incident_id = m.incident_id AND a.capture_id = m.capture_id AND a.announced = 1)
@@ -241,24 +296,26 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 			if err != nil {
 				return err
 			}
-			for r.Next() {
-				var c string
-				if err := r.Scan(&c); err != nil {
-					r.Close()
-					return err
-				}
-				out.NewCaptures = append(out.NewCaptures, c)
+			if out.NewCaptures, err = scanStrings(r); err != nil {
+				return err
 			}
-			r.Close()
 			if len(out.NewCaptures) == 0 {
 				_, err := tx.ExecContext(ctx, `UPDATE incident_matches SET announced = 1 WHERE incident_id = ? AND announced = 0`, id)
+				return err
+			}
+			held, err := heldEvent(ctx, tx, id, now)
+			if err != nil {
+				return err
+			}
+			if held != "" {
+				out.Event, err = fold(ctx, tx, id, held, out.NewCaptures)
 				return err
 			}
 			var status string
 			if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, id).Scan(&status); err != nil {
 				return err
 			}
-			out.Event, err = announce(ctx, tx, id, EventUpdated, status, out.NewCaptures, endpoints, nowS)
+			out.Event, err = announce(ctx, tx, id, EventUpdated, status, out.NewCaptures, endpoints, nowS, s.ts(now.Add(s.hold)))
 			return err
 		})
 		if err != nil {
@@ -269,6 +326,118 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 		}
 	}
 	return outs, nil
+}
+
+// heldEvent returns the incident's newest event if no delivery of it has
+// been attempted or has come due, so it can still change; "" if none.
+// Events without deliveries (no endpoints) are never held.
+func heldEvent(ctx context.Context, tx *sql.Tx, id string, now time.Time) (string, error) {
+	var ev string
+	err := tx.QueryRowContext(ctx, `SELECT event_id FROM outbox WHERE incident_id = ? ORDER BY created_at DESC, event_id DESC LIMIT 1`, id).Scan(&ev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT status, attempts, next_attempt FROM deliveries WHERE event_id = ?`, ev)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var st, next string
+		var attempts int
+		if err := rows.Scan(&st, &attempts, &next); err != nil {
+			return "", err
+		}
+		// Timestamps are compared as times: their text does not sort.
+		if st != DeliveryPending || attempts > 0 || !parseTS(next).After(now) {
+			return "", rows.Err()
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil || n == 0 {
+		return "", err
+	}
+	return ev, nil
+}
+
+// fold rewrites a held event's payload with the incident as it is now,
+// adding newCaptures to the captures it announces, and marks the
+// incident's matches announced. The event keeps its ID and version: no
+// delivery of the old payload was attempted.
+func fold(ctx context.Context, tx *sql.Tx, id, ev string, newCaptures []string) (string, error) {
+	var raw []byte
+	if err := tx.QueryRowContext(ctx, `SELECT payload FROM outbox WHERE event_id = ?`, ev).Scan(&raw); err != nil {
+		return "", err
+	}
+	var old EventData
+	if err := json.Unmarshal(raw, &old); err != nil {
+		return "", fmt.Errorf("event %s: %w", ev, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE incident_matches SET announced = 1 WHERE incident_id = ? AND announced = 0`, id); err != nil {
+		return "", err
+	}
+	inc, err := getIncident(ctx, tx, id)
+	if err != nil {
+		return "", err
+	}
+	seen := map[string]bool{}
+	all := []string{}
+	for _, c := range append(old.NewCaptures, newCaptures...) {
+		if !seen[c] {
+			seen[c] = true
+			all = append(all, c)
+		}
+	}
+	sort.Strings(all)
+	payload, err := json.Marshal(EventData{Incident: inc, NewCaptures: all})
+	if err != nil {
+		return "", err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE outbox SET payload = ? WHERE event_id = ?`, payload, ev)
+	return ev, err
+}
+
+// ReleaseHeld makes every held delivery due now; a scan calls it when it
+// ends, once its events carry their final state.
+func (s *Store) ReleaseHeld(ctx context.Context) error {
+	now := s.now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT event_id, endpoint, next_attempt FROM deliveries WHERE status = ? AND attempts = 0`, DeliveryPending)
+		if err != nil {
+			return err
+		}
+		type key struct{ ev, ep string }
+		var due []key
+		for rows.Next() {
+			var k key
+			var next string
+			if err := rows.Scan(&k.ev, &k.ep, &next); err != nil {
+				rows.Close()
+				return err
+			}
+			if parseTS(next).After(now) {
+				due = append(due, k)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, k := range due {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt = ? WHERE event_id = ? AND endpoint = ?`, s.ts(now), k.ev, k.ep); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release held alerts: %w", err)
+	}
+	return nil
 }
 
 // EventData is the "data" of an incident event.
@@ -285,8 +454,8 @@ type querier interface {
 func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
 	var inc Incident
 	var fs, ls, up string
-	err := q.QueryRowContext(ctx, `SELECT id, source, status, first_seen, last_seen, updated_at, version FROM incidents WHERE id = ?`, id).
-		Scan(&inc.ID, &inc.Source, &inc.Status, &fs, &ls, &up, &inc.Version)
+	err := q.QueryRowContext(ctx, `SELECT id, source, status, status_reason, first_seen, last_seen, updated_at, version FROM incidents WHERE id = ?`, id).
+		Scan(&inc.ID, &inc.Source, &inc.Status, &inc.Reason, &fs, &ls, &up, &inc.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Incident{}, fmt.Errorf("incident %s: %w", id, ErrNotFound)
 	}
@@ -294,8 +463,9 @@ func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
 		return Incident{}, err
 	}
 	inc.FirstSeen, inc.LastSeen, inc.UpdatedAt = parseTS(fs), parseTS(ls), parseTS(up)
-	rows, err := q.QueryContext(ctx, `SELECT capture_id, kind, url, page, archive_path, sha256, algorithm, distance, quality, variant, via, inliers, first_seen, last_seen
-		FROM incident_matches WHERE incident_id = ? ORDER BY capture_id, url, archive_path`, id)
+	rows, err := q.QueryContext(ctx, `SELECT m.capture_id, m.kind, m.url, m.page, m.archive_path, m.sha256, m.algorithm, m.distance, m.quality, m.variant, m.via, m.inliers, m.first_seen, m.last_seen,
+			EXISTS (SELECT 1 FROM dismissals d WHERE d.capture_id = m.capture_id AND d.sha256 = m.sha256)
+		FROM incident_matches m WHERE m.incident_id = ? ORDER BY m.capture_id, m.url, m.archive_path`, id)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -303,12 +473,12 @@ func getIncident(ctx context.Context, q querier, id string) (Incident, error) {
 	seen := map[string]bool{}
 	for rows.Next() {
 		var m Match
-		if err := rows.Scan(&m.CaptureID, &m.Kind, &m.URL, &m.Page, &m.ArchivePath, &m.SHA256, &m.Algorithm, &m.Distance, &m.Quality, &m.Variant, &m.Via, &m.Inliers, &fs, &ls); err != nil {
+		if err := rows.Scan(&m.CaptureID, &m.Kind, &m.URL, &m.Page, &m.ArchivePath, &m.SHA256, &m.Algorithm, &m.Distance, &m.Quality, &m.Variant, &m.Via, &m.Inliers, &fs, &ls, &m.Dismissed); err != nil {
 			return Incident{}, err
 		}
 		m.FirstSeen, m.LastSeen = parseTS(fs), parseTS(ls)
 		inc.Matches = append(inc.Matches, m)
-		if !seen[m.CaptureID] {
+		if !seen[m.CaptureID] && !m.Dismissed {
 			seen[m.CaptureID] = true
 			inc.Captures = append(inc.Captures, m.CaptureID)
 		}
@@ -390,7 +560,9 @@ func (s *Store) Incidents(ctx context.Context, status string) ([]Incident, error
 	return out, nil
 }
 
-// SetStatus moves an incident through its lifecycle.
+// SetStatus moves an incident through its lifecycle (new, acknowledged,
+// resolved; Dismiss dismisses). Re-opening a dismissed incident takes its
+// dismissals back.
 func (s *Store) SetStatus(ctx context.Context, id, status string) (Incident, error) {
 	switch status {
 	case StatusNew, StatusAcknowledged, StatusResolved:
@@ -401,8 +573,56 @@ func (s *Store) SetStatus(ctx context.Context, id, status string) (Incident, err
 	if err != nil {
 		return Incident{}, err
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE incidents SET status = ?, updated_at = ? WHERE id = ?`, status, s.ts(s.now()), full); err != nil {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, full).Scan(&cur); err != nil {
+			return err
+		}
+		if cur == StatusDismissed {
+			if status != StatusNew {
+				return fmt.Errorf("%w: incident %s is dismissed; reopen it first", ErrInvalidTransition, full)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM dismissals WHERE incident_id = ?`, full); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE incidents SET status = ?, status_reason = '', updated_at = ? WHERE id = ?`, status, s.ts(s.now()), full)
+		return err
+	})
+	if err != nil {
 		return Incident{}, fmt.Errorf("set status: %w", err)
+	}
+	return getIncident(ctx, s.db, full)
+}
+
+// Dismiss marks an incident a false positive: every (capture, leaked
+// file) pair it holds is dismissed, so that no scan records, raises or
+// re-opens anything for those pairs again (a new file of the same capture
+// still does). "reopen" takes the dismissal back.
+func (s *Store) Dismiss(ctx context.Context, id, reason string) (Incident, error) {
+	if strings.TrimSpace(reason) == "" {
+		return Incident{}, errors.New("dismiss: a reason is required")
+	}
+	full, err := s.resolveID(ctx, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	nowS := s.ts(s.now())
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dismissals(capture_id, sha256, incident_id, reason, dismissed_at)
+			SELECT DISTINCT capture_id, sha256, incident_id, ?, ? FROM incident_matches WHERE incident_id = ?
+			ON CONFLICT(capture_id, sha256) DO NOTHING`, reason, nowS, full); err != nil {
+			return err
+		}
+		// Unannounced growth of a false positive is not news either.
+		if _, err := tx.ExecContext(ctx, `UPDATE incident_matches SET announced = 1 WHERE incident_id = ? AND announced = 0`, full); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE incidents SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?`, StatusDismissed, reason, nowS, full)
+		return err
+	})
+	if err != nil {
+		return Incident{}, fmt.Errorf("dismiss %s: %w", full, err)
 	}
 	return getIncident(ctx, s.db, full)
 }

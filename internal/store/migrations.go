@@ -156,4 +156,17 @@ CREATE TABLE ledger_totals (
 );
 INSERT INTO ledger_totals(id, captures) VALUES (1, 0);
 `,
+	// 7: false positives. A dismissed (capture, leaked file) pair is never
+	// recorded again; the incident keeps why it was dismissed.
+	`
+CREATE TABLE dismissals (
+	capture_id   TEXT NOT NULL,
+	sha256       TEXT NOT NULL,
+	incident_id  TEXT NOT NULL,
+	reason       TEXT NOT NULL,
+	dismissed_at TEXT NOT NULL,
+	PRIMARY KEY (capture_id, sha256)
+);
+ALTER TABLE incidents ADD COLUMN status_reason TEXT NOT NULL DEFAULT '';
+`,
 }

@@ -15,14 +15,16 @@ const (
 	DeliveryFailed    = "failed" // given up: permanent error or too old
 )
 
-func insertEvent(ctx context.Context, tx *sql.Tx, eventID, incidentID, typ string, payload []byte, endpoints []string, nowS string) error {
+// insertEvent writes an event with one delivery per endpoint, first due
+// at dueS.
+func insertEvent(ctx context.Context, tx *sql.Tx, eventID, incidentID, typ string, payload []byte, endpoints []string, nowS, dueS string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(event_id, incident_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT(event_id) DO NOTHING`, eventID, incidentID, typ, payload, nowS); err != nil {
 		return err
 	}
 	for _, ep := range endpoints {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt) VALUES (?, ?, ?)
-			ON CONFLICT(event_id, endpoint) DO NOTHING`, eventID, ep, nowS); err != nil {
+			ON CONFLICT(event_id, endpoint) DO NOTHING`, eventID, ep, dueS); err != nil {
 			return err
 		}
 	}

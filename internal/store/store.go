@@ -16,6 +16,10 @@ import (
 // ErrNotFound reports a missing incident or event.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalidTransition reports a status change the lifecycle does not
+// allow.
+var ErrInvalidTransition = errors.New("invalid status change")
+
 // ErrSchemaTooNew reports a database written by a newer leakwatch.
 var ErrSchemaTooNew = errors.New("database schema is newer than this build")
 
@@ -23,6 +27,9 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this build")
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// hold delays the first delivery of an incident's event (see
+	// RecordMatches).
+	hold time.Duration
 }
 
 // Option configures Open.
@@ -30,6 +37,12 @@ type Option func(*Store)
 
 // WithClock replaces time.Now (tests).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithAlertHold holds the deliveries of each new incident event for up to
+// d, so that a scan can fold what else it finds into that event and
+// release it when it ends (RecordMatches, Announce, ReleaseHeld). Zero
+// (the default) makes every event due at once.
+func WithAlertHold(d time.Duration) Option { return func(s *Store) { s.hold = max(d, 0) } }
 
 // Open opens (creating if needed) the SQLite database at path and applies
 // pending migrations.

@@ -49,7 +49,9 @@ func TestIncidentLifecycleAndOutbox(t *testing.T) {
 		{"same capture, new copy", nil, []Evidence{match("c1", "s9")}, false, nil, false, false},
 		{"grows", nil, []Evidence{match("c3", "s3")}, false, []string{"c3"}, false, true},
 		{"acknowledged and grows", func() { mustStatus(t, s, StatusAcknowledged) }, []Evidence{match("c4", "s4")}, false, []string{"c4"}, false, true},
-		{"resolved, reappears", func() { mustStatus(t, s, StatusResolved) }, []Evidence{match("c1", "s1")}, false, nil, true, false},
+		{"resolved, a known copy still online", func() { mustStatus(t, s, StatusResolved) }, []Evidence{match("c1", "s1")}, false, nil, false, false},
+		{"resolved, the same again", nil, []Evidence{match("c1", "s1"), match("c2", "s2")}, false, nil, false, false},
+		{"resolved, a new file re-appears", nil, []Evidence{match("c1", "s8")}, false, nil, true, false},
 	}
 	var events []string
 	for _, st := range steps {

@@ -106,6 +106,8 @@ type watcher struct {
 	health  *metrics.Health
 
 	evidence *evidence.Locker // nil when the locker is off
+	// baseline is read once at start.
+	baseline scan.Baseline
 }
 
 // Run watches until ctx ends, or until o.Ticks runs happened and the
@@ -123,7 +125,11 @@ func Run(ctx context.Context, o Options, env Env) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, o.Store)
+	baseline, err := o.LoadBaseline()
+	if err != nil {
+		return &scan.UsageError{Err: err}
+	}
+	st, err := store.Open(ctx, o.Store, store.WithAlertHold(o.Alerts.Hold))
 	if err != nil {
 		return err
 	}
@@ -137,7 +143,7 @@ func Run(ctx context.Context, o Options, env Env) error {
 		return err
 	}
 	defer tc.Close()
-	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf, evidence: locker,
+	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf, evidence: locker, baseline: baseline,
 		lock: &sharedLock{path: o.Store + ".lock"}, health: metrics.NewHealth(time.Now(), o.Watch.UnhealthyAfter)}
 	w.setupAlerts()
 	stopServer, err := w.serve()
@@ -186,6 +192,9 @@ func (w *watcher) run(ctx context.Context) error {
 	w.loop(ctx)
 	if ctx.Err() == nil {
 		w.drain(ctx) // Ticks reached: send what is queued, within Alerts.Wait
+	}
+	if w.worker != nil {
+		w.worker.Stop()
 	}
 	stopWorker()
 	<-workerDone
@@ -268,6 +277,7 @@ func (w *watcher) tick(ctx context.Context) {
 	}
 	cfg := w.o.Config(w.tc, w.env.Seeds, bank, w.st, w.env.Alerts.Keys, w.env.Logger)
 	cfg.Evidence = w.evidence
+	cfg.Baseline = w.baseline
 	if w.env.Decorate != nil {
 		w.env.Decorate(&cfg)
 	}
