@@ -500,7 +500,7 @@ func benignVisitError(err error) bool {
 }
 
 func isArchiveType(ct string) bool {
-	for _, s := range []string{"zip", "tar", "gzip", "x-bzip", "x-xz", "7z", "octet-stream"} {
+	for _, s := range []string{"zip", "tar", "gzip", "x-bzip", "x-xz", "7z", "rar", "octet-stream"} {
 		if strings.Contains(ct, s) {
 			return true
 		}

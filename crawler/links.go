@@ -37,7 +37,7 @@ type Link struct {
 
 var imageExt = map[string]bool{".jpg": true, ".jpeg": true, ".jpe": true, ".png": true, ".gif": true, ".webp": true, ".bmp": true, ".tif": true, ".tiff": true}
 
-var archiveExt = []string{".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".tbz2", ".tar.bz2", ".bz2", ".txz", ".tar.xz", ".xz", ".7z"}
+var archiveExt = []string{".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".tbz2", ".tar.bz2", ".bz2", ".txz", ".tar.xz", ".xz", ".7z", ".rar"}
 
 // Classify guesses the kind of a URL from its path. The guess only decides
 // how the URL is fetched; content is always sniffed afterwards.

@@ -18,6 +18,7 @@ const (
 	FormatBzip2   Format = "bzip2"
 	FormatXZ      Format = "xz"
 	Format7z      Format = "7z"
+	FormatRAR     Format = "rar"
 )
 
 // HeadSize is how many leading bytes Detect needs to recognise every format:
@@ -33,6 +34,8 @@ const (
 	magicBzip2    = "BZh"
 	magicXZ       = "\xfd7zXZ\x00"
 	magic7z       = "7z\xbc\xaf\x27\x1c"
+	magicRAR4     = "Rar!\x1a\x07\x00"
+	magicRAR5     = "Rar!\x1a\x07\x01\x00"
 )
 
 // hasPrefix is bytes.HasPrefix for a string constant, without allocating.
@@ -56,6 +59,8 @@ func Detect(head []byte) Format {
 		return FormatXZ
 	case hasPrefix(head, magic7z):
 		return Format7z
+	case hasPrefix(head, magicRAR4), hasPrefix(head, magicRAR5):
+		return FormatRAR
 	case isTarHeader(head):
 		return FormatTar
 	}

@@ -1,6 +1,7 @@
 // Package archive streams the entries out of untrusted archives: zip, tar,
-// tar.gz/tgz, tar.bz2, tar.xz, single gzip/bzip2/xz files and 7z, and
-// archives nested inside them, without ever writing an entry to disk.
+// tar.gz/tgz, tar.bz2, tar.xz, single gzip/bzip2/xz files, 7z and RAR (4
+// and 5), and archives nested inside them, without ever writing an entry
+// to disk.
 //
 // It exists because dump sites ship leaked photos in archives, and an
 // archive from an attacker is a weapon: a 42 KB zip can expand to petabytes
@@ -36,9 +37,19 @@
 // header itself first, bounded, and refuses counts beyond the entry budget
 // and LZMA/LZMA2/PPMd memory beyond 128 MiB, as it does for xz.
 //
+// RAR is read as a stream with github.com/nwaples/rardecode/v2, whose
+// decoders allocate the declared dictionary up front: dictionaries beyond
+// 128 MiB are refused (RAR 7 allows 64 GiB), and like 7z every entry is
+// read to its end through the meters, since a solid archive decodes the
+// entries it skips. The library cannot go on past an entry it refuses to
+// open (too large a dictionary, an unknown version), so such an entry ends
+// the walk with that reason.
+//
 // Known limits: only the first xz block's dictionary size can be checked
 // without decoding; the window sizes of the rarer 7z coders (zstd, brotli,
-// lz4) are left to those decoders' own caps. Callers should still run with
+// lz4) are left to those decoders' own caps; a RAR 3 PPMd model sizes its
+// memory (up to 256 MiB) from inside the compressed stream, past any
+// header check. Callers should still run with
 // a memory limit (GOMEMLIMIT) and a deadline on ctx.
 //
 // This package imports nothing else from leakwatch.

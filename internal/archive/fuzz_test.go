@@ -50,6 +50,11 @@ func walkSeeds() map[string][]byte {
 		"7z-encrypted":   archivetest.SevenZipEncrypted(),
 		"empty-zip":      archivetest.Zip(),
 		"not-an-archive": []byte("plain text"),
+		"rar5":           archivetest.RAR5(append(small, archivetest.File{Name: "l", Link: "b.txt"})...),
+		"rar4":           archivetest.RAR4(small...),
+		"rar5-nested":    archivetest.RAR5(archivetest.File{Name: "i.zip", Body: inner}, archivetest.File{Name: "e", Body: []byte("e"), Encrypted: true}),
+		"rar5-volume":    archivetest.RAR5Volumes(8, small...)[0],
+		"rar5-dict-bomb": archivetest.RAR5DictBomb(),
 	}
 }
 

@@ -127,6 +127,8 @@ func (w *walker) walkStream(depth int, prefix []string, br *bufio.Reader, hint s
 		return w.walkTar(depth, prefix, &contentMeter{r: br, w: w})
 	case FormatGzip, FormatBzip2, FormatXZ:
 		return w.walkCompressed(depth, prefix, br, f, hint)
+	case FormatRAR:
+		return w.walkRAR(depth, prefix, br)
 	case FormatZip, Format7z:
 		ra, size, closeSpool, err := w.spool(br)
 		if err != nil {

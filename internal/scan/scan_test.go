@@ -123,7 +123,7 @@ func TestHostileSite(t *testing.T) {
 	}
 	for _, inc := range incs {
 		for _, m := range inc.Matches {
-			if m.ArchivePath == "" || !strings.HasSuffix(m.URL, ".tar.gz") {
+			if m.ArchivePath == "" || !(strings.HasSuffix(m.URL, ".tar.gz") || strings.HasSuffix(m.URL, ".rar")) {
 				t.Errorf("evidence lacks the archive entry: %+v", m)
 			}
 		}
@@ -147,6 +147,8 @@ func TestHostileSite(t *testing.T) {
 		{"link_limit", "/amp/1/"},
 		{"encoding_ratio", "/bombs/encoded.zip"},
 		{"too_slow", "/trickle.zip"},
+		{"archive_unsupported", "/bombs/dict-bomb.rar"},
+		{"archive_encrypted", "/bombs/encrypted.rar"},
 	} {
 		hit := false
 		for _, u := range problems[want.reason] {

@@ -33,6 +33,8 @@ func Hostile() []Fixture {
 		{"file-count-bomb.7z", SevenZipFileCountBomb(), "41-byte 7z declaring 4 billion files"},
 		{"encrypted.7z", SevenZipEncrypted(), "7z with encrypted entries"},
 		{"encrypted-headers.7z", SevenZipEncryptedHeaders(), "7z whose file list is encrypted"},
+		{"dict-bomb.rar", RAR5DictBomb(), "RAR 5 entry asking for a 4 GiB dictionary"},
+		{"encrypted.rar", RAR5(File{Name: "secret.jpg", Body: []byte("\xff\xd8\xff"), Encrypted: true}), "RAR 5 with an encrypted entry"},
 	}
 }
 
