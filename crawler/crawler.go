@@ -73,6 +73,11 @@ type Asset struct {
 	// a chain-of-custody record; the header is untrusted).
 	Header    http.Header
 	FetchedAt time.Time
+	// Volumes, for an archive split into several files linked from one
+	// page (name.7z.001, name.7z.002, ...), are its volumes in reading
+	// order; URL is the first one's and Body reads that one only. Limit
+	// and ArchiveTimeout apply to the set as a whole.
+	Volumes []Volume
 }
 
 // Handler consumes one asset. Its error is reported for that asset and the
@@ -450,6 +455,20 @@ func (r *run) remember(pageURL string, resp *colly.Response, links []Link) {
 // goroutine and a request per queued page) and the referrer bookkeeping.
 func (r *run) follow(req *colly.Request, pageURL string, links []Link) {
 	o := r.c.opts
+	sets, links, problems := groupSplit(links, o.MaxSplitVolumes)
+	for u, err := range problems {
+		r.fail(u, err)
+	}
+	for _, urls := range sets {
+		if u, err := url.Parse(urls[0]); err != nil || !r.inScope(u) {
+			continue
+		}
+		vols := make([]Volume, len(urls))
+		for i, u := range urls {
+			vols[i] = Volume{URL: u}
+		}
+		r.enqueue(Asset{URL: urls[0], Page: pageURL, Kind: LinkArchive, Depth: req.Depth + 1, Volumes: vols})
+	}
 	for _, l := range links {
 		u, err := url.Parse(l.URL)
 		if err != nil || !r.inScope(u) {
@@ -512,6 +531,9 @@ func (r *run) enqueue(a Asset) {
 	if _, dup := r.seenAssets.LoadOrStore(sha256.Sum256([]byte(a.URL)), true); dup {
 		return
 	}
+	for _, v := range a.Volumes {
+		r.seenAssets.Store(v.URL, true)
+	}
 	if r.assets.Add(1) > maxAssetsPerRun {
 		r.assets.Add(-1)
 		r.fail(a.URL, ErrAssetLimit)
@@ -526,6 +548,10 @@ func (r *run) enqueue(a Asset) {
 
 func (r *run) fetchAsset(a Asset) {
 	if r.ctx.Err() != nil {
+		return
+	}
+	if len(a.Volumes) > 1 {
+		r.fetchSplit(a)
 		return
 	}
 	o := r.c.opts

@@ -51,6 +51,9 @@ func Classify(u *url.URL) LinkKind {
 			return LinkArchive
 		}
 	}
+	if isVolumeName(u) {
+		return LinkArchive
+	}
 	return LinkPage
 }
 

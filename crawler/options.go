@@ -60,6 +60,9 @@ type Options struct {
 	// MaxDecodeRatio bounds how far a Content-Encoding may inflate a
 	// response, checked after the first MiB (default 200).
 	MaxDecodeRatio int
+	// MaxSplitVolumes caps the volumes of one split archive (default
+	// 1000); a larger set is reported and not fetched.
+	MaxSplitVolumes int
 
 	// Parallelism is the number of concurrent requests per host (default 2).
 	Parallelism int
@@ -161,6 +164,9 @@ func (o *Options) setDefaults() {
 	if o.MaxDecodeRatio == 0 {
 		o.MaxDecodeRatio = 200
 	}
+	if o.MaxSplitVolumes == 0 {
+		o.MaxSplitVolumes = 1000
+	}
 	if o.Parallelism == 0 {
 		o.Parallelism = 2
 	}
@@ -178,7 +184,8 @@ func (o *Options) setDefaults() {
 // Validate reports every problem with the options at once.
 func (o Options) Validate() error {
 	var errs []error
-	if o.MaxDepth < 0 || o.MaxPages < 0 || o.MaxLinksPerPage < 0 || o.MaxURLBytes < 0 || o.MaxLinkBytesPerPage < 0 || o.MaxStoredLinkBytes < 0 {
+	if o.MaxDepth < 0 || o.MaxPages < 0 || o.MaxLinksPerPage < 0 || o.MaxURLBytes < 0 || o.MaxLinkBytesPerPage < 0 || o.MaxStoredLinkBytes < 0 ||
+		o.MaxSplitVolumes < 0 {
 		errs = append(errs, errors.New("depth, page and link limits must not be negative"))
 	}
 	if o.MaxPageBytes < 0 || o.MaxImageBytes < 0 || o.MaxArchiveBytes < 0 {

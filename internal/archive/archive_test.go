@@ -55,6 +55,7 @@ func TestWalkFormats(t *testing.T) {
 		{"bzip2", "note.txt.bz2", archivetest.Bzip2(), map[string]string{"note.txt": archivetest.Bzip2Body}, 0},
 		{"xz", "x.bin.xz", archivetest.Xz(photo), map[string]string{"x.bin": string(photo)}, 0},
 		{"7z", "a.7z", archivetest.SevenZip(), fixtureEntries(), 0},
+		{"7z stored", "a.7z", archivetest.SevenZipStored(files...), want, 0},
 		{"rar5", "a.rar", archivetest.RAR5(withLink...), want, 1},
 		{"rar4", "a.rar", archivetest.RAR4(files...), want, 0},
 		{"misleading name", "photo.jpg", archivetest.Zip(files...), want, 0},

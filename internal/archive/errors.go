@@ -18,6 +18,9 @@ var (
 	ErrNotArchive = errors.New("archive: not an archive")
 	// ErrTooManyEntries means Limits.MaxEntries was exceeded.
 	ErrTooManyEntries = errors.New("archive: too many entries")
+	// ErrTooManyVolumes means a split archive has more than
+	// Limits.MaxVolumes volumes.
+	ErrTooManyVolumes = errors.New("archive: too many volumes")
 	// ErrEntryTooLarge means one entry is larger than Limits.MaxEntryBytes.
 	ErrEntryTooLarge = errors.New("archive: entry too large")
 	// ErrTooLarge means the uncompressed total exceeded

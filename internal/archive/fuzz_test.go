@@ -119,7 +119,7 @@ func FuzzWalk(f *testing.F) {
 // TestWriteFuzzSeeds rewrites testdata/fuzz when run with -write-seeds;
 // otherwise it checks that the committed corpora exist.
 func TestWriteFuzzSeeds(t *testing.T) {
-	corpora := map[string]map[string][]any{"FuzzWalk": {}, "FuzzZipDirectory": {}, "FuzzPreflight7z": {}}
+	corpora := map[string]map[string][]any{"FuzzWalk": {}, "FuzzZipDirectory": {}, "FuzzPreflight7z": {}, "FuzzWalkVolumes": volumeSeeds()}
 	for name, b := range walkSeeds() {
 		corpora["FuzzWalk"][name] = []any{b, name + ".bin"}
 		if archive.Detect(b) == archive.FormatZip {
@@ -160,6 +160,8 @@ func TestWriteFuzzSeeds(t *testing.T) {
 					fmt.Fprintf(&b, "string(%q)\n", v)
 				case bool:
 					fmt.Fprintf(&b, "bool(%v)\n", v)
+				case uint32:
+					fmt.Fprintf(&b, "uint32(%d)\n", v)
 				}
 			}
 			if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(b.String()), 0o644); err != nil {

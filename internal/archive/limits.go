@@ -35,6 +35,8 @@ type Limits struct {
 	// (on Linux the name disappears at once; the space is freed when Walk
 	// closes it) so that nothing is left behind even if the process dies.
 	MaxSpoolBytes int64
+	// MaxVolumes caps the volumes of one split archive (WalkVolumes).
+	MaxVolumes int
 	// TempDir is where spool files go; empty means os.TempDir().
 	TempDir string
 }
@@ -50,6 +52,7 @@ const (
 	DefaultMaxRatio             float64 = 200 // JPEG/PNG barely compress; text tops out near 20
 	DefaultMaxDepth             int     = 3   // e.g. zip in tar.gz in zip
 	DefaultMaxSpoolBytes        int64   = 4 << 30
+	DefaultMaxVolumes           int     = 1000 // 4 GiB in 4 MiB pieces
 )
 
 // ratioFloor is the number of decompressed bytes before MaxRatio applies.
@@ -65,6 +68,7 @@ func DefaultLimits() Limits {
 		MaxRatio:             DefaultMaxRatio,
 		MaxDepth:             DefaultMaxDepth,
 		MaxSpoolBytes:        DefaultMaxSpoolBytes,
+		MaxVolumes:           DefaultMaxVolumes,
 		TempDir:              os.TempDir(),
 	}
 }
@@ -92,6 +96,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxSpoolBytes <= 0 {
 		l.MaxSpoolBytes = d.MaxSpoolBytes
+	}
+	if l.MaxVolumes <= 0 {
+		l.MaxVolumes = d.MaxVolumes
 	}
 	if l.TempDir == "" {
 		l.TempDir = d.TempDir

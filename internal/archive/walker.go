@@ -19,6 +19,9 @@ type walker struct {
 	stats   Stats
 	members int   // members examined, for MaxEntries
 	fatal   error // first whole-walk error; once set every reader returns it
+	// volumeStarts, for a walk of split volumes read as one stream, are
+	// the offsets where each volume begins (filled as they are read).
+	volumeStarts *[]int64
 }
 
 // check returns the walk's fatal error, recording ctx cancellation as one.

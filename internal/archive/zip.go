@@ -13,6 +13,15 @@ import (
 // bounds the directory size and refuses overlapping entries; each entry is
 // then read independently, so a bad entry is skipped and the walk goes on.
 func (w *walker) walkZip(depth int, prefix []string, ra io.ReaderAt, size int64) error {
+	if depth == 1 && w.volumeStarts != nil && len(*w.volumeStarts) > 1 {
+		var err error
+		if ra, size, err = unsplitZip(ra, size, *w.volumeStarts); err != nil {
+			if perr := w.propagate(err); perr != nil {
+				return perr
+			}
+			return corrupt("split zip", err)
+		}
+	}
 	budget := w.lim.MaxEntries - w.members
 	n, err := countZipDirectory(ra, size, budget)
 	if err != nil {

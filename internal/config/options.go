@@ -74,6 +74,7 @@ type Limits struct {
 	ArchiveMaxEntries    int
 	ArchiveMaxRatio      int
 	ArchiveMaxDepth      int
+	ArchiveMaxVolumes    int
 	UserAgent            string
 }
 

@@ -132,6 +132,8 @@ func Settings() []Setting {
 			Usage: "uncompressed/compressed ratio per archive, and decoded/received for a Content-Encoding (checked after the first MiB)", field: func(o *Options) any { return &o.Limits.ArchiveMaxRatio }},
 		{Key: "limits.archive_max_depth", Flag: "archive-max-depth", Env: "LEAKWATCH_ARCHIVE_MAX_DEPTH", Type: "int", kind: kindInt, lo: 1, hi: 16, Default: "3", Commands: scanning,
 			Usage: "archives nested in archives, the outer one counting 1", field: func(o *Options) any { return &o.Limits.ArchiveMaxDepth }},
+		{Key: "limits.archive_max_volumes", Flag: "archive-max-volumes", Env: "LEAKWATCH_ARCHIVE_MAX_VOLUMES", Type: "int", kind: kindInt, lo: 1, hi: 100_000, Default: "1000", Commands: scanning,
+			Usage: "volumes of one split archive (name.7z.001, name.part1.rar, name.z01 ...); a larger set is reported, not fetched", field: func(o *Options) any { return &o.Limits.ArchiveMaxVolumes }},
 		{Key: "limits.pdq_radius", Flag: "pdq-radius", Env: "LEAKWATCH_PDQ_RADIUS", Type: "int", kind: kindInt, lo: 0, hi: 256, Default: "31", Commands: scanning,
 			Usage: "largest PDQ distance counted as a match", field: func(o *Options) any { return &o.Limits.PDQRadius }},
 		{Key: "limits.no_patches", Flag: "no-patches", Env: "LEAKWATCH_NO_PATCHES", Type: "bool", kind: kindBool, Commands: scanning,

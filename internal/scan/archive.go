@@ -40,6 +40,8 @@ func archiveReason(err error) string {
 		return "archive_ratio"
 	case errors.Is(err, archive.ErrTooDeep):
 		return "archive_depth"
+	case errors.Is(err, archive.ErrTooManyVolumes):
+		return "archive_volumes"
 	case errors.Is(err, archive.ErrCorrupt):
 		return "archive_corrupt"
 	case errors.Is(err, archive.ErrEncrypted):
@@ -53,12 +55,33 @@ func archiveReason(err error) string {
 // handleArchive streams the entries of an archive asset through the image
 // pipeline. Nothing from the archive is kept after its entry is hashed.
 func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reader) error {
-	lim := s.cfg.Archive
+	return s.walkArchive(ctx, a, func(fn func(archive.Entry) error, onError func([]string, error)) error {
+		_, err := archive.Walk(ctx, r, a.URL, s.cfg.Archive, fn, onError)
+		return err
+	})
+}
+
+// handleSplit streams the entries of an archive split into volumes, which
+// the crawler fetches one after another as they are read.
+func (s *scanner) handleSplit(ctx context.Context, a crawler.Asset) error {
+	vols := make([]archive.Volume, len(a.Volumes))
+	for i, v := range a.Volumes {
+		vols[i] = archive.Volume{Name: v.URL, Body: v.Body}
+	}
+	return s.walkArchive(ctx, a, func(fn func(archive.Entry) error, onError func([]string, error)) error {
+		_, err := archive.WalkVolumes(ctx, vols, s.cfg.Archive, fn, onError)
+		return err
+	})
+}
+
+// walkArchive runs walk with a callback that sends every image entry
+// through the image pipeline.
+func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, walk func(fn func(archive.Entry) error, onError func([]string, error)) error) error {
 	// Entries are read in order (archives are streams) but decoded and
 	// hashed in parallel; the bytes buffered for the workers are bounded.
 	pool := newBytePool(s.cfg.ArchiveWorkers, s.cfg.ArchiveBuffer)
 	defer pool.wait()
-	_, err := archive.Walk(ctx, r, a.URL, lim, func(e archive.Entry) error {
+	err := walk(func(e archive.Entry) error {
 		entryPath := strings.Join(e.Path, "!/")
 		w := where{url: a.URL, page: a.Page, archivePath: entryPath, header: a.Header, fetched: a.FetchedAt}
 		br := bufferedHead(e.Body)

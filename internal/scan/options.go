@@ -62,6 +62,7 @@ func (o Options) ArchiveLimits() archive.Limits {
 	lim.MaxCompressedBytes, lim.MaxSpoolBytes = l.MaxArchiveBytes, l.MaxArchiveBytes
 	lim.MaxUncompressedBytes, lim.MaxEntryBytes = l.ArchiveMaxTotalBytes, l.ArchiveMaxEntryBytes
 	lim.MaxEntries, lim.MaxRatio, lim.MaxDepth = l.ArchiveMaxEntries, float64(l.ArchiveMaxRatio), l.ArchiveMaxDepth
+	lim.MaxVolumes = l.ArchiveMaxVolumes
 	return lim
 }
 
@@ -85,6 +86,7 @@ func (o Options) Crawler(tc *tor.Client, log *slog.Logger) crawler.Options {
 		MaxLinksPerPage: l.MaxLinksPerPage, MaxURLBytes: l.MaxURLBytes, MaxLinkBytesPerPage: l.MaxLinkBytesPerPage, MaxStoredLinkBytes: l.MaxStoredLinkBytes,
 		MaxArchiveBytes: l.MaxArchiveBytes, ArchiveTimeout: l.ArchiveTimeout,
 		ReadIdleTimeout: l.ReadIdleTimeout, MinArchiveRate: l.MinArchiveRate, MaxDecodeRatio: l.ArchiveMaxRatio,
+		MaxSplitVolumes: l.ArchiveMaxVolumes,
 		AllowedHosts: o.Scope.AllowHosts, UserAgent: l.UserAgent, Logger: log,
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), log),
 	}

@@ -322,6 +322,10 @@ func Reason(err error) string {
 		return "stalled"
 	case errors.Is(err, crawler.ErrTooSlow):
 		return "too_slow"
+	case errors.Is(err, crawler.ErrSplitLimit):
+		return "archive_volumes"
+	case errors.Is(err, crawler.ErrSplitIncomplete):
+		return "split_incomplete"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), strings.Contains(err.Error(), "Client.Timeout"):
 		return "timeout"
 	case errors.Is(err, context.Canceled):
@@ -341,6 +345,9 @@ func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
 	s.count(func(x *report.Summary) { x.Assets++ })
 	if a.NotModified {
 		return s.unchanged(ctx, a)
+	}
+	if len(a.Volumes) > 1 {
+		return s.handleSplit(ctx, a)
 	}
 	br := bufferedHead(a.Body)
 	head, err := br.Peek(512)

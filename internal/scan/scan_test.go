@@ -123,7 +123,7 @@ func TestHostileSite(t *testing.T) {
 	}
 	for _, inc := range incs {
 		for _, m := range inc.Matches {
-			if m.ArchivePath == "" || !(strings.HasSuffix(m.URL, ".tar.gz") || strings.HasSuffix(m.URL, ".rar")) {
+			if m.ArchivePath == "" || !(strings.HasSuffix(m.URL, ".tar.gz") || strings.HasSuffix(m.URL, ".rar") || strings.HasSuffix(m.URL, ".7z.001")) {
 				t.Errorf("evidence lacks the archive entry: %+v", m)
 			}
 		}
@@ -149,6 +149,7 @@ func TestHostileSite(t *testing.T) {
 		{"too_slow", "/trickle.zip"},
 		{"archive_unsupported", "/bombs/dict-bomb.rar"},
 		{"archive_encrypted", "/bombs/encrypted.rar"},
+		{"split_incomplete", "/dl/split/gap.7z.001"},
 	} {
 		hit := false
 		for _, u := range problems[want.reason] {

@@ -1,0 +1,177 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestGroupSplit(t *testing.T) {
+	links := func(paths ...string) []Link {
+		var out []Link
+		for _, p := range paths {
+			out = append(out, Link{URL: "http://d.test" + p, Kind: LinkArchive})
+		}
+		return append(out, Link{URL: "http://d.test/page", Kind: LinkPage})
+	}
+	tests := []struct {
+		name     string
+		links    []Link
+		sets     [][]string
+		rest     int // links left, the page included
+		problems []error
+	}{
+		{"7z numbered, shuffled", links("/a.7z.003", "/a.7z.001", "/a.7z.002"), [][]string{{"/a.7z.001", "/a.7z.002", "/a.7z.003"}}, 1, nil},
+		{"rar parts beyond 9", links("/r.part10.rar", "/r.part2.rar", "/r.part1.rar", "/r.part3.rar", "/r.part4.rar", "/r.part5.rar", "/r.part6.rar", "/r.part7.rar", "/r.part8.rar", "/r.part9.rar"),
+			[][]string{{"/r.part1.rar", "/r.part2.rar", "/r.part3.rar", "/r.part4.rar", "/r.part5.rar", "/r.part6.rar", "/r.part7.rar", "/r.part8.rar", "/r.part9.rar", "/r.part10.rar"}}, 1, nil},
+		{"old rar", links("/o.r01", "/o.rar", "/o.r00"), [][]string{{"/o.rar", "/o.r00", "/o.r01"}}, 1, nil},
+		{"zip -s", links("/z.zip", "/z.z02", "/z.z01"), [][]string{{"/z.z01", "/z.z02", "/z.zip"}}, 1, nil},
+		{"lone archives stay", links("/plain.zip", "/plain.rar", "/one.7z.001", "/x.part1.rar"), nil, 5, nil},
+		{"gap", links("/g.7z.001", "/g.7z.003"), nil, 1, []error{ErrSplitIncomplete}},
+		{"zip -s without its .zip", links("/n.z01", "/n.z02"), nil, 1, []error{ErrSplitIncomplete}},
+		{"two sets, one dir each", links("/a/s.7z.001", "/a/s.7z.002", "/b/s.7z.001", "/b/s.7z.002"),
+			[][]string{{"/a/s.7z.001", "/a/s.7z.002"}, {"/b/s.7z.001", "/b/s.7z.002"}}, 1, nil},
+		{"over the limit", links(many(17)...), nil, 1, []error{ErrSplitLimit}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sets, rest, problems := groupSplit(tt.links, 16)
+			var got [][]string
+			for _, s := range sets {
+				var short []string
+				for _, u := range s {
+					short = append(short, strings.TrimPrefix(u, "http://d.test"))
+				}
+				got = append(got, short)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.sets) {
+				t.Errorf("sets = %v, want %v", got, tt.sets)
+			}
+			if len(rest) != tt.rest {
+				t.Errorf("rest = %v, want %d links", rest, tt.rest)
+			}
+			if len(problems) != len(tt.problems) {
+				t.Fatalf("problems = %v, want %v", problems, tt.problems)
+			}
+			for _, err := range problems {
+				if !errors.Is(err, tt.problems[0]) {
+					t.Errorf("problem %v, want %v", err, tt.problems[0])
+				}
+			}
+		})
+	}
+}
+
+func many(n int) []string {
+	var out []string
+	for i := 1; i <= n; i++ {
+		out = append(out, fmt.Sprintf("/l.7z.%03d", i))
+	}
+	return out
+}
+
+// TestCrawlSplitArchive serves a directory listing of a split archive:
+// the handler must get one asset whose volumes read back in order, and no
+// volume may be fetched on its own.
+func TestCrawlSplitArchive(t *testing.T) {
+	parts := map[string]string{"/dl/set.7z.001": "first-", "/dl/set.7z.002": "second-", "/dl/set.7z.003": "third"}
+	var mu sync.Mutex
+	requests := map[string]int{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/dl/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dl/" {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<pre><a href="set.7z.002">set.7z.002</a> <a href="set.7z.001">set.7z.001</a> <a href="set.7z.003">set.7z.003</a>
+				<a href="gap.7z.001">g1</a> <a href="gap.7z.003">g3</a></pre>`)
+			return
+		}
+		mu.Lock()
+		requests[r.URL.Path]++
+		mu.Unlock()
+		body, ok := parts[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		fmt.Fprint(w, body)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := New(Options{RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Asset
+	var joined string
+	errs := map[string]error{}
+	_, err = c.Run(context.Background(), []string{srv.URL + "/dl/"}, func(ctx context.Context, a Asset) error {
+		var b strings.Builder
+		for _, v := range a.Volumes {
+			if _, err := io.Copy(&b, v.Body); err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		got = append(got, a)
+		joined = b.String()
+		mu.Unlock()
+		return nil
+	}, func(u string, err error) { errs[strings.TrimPrefix(u, srv.URL)] = err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Volumes) != 3 || got[0].URL != srv.URL+"/dl/set.7z.001" || got[0].Kind != LinkArchive {
+		t.Fatalf("assets = %+v, want one split archive of 3 volumes", got)
+	}
+	if joined != "first-second-third" {
+		t.Errorf("volumes read back as %q", joined)
+	}
+	for p, n := range requests {
+		if n != 1 {
+			t.Errorf("%s fetched %d times", p, n)
+		}
+	}
+	if requests["/dl/gap.7z.001"] != 0 || !errors.Is(errs["/dl/gap.7z.001"], ErrSplitIncomplete) {
+		t.Errorf("incomplete set: fetched %d times, error %v", requests["/dl/gap.7z.001"], errs["/dl/gap.7z.001"])
+	}
+}
+
+func TestCrawlSplitArchiveLimit(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/s.7z.001">1</a><a href="/s.7z.002">2</a>`)
+	})
+	mux.HandleFunc("/s.7z.001", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, strings.Repeat("a", 600)) })
+	mux.HandleFunc("/s.7z.002", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, strings.Repeat("b", 600)) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := New(Options{RequestTimeout: 5 * time.Second, MaxArchiveBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readErr error
+	_, err = c.Run(context.Background(), []string{srv.URL + "/"}, func(ctx context.Context, a Asset) error {
+		for _, v := range a.Volumes {
+			if _, err := io.Copy(io.Discard, v.Body); err != nil {
+				readErr = err
+				return err
+			}
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(readErr, ErrTooLarge) {
+		t.Errorf("reading 1200 bytes of volumes under a 1000-byte limit: %v, want ErrTooLarge", readErr)
+	}
+}
