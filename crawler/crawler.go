@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -435,9 +436,12 @@ func (r *run) retry(u *url.URL, err error) bool {
 func (r *run) remember(pageURL string, resp *colly.Response, links []Link) {
 	o := r.c.opts
 	var n int64
-	urls := make([]string, len(links))
-	for i, l := range links {
-		urls[i] = l.URL
+	urls := make([]string, 0, len(links))
+	for _, l := range links {
+		if isDataImage(l.URL) {
+			continue // kept in the page, not in the store
+		}
+		urls = append(urls, l.URL)
 		n += int64(len(l.URL))
 	}
 	if r.storedLinks.Add(n) > o.MaxStoredLinkBytes {
@@ -455,6 +459,7 @@ func (r *run) remember(pageURL string, resp *colly.Response, links []Link) {
 // goroutine and a request per queued page) and the referrer bookkeeping.
 func (r *run) follow(req *colly.Request, pageURL string, links []Link) {
 	o := r.c.opts
+	links = r.inlineImages(req, links)
 	sets, links, problems := groupSplit(links, o.MaxSplitVolumes)
 	for u, err := range problems {
 		r.fail(u, err)
@@ -684,8 +689,30 @@ func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: page Content-Length %d, limit %d", ErrTooLarge, resp.ContentLength, t.limit)
 	}
 	resp.Uncompressed = true
-	resp.Body = &limitedBody{limitedReader{r: resp.Body, n: t.limit}, resp.Body}
+	var body io.Reader = resp.Body
+	if resp.StatusCode == http.StatusOK && claimsPage(resp.Header.Get("Content-Type")) {
+		// Dump sites serve images and archives as text/html or with no
+		// type at all; the bytes decide. What is not text is handed to
+		// the asset fetcher (OnResponseHeaders) under the sniffed type.
+		br := bufio.NewReaderSize(resp.Body, sniffLen)
+		head, _ := br.Peek(sniffLen)
+		if t := http.DetectContentType(head); len(head) > 0 && !strings.HasPrefix(t, "text/") {
+			resp.Header.Set("Content-Type", t)
+		}
+		body = br
+	}
+	resp.Body = &limitedBody{limitedReader{r: body, n: t.limit}, resp.Body}
 	return resp, nil
+}
+
+// sniffLen is how many bytes http.DetectContentType looks at.
+const sniffLen = 512
+
+// claimsPage reports Content-Types under which a response is parsed as a
+// page: HTML, and none at all.
+func claimsPage(ct string) bool {
+	ct = strings.ToLower(ct)
+	return ct == "" || strings.Contains(ct, "html")
 }
 
 type limitedBody struct {

@@ -60,7 +60,9 @@ func Classify(u *url.URL) LinkKind {
 // ExtractLinks parses an HTML document and returns the absolute http(s)
 // URLs it references: <a href>, <img src|srcset>, <source srcset>,
 // <link rel=image_src>, og:image/twitter:image meta tags, and url(...) in
-// style attributes. At most max links are returned (0 = no limit); the
+// style attributes; and, as LinkImage links kept whole, the data:image/
+// URIs of inline images in the same places (but srcset, whose commas
+// they would break). At most max links are returned (0 = no limit); the
 // second result reports whether links were dropped. Malformed HTML never
 // fails: the tokenizer recovers and we take what it yields.
 func ExtractLinks(base *url.URL, body []byte, max int) ([]Link, bool) {
@@ -102,6 +104,20 @@ func ExtractLinksLimited(base *url.URL, body []byte, lim LinkLimits) ([]Link, Dr
 		}
 		raw = strings.TrimSpace(raw)
 		if raw == "" || strings.HasPrefix(raw, "#") {
+			return
+		}
+		if isDataImage(raw) {
+			// Kept whole however long: the page's size bounds it, and
+			// an inline photo is tens of KB.
+			if seen[raw] {
+				return
+			}
+			if lim.Links > 0 && len(out) >= lim.Links {
+				d.Truncated = true
+				return
+			}
+			seen[raw] = true
+			out = append(out, Link{URL: raw, Kind: LinkImage})
 			return
 		}
 		if lim.URLBytes > 0 && len(raw) > lim.URLBytes {
@@ -188,9 +204,10 @@ func ExtractLinksLimited(base *url.URL, body []byte, lim LinkLimits) ([]Link, Dr
 	}
 }
 
-// parseSrcset splits "a.jpg 1x, b.jpg 2x" into URLs.
+// parseSrcset splits "a.jpg 1x, b.jpg 2x" into URLs. A srcset holding a
+// data: URI is left alone: its commas cannot be told from the list's.
 func parseSrcset(s string) []string {
-	if s == "" {
+	if s == "" || strings.Contains(strings.ToLower(s), "data:") {
 		return nil
 	}
 	var out []string

@@ -62,6 +62,7 @@ func FuzzExtractLinks(f *testing.F) {
 	f.Add([]byte(`<a href="/x">x</a><img srcset="a 1x, b 2x" style="background:url(c)">`))
 	f.Add([]byte(`<meta property="og:image" content="//evil/x.png"><<<>>><a href=`))
 	f.Add([]byte("<html>\x00\xff<img src='\u2028'>"))
+	f.Add([]byte(`<img src="data:image/png;base64,iVBORw0KGgo="><a href="DATA:image/gif,GIF89a%00"><div style="background:url(data:image/jpeg;base64,/9j/4A)">`))
 	base, _ := url.Parse("http://dump.test/a/b")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		links, _ := ExtractLinks(base, data, 100)
@@ -69,6 +70,12 @@ func FuzzExtractLinks(f *testing.F) {
 			t.Fatalf("%d links over the cap", len(links))
 		}
 		for _, l := range links {
+			if isDataImage(l.URL) {
+				if _, data, err := parseDataURI(l.URL); err == nil && len(data) > len(l.URL) {
+					t.Fatalf("data: URI of %d bytes decoded to %d", len(l.URL), len(data))
+				}
+				continue
+			}
 			u, err := url.Parse(l.URL)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				t.Fatalf("bad link %q", l.URL)

@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -174,4 +175,108 @@ func TestCrawlSplitArchiveLimit(t *testing.T) {
 	if !errors.Is(readErr, ErrTooLarge) {
 		t.Errorf("reading 1200 bytes of volumes under a 1000-byte limit: %v, want ErrTooLarge", readErr)
 	}
+}
+
+// TestCrawlSniffsPages checks that what a site serves under <a href> as
+// text/html, or with no Content-Type, is handed over as an asset when its
+// bytes are not text, while a real page stays a page.
+func TestCrawlSniffsPages(t *testing.T) {
+	jpeg := "\xff\xd8\xff\xe0\x00\x10JFIF\x00" + strings.Repeat("\x01\x02", 300)
+	zip := "PK\x03\x04" + strings.Repeat("\x00", 100)
+	mux := http.NewServeMux()
+	serve := func(ct, body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if ct == "" {
+				w.Header()["Content-Type"] = nil
+			} else {
+				w.Header().Set("Content-Type", ct)
+			}
+			fmt.Fprint(w, body)
+		}
+	}
+	mux.HandleFunc("/", serve("text/html", `<a href="/a">a</a><a href="/b">b</a><a href="/c">c</a><a href="/d">d</a><a href="/e">e</a>`))
+	mux.HandleFunc("/a", serve("text/html; charset=utf-8", jpeg))
+	mux.HandleFunc("/b", serve("", jpeg))
+	mux.HandleFunc("/c", serve("text/html", zip))
+	mux.HandleFunc("/d", serve("", `<html><img src="/e"></html>`))
+	mux.HandleFunc("/e", serve("image/jpeg", jpeg))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := New(Options{RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := newCollected()
+	st, err := c.Run(context.Background(), []string{srv.URL + "/"}, got.handler, got.onErr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, kind := range map[string]LinkKind{"/a": LinkImage, "/b": LinkImage, "/c": LinkArchive, "/e": LinkImage} {
+		a, ok := got.assets[srv.URL+p]
+		if !ok || a.Kind != kind {
+			t.Errorf("%s: handed over %v as %v, want %v", p, ok, a.Kind, kind)
+		}
+	}
+	if got.bodies[srv.URL+"/a"] != jpeg {
+		t.Errorf("/a body not the full JPEG (%d bytes)", len(got.bodies[srv.URL+"/a"]))
+	}
+	if _, ok := got.assets[srv.URL+"/d"]; ok || st.Pages != 2 {
+		t.Errorf("an HTML page without a type was not parsed as a page: pages %d", st.Pages)
+	}
+}
+
+func TestInlineImages(t *testing.T) {
+	gifBytes := "GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+	b64 := base64.StdEncoding.EncodeToString([]byte(gifBytes))
+	page := fmt.Sprintf(`<img src="data:image/gif;base64,%s"><div style="background:url('data:image/gif;base64,%s')"></div>
+		<a href="DATA:image/gif,GIF89a%%01%%00"></a><img src="data:text/plain,hello"><img src="data:image/png;base64,!!!">
+		<img srcset="data:image/gif;base64,%s 1x, /x.jpg 2x">`, b64, strings.TrimRight(b64, "="), b64)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, page)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := New(Options{RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := newCollected()
+	if _, err := c.Run(context.Background(), []string{srv.URL + "/"}, got.handler, got.onErr); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		srv.URL + "/#inline-image-1": gifBytes,
+		srv.URL + "/#inline-image-2": gifBytes, // the same bytes, unpadded: another inline image
+		srv.URL + "/#inline-image-3": "GIF89a\x01\x00",
+	}
+	for u, body := range want {
+		if got.bodies[u] != body {
+			t.Errorf("%s: body %q, want %q", u, got.bodies[u], body)
+		}
+		if a := got.assets[u]; a.Kind != LinkImage || a.Page != srv.URL+"/" {
+			t.Errorf("%s: kind %v page %q", u, a.Kind, a.Page)
+		}
+	}
+	if len(got.errs) != 1 || got.errs[srv.URL+"/#inline-image-4"] == nil {
+		t.Errorf("errors %v, want one for the malformed base64", got.errs)
+	}
+	for u := range got.assets {
+		if strings.Contains(u, "x.jpg") || strings.Contains(u, "base64") {
+			t.Errorf("srcset with a data: URI was split into URLs: %s", u)
+		}
+	}
+}
+
+func FuzzDataURI(f *testing.F) {
+	for _, s := range []string{"data:image/png;base64,iVBORw0KGgo=", "data:image/gif,GIF89a%00%ff", "DATA:IMAGE/JPEG;BASE64,/9j/4A\n==", "data:,", "data:image/x;base64,-_-_"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, data, err := parseDataURI(s)
+		if err == nil && len(data) > len(s) {
+			t.Fatalf("%d bytes decoded from a %d-byte URI", len(data), len(s))
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -65,6 +66,46 @@ func Detect(head []byte) Format {
 		return FormatTar
 	}
 	return FormatUnknown
+}
+
+// Find returns the offset of the first archive that starts in b, by the
+// magic bytes Detect recognises (tar by its ustar magic 257 bytes in), and
+// its format; -1 and FormatUnknown if there is none. It is meant for the
+// bytes after another file's end, such as a zip appended to a JPEG: in the
+// middle of compressed data a short magic can occur by chance.
+func Find(b []byte) (int, Format) {
+	best, format := -1, FormatUnknown
+	found := func(off int) {
+		if best >= 0 && off >= best {
+			return
+		}
+		if f := Detect(b[off:min(len(b), off+HeadSize)]); f != FormatUnknown {
+			best, format = off, f
+		}
+	}
+	for _, m := range []string{magicZip, magic7z, magicRAR4[:6], magicXZ, magicGzip, magicBzip2} {
+		for from := 0; from < len(b) && (best < 0 || from < best); {
+			k := bytes.Index(b[from:], []byte(m))
+			if k < 0 {
+				break
+			}
+			if found(from + k); best == from+k {
+				break
+			}
+			from += k + 1
+		}
+	}
+	for from := 0; from < len(b) && (best < 0 || from+257 < best); {
+		k := bytes.Index(b[from:], []byte("ustar"))
+		if k < 0 {
+			break
+		}
+		if off := from + k - 257; off >= 0 {
+			found(off)
+		}
+		from += k + 1
+	}
+	return best, format
 }
 
 // Entry is one regular file inside an archive.

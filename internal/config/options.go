@@ -61,6 +61,7 @@ type Limits struct {
 	NoFeatures bool
 	// Hostile-input bounds.
 	MaxPixels            int
+	MaxFrames            int
 	MaxLinksPerPage      int
 	MaxURLBytes          int
 	MaxLinkBytesPerPage  int64

@@ -106,6 +106,8 @@ func Settings() []Setting {
 			Usage: "largest HTML page (larger pages are errors, never truncated)", field: func(o *Options) any { return &o.Limits.MaxPageBytes }},
 		{Key: "limits.max_pixels", Flag: "max-pixels", Env: "LEAKWATCH_MAX_PIXELS", Type: "int", kind: kindInt, lo: 1, hi: 1 << 40, Default: "50000000", Commands: scanning,
 			Usage: "largest image in pixels, checked from the header before decoding (pixel bombs)", field: func(o *Options) any { return &o.Limits.MaxPixels }},
+		{Key: "limits.max_frames", Flag: "max-frames", Env: "LEAKWATCH_MAX_FRAMES", Type: "int", kind: kindInt, lo: 1, hi: 10_000, Default: "16", Commands: scanning,
+			Usage: "frames hashed per animated GIF or WebP (more is a counted frame_limit error)", field: func(o *Options) any { return &o.Limits.MaxFrames }},
 		{Key: "limits.max_links_per_page", Flag: "max-links-per-page", Env: "LEAKWATCH_MAX_LINKS_PER_PAGE", Type: "int", kind: kindInt, lo: 1, hi: math.MaxInt32, Default: "10000", Commands: scanning,
 			Usage: "links taken from one page", field: func(o *Options) any { return &o.Limits.MaxLinksPerPage }},
 		{Key: "limits.max_url_bytes", Flag: "max-url-bytes", Env: "LEAKWATCH_MAX_URL_BYTES", Type: "int", kind: kindInt, lo: 1, hi: 1 << 20, Default: "2048", Commands: scanning,

@@ -33,6 +33,7 @@ var leaves = []string{
 	"internal/attribution",
 	"internal/config",
 	"internal/evidence",
+	"internal/imagefile",
 	"internal/lock",
 	"internal/metrics",
 	"internal/store",

@@ -8,12 +8,14 @@ import (
 	"io"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/archive"
+	"github.com/leakwatch/leakwatch/internal/imagefile"
 )
 
 // archiveError carries the counting reason of an archive limit.
@@ -55,8 +57,28 @@ func archiveReason(err error) string {
 // handleArchive streams the entries of an archive asset through the image
 // pipeline. Nothing from the archive is kept after its entry is hashed.
 func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reader) error {
-	return s.walkArchive(ctx, a, func(fn func(archive.Entry) error, onError func([]string, error)) error {
+	return s.walkArchive(ctx, a, nil, func(fn func(archive.Entry) error, onError func([]string, error)) error {
 		_, err := archive.Walk(ctx, r, a.URL, s.cfg.Archive, fn, onError)
+		return err
+	})
+}
+
+// appended walks an archive hidden after the end of an image (a zip behind
+// a JPEG displays as the JPEG). Its entries are named "(appended FORMAT)!/
+// ENTRY" under the image's URL.
+func (s *scanner) appended(ctx context.Context, a crawler.Asset, data []byte) error {
+	end, ok := imagefile.End(data)
+	if !ok || end >= len(data) {
+		return nil
+	}
+	off, f := archive.Find(data[end:])
+	if f == archive.FormatUnknown {
+		return nil
+	}
+	tail := data[end+off:]
+	s.log.Info("archive appended to an image", "url", a.URL, "format", f, "offset", end+off)
+	return s.walkArchive(ctx, a, []string{"(appended " + string(f) + ")"}, func(fn func(archive.Entry) error, onError func([]string, error)) error {
+		_, err := archive.Walk(ctx, bytes.NewReader(tail), "", s.cfg.Archive, fn, onError)
 		return err
 	})
 }
@@ -68,21 +90,21 @@ func (s *scanner) handleSplit(ctx context.Context, a crawler.Asset) error {
 	for i, v := range a.Volumes {
 		vols[i] = archive.Volume{Name: v.URL, Body: v.Body}
 	}
-	return s.walkArchive(ctx, a, func(fn func(archive.Entry) error, onError func([]string, error)) error {
+	return s.walkArchive(ctx, a, nil, func(fn func(archive.Entry) error, onError func([]string, error)) error {
 		_, err := archive.WalkVolumes(ctx, vols, s.cfg.Archive, fn, onError)
 		return err
 	})
 }
 
 // walkArchive runs walk with a callback that sends every image entry
-// through the image pipeline.
-func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, walk func(fn func(archive.Entry) error, onError func([]string, error)) error) error {
+// through the image pipeline; prefix is put before every entry path.
+func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []string, walk func(fn func(archive.Entry) error, onError func([]string, error)) error) error {
 	// Entries are read in order (archives are streams) but decoded and
 	// hashed in parallel; the bytes buffered for the workers are bounded.
 	pool := newBytePool(s.cfg.ArchiveWorkers, s.cfg.ArchiveBuffer)
 	defer pool.wait()
 	err := walk(func(e archive.Entry) error {
-		entryPath := strings.Join(e.Path, "!/")
+		entryPath := strings.Join(append(slices.Clip(prefix), e.Path...), "!/")
 		w := where{url: a.URL, page: a.Page, archivePath: entryPath, header: a.Header, fetched: a.FetchedAt}
 		br := bufferedHead(e.Body)
 		head, err := br.Peek(512)
@@ -121,7 +143,7 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, walk func(fn
 		}()
 		return nil
 	}, func(p []string, err error) {
-		s.problem(a.URL+"#"+strings.Join(p, "!/"), wrapArchive(err))
+		s.problem(a.URL+"#"+strings.Join(append(slices.Clip(prefix), p...), "!/"), wrapArchive(err))
 	})
 	if err != nil {
 		return wrapArchive(err)

@@ -87,7 +87,7 @@ func (o Options) Crawler(tc *tor.Client, log *slog.Logger) crawler.Options {
 		MaxArchiveBytes: l.MaxArchiveBytes, ArchiveTimeout: l.ArchiveTimeout,
 		ReadIdleTimeout: l.ReadIdleTimeout, MinArchiveRate: l.MinArchiveRate, MaxDecodeRatio: l.ArchiveMaxRatio,
 		MaxSplitVolumes: l.ArchiveMaxVolumes,
-		AllowedHosts: o.Scope.AllowHosts, UserAgent: l.UserAgent, Logger: log,
+		AllowedHosts:    o.Scope.AllowHosts, UserAgent: l.UserAgent, Logger: log,
 		Transport: tc.Transport(), CheckRedirect: tor.CheckRedirect(tc.Mode(), log),
 	}
 	if copts.RequestTimeout == 0 {
@@ -120,7 +120,7 @@ func (o Options) Config(tc *tor.Client, seeds []string, bank *fingerprint.Bank, 
 		GroupBy: Grouping(o.Scope.GroupBy), Endpoints: endpoints, Logger: log,
 		Recrawl: o.Recrawl, WholeImageOnly: o.WholeImageOnly,
 		Limits:  fingerprint.Limits{MaxBytes: o.Limits.MaxImageBytes, MaxPixels: int64(o.Limits.MaxPixels)},
-		Archive: o.ArchiveLimits(),
+		Archive: o.ArchiveLimits(), MaxFrames: o.Limits.MaxFrames,
 	}
 }
 

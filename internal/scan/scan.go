@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/evidence"
+	"github.com/leakwatch/leakwatch/internal/imagefile"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
@@ -56,6 +58,9 @@ type Config struct {
 	// ArchiveBuffer bounds the entry bytes waiting for them (default 96 MiB).
 	ArchiveWorkers int
 	ArchiveBuffer  int64
+	// MaxFrames bounds the frames of an animated GIF or WebP that are
+	// hashed (default 16).
+	MaxFrames int
 	// Endpoints are the keys of the alert endpoints events are queued for.
 	Endpoints []string
 	// OnFinding is called for every match (e.g. to stream JSON lines).
@@ -139,6 +144,9 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	}
 	if cfg.Archive.MaxDepth == 0 {
 		cfg.Archive = archive.DefaultLimits()
+	}
+	if cfg.MaxFrames <= 0 {
+		cfg.MaxFrames = 16
 	}
 	cr, err := crawler.New(cfg.Crawler)
 	if err != nil {
@@ -322,6 +330,8 @@ func Reason(err error) string {
 		return "stalled"
 	case errors.Is(err, crawler.ErrTooSlow):
 		return "too_slow"
+	case errors.Is(err, ErrFrameLimit):
+		return "frame_limit"
 	case errors.Is(err, crawler.ErrSplitLimit):
 		return "archive_volumes"
 	case errors.Is(err, crawler.ErrSplitIncomplete):
@@ -370,7 +380,11 @@ func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
 	if int64(len(data)) > s.cfg.Limits.MaxBytes {
 		return fmt.Errorf("%w: more than %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes)
 	}
-	return s.image(ctx, where{url: a.URL, page: a.Page, header: a.Header, fetched: a.FetchedAt}, data)
+	err = s.image(ctx, where{url: a.URL, page: a.Page, header: a.Header, fetched: a.FetchedAt}, data)
+	if aerr := s.appended(ctx, a, data); aerr != nil {
+		s.problem(a.URL+"#appended", wrapArchive(aerr))
+	}
+	return err
 }
 
 // where locates an image for evidence: its URL (an archive's, with the
@@ -382,10 +396,27 @@ type where struct {
 }
 
 // image hashes and matches one image's bytes and records any matches.
+// An animated GIF or WebP is also rendered frame by frame.
 func (s *scanner) image(ctx context.Context, w where, data []byte) error {
+	switch imagefile.Animated(data) {
+	case imagefile.GIF:
+		// Decoders see the first frame; the others are rendered here.
+		// Not remembered for a 304 replay: the cache holds one
+		// fingerprint per file, so the file is fetched again next time.
+		err := s.still(ctx, w, data, false)
+		return errors.Join(err, s.frames(ctx, w, data, 1))
+	case imagefile.WebP:
+		return s.frames(ctx, w, data, 0) // Go's decoder refuses animations
+	}
+	return s.still(ctx, w, data, true)
+}
+
+// still hashes and matches an image as decoders see it; remember records
+// its content for the URL, so that a 304 next time is matched from cache.
+func (s *scanner) still(ctx context.Context, w where, data []byte, remember bool) error {
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	if w.archivePath == "" && !s.cfg.Recrawl {
+	if remember && w.archivePath == "" && !s.cfg.Recrawl {
 		// Remember which content this URL served, so a 304 next time can
 		// be matched from the cached fingerprint.
 		if err := s.cfg.Store.SaveVisit(ctx, s.runID, store.Visit{URL: w.url, Status: "image", SHA256: sha}); err != nil {
@@ -404,6 +435,59 @@ func (s *scanner) image(ctx context.Context, w where, data []byte) error {
 	}
 	return s.match(ctx, w, sha, fp, data)
 }
+
+// frames hashes and matches the frames of an animated image from index
+// from on, up to MaxFrames in all; each match's URL (or archive entry
+// path) names its frame, "#frame=N" counting from 1.
+func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) error {
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	compute := fingerprint.Compute
+	if s.cfg.WholeImageOnly {
+		compute = fingerprint.ComputeWhole
+	}
+	select {
+	case s.decodeSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.decodeSlots }()
+	res, err := imagefile.Frames(data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels}, func(i int, img image.Image) error {
+		if i < from {
+			return nil
+		}
+		fp, err := compute(img)
+		if err != nil {
+			return nil // a flat or tiny frame: nothing to match
+		}
+		if s.needRef {
+			fp.AddReference(img)
+		}
+		s.count(func(x *report.Summary) { x.Images++; x.Hashed++ })
+		fw := w
+		if fw.archivePath != "" {
+			fw.archivePath += fmt.Sprintf("#frame=%d", i+1)
+		} else {
+			fw.url += fmt.Sprintf("#frame=%d", i+1)
+		}
+		// Matched before the next frame is drawn: the canvas is shared.
+		return s.match(ctx, fw, sha, fp, data)
+	})
+	if errors.Is(err, imagefile.ErrTooManyPixels) {
+		return fmt.Errorf("%w: %w", fingerprint.ErrTooManyPixels, err)
+	}
+	if err != nil {
+		return err
+	}
+	if res.More {
+		return fmt.Errorf("%w: rendered the first %d frames of an animation", ErrFrameLimit, res.Rendered)
+	}
+	return nil
+}
+
+// ErrFrameLimit means an animation has more frames than Config.MaxFrames;
+// the first ones were hashed.
+var ErrFrameLimit = errors.New("frame limit reached")
 
 // match matches one fingerprint and records the matches as evidence;
 // data is the image's bytes (nil when matched from the cache), for the

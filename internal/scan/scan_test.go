@@ -150,6 +150,8 @@ func TestHostileSite(t *testing.T) {
 		{"archive_unsupported", "/bombs/dict-bomb.rar"},
 		{"archive_encrypted", "/bombs/encrypted.rar"},
 		{"split_incomplete", "/dl/split/gap.7z.001"},
+		{"frame_limit", "/img/many-frames.gif"},
+		{"pixel_limit", "/img/huge-canvas.gif"},
 	} {
 		hit := false
 		for _, u := range problems[want.reason] {

@@ -1,0 +1,400 @@
+package imagefile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/gif"
+
+	"golang.org/x/image/webp"
+)
+
+// Kind says whether and how a file is animated.
+type Kind int
+
+// Kinds.
+const (
+	None Kind = iota // not animated (or not a GIF or WebP)
+	GIF              // a GIF with more than one frame
+	WebP             // a WebP with the animation flag
+)
+
+// Errors; test with errors.Is.
+var (
+	// ErrTooManyPixels means the canvas is larger than Options.MaxPixels.
+	ErrTooManyPixels = errors.New("animation: canvas over the pixel limit")
+	// ErrCorrupt means the container is malformed where a frame was
+	// expected.
+	ErrCorrupt = errors.New("animation: corrupt animated image")
+)
+
+// Options bound the work Frames does.
+type Options struct {
+	// MaxFrames is how many frames are rendered (default 16).
+	MaxFrames int
+	// MaxPixels caps the canvas, width times height (default 50
+	// megapixels).
+	MaxPixels int64
+}
+
+// Result says what Frames did.
+type Result struct {
+	// Rendered is the number of frames passed to fn; Skipped the frames
+	// that did not decode.
+	Rendered, Skipped int
+	// More reports frames beyond MaxFrames that were not rendered.
+	More bool
+}
+
+// Animated reports whether data is an animated GIF or WebP. It reads the
+// container's structure only, never pixels.
+func Animated(data []byte) Kind {
+	switch {
+	case isGIF(data):
+		n := 0
+		_ = walkGIF(data, func(gifFrame) bool { n++; return n < 2 })
+		if n >= 2 {
+			return GIF
+		}
+	case isWebP(data):
+		if vp8x, ok := webpChunk(data, "VP8X"); ok && len(vp8x) >= 10 && vp8x[0]&0x02 != 0 {
+			return WebP
+		}
+	}
+	return None
+}
+
+// Frames renders the frames of an animated GIF or WebP in order and calls
+// fn with each (index from 0). The image passed to fn is the shared canvas:
+// it is valid only during the call and must not be kept. An error from fn
+// stops the walk and is returned.
+func Frames(data []byte, opts Options, fn func(i int, img image.Image) error) (Result, error) {
+	if opts.MaxFrames <= 0 {
+		opts.MaxFrames = 16
+	}
+	if opts.MaxPixels <= 0 {
+		opts.MaxPixels = 50_000_000
+	}
+	switch {
+	case isGIF(data):
+		return gifFrames(data, opts, fn)
+	case isWebP(data):
+		return webpFrames(data, opts, fn)
+	}
+	return Result{}, fmt.Errorf("%w: not a GIF or WebP", ErrCorrupt)
+}
+
+// canvas allocates the w x h canvas after checking it against the limit.
+func canvas(w, h int, opts Options) (*image.NRGBA, error) {
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("%w: canvas %dx%d", ErrCorrupt, w, h)
+	}
+	if px := int64(w) * int64(h); px > opts.MaxPixels {
+		return nil, fmt.Errorf("%w: %dx%d, limit %d pixels", ErrTooManyPixels, w, h, opts.MaxPixels)
+	}
+	return image.NewNRGBA(image.Rect(0, 0, w, h)), nil
+}
+
+// clearRect makes r transparent.
+func clearRect(c *image.NRGBA, r image.Rectangle) {
+	draw.Draw(c, r.Intersect(c.Rect), image.Transparent, image.Point{}, draw.Src)
+}
+
+// GIF: header, logical screen descriptor, optional global color table,
+// then blocks (extensions 0x21, images 0x2C) up to the trailer 0x3B.
+// Layout from the GIF89a specification.
+
+func isGIF(b []byte) bool {
+	return len(b) >= 13 && (string(b[:6]) == "GIF87a" || string(b[:6]) == "GIF89a")
+}
+
+// gifFrame is one image of a GIF: its graphic control extension (if any)
+// and its image descriptor through its last data sub-block.
+type gifFrame struct {
+	gce       []byte // the whole extension block, or nil
+	image     []byte // from 0x2C to the block terminator
+	disposal  byte
+	rect      image.Rectangle
+	hasLocalT bool
+}
+
+// gifScreen is the size of a GIF's header, screen descriptor and global
+// color table.
+func gifScreen(b []byte) int {
+	n := 13
+	if b[10]&0x80 != 0 {
+		n += 3 << (b[10]&7 + 1)
+	}
+	return n
+}
+
+// skipSubBlocks returns the offset just past a chain of data sub-blocks
+// starting at i, or -1 if the chain runs off the end.
+func skipSubBlocks(b []byte, i int) int {
+	for i < len(b) {
+		n := int(b[i])
+		i++
+		if n == 0 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// walkGIF calls fn for each image in b until fn returns false. It returns
+// ErrCorrupt if the block structure breaks before the trailer (a truncated
+// file simply ends).
+func walkGIF(b []byte, fn func(gifFrame) bool) error {
+	i := gifScreen(b)
+	var gce []byte
+	var disposal byte
+	for i < len(b) {
+		switch b[i] {
+		case 0x3b:
+			return nil
+		case 0x21:
+			if i+2 > len(b) {
+				return nil
+			}
+			end := skipSubBlocks(b, i+2)
+			if end < 0 {
+				return nil
+			}
+			if b[i+1] == 0xf9 && end-i >= 8 && b[i+2] == 4 {
+				gce, disposal = b[i:end], b[i+3]>>2&7
+			}
+			i = end
+		case 0x2c:
+			if i+10 > len(b) {
+				return nil
+			}
+			d := b[i+1 : i+10]
+			x, y := int(binary.LittleEndian.Uint16(d[0:])), int(binary.LittleEndian.Uint16(d[2:]))
+			w, h := int(binary.LittleEndian.Uint16(d[4:])), int(binary.LittleEndian.Uint16(d[6:]))
+			j := i + 10
+			if d[8]&0x80 != 0 {
+				j += 3 << (d[8]&7 + 1)
+			}
+			j++ // LZW minimum code size
+			if j > len(b) {
+				return nil
+			}
+			end := skipSubBlocks(b, j)
+			if end < 0 {
+				return nil
+			}
+			f := gifFrame{gce: gce, image: b[i:end], disposal: disposal, rect: image.Rect(x, y, x+w, y+h), hasLocalT: d[8]&0x80 != 0}
+			gce, disposal = nil, 0
+			if !fn(f) {
+				return nil
+			}
+			i = end
+		default:
+			return fmt.Errorf("%w: GIF block 0x%02x at offset %d", ErrCorrupt, b[i], i)
+		}
+	}
+	return nil
+}
+
+func gifFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
+	var res Result
+	w, h := int(binary.LittleEndian.Uint16(data[6:])), int(binary.LittleEndian.Uint16(data[8:]))
+	c, err := canvas(w, h, opts)
+	if err != nil {
+		return res, err
+	}
+	if gifScreen(data) > len(data) {
+		return res, fmt.Errorf("%w: GIF color table runs off the end", ErrCorrupt)
+	}
+	screen := data[:gifScreen(data)]
+	var saved *image.NRGBA
+	var fnErr error
+	one := make([]byte, 0, len(data))
+	werr := walkGIF(data, func(f gifFrame) bool {
+		if res.Rendered >= opts.MaxFrames {
+			res.More = true
+			return false
+		}
+		// A standalone GIF of this frame alone: the original screen and
+		// global palette, the frame's control extension and image.
+		one = append(append(append(append(one[:0], screen...), f.gce...), f.image...), 0x3b)
+		img, err := gif.Decode(bytes.NewReader(one))
+		if err != nil || !img.Bounds().In(c.Rect) {
+			res.Skipped++
+			return true
+		}
+		if f.disposal == 3 {
+			if saved == nil {
+				saved = image.NewNRGBA(c.Rect)
+			}
+			copy(saved.Pix, c.Pix)
+		}
+		draw.Draw(c, img.Bounds(), img, img.Bounds().Min, draw.Over)
+		if fnErr = fn(res.Rendered, c); fnErr != nil {
+			return false
+		}
+		res.Rendered++
+		switch f.disposal {
+		case 2:
+			clearRect(c, img.Bounds())
+		case 3:
+			copy(c.Pix, saved.Pix)
+		}
+		return true
+	})
+	if fnErr != nil {
+		return res, fnErr
+	}
+	return res, werr
+}
+
+// WebP: a RIFF container ("RIFF", size, "WEBP") of chunks (FourCC, size,
+// data padded to an even length). An animation has a VP8X chunk with the
+// animation flag, an ANIM chunk and one ANMF chunk per frame, each holding
+// its position, size and flags and then its own ALPH/VP8/VP8L chunks.
+// Layout from Google's "WebP Container Specification".
+
+func isWebP(b []byte) bool {
+	return len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP"
+}
+
+// webpChunks calls fn for each chunk in b (a chunk payload area) until fn
+// returns false; it stops quietly where a chunk runs off the end.
+func webpChunks(b []byte, fn func(id string, data []byte) bool) {
+	for len(b) >= 8 {
+		n := int64(binary.LittleEndian.Uint32(b[4:]))
+		if n > int64(len(b)-8) {
+			return
+		}
+		if !fn(string(b[:4]), b[8:8+n]) {
+			return
+		}
+		b = b[min(int64(len(b)), 8+n+n&1):]
+	}
+}
+
+// webpChunk returns the first top-level chunk with the given FourCC.
+func webpChunk(data []byte, id string) ([]byte, bool) {
+	var out []byte
+	found := false
+	webpChunks(data[12:], func(cid string, d []byte) bool {
+		if cid == id {
+			out, found = d, true
+			return false
+		}
+		return true
+	})
+	return out, found
+}
+
+func u24(b []byte) int { return int(b[0]) | int(b[1])<<8 | int(b[2])<<16 }
+
+// riffChunk appends one chunk, padded.
+func riffChunk(b []byte, id string, data []byte) []byte {
+	b = append(b, id...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+	b = append(b, data...)
+	if len(data)%2 == 1 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// webpFrame builds a standalone WebP of one frame from its ALPH and
+// VP8/VP8L chunks.
+func webpFrame(w, h int, alph, bitstream []byte, lossless bool) []byte {
+	var body []byte
+	if alph != nil && !lossless {
+		x := make([]byte, 10)
+		x[0] = 0x10 // alpha
+		x[4], x[5], x[6] = byte(w-1), byte((w-1)>>8), byte((w-1)>>16)
+		x[7], x[8], x[9] = byte(h-1), byte((h-1)>>8), byte((h-1)>>16)
+		body = riffChunk(body, "VP8X", x)
+		body = riffChunk(body, "ALPH", alph)
+	}
+	id := "VP8 "
+	if lossless {
+		id = "VP8L"
+	}
+	body = riffChunk(body, id, bitstream)
+	out := []byte("RIFF")
+	out = binary.LittleEndian.AppendUint32(out, uint32(4+len(body)))
+	out = append(out, "WEBP"...)
+	return append(out, body...)
+}
+
+func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
+	var res Result
+	vp8x, ok := webpChunk(data, "VP8X")
+	if !ok || len(vp8x) < 10 {
+		return res, fmt.Errorf("%w: WebP without a VP8X header", ErrCorrupt)
+	}
+	c, err := canvas(u24(vp8x[4:])+1, u24(vp8x[7:])+1, opts)
+	if err != nil {
+		return res, err
+	}
+	var fnErr error
+	webpChunks(data[12:], func(id string, d []byte) bool {
+		if id != "ANMF" {
+			return true
+		}
+		if res.Rendered >= opts.MaxFrames {
+			res.More = true
+			return false
+		}
+		if len(d) < 16 {
+			res.Skipped++
+			return true
+		}
+		x, y := 2*u24(d[0:]), 2*u24(d[3:])
+		w, h := u24(d[6:])+1, u24(d[9:])+1
+		blend, dispose := d[15]&0x02 == 0, d[15]&0x01 != 0
+		var alph, bits []byte
+		lossless := false
+		webpChunks(d[16:], func(id string, sub []byte) bool {
+			switch id {
+			case "ALPH":
+				alph = sub
+			case "VP8 ", "VP8L":
+				bits, lossless = sub, id == "VP8L"
+				return false
+			}
+			return true
+		})
+		r := image.Rect(x, y, x+w, y+h)
+		if bits == nil || !r.In(c.Rect) {
+			res.Skipped++
+			return true
+		}
+		one := webpFrame(w, h, alph, bits, lossless)
+		// The bitstream declares its own size, which the decoder
+		// allocates: it must be the frame's, which fits the canvas.
+		if cfg, err := webp.DecodeConfig(bytes.NewReader(one)); err != nil || cfg.Width != w || cfg.Height != h {
+			res.Skipped++
+			return true
+		}
+		img, err := webp.Decode(bytes.NewReader(one))
+		if err != nil || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+			res.Skipped++
+			return true
+		}
+		op := draw.Src
+		if blend {
+			op = draw.Over
+		}
+		draw.Draw(c, r, img, img.Bounds().Min, op)
+		if fnErr = fn(res.Rendered, c); fnErr != nil {
+			return false
+		}
+		res.Rendered++
+		if dispose {
+			clearRect(c, r)
+		}
+		return true
+	})
+	return res, fnErr
+}
