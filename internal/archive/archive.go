@@ -123,6 +123,14 @@ type Entry struct {
 	// beyond Limits.MaxEntryBytes returns an error wrapping
 	// ErrEntryTooLarge, and a cancelled context makes it return ctx.Err().
 	Body io.Reader
+	// Embedded walks an archive that the callback found inside the bytes
+	// it read from Body (a zip appended to an image) as an archive nested
+	// in this entry under name: at the next depth, under this walk's
+	// limits, its entries passed to fn (re-entrantly) with paths below this
+	// entry's. Problems are reported and counted as for any nested
+	// archive; the error returned is fn's or a whole-walk limit's. Valid
+	// only during the callback.
+	Embedded func(data []byte, name string) error
 }
 
 // Stats summarises one Walk.

@@ -2,6 +2,9 @@ package archive_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/leakwatch/leakwatch/internal/archive"
@@ -57,4 +60,44 @@ func FuzzFind(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestEmbedded(t *testing.T) {
+	inner := archivetest.Zip(archivetest.File{Name: "inner.txt", Body: []byte("inner")})
+	img := append([]byte("\xff\xd8\xff\xd9"), inner...)
+	outer := archivetest.Zip(archivetest.File{Name: "a.jpg", Body: img})
+	for _, tt := range []struct {
+		depth   int
+		want    []string
+		tooDeep bool
+	}{
+		{3, []string{"a.jpg", "a.jpg!appended!inner.txt"}, false},
+		{1, []string{"a.jpg"}, true},
+	} {
+		var got []string
+		var reports []error
+		var keep func([]byte, string) error
+		_, err := archive.Walk(t.Context(), bytes.NewReader(outer), "o.zip", archive.Limits{MaxDepth: tt.depth, TempDir: t.TempDir()},
+			func(e archive.Entry) error {
+				got = append(got, joinPath(e.Path))
+				b, err := io.ReadAll(e.Body)
+				if err != nil {
+					return err
+				}
+				if off, f := archive.Find(b); f != archive.FormatUnknown && off > 0 {
+					keep = e.Embedded
+					return e.Embedded(b[off:], "appended")
+				}
+				return nil
+			}, func(p []string, err error) { reports = append(reports, err) })
+		if err != nil || strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("depth %d: entries %v, err %v; want %v", tt.depth, got, err, tt.want)
+		}
+		if tt.tooDeep != (len(reports) == 1 && errors.Is(reports[0], archive.ErrTooDeep)) {
+			t.Errorf("depth %d: reports %v", tt.depth, reports)
+		}
+		if keep == nil || keep(inner, "late") == nil {
+			t.Errorf("depth %d: Embedded after the callback returned did not fail", tt.depth)
+		}
+	}
 }

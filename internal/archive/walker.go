@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -206,7 +207,23 @@ func (w *walker) entry(depth int, prefix []string, rawName string, body io.Reade
 	}
 	eb := &entryBody{r: br, w: w, left: w.lim.MaxEntryBytes}
 	w.stats.Entries++
-	fnErr := w.fn(Entry{Path: path, Size: size, Body: eb})
+	embedded := func(data []byte, name string) error {
+		if eb.expired {
+			return errBodyExpired
+		}
+		inner := bufio.NewReaderSize(bytes.NewReader(data), 4<<10)
+		head, _ := inner.Peek(HeadSize)
+		f := Detect(head)
+		if f == FormatUnknown {
+			return nil
+		}
+		err := w.nested(depth, w.childPath(path, name), name, inner, f)
+		if cb, ok := errors.AsType[*callbackError](err); ok {
+			return cb.err
+		}
+		return err
+	}
+	fnErr := w.fn(Entry{Path: path, Size: size, Body: eb, Embedded: embedded})
 	eb.expired = true
 	return w.afterEntry(path, eb, fnErr)
 }

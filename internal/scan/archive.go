@@ -67,16 +67,11 @@ func (s *scanner) handleArchive(ctx context.Context, a crawler.Asset, r io.Reade
 // a JPEG displays as the JPEG). Its entries are named "(appended FORMAT)!/
 // ENTRY" under the image's URL.
 func (s *scanner) appended(ctx context.Context, a crawler.Asset, data []byte) error {
-	end, ok := imagefile.End(data)
-	if !ok || end >= len(data) {
+	tail, f, ok := appendedArchive(data)
+	if !ok {
 		return nil
 	}
-	off, f := archive.Find(data[end:])
-	if f == archive.FormatUnknown {
-		return nil
-	}
-	tail := data[end+off:]
-	s.log.Info("archive appended to an image", "url", a.URL, "format", f, "offset", end+off)
+	s.log.Info("archive appended to an image", "url", a.URL, "format", f)
 	return s.walkArchive(ctx, a, []string{"(appended " + string(f) + ")"}, func(fn func(archive.Entry) error, onError func([]string, error)) error {
 		_, err := archive.Walk(ctx, bytes.NewReader(tail), "", s.cfg.Archive, fn, onError)
 		return err
@@ -141,6 +136,10 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 				s.problem(a.URL+"#"+entryPath, err)
 			}
 		}()
+		if tail, f, ok := appendedArchive(data); ok {
+			s.log.Info("archive appended to an image", "url", a.URL, "archive_path", entryPath, "format", f)
+			return e.Embedded(tail, "(appended "+string(f)+")")
+		}
 		return nil
 	}, func(p []string, err error) {
 		s.problem(a.URL+"#"+strings.Join(append(slices.Clip(prefix), p...), "!/"), wrapArchive(err))
@@ -149,6 +148,20 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 		return wrapArchive(err)
 	}
 	return nil
+}
+
+// appendedArchive returns the archive that starts after the end of the
+// image in data, if any.
+func appendedArchive(data []byte) ([]byte, archive.Format, bool) {
+	end, ok := imagefile.End(data)
+	if !ok || end >= len(data) {
+		return nil, "", false
+	}
+	off, f := archive.Find(data[end:])
+	if f == archive.FormatUnknown {
+		return nil, "", false
+	}
+	return data[end+off:], f, true
 }
 
 // archiveWide reports limits that stop the whole archive.

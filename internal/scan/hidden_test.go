@@ -62,7 +62,7 @@ func TestHiddenImages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("enrolls and scans a corpus")
 	}
-	c := corpus.New(11, corpus.WithFaces(3), corpus.WithPlates(3))
+	c := corpus.New(11, corpus.WithFaces(3), corpus.WithPlates(4))
 	caps := c.Captures
 	cover := c.Unrelated[0].Image
 	files := map[string]struct {
@@ -75,6 +75,10 @@ func TestHiddenImages(t *testing.T) {
 		"/anim":   {"image/gif", gifOf(t, cover, caps[4].Image)},
 		"/holiday.jpg": {"image/jpeg", append(jpegOf(t, cover),
 			archivetest.Zip(archivetest.File{Name: "x/" + caps[5].ID + ".jpg", Body: jpegOf(t, caps[5].Image)})...)},
+		// The same trick one level down: a JPEG with an appended RAR,
+		// inside a tar.gz.
+		"/album.tgz": {"application/gzip", archivetest.TarGz(archivetest.File{Name: "album/cover.jpg", Body: append(jpegOf(t, c.Unrelated[1].Image),
+			archivetest.RAR5(archivetest.File{Name: caps[6].ID + ".jpg", Body: jpegOf(t, caps[6].Image)})...)})},
 	}
 	inline := base64.StdEncoding.EncodeToString(jpegOf(t, caps[3].Image))
 	mux := http.NewServeMux()
@@ -94,7 +98,7 @@ func TestHiddenImages(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprintf(w, `<html><body><a href="/view/1">1</a> <a href="/raw/2">2</a> <a href="/bin/3">3</a>
-			<img src="data:image/jpeg;base64,%s"> <img src="/anim"> <a href="/holiday.jpg">holiday</a></body></html>`, inline)
+			<img src="data:image/jpeg;base64,%s"> <img src="/anim"> <a href="/holiday.jpg">holiday</a> <a href="/album.tgz">album</a></body></html>`, inline)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -135,6 +139,7 @@ func TestHiddenImages(t *testing.T) {
 		caps[0].ID: "/view/1 ", caps[1].ID: "/raw/2 ", caps[2].ID: "/bin/3 ",
 		caps[3].ID: "/#inline-image-1 ", caps[4].ID: "/anim#frame=2 ",
 		caps[5].ID: "/holiday.jpg (appended zip)!/x/" + caps[5].ID + ".jpg",
+		caps[6].ID: "/album.tgz album/cover.jpg!/(appended rar)!/" + caps[6].ID + ".jpg",
 	} {
 		if where[id] != w {
 			t.Errorf("%s found at %q, want %q", id, where[id], w)
