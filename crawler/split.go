@@ -225,7 +225,7 @@ func (r *run) fetchSplit(a Asset) {
 	o := r.c.opts
 	ctx, cancel := context.WithTimeout(r.ctx, o.ArchiveTimeout)
 	defer cancel()
-	set := &volumeSet{ctx: ctx, r: r, page: a.Page, left: o.MaxArchiveBytes}
+	set := &volumeSet{ctx: ctx, r: r, page: a.Page, budget: limitedReader{n: o.MaxArchiveBytes}}
 	defer set.close()
 	vols := make([]Volume, len(a.Volumes))
 	for i, v := range a.Volumes {
@@ -242,8 +242,10 @@ type volumeSet struct {
 	ctx  context.Context
 	r    *run
 	page string
-	left int64     // bytes the set may still read
-	open io.Closer // the volume being read
+	// budget reads the volume being read, counting against the set's
+	// limit; open closes it.
+	budget limitedReader
+	open   io.Closer
 }
 
 func (s *volumeSet) close() {
@@ -272,17 +274,7 @@ func (v *lazyVolume) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if s.left < 0 {
-		return 0, ErrTooLarge
-	}
-	if int64(len(p)) > s.left+1 {
-		p = p[:s.left+1]
-	}
-	n, err := v.body.Read(p)
-	s.left -= int64(n)
-	if s.left < 0 {
-		return n - int(-s.left), fmt.Errorf("%w: split archive over %d bytes", ErrTooLarge, s.r.c.opts.MaxArchiveBytes)
-	}
+	n, err := s.budget.Read(p)
 	if errors.Is(err, io.EOF) {
 		v.done = true
 		s.close()
@@ -310,9 +302,9 @@ func (v *lazyVolume) fetch() error {
 		resp.Body.Close()
 		return fmt.Errorf("%w %d: volume %d of %d", ErrHTTPStatus, resp.StatusCode, v.n, v.of)
 	}
-	if resp.ContentLength > s.left {
+	if resp.ContentLength > s.budget.n {
 		resp.Body.Close()
-		return fmt.Errorf("%w: volume %d of %d declares %d bytes, %d left of the set's limit", ErrTooLarge, v.n, v.of, resp.ContentLength, s.left)
+		return fmt.Errorf("%w: volume %d of %d declares %d bytes, %d left of the set's limit", ErrTooLarge, v.n, v.of, resp.ContentLength, s.budget.n)
 	}
 	rb := newResumingBody(s.ctx, s.r.client, v.url, o.UserAgent, resp, func(read, total int64) {
 		s.r.log.Info("download progress", "url", v.url, "volume", v.n, "of", v.of, "bytes", read, "total", total)
@@ -320,6 +312,6 @@ func (v *lazyVolume) fetch() error {
 			o.Progress(v.url, read, total)
 		}
 	})
-	v.body, s.open = rb, rb
+	v.body, s.open, s.budget.r = rb, rb, rb
 	return nil
 }

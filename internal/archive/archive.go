@@ -180,6 +180,12 @@ type Stats struct {
 // onError may be nil. Cancelling ctx stops the walk between and during
 // entries.
 func Walk(ctx context.Context, r io.Reader, name string, lim Limits, fn func(Entry) error, onError func(path []string, err error)) (Stats, error) {
+	return run(ctx, lim, fn, onError, func(w *walker) error { return w.walkTop(r, name) })
+}
+
+// run makes a walker and runs walk with it, returning fn's errors as fn
+// returned them.
+func run(ctx context.Context, lim Limits, fn func(Entry) error, onError func([]string, error), walk func(*walker) error) (Stats, error) {
 	w := &walker{
 		ctx:     ctx,
 		lim:     lim.withDefaults(),
@@ -187,7 +193,7 @@ func Walk(ctx context.Context, r io.Reader, name string, lim Limits, fn func(Ent
 		onError: onError,
 		stats:   Stats{Skipped: make(map[string]int)},
 	}
-	err := w.walkTop(r, name)
+	err := walk(w)
 	if cb, ok := errors.AsType[*callbackError](err); ok {
 		err = cb.err
 	}

@@ -33,18 +33,7 @@ type Volume struct {
 // is refused with ErrTooManyVolumes before anything is read. Volume bodies
 // are read once, in order, each only after the one before it has ended.
 func WalkVolumes(ctx context.Context, vols []Volume, lim Limits, fn func(Entry) error, onError func(path []string, err error)) (Stats, error) {
-	w := &walker{
-		ctx:     ctx,
-		lim:     lim.withDefaults(),
-		fn:      fn,
-		onError: onError,
-		stats:   Stats{Skipped: make(map[string]int)},
-	}
-	err := w.walkVolumes(vols)
-	if cb, ok := errors.AsType[*callbackError](err); ok {
-		err = cb.err
-	}
-	return w.stats, err
+	return run(ctx, lim, fn, onError, func(w *walker) error { return w.walkVolumes(vols) })
 }
 
 func (w *walker) walkVolumes(vols []Volume) error {

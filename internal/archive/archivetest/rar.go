@@ -173,61 +173,59 @@ func RAR5(files ...File) []byte {
 // most volData bytes of file data each (0: one volume). Files larger than
 // the room left are split across volumes, as rar -v does.
 func RAR5Volumes(volData int, files ...File) [][]byte {
-	var vols [][]byte
-	var cur []byte
-	room := volData
-	start := func() {
-		cur = []byte(rar5Signature)
-		var fields []byte
+	header := func(n int) []byte {
+		fields := vint(nil, 0)
 		if volData > 0 {
 			flags := uint64(rar5ArcVolume)
-			if len(vols) > 0 {
+			if n > 0 {
 				flags |= rar5ArcVolNum
 			}
 			fields = vint(nil, flags)
-			if len(vols) > 0 {
-				fields = vint(fields, uint64(len(vols)))
+			if n > 0 {
+				fields = vint(fields, uint64(n))
 			}
-		} else {
-			fields = vint(nil, 0)
 		}
-		cur = append(cur, rar5Block(rar5Header(rar5Main, 0, fields, nil, 0), nil)...)
-		room = volData
+		return append([]byte(rar5Signature), rar5Block(rar5Header(rar5Main, 0, fields, nil, 0), nil)...)
 	}
-	finish := func(notLast bool) {
+	end := func(notLast bool) []byte {
 		var flags uint64
 		if notLast {
 			flags = rar5EndNotLast
 		}
-		cur = append(cur, rar5Block(rar5Header(rar5End, 0, vint(nil, flags), nil, 0), nil)...)
-		vols = append(vols, cur)
+		return rar5Block(rar5Header(rar5End, 0, vint(nil, flags), nil, 0), nil)
 	}
-	start()
+	return volumes(volData, files, header, end, rar5FileBlock)
+}
+
+// volumes lays files out in volumes holding at most volData bytes of file
+// data each (0: one volume), splitting a file where the room runs out:
+// header(n) starts volume n, end(notLast) ends one, and block writes one
+// part of a file (first and last say whether parts precede or follow it).
+func volumes(volData int, files []File, header func(n int) []byte, end func(notLast bool) []byte, block func(f File, part []byte, first, last bool) []byte) [][]byte {
+	var vols [][]byte
+	cur, room := header(0), volData
 	for _, f := range files {
 		body := f.Body
 		if f.Link != "" || strings.HasSuffix(f.Name, "/") {
 			body = nil
 		}
-		first := true
-		for {
+		for first := true; ; first = false {
 			part := body
 			if volData > 0 && len(body) > room {
 				part = body[:max(room, 1)]
 			}
 			last := len(part) == len(body)
-			cur = append(cur, rar5FileBlock(f, part, first, last)...)
+			cur = append(cur, block(f, part, first, last)...)
 			room -= len(part)
 			body = body[len(part):]
 			if last {
 				break
 			}
-			first = false
-			finish(true)
-			start()
+			vols = append(vols, append(cur, end(true)...))
+			cur, room = header(len(vols)), volData
 		}
 	}
-	finish(false)
-	return vols
+	return append(vols, append(cur, end(false)...))
 }
 
 // RAR4 header types and flags.
@@ -269,84 +267,57 @@ func RAR4(files ...File) []byte {
 // name.partN.rar) whose volumes hold at most volData bytes of file data
 // each (0: one volume).
 func RAR4Volumes(volData int, files ...File) [][]byte {
-	var vols [][]byte
-	var cur []byte
-	room := volData
-	start := func() {
-		cur = []byte(rar4Signature)
+	header := func(n int) []byte {
 		var flags uint16
 		if volData > 0 {
 			flags = rar4ArcVolume | rar4ArcNewNames
-			if len(vols) == 0 {
+			if n == 0 {
 				flags |= rar4ArcFirstVol
 			}
 		}
-		cur = append(cur, rar4Block(rar4Main, flags, make([]byte, 6), nil)...)
-		room = volData
+		return append([]byte(rar4Signature), rar4Block(rar4Main, flags, make([]byte, 6), nil)...)
 	}
-	finish := func(notLast bool) {
+	end := func(notLast bool) []byte {
 		var flags uint16
 		if notLast {
 			flags = rar4EndNotLast
 		}
-		cur = append(cur, rar4Block(rar4End, flags, nil, nil)...)
-		vols = append(vols, cur)
+		return rar4Block(rar4End, flags, nil, nil)
 	}
-	start()
-	for _, f := range files {
-		body := f.Body
-		dir := strings.HasSuffix(f.Name, "/")
-		if dir {
-			body = nil
-		}
-		total := len(body)
-		first := true
-		for {
-			part := body
-			if volData > 0 && len(body) > room {
-				part = body[:max(room, 1)]
-			}
-			last := len(part) == len(body)
-			flags := uint16(rar4HasData)
-			if !first {
-				flags |= rar4SplitBefore
-			}
-			if !last {
-				flags |= rar4SplitAfter
-			}
-			if f.Encrypted {
-				flags |= rar4Encrypted
-			}
-			attr := uint32(0o100644)
-			if dir {
-				flags |= rar4Directory
-				attr = 0o40755
-			}
-			sum := crc32.ChecksumIEEE(part)
-			if last && !dir {
-				sum = crc32.ChecksumIEEE(f.Body)
-			}
-			name := strings.TrimSuffix(f.Name, "/")
-			fields := binary.LittleEndian.AppendUint32(nil, uint32(len(part)))
-			fields = binary.LittleEndian.AppendUint32(fields, uint32(total))
-			fields = append(fields, 3) // host OS: Unix
-			fields = binary.LittleEndian.AppendUint32(fields, sum)
-			fields = binary.LittleEndian.AppendUint32(fields, 0x58210000) // 2024-01-01 in DOS time
-			fields = append(fields, 29, 0x30)                             // version 2.9, method store
-			fields = binary.LittleEndian.AppendUint16(fields, uint16(len(name)))
-			fields = binary.LittleEndian.AppendUint32(fields, attr)
-			fields = append(fields, name...)
-			cur = append(cur, rar4Block(rar4File, flags, fields, part)...)
-			room -= len(part)
-			body = body[len(part):]
-			if last {
-				break
-			}
-			first = false
-			finish(true)
-			start()
-		}
+	return volumes(volData, files, header, end, rar4FileBlock)
+}
+
+// rar4FileBlock builds the file header (and data) of one part of f.
+func rar4FileBlock(f File, part []byte, first, last bool) []byte {
+	dir := strings.HasSuffix(f.Name, "/")
+	flags := uint16(rar4HasData)
+	if !first {
+		flags |= rar4SplitBefore
 	}
-	finish(false)
-	return vols
+	if !last {
+		flags |= rar4SplitAfter
+	}
+	if f.Encrypted {
+		flags |= rar4Encrypted
+	}
+	attr, total := uint32(0o100644), len(f.Body)
+	if dir {
+		flags |= rar4Directory
+		attr, total = 0o40755, 0
+	}
+	sum := crc32.ChecksumIEEE(part)
+	if last && !dir {
+		sum = crc32.ChecksumIEEE(f.Body)
+	}
+	name := strings.TrimSuffix(f.Name, "/")
+	fields := binary.LittleEndian.AppendUint32(nil, uint32(len(part)))
+	fields = binary.LittleEndian.AppendUint32(fields, uint32(total))
+	fields = append(fields, 3) // host OS: Unix
+	fields = binary.LittleEndian.AppendUint32(fields, sum)
+	fields = binary.LittleEndian.AppendUint32(fields, 0x58210000) // 2024-01-01 in DOS time
+	fields = append(fields, 29, 0x30)                             // version 2.9, method store
+	fields = binary.LittleEndian.AppendUint16(fields, uint16(len(name)))
+	fields = binary.LittleEndian.AppendUint32(fields, attr)
+	fields = append(fields, name...)
+	return rar4Block(rar4File, flags, fields, part)
 }
