@@ -225,7 +225,9 @@ func (r *run) fetchSplit(a Asset) {
 	o := r.c.opts
 	ctx, cancel := context.WithTimeout(r.ctx, o.ArchiveTimeout)
 	defer cancel()
-	set := &volumeSet{ctx: ctx, r: r, page: a.Page, budget: limitedReader{n: o.MaxArchiveBytes}}
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	defer cancelCause(nil)
+	set := &volumeSet{ctx: ctx, cancel: cancelCause, r: r, page: a.Page, budget: limitedReader{n: o.MaxArchiveBytes}}
 	defer set.close()
 	vols := make([]Volume, len(a.Volumes))
 	for i, v := range a.Volumes {
@@ -242,15 +244,17 @@ type volumeSet struct {
 	ctx  context.Context
 	r    *run
 	page string
+	// cancel ends ctx with the watchdog's reason (stalled, too slow).
+	cancel context.CancelCauseFunc
 	// budget reads the volume being read, counting against the set's
 	// limit; open closes it.
 	budget limitedReader
-	open   io.Closer
+	open   func()
 }
 
 func (s *volumeSet) close() {
 	if s.open != nil {
-		s.open.Close()
+		s.open()
 		s.open = nil
 	}
 }
@@ -312,6 +316,10 @@ func (v *lazyVolume) fetch() error {
 			o.Progress(v.url, read, total)
 		}
 	})
-	v.body, s.open, s.budget.r = rb, rb, rb
+	// Each volume is held to the idle and minimum-rate bounds of any
+	// archive download.
+	wd := watch(s.ctx, s.cancel, rb, o.ReadIdleTimeout, o.MinArchiveRate, o.RateWindow)
+	v.body, s.budget.r = wd, wd
+	s.open = func() { wd.Close(); rb.Close() }
 	return nil
 }
