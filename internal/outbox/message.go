@@ -67,6 +67,12 @@ func (d incidentData) AlertSummary() (title, text, link string) {
 		}
 	}
 	fmt.Fprintf(&b, "Affected captures (%d, %s): %s\n", n, plural(copies, "copy"), listed(d.capturesWithKind(), maxListed))
+	if len(inc.Canaries) > 0 {
+		fmt.Fprintf(&b, "Canaries (synthetic, nobody to notify): %s\n", listed(inc.Canaries, maxListed))
+	}
+	if a := inc.Attribution; a != nil {
+		fmt.Fprintf(&b, "Who leaked it: %s\n", a.Summary)
+	}
 	if len(d.ev.NewCaptures) > 0 && d.typ != store.EventCreated {
 		fmt.Fprintf(&b, "New since the last alert: %s\n", listed(d.ev.NewCaptures, maxListed))
 	}

@@ -95,6 +95,16 @@ func TestEveryNotifierRendersEveryIncidentEvent(t *testing.T) {
 			}
 			recordAt(t, st, eps, ev("traveler-0001", "face", page, "dd"))
 		}, []string{"Leak re-appeared", "1 capture ", "traveler-0001 (face)"}},
+		{store.EventCreated, func(t *testing.T, st *store.Store, eps []string) {
+			// With a ledger: whose copy leaked, and the canary apart.
+			if _, err := st.AddTransfers(ctx, []store.Transfer{
+				{ID: "T1", Recipient: "Acme", Date: "2026-01-01", Captures: []string{"traveler-0001", "plate-0002"}},
+				{ID: "K1", Recipient: "Bolt", Date: "2026-01-01", Canary: true, Captures: []string{"k-0001"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			recordAt(t, st, eps, ev("traveler-0001", "face", page, "aa"), ev("k-0001", "face", page, "bb"))
+		}, []string{"Leak found", "Canaries (synthetic, nobody to notify): k-0001", "Who leaked it: canary issued only to Bolt found in the leak"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.typ, func(t *testing.T) {
