@@ -382,7 +382,8 @@ func attribute(ctx context.Context, q querier, leaked []string) (*attribution.Re
 }
 
 // RunCaptures returns the captures matched in a run (run <= 0: the latest
-// run): those whose last sighting falls within the run. That is exact for
+// run): those whose last sighting falls within the run, dismissed matches
+// left out. That is exact for
 // the latest run; for an earlier run it leaves out captures seen again
 // since.
 func (s *Store) RunCaptures(ctx context.Context, run int64) (int64, []string, error) {
@@ -404,7 +405,9 @@ func (s *Store) RunCaptures(ctx context.Context, run int64) (int64, []string, er
 	if fin != "" {
 		to = parseTS(fin)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT capture_id, last_seen FROM incident_matches`)
+	// Dismissed matches (false positives) leaked nothing.
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT m.capture_id, m.last_seen FROM incident_matches m
+		WHERE NOT EXISTS (SELECT 1 FROM dismissals d WHERE d.capture_id = m.capture_id AND d.sha256 = m.sha256)`)
 	if err != nil {
 		return 0, nil, fmt.Errorf("run captures: %w", err)
 	}

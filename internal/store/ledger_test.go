@@ -206,6 +206,13 @@ func TestRunCaptures(t *testing.T) {
 	if _, got, _ := s.RunCaptures(ctx, r1); !slices.Equal(got, []string{"c1", "c2"}) {
 		t.Fatalf("run 1: %v", got)
 	}
+	// A dismissed incident's matches are false positives: not leaked.
+	if _, err := s.Dismiss(ctx, IncidentID("http://b.test"), "look-alike"); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, _ := s.RunCaptures(ctx, 0); len(got) != 0 {
+		t.Fatalf("latest run after dismissal: %v", got)
+	}
 }
 
 // benchLedger fills a store with recipients transfers totalling rows
