@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/ledger"
 	"github.com/leakwatch/leakwatch/internal/local"
 	"github.com/leakwatch/leakwatch/internal/store"
@@ -140,18 +141,28 @@ func Issue(ctx context.Context, st Store, o Options) ([]Issued, store.Transfer, 
 	return issued, t, nil
 }
 
-// draw makes one canary from a fresh secret seed and writes it.
+// maxDraws bounds the draws for one canary that hashes well enough.
+const maxDraws = 8
+
+// draw makes one canary from a fresh secret seed and writes it. A picture
+// too flat for PDQ to hash reliably (whose copies might not be found) is
+// drawn again.
 func draw(o Options) (Issued, error) {
-	var b [8]byte
-	if _, err := io.ReadFull(o.Rand, b[:]); err != nil {
-		return Issued{}, fmt.Errorf("canary: random seed: %w", err)
-	}
-	seed := binary.LittleEndian.Uint64(b[:])
 	var img image.Image
-	if o.Kind == "plate" {
-		img, _ = synth.Plate(seed)
-	} else {
-		img = synth.Face(seed)
+	for range maxDraws {
+		var b [8]byte
+		if _, err := io.ReadFull(o.Rand, b[:]); err != nil {
+			return Issued{}, fmt.Errorf("canary: random seed: %w", err)
+		}
+		seed := binary.LittleEndian.Uint64(b[:])
+		if o.Kind == "plate" {
+			img, _ = synth.Plate(seed)
+		} else {
+			img = synth.Face(seed)
+		}
+		if pdq.Hash(img).Quality >= pdq.MinQuality {
+			break
+		}
 	}
 	suffix, err := randomHex(o.Rand, 6)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/local"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
@@ -40,6 +41,9 @@ func TestCanariesAreDistinct(t *testing.T) {
 				t.Fatalf("issued %v, transfer %+v", issued, tr)
 			}
 			for _, c := range issued {
+				if c.Quality < pdq.MinQuality {
+					t.Errorf("canary %s hashes at quality %d", c.CaptureID, c.Quality)
+				}
 				if owner[c.CaptureID] != "" {
 					t.Fatalf("capture ID %s issued twice", c.CaptureID)
 				}
