@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -206,21 +205,17 @@ row; JSON is one object per capture per line.`,
 				if err != nil {
 					return err
 				}
-				w := a.stdout
 				if output != "" && output != "-" {
-					f, err := os.OpenFile(output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					w = f
+					// A new 0600 file renamed over the old one: a symlink
+					// planted at the path is refused, not followed.
+					return report.SaveFile(output, func(w io.Writer) error { return writeExport(w, inc, format) })
 				}
-				return writeExport(w, inc, format)
+				return writeExport(a.stdout, inc, format)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default stdout); created with mode 0600")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default stdout): a new file with mode 0600 renamed into place; a symbolic link or non-regular file is refused")
 	return cmd
 }
 

@@ -502,6 +502,10 @@ func (s *Store) Incident(ctx context.Context, id string) (Incident, error) {
 }
 
 func (s *Store) resolveID(ctx context.Context, id string) (string, error) {
+	if strings.TrimSpace(id) == "" {
+		// Every ID has the empty prefix; it must not pick "the only one".
+		return "", fmt.Errorf("empty incident ID: %w", ErrNotFound)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM incidents WHERE id = ? OR id LIKE ? ESCAPE '\' LIMIT 2`, id, escapeLike(id)+"%")
 	if err != nil {
 		return "", err
