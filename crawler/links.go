@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -61,8 +62,8 @@ func Classify(u *url.URL) LinkKind {
 // URLs it references: <a href>, <img src|srcset>, <source srcset>,
 // <link rel=image_src>, og:image/twitter:image meta tags, and url(...) in
 // style attributes; and, as LinkImage links kept whole, the data:image/
-// URIs of inline images in the same places (but srcset, whose commas
-// they would break). At most max links are returned (0 = no limit); the
+// URIs of inline images in the same places (srcset included: its URLs
+// run to whitespace, so a data: URI's commas stay inside it). At most max links are returned (0 = no limit); the
 // second result reports whether links were dropped. Malformed HTML never
 // fails: the tokenizer recovers and we take what it yields.
 func ExtractLinks(base *url.URL, body []byte, max int) ([]Link, bool) {
@@ -204,20 +205,59 @@ func ExtractLinksLimited(base *url.URL, body []byte, lim LinkLimits) ([]Link, Dr
 	}
 }
 
-// parseSrcset splits "a.jpg 1x, b.jpg 2x" into URLs. A srcset holding a
-// data: URI is left alone: its commas cannot be told from the list's.
+// parseSrcset returns the URLs of a srcset attribute, split as the HTML
+// standard's algorithm does: a URL runs to the next whitespace (so it may
+// hold commas), a comma right after it ends the candidate, and otherwise
+// descriptors ("1x", "480w", even with parentheses) run to the next comma
+// outside parentheses. A candidate that is only a descriptor (after a
+// stray comma) is dropped rather than fetched as a relative URL.
 func parseSrcset(s string) []string {
-	if s == "" || strings.Contains(strings.ToLower(s), "data:") {
-		return nil
-	}
 	var out []string
-	for _, part := range strings.Split(s, ",") {
-		f := strings.Fields(part)
-		if len(f) > 0 {
-			out = append(out, f[0])
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+	i := 0
+	for i < len(s) {
+		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+			i++
+		}
+		start := i
+		for i < len(s) && !isSpace(s[i]) {
+			i++
+		}
+		u := s[start:i]
+		if u == "" {
+			break
+		}
+		if strings.HasSuffix(u, ",") {
+			u = strings.TrimRight(u, ",")
+		} else {
+			// Skip the descriptors up to a comma outside parentheses.
+			depth := 0
+			for ; i < len(s); i++ {
+				c := s[i]
+				if c == '(' {
+					depth++
+				} else if c == ')' && depth > 0 {
+					depth--
+				} else if c == ',' && depth == 0 {
+					break
+				}
+			}
+		}
+		if u != "" && !descriptorLike(u) {
+			out = append(out, u)
 		}
 	}
 	return out
+}
+
+// descriptorLike reports a srcset descriptor: a number followed by x, w
+// or h.
+func descriptorLike(s string) bool {
+	if len(s) < 2 || !strings.ContainsRune("xwhXWH", rune(s[len(s)-1])) {
+		return false
+	}
+	_, err := strconv.ParseFloat(s[:len(s)-1], 64)
+	return err == nil
 }
 
 // cssURLs returns the arguments of url(...) in a CSS fragment. The match

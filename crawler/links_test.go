@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"net/url"
+	"path"
 	"strings"
 	"testing"
 )
@@ -82,4 +83,34 @@ func FuzzExtractLinks(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSrcsetDescriptors: srcset descriptors are never taken for URLs,
+// and a URL holding commas stays whole.
+func TestSrcsetDescriptors(t *testing.T) {
+	base, _ := url.Parse("http://dump.test/d/")
+	for _, tc := range []struct {
+		srcset string
+		want   []string
+	}{
+		{"a.jpg 1x, b.jpg 2x", []string{"a.jpg", "b.jpg"}},
+		{"a.jpg 480w,b.jpg 800w", []string{"a.jpg", "b.jpg"}},
+		{"/i.jpg?w=1,2 1x, /j.jpg 2x", []string{"/i.jpg?w=1,2", "/j.jpg"}},
+		{"a.jpg, 2x", []string{"a.jpg"}},
+		{"a.jpg 1x,\n\tb.jpg 1.5x , c.jpg", []string{"a.jpg", "b.jpg", "c.jpg"}},
+		{"x.jpg (max-width: 1px, 2px) 1x, y.jpg", []string{"x.jpg", "y.jpg"}},
+		{"data:image/png;base64,AAAA 1x, k.jpg 2x", []string{"data:image/png;base64,AAAA", "k.jpg"}},
+		{" , ,, 480w", nil},
+	} {
+		got := parseSrcset(tc.srcset)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("parseSrcset(%q) = %q, want %q", tc.srcset, got, tc.want)
+		}
+		links, _ := ExtractLinks(base, []byte(`<img srcset="`+tc.srcset+`">`), 0)
+		for _, l := range links {
+			if d := path.Base(l.URL); descriptorLike(d) {
+				t.Errorf("%q: descriptor fetched as %s", tc.srcset, l.URL)
+			}
+		}
+	}
 }
