@@ -89,6 +89,11 @@ func Store(ctx context.Context, path string) []Check {
 		return []Check{c}
 	}
 	defer st.Close()
+	if err := st.Integrity(ctx); err != nil {
+		c.Detail = fmt.Sprintf("%s: %v", path, err)
+		c.Hint = "restore the store from a backup (or move it aside and let the next scan start a new one); sqlite3's .recover may save what is readable"
+		return []Check{c}
+	}
 	v, _ := st.SchemaVersion(ctx)
 	counts, _ := st.DeliveryCounts(ctx)
 	c.OK = true

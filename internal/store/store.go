@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -101,6 +102,37 @@ func private(path string) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// ErrDamaged reports a store that fails SQLite's integrity check.
+var ErrDamaged = errors.New("store is damaged")
+
+// Integrity runs SQLite's integrity check over the whole database (it
+// reads every page, so it takes a while on a large store) and reports
+// ErrDamaged with the first problems found.
+func (s *Store) Integrity(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `PRAGMA integrity_check(10)`)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	defer rows.Close()
+	var msgs []string
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return fmt.Errorf("%w: %w", ErrDamaged, err)
+		}
+		if m != "ok" {
+			msgs = append(msgs, m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("%w: %s", ErrDamaged, strings.Join(msgs, "; "))
 	}
 	return nil
 }
