@@ -80,11 +80,13 @@ func (a *app) runScan(ctx context.Context, o scanOptions, seeds []string) error 
 	stopProgress := a.progressLine(&cfg, o.asJSON)
 	sum, dres, err := scan.RunAndDeliver(ctx, cfg, a.delivery(eps, o.Alerts.Wait))
 	stopProgress()
-	if err != nil {
+	if err != nil && !errors.Is(err, scan.ErrStorage) {
 		return err
 	}
 	a.finished(report.Finished{Summary: sum, Alerts: &dres}, o.asJSON)
 	switch {
+	case err != nil:
+		return err // matches found but not recorded: never exit 0
 	case sum.Interrupted || ctx.Err() != nil:
 		return codeError{code: exitInterrupted, err: errors.New("interrupted; incidents found so far are recorded, pending alerts go out with the next run")}
 	case o.failOnFindings && sum.Changed() > 0:

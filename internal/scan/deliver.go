@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -124,9 +125,11 @@ func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (report.Summary,
 	// failure and send it again.
 	w.Stop()
 	<-done
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrStorage) {
 		return sum, total, err
 	}
+	// Matches that were recorded are still announced when others could
+	// not be.
 	rest, derr := d.deliver(ctx, cfg.Store)
 	total.Delivered += rest.Delivered
 	total.GaveUp += rest.GaveUp
@@ -134,7 +137,7 @@ func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (report.Summary,
 	if derr != nil && ctx.Err() == nil && d.OnError != nil {
 		d.OnError(derr)
 	}
-	return sum, total, nil
+	return sum, total, err
 }
 
 // deliver flushes the outbox until nothing is due or d.Wait has passed; no

@@ -29,6 +29,11 @@ import (
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
+// ErrStorage reports matches the store could not record (a full disk, a
+// damaged database): Run counts each as a "storage" error and then fails,
+// since a leak was found but not kept.
+var ErrStorage = errors.New("matches not recorded in the store")
+
 // Grouping decides what one incident covers.
 type Grouping string
 
@@ -220,6 +225,9 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	if err := cfg.Store.FinishRun(context.WithoutCancel(ctx), s.runID, status, string(js)); err != nil {
 		return sum, err
 	}
+	if n := sum.ErrorsBy["storage"]; n > 0 {
+		return sum, fmt.Errorf("%w: %d items matched but could not be recorded", ErrStorage, n)
+	}
 	return sum, nil
 }
 
@@ -296,6 +304,8 @@ func (s *scanner) crawlError(u string, err error) { s.problem(u, err) }
 // Reason maps an error to a short stable label for counting.
 func Reason(err error) string {
 	switch {
+	case errors.Is(err, ErrStorage):
+		return "storage"
 	case errors.Is(err, fingerprint.ErrTooManyPixels):
 		return "pixel_limit"
 	case errors.Is(err, fingerprint.ErrTooLarge), errors.Is(err, crawler.ErrTooLarge):
@@ -523,7 +533,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 	}
 	out, err := s.cfg.Store.RecordMatches(ctx, source, evs, s.cfg.Endpoints)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %d matches: %w", ErrStorage, len(evs), err)
 	}
 	evs = out.Recorded
 	s.mu.Lock()

@@ -1,0 +1,67 @@
+package scan
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/fixtures/corpus"
+	"github.com/leakwatch/leakwatch/internal/report"
+	"github.com/leakwatch/leakwatch/internal/store"
+)
+
+// TestMatchesNotRecorded: when the store refuses to record matches (a
+// full disk), each is reported as a storage error, not a fetch error, and
+// the scan says so by failing.
+func TestMatchesNotRecorded(t *testing.T) {
+	c := corpus.New(5, corpus.WithFaces(1), corpus.WithPlates(1))
+	bank, _ := setup(t, c.WriteCaptures)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte(`<img src="/a.jpg"><img src="/b.jpg">`))
+		case "/a.jpg":
+			_, _ = w.Write(c.Captures[0].JPEG)
+		case "/b.jpg":
+			_, _ = w.Write(c.Captures[1].JPEG)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lw.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Every write of a match fails as it would on a full disk.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON incident_matches BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var mu sync.Mutex
+	reasons := map[string]int{}
+	sum, err := Run(ctx, Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, OnError: func(p report.Problem) {
+		mu.Lock()
+		reasons[p.Reason]++
+		mu.Unlock()
+	}})
+	if !errors.Is(err, ErrStorage) {
+		t.Errorf("scan error %v, want %v", err, ErrStorage)
+	}
+	if reasons["storage"] != 2 || reasons["fetch_error"] != 0 || sum.ErrorsBy["storage"] != 2 {
+		t.Errorf("reasons %v, summary %v; want 2 storage errors and no fetch error", reasons, sum.ErrorsBy)
+	}
+}
