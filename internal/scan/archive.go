@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/leakwatch/leakwatch/crawler"
 	"github.com/leakwatch/leakwatch/fingerprint"
@@ -98,14 +99,14 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 	// hashed in parallel; the bytes buffered for the workers are bounded.
 	pool := newBytePool(s.cfg.ArchiveWorkers, s.cfg.ArchiveBuffer)
 	defer pool.wait()
+	var truncated atomic.Bool
 	err := walk(func(e archive.Entry) error {
 		entryPath := strings.Join(append(slices.Clip(prefix), e.Path...), "!/")
 		w := where{url: a.URL, page: a.Page, archivePath: entryPath, header: a.Header, fetched: a.FetchedAt}
 		br := bufferedHead(e.Body)
 		head, err := br.Peek(512)
 		if err != nil && !errors.Is(err, io.EOF) {
-			s.problem(a.URL+"#"+entryPath, wrapArchive(err))
-			return nil
+			return nil // the walker reports an entry it could not read
 		}
 		if fingerprint.Sniff(head) == "" {
 			if !looksLikeImageName(e.Path) {
@@ -119,8 +120,7 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 			if archiveWide(err) {
 				return err // reported once, for the whole archive, by Walk's caller
 			}
-			s.problem(a.URL+"#"+entryPath, wrapArchive(err))
-			return nil
+			return nil // reported once, for the entry, by the walker
 		}
 		if int64(buf.Len()) > s.cfg.Limits.MaxBytes {
 			s.problem(a.URL+"#"+entryPath, fmt.Errorf("%w: entry over %d bytes", fingerprint.ErrTooLarge, s.cfg.Limits.MaxBytes))
@@ -142,8 +142,16 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 		}
 		return nil
 	}, func(p []string, err error) {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			truncated.Store(true)
+		}
 		s.problem(a.URL+"#"+strings.Join(append(slices.Clip(prefix), p...), "!/"), wrapArchive(err))
 	})
+	if err != nil && truncated.Load() && errors.Is(err, io.ErrUnexpectedEOF) {
+		// The stream ended inside an entry, already counted for that
+		// entry: the archive failing at the next header is the same cut.
+		return nil
+	}
 	if err != nil {
 		return wrapArchive(err)
 	}

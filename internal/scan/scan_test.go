@@ -163,6 +163,17 @@ func TestHostileSite(t *testing.T) {
 			t.Errorf("%s not reported as %s", want.url, want.reason)
 		}
 	}
+	var cut int
+	for _, us := range problems {
+		for _, u := range us {
+			if strings.Contains(u, "/bombs/cut-entry.tar") {
+				cut++
+			}
+		}
+	}
+	if cut != 1 {
+		t.Errorf("tar cut inside its entry reported %d times, want once", cut)
+	}
 	if bomb := problems["archive_size"]; len(bomb) == 0 && len(problems["archive_ratio"]) == 0 {
 		t.Errorf("no archive bomb stopped by a size or ratio limit")
 	}
