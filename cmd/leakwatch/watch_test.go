@@ -83,7 +83,14 @@ func TestWatchScansServesAndShutsDown(t *testing.T) {
 	if _, err := recv.Wait(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	code, body := httpGet(t, "http://"+addr+"/metrics")
+	// Deliveries are counted when the delivery batch ends, a moment after
+	// the receiver has the webhook.
+	var code int
+	var body string
+	waitFor(t, "a delivery counted", 30*time.Second, func() bool {
+		code, body = httpGet(t, "http://"+addr+"/metrics")
+		return code != http.StatusOK || metricValue(body, "leakwatch_alerts_delivered_total") >= 1
+	})
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
