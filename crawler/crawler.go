@@ -158,36 +158,10 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 		onErr = func(string, error) {}
 	}
 	o := c.opts
-	r := &run{c: c, ctx: ctx, scope: map[string]bool{}, h: h, onErr: onErr, log: o.Logger, queue: newSched(ctx, maxQueued, o.Parallelism)}
-	var seedURLs []*url.URL
-	for _, s := range seeds {
-		u, err := url.Parse(strings.TrimSpace(s))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			// One bad seed is a counted error; the other seeds are crawled.
-			r.fail(s, fmt.Errorf("%w: %q (want http:// or https:// with a host)", ErrBadSeed, s))
-			continue
-		}
-		u.Fragment = ""
-		seedURLs = append(seedURLs, u)
-		r.scope[hostKey(u)] = true
-	}
+	r, seedURLs, tr := c.newRun(ctx, seeds, h, onErr)
 	if len(seedURLs) == 0 {
 		return Stats{Errors: r.errs.Load()}, fmt.Errorf("%w: no valid seed among %d", ErrBadSeed, len(seeds))
 	}
-	for _, h := range o.AllowedHosts {
-		h = strings.ToLower(strings.TrimSpace(h))
-		r.scope[h] = true
-		if !strings.Contains(h, ":") {
-			// A bare host name allows it on the default ports.
-			r.scope[h+":80"], r.scope[h+":443"] = true, true
-		}
-	}
-	tr := o.Transport
-	if tr == nil {
-		tr = DirectTransport()
-	}
-	r.client = &http.Client{Transport: tr, CheckRedirect: r.checkRedirect}
-
 	col := r.collector(tr)
 
 	var wg sync.WaitGroup
@@ -228,6 +202,39 @@ func (c *Crawler) Run(ctx context.Context, seeds []string, h Handler, onErr Erro
 		return st, fmt.Errorf("crawl interrupted: %w", err)
 	}
 	return st, nil
+}
+
+// newRun parses the seeds (a bad one is a counted error), sets the scope
+// from them and the allowed hosts, and builds the asset client.
+func (c *Crawler) newRun(ctx context.Context, seeds []string, h Handler, onErr ErrorFunc) (*run, []*url.URL, http.RoundTripper) {
+	o := c.opts
+	r := &run{c: c, ctx: ctx, scope: map[string]bool{}, h: h, onErr: onErr, log: o.Logger, queue: newSched(ctx, maxQueued, o.Parallelism)}
+	var seedURLs []*url.URL
+	for _, s := range seeds {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			// One bad seed is a counted error; the other seeds are crawled.
+			r.fail(s, fmt.Errorf("%w: %q (want http:// or https:// with a host)", ErrBadSeed, s))
+			continue
+		}
+		u.Fragment = ""
+		seedURLs = append(seedURLs, u)
+		r.scope[hostKey(u)] = true
+	}
+	for _, h := range o.AllowedHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		r.scope[h] = true
+		if !strings.Contains(h, ":") {
+			// A bare host name allows it on the default ports.
+			r.scope[h+":80"], r.scope[h+":443"] = true, true
+		}
+	}
+	tr := o.Transport
+	if tr == nil {
+		tr = DirectTransport()
+	}
+	r.client = &http.Client{Transport: tr, CheckRedirect: r.checkRedirect}
+	return r, seedURLs, tr
 }
 
 func (r *run) fail(u string, err error) {
@@ -560,9 +567,9 @@ func (r *run) fetchAsset(a Asset) {
 		return
 	}
 	o := r.c.opts
-	limit, timeout := o.MaxImageBytes, o.RequestTimeout
+	timeout := o.RequestTimeout
 	if a.Kind == LinkArchive {
-		limit, timeout = o.MaxArchiveBytes, o.ArchiveTimeout
+		timeout = o.ArchiveTimeout
 	}
 	u, err := url.Parse(a.URL)
 	if err != nil {
@@ -598,6 +605,18 @@ func (r *run) fetchAsset(a Asset) {
 	if err != nil {
 		r.fail(a.URL, err)
 		return
+	}
+	r.consume(ctx, cancelCause, a, resp)
+}
+
+// consume hands an asset's response to the handler, with its limits;
+// cancelCause ends a stalled or too slow archive download.
+func (r *run) consume(ctx context.Context, cancelCause context.CancelCauseFunc, a Asset, resp *http.Response) {
+	o := r.c.opts
+	var err error
+	limit := o.MaxImageBytes
+	if a.Kind == LinkArchive {
+		limit = o.MaxArchiveBytes
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && o.Revisit != nil {

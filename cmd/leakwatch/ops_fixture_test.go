@@ -44,6 +44,7 @@ func (s *syncBuffer) String() string {
 // opsFixture is a dump site on loopback, an enrolled bank and a webhook
 // secret, for tests of scan, watch and alerts.
 type opsFixture struct {
+	fetched  *fetchLog
 	dir      string
 	site     string
 	captures string
@@ -69,10 +70,12 @@ func newOpsFixture(t *testing.T, delay time.Duration) *opsFixture {
 			inner.ServeHTTP(w, r)
 		})
 	}
+	fetched := &fetchLog{n: map[string]int{}}
+	h = fetched.wrap(h)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	fx := &opsFixture{dir: dir, site: srv.URL + "/", captures: filepath.Join(dir, "captures"), bank: filepath.Join(dir, "bank.lwb")}
+	fx := &opsFixture{fetched: fetched, dir: dir, site: srv.URL + "/", captures: filepath.Join(dir, "captures"), bank: filepath.Join(dir, "bank.lwb")}
 	if err := c.WriteCaptures(fx.captures); err != nil {
 		t.Fatal(err)
 	}

@@ -355,3 +355,20 @@ func TestDocumentedExample(t *testing.T) {
 		}
 	}
 }
+
+// A store URL in the file is a URL, not a path relative to the file.
+func TestStoreURLNotJoined(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "leakwatch.yaml")
+	const u = "postgres://leakwatch@db.internal:5432/leakwatch?sslmode=verify-full"
+	if err := os.WriteFile(path, []byte("bank: bank.lwb\nstore: "+u+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, envMap(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store != u || c.Bank != filepath.Join(dir, "bank.lwb") {
+		t.Fatalf("store %q bank %q", c.Store, c.Bank)
+	}
+}

@@ -121,7 +121,8 @@ func (p *fileParser) leaf(s Setting, kn, vn *yaml.Node) {
 			continue
 		}
 		v := it.Value
-		if s.Path && strings.TrimSpace(v) != "" && !filepath.IsAbs(strings.TrimSpace(v)) {
+		if s.Path && strings.TrimSpace(v) != "" && !filepath.IsAbs(strings.TrimSpace(v)) && !strings.Contains(v, "://") {
+			// A URL (the store's postgres://) is not relative to the file.
 			v = filepath.Join(p.dir, strings.TrimSpace(v))
 		}
 		if err := s.apply(&p.c.Options, v); err != nil {

@@ -63,11 +63,12 @@ const (
 // Who takes what: the commands that scan, those that alert, and the
 // commands that only need the bank or the store.
 var (
-	scanning   = []string{"scan", "watch"}
-	alerting   = []string{"scan", "watch", "alerts test"}
-	secretUse  = []string{"scan", "watch", "alerts test", "doctor"}
-	bankUsers  = []string{"scan", "watch", "enroll", "match", "lookup", "bank import", "doctor", "report", "ledger add", "ledger import", "canary issue"}
-	storeUsers = []string{"scan", "watch", "incidents", "alerts endpoints", "alerts enable", "alerts list", "doctor", "report", "ledger", "canary issue"}
+	scanning   = []string{"scan", "watch", "enqueue"} // seeds, scope and limits: what a shared run fixes
+	crawling   = []string{"scan", "watch", "worker"}  // how this process reaches sites and waits for alerts
+	alerting   = []string{"scan", "watch", "alerts test", "worker"}
+	secretUse  = []string{"scan", "watch", "alerts test", "doctor", "worker"}
+	bankUsers  = []string{"scan", "watch", "enroll", "match", "lookup", "bank import", "doctor", "report", "ledger add", "ledger import", "canary issue", "worker"}
+	storeUsers = []string{"scan", "watch", "incidents", "alerts endpoints", "alerts enable", "alerts list", "doctor", "report", "ledger", "canary issue", "enqueue", "worker", "runs"}
 	watching   = []string{"watch"}
 	// everyCommand: the root's persistent flags, which every command takes.
 	everyCommand = []string{""}
@@ -83,7 +84,7 @@ func Settings() []Setting {
 		{Key: "bank", Flag: "bank", Env: "LEAKWATCH_BANK", Type: "path", Path: true, Commands: bankUsers,
 			Usage: "bank file", check: nonEmpty, field: func(o *Options) any { return &o.Bank }},
 		{Key: "store", Flag: "store", Env: "LEAKWATCH_STORE", Type: "path", Path: true, Commands: storeUsers,
-			Usage: "SQLite store (default $XDG_DATA_HOME/leakwatch/leakwatch.db)", check: nonEmpty, field: func(o *Options) any { return &o.Store }},
+			Usage: "store: a SQLite file (default $XDG_DATA_HOME/leakwatch/leakwatch.db) or a postgres:// URL", check: nonEmpty, field: func(o *Options) any { return &o.Store }},
 		{Key: "seeds", Env: "LEAKWATCH_SEEDS", Type: "list", List: true, kind: kindList, Commands: scanning,
 			check: checkSeed, field: func(o *Options) any { return &o.Seeds }},
 		{Key: "scope.allow_hosts", Flag: "allow-host", Env: "LEAKWATCH_ALLOW_HOSTS", Type: "list", List: true, kind: kindList, Commands: scanning,
@@ -146,9 +147,9 @@ func Settings() []Setting {
 			Usage: "largest distance at which a keypoint-patch lead (uneven crop) counts as a match, 1..64; lower it for banks of look-alike captures", field: func(o *Options) any { return &o.Limits.PatchMatchRadius }},
 		{Key: "limits.user_agent", Flag: "user-agent", Env: "LEAKWATCH_USER_AGENT", Type: "string", Commands: scanning,
 			Usage: "User-Agent header (default: the crawler's, a common browser's)", check: checkHeaderValue, field: func(o *Options) any { return &o.Limits.UserAgent }},
-		{Key: "tor.mode", Flag: "tor", Env: "LEAKWATCH_TOR", Type: "string", Default: "off", Commands: scanning,
+		{Key: "tor.mode", Flag: "tor", Env: "LEAKWATCH_TOR", Type: "string", Default: "off", Commands: crawling,
 			Usage: "off, managed (start tor with --torrc) or socks5://HOST:PORT", check: checkTorMode, field: func(o *Options) any { return &o.Tor.Mode }},
-		{Key: "tor.torrc", Flag: "torrc", Env: "LEAKWATCH_TORRC", Type: "path", Path: true, Commands: scanning,
+		{Key: "tor.torrc", Flag: "torrc", Env: "LEAKWATCH_TORRC", Type: "path", Path: true, Commands: crawling,
 			Usage: "torrc for --tor managed (required there; leakwatch never starts tor with a default configuration)", check: nonEmpty, field: func(o *Options) any { return &o.Tor.Torrc }},
 		{Key: "alerts.webhooks", Flag: "webhook", Env: "LEAKWATCH_WEBHOOKS", Type: "list", List: true, kind: kindList, Commands: alerting,
 			Usage: "Standard Webhooks endpoint URL (repeatable)", check: checkWebhook, field: func(o *Options) any { return &o.Alerts.Webhooks }},
@@ -161,11 +162,11 @@ func Settings() []Setting {
 			Usage: "file holding a Slack incoming webhook URL (repeatable; keeps the URL out of process listings)", check: nonEmpty, field: func(o *Options) any { return &o.Alerts.SlackURLFiles }},
 		{Key: "alerts.log_file", Flag: "alert-log", Env: "LEAKWATCH_ALERT_LOG", Type: "path", Path: true, Commands: alerting,
 			Usage: "also append every alert event as a JSON line to this file (- for stdout)", check: nonEmpty, field: func(o *Options) any { return &o.Alerts.LogFile }},
-		{Key: "alerts.wait", Flag: "alert-wait", Env: "LEAKWATCH_ALERT_WAIT", Type: "duration", kind: kindDuration, Default: "30s", Commands: scanning,
+		{Key: "alerts.wait", Flag: "alert-wait", Env: "LEAKWATCH_ALERT_WAIT", Type: "duration", kind: kindDuration, Default: "30s", Commands: crawling,
 			Usage: "how long to keep retrying alert delivery before leaving events for the next run", field: func(o *Options) any { return &o.Alerts.Wait }},
-		{Key: "alerts.hold", Flag: "alert-hold", Env: "LEAKWATCH_ALERT_HOLD", Type: "duration", kind: kindDuration, Default: "10m", Commands: scanning,
+		{Key: "alerts.hold", Flag: "alert-hold", Env: "LEAKWATCH_ALERT_HOLD", Type: "duration", kind: kindDuration, Default: "10m", Commands: []string{"scan", "watch"},
 			Usage: "hold a new incident's alert until the scan ends, at most this long, so it carries everything the scan found (0: send at once)", field: func(o *Options) any { return &o.Alerts.Hold }},
-		{Key: "baseline", Flag: "baseline", Env: "LEAKWATCH_BASELINE", Type: "path", Path: true, Commands: scanning,
+		{Key: "baseline", Flag: "baseline", Env: "LEAKWATCH_BASELINE", Type: "path", Path: true, Commands: []string{"scan", "watch"},
 			Usage: "earlier JSON export (scan --json, incidents show --json) whose (capture, file) pairs are known: neither recorded nor alerted", check: nonEmpty, field: func(o *Options) any { return &o.Baseline }},
 		{Key: "watch.schedule", Flag: "schedule", Env: "LEAKWATCH_SCHEDULE", Type: "string", Commands: watching,
 			Usage: `when to scan: "@every 6h", "@daily" or cron fields such as "30 3 * * *" (required)`, check: checkSchedule, field: func(o *Options) any { return &o.Watch.Schedule }},
@@ -178,10 +179,10 @@ func Settings() []Setting {
 		{Key: "evidence.dir", Flag: "evidence", Env: "LEAKWATCH_EVIDENCE_DIR", Type: "path", Path: true, Commands: []string{"scan", "watch", "report", "evidence"},
 			Usage: "keep each matched file and the page that linked it, encrypted, in this folder (needs --evidence-recipient)", check: nonEmpty,
 			field: func(o *Options) any { return &o.Evidence.Dir }},
-		{Key: "evidence.recipient", Flag: "evidence-recipient", Env: "LEAKWATCH_EVIDENCE_RECIPIENT", Type: "string", Commands: scanning,
+		{Key: "evidence.recipient", Flag: "evidence-recipient", Env: "LEAKWATCH_EVIDENCE_RECIPIENT", Type: "string", Commands: []string{"scan", "watch"},
 			Usage: "age public key (age1...) the evidence is encrypted to", check: checkAgeRecipient,
 			field: func(o *Options) any { return &o.Evidence.Recipient }},
-		{Key: "evidence.max_bytes", Flag: "evidence-max-bytes", Env: "LEAKWATCH_EVIDENCE_MAX_BYTES", Type: "size", kind: kindSize, Default: "10GiB", Commands: scanning,
+		{Key: "evidence.max_bytes", Flag: "evidence-max-bytes", Env: "LEAKWATCH_EVIDENCE_MAX_BYTES", Type: "size", kind: kindSize, Default: "10GiB", Commands: []string{"scan", "watch"},
 			Usage: "ciphertext kept in the evidence folder at most; items past it are counted errors", field: func(o *Options) any { return &o.Evidence.MaxBytes }},
 	}
 }

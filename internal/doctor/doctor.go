@@ -86,6 +86,9 @@ func Store(ctx context.Context, path string) []Check {
 	st, err := store.Open(ctx, path)
 	if err != nil {
 		c.Detail, c.Hint = err.Error(), "check the path and its permissions (--store or $XDG_DATA_HOME)"
+		if store.IsPostgres(path) {
+			c.Hint = "check that PostgreSQL is reachable, the URL (user, host, port, database; the password belongs in PGPASSFILE or PGPASSWORD) and that the role may create tables in the database"
+		}
 		return []Check{c}
 	}
 	defer st.Close()
@@ -97,11 +100,20 @@ func Store(ctx context.Context, path string) []Check {
 	v, _ := st.SchemaVersion(ctx)
 	counts, _ := st.DeliveryCounts(ctx)
 	c.OK = true
-	c.Detail = fmt.Sprintf("%s: schema %d, alerts pending %d, delivered %d, given up %d", path, v, counts[store.DeliveryPending], counts[store.DeliveryDelivered], counts[store.DeliveryFailed])
+	c.Detail = fmt.Sprintf("%s: schema %d, alerts pending %d, delivered %d, given up %d", store.Redact(path), v, counts[store.DeliveryPending], counts[store.DeliveryDelivered], counts[store.DeliveryFailed])
 	if counts[store.DeliveryFailed] > 0 {
 		c.Hint = "some alerts were given up: check the endpoints and `leakwatch incidents list`"
 	}
+	if missing, err := st.MissingPrivileges(ctx); err != nil || len(missing) > 0 {
+		c.OK = false
+		c.Detail = fmt.Sprintf("%s: the role cannot read and write tables %v (%v)", store.Redact(path), missing, err)
+		c.Hint = "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public (and USAGE on its sequences) to the workers' role"
+	}
 	l := Check{Name: "lock", OK: true, Detail: "no other run holds the lock"}
+	if st.Postgres() {
+		l.Detail = "PostgreSQL store: workers share it through leases in the database, no run lock"
+		return []Check{c, l}
+	}
 	if lk, err := lock.Acquire(ctx, path+".lock", 0); err != nil {
 		// A running watcher holding the lock is not a fault. Other lock
 		// errors are reported but do not fail the check either (as

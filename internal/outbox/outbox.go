@@ -98,6 +98,9 @@ func (l lane) Flush(ctx context.Context) (Result, error) { return l.d.flush(ctx,
 
 func (d *Dispatcher) flush(ctx context.Context, keys []string) (Result, error) {
 	d.defaults()
+	if d.Store.Postgres() {
+		return d.flushClaimed(ctx, keys)
+	}
 	due, err := d.Store.DueFor(ctx, keys, 1000)
 	if err != nil {
 		return Result{}, err
@@ -275,4 +278,33 @@ func (d *Dispatcher) backoff(attempts int, err error) time.Duration {
 		wait = re.RetryAfter
 	}
 	return wait
+}
+
+// flushClaimed is flush on a PostgreSQL store, which several workers
+// flush at once: each claims one delivery at a time under a lease that
+// covers one attempt, so an event is being sent by one worker at a time
+// and a worker that dies holds up at most one delivery, for one lease.
+func (d *Dispatcher) flushClaimed(ctx context.Context, keys []string) (Result, error) {
+	var total Result
+	for ctx.Err() == nil {
+		due, err := d.Store.ClaimDue(ctx, keys, 1, d.Timeout+15*time.Second)
+		if err != nil || len(due) == 0 {
+			return total, err
+		}
+		n, ok := d.Notifiers[due[0].Endpoint]
+		if !ok {
+			return total, nil
+		}
+		r, err := d.flushEndpoint(ctx, n, due)
+		total.Delivered += r.Delivered
+		total.Retrying += r.Retrying
+		total.GaveUp += r.GaveUp
+		total.Disabled += r.Disabled
+		if err != nil || r == (Result{}) {
+			// An error, or a delivery skipped (its endpoint pauses): the
+			// next flush goes on.
+			return total, err
+		}
+	}
+	return total, ctx.Err()
 }

@@ -54,14 +54,23 @@ func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) 
 		log.Warn("bank has no local features: copies that were rotated, cropped to half, covered or put in perspective are found only where a hash route lines up; enroll the captures into a new bank to add them",
 			"bank", o.Bank, "captures", n)
 	}
-	if err := os.MkdirAll(filepath.Dir(o.Store), 0o700); err != nil {
-		return s, err
-	}
-	if s.lock, err = lock.Acquire(ctx, o.Store+".lock", o.WaitLock); err != nil {
-		return s, err
-	}
-	if s.Store, err = store.Open(ctx, o.Store, store.WithAlertHold(o.Alerts.Hold)); err != nil {
-		return s, err
+	if store.IsPostgres(o.Store) {
+		// Workers share a PostgreSQL store by design: items, deliveries
+		// and host slots are leased in the database, so there is no run
+		// lock, and never a local lock file.
+		if s.Store, err = store.Open(ctx, o.Store, store.WithAlertHold(o.Alerts.Hold)); err != nil {
+			return s, err
+		}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(o.Store), 0o700); err != nil {
+			return s, err
+		}
+		if s.lock, err = lock.Acquire(ctx, o.Store+".lock", o.WaitLock); err != nil {
+			return s, err
+		}
+		if s.Store, err = store.Open(ctx, o.Store, store.WithAlertHold(o.Alerts.Hold)); err != nil {
+			return s, err
+		}
 	}
 	if s.Evidence, err = o.Locker(); err != nil {
 		return s, err
@@ -70,16 +79,26 @@ func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) 
 	return s, err
 }
 
-// Close stops Tor, closes the store and releases the lock.
+// RunLock takes the run lock of the SQLite store at loc (the flock on
+// loc.lock), waiting up to wait. A PostgreSQL store has none (nil lock):
+// its workers coordinate through leases in the database.
+func RunLock(ctx context.Context, loc string, wait time.Duration) (*lock.Lock, error) {
+	if store.IsPostgres(loc) {
+		return nil, nil
+	}
+	return lock.Acquire(ctx, loc+".lock", wait)
+}
+
+// Close stops Tor, releases the lock and closes the store.
 func (s *Session) Close() {
 	if s.Tor != nil {
 		_ = s.Tor.Close()
 	}
-	if s.Store != nil {
-		_ = s.Store.Close()
-	}
 	if s.lock != nil {
 		_ = s.lock.Release()
+	}
+	if s.Store != nil {
+		_ = s.Store.Close()
 	}
 }
 
@@ -102,12 +121,50 @@ func (d Delivery) dispatcher(st *store.Store) *outbox.Dispatcher {
 // RunAndDeliver runs a scan while a delivery worker sends each alert as
 // soon as its event is committed, then keeps retrying for up to d.Wait.
 func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (report.Summary, outbox.Result, error) {
+	var sum report.Summary
+	res, err := d.during(ctx, cfg.Store, func(kick func(string)) error {
+		if kick != nil {
+			cfg.OnEvent = kick
+		}
+		var err error
+		sum, err = Run(ctx, cfg)
+		return err
+	})
+	return sum, res, err
+}
+
+// WorkAndDeliver runs a shared-run worker with alert delivery, as
+// RunAndDeliver runs a scan.
+func WorkAndDeliver(ctx context.Context, w *Worker, d Delivery) ([]report.Summary, outbox.Result, error) {
+	var sums []report.Summary
+	res, err := d.during(ctx, w.Store, func(kick func(string)) error {
+		if kick != nil {
+			configFor := w.ConfigFor
+			w.ConfigFor = func(sp RunSpec, b *fingerprint.Bank) Config {
+				cfg := configFor(sp, b)
+				cfg.OnEvent = kick
+				return cfg
+			}
+		}
+		var err error
+		sums, err = w.Work(ctx)
+		if ctx.Err() != nil {
+			return nil // interrupted: the summaries say so
+		}
+		return err
+	})
+	return sums, res, err
+}
+
+// during runs work while a delivery worker flushes the outbox, kicked by
+// each committed event, then delivers what is left for up to d.Wait.
+// Without notifiers, work runs alone (kick is nil).
+func (d Delivery) during(ctx context.Context, st *store.Store, work func(kick func(string)) error) (outbox.Result, error) {
 	var total outbox.Result
 	if len(d.Notifiers) == 0 {
-		sum, err := Run(ctx, cfg)
-		return sum, total, err
+		return total, work(nil)
 	}
-	w := outbox.NewWorker(d.dispatcher(cfg.Store), time.Second)
+	w := outbox.NewWorker(d.dispatcher(st), time.Second)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -119,25 +176,24 @@ func RunAndDeliver(ctx context.Context, cfg Config, d Delivery) (report.Summary,
 			}
 		})
 	}()
-	cfg.OnEvent = func(string) { w.Kick() }
-	sum, err := Run(ctx, cfg)
+	err := work(func(string) { w.Kick() })
 	// A delivery in flight finishes: cutting it short would count as a
 	// failure and send it again.
 	w.Stop()
 	<-done
 	if err != nil && !errors.Is(err, ErrStorage) {
-		return sum, total, err
+		return total, err
 	}
 	// Matches that were recorded are still announced when others could
 	// not be.
-	rest, derr := d.deliver(ctx, cfg.Store)
+	rest, derr := d.deliver(ctx, st)
 	total.Delivered += rest.Delivered
 	total.GaveUp += rest.GaveUp
 	total.Retrying = rest.Retrying
 	if derr != nil && ctx.Err() == nil && d.OnError != nil {
 		d.OnError(derr)
 	}
-	return sum, total, err
+	return total, err
 }
 
 // deliver flushes the outbox until nothing is due or d.Wait has passed; no

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leakwatch/leakwatch/crawler"
@@ -93,6 +94,10 @@ type Config struct {
 	// it, encrypted (see keep).
 	Evidence *evidence.Locker
 	Logger   *slog.Logger
+
+	// spec is the run's shared-run form, set by Options.Config: a scan
+	// on a PostgreSQL store enqueues it.
+	spec *RunSpec
 }
 
 type scanner struct {
@@ -132,6 +137,23 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	if cfg.Bank == nil || cfg.Store == nil {
 		return report.Summary{}, errors.New("scan: bank and store are required")
 	}
+	if cfg.Store.Postgres() {
+		return runShared(ctx, cfg)
+	}
+	cfg, s := newScanner(cfg)
+	cr, err := crawler.New(cfg.Crawler)
+	if err != nil {
+		return report.Summary{}, err
+	}
+	s.runID, err = cfg.Store.BeginRun(ctx, strings.Join(cfg.Seeds, " "))
+	if err != nil {
+		return report.Summary{}, err
+	}
+	return runScan(ctx, start, cfg, s, cr)
+}
+
+// newScanner fills in cfg's defaults and returns the scanner for it.
+func newScanner(cfg Config) (Config, *scanner) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -153,10 +175,6 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	if cfg.MaxFrames <= 0 {
 		cfg.MaxFrames = 16
 	}
-	cr, err := crawler.New(cfg.Crawler)
-	if err != nil {
-		return report.Summary{}, err
-	}
 	cfg.Bank.BuildIndex()
 	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger, needRef: cfg.Bank.Imported() > 0,
 		decodeSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
@@ -166,10 +184,12 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 		s.patchesSince = cfg.Bank.NewestEnrollment()
 	}
 	s.sum.ErrorsBy = map[string]int64{}
-	s.runID, err = cfg.Store.BeginRun(ctx, strings.Join(cfg.Seeds, " "))
-	if err != nil {
-		return report.Summary{}, err
-	}
+	return cfg, s
+}
+
+// runScan is the rest of Run on a SQLite store: one process crawls.
+func runScan(ctx context.Context, start time.Time, cfg Config, s *scanner, cr *crawler.Crawler) (report.Summary, error) {
+	var err error
 	s.sum.RunID = s.runID
 	// Growth a killed run recorded but never announced goes out now.
 	if err := s.announce(ctx); err != nil {
@@ -536,6 +556,9 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 		return fmt.Errorf("%w: %d matches: %w", ErrStorage, len(evs), err)
 	}
 	evs = out.Recorded
+	if n, ok := ctx.Value(matchCounter{}).(*atomic.Int64); ok {
+		n.Add(int64(len(evs)))
+	}
 	s.mu.Lock()
 	s.sum.Silenced += int64(len(ms) - len(evs))
 	if len(evs) == 0 {

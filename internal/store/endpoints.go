@@ -36,8 +36,8 @@ type Endpoint struct {
 func (s *Store) DisableEndpoint(ctx context.Context, key, name, reason string) error {
 	now := s.ts(s.now())
 	_, err := s.db.ExecContext(ctx, `INSERT INTO endpoints(key, name, disabled_at, disabled_reason) VALUES (?, ?, ?, ?)
-		ON CONFLICT(key) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END,
-			disabled_at = COALESCE(disabled_at, excluded.disabled_at), disabled_reason = excluded.disabled_reason`,
+		ON CONFLICT(key) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN endpoints.name ELSE excluded.name END,
+			disabled_at = COALESCE(endpoints.disabled_at, excluded.disabled_at), disabled_reason = excluded.disabled_reason`,
 		key, name, now, reason)
 	if err != nil {
 		return fmt.Errorf("disable endpoint %s: %w", key, err)
@@ -89,7 +89,7 @@ func (s *Store) RecordEndpointResult(ctx context.Context, key, name string, atte
 	} else {
 		_, err = s.db.ExecContext(ctx, `INSERT INTO endpoints(key, name, last_failure, last_error, failures) VALUES (?, ?, ?, ?, 1)
 			ON CONFLICT(key) DO UPDATE SET name = excluded.name, last_failure = excluded.last_failure,
-				last_error = excluded.last_error, failures = failures + 1`, key, name, now, attemptErr.Error())
+				last_error = excluded.last_error, failures = endpoints.failures + 1`, key, name, now, attemptErr.Error())
 	}
 	if err != nil {
 		return fmt.Errorf("record endpoint result %s: %w", key, err)

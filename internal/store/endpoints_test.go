@@ -3,155 +3,160 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
 func TestEndpointDisableSkipsUntilEnabled(t *testing.T) {
-	ctx := context.Background()
-	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "lw.db"), WithClock(func() time.Time { return clock }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	eps := []string{"webhook:a", "webhook:b"}
-	out, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
-	if err != nil || out.Event == "" {
-		t.Fatalf("record: %+v %v", out, err)
-	}
-
-	dueKeys := func() []string {
-		t.Helper()
-		due, err := s.DueFor(ctx, eps, 100)
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		s, err := Open(ctx, loc, WithClock(func() time.Time { return clock }))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ks []string
-		for _, p := range due {
-			ks = append(ks, p.Endpoint)
+		t.Cleanup(func() { s.Close() })
+		eps := []string{"webhook:a", "webhook:b"}
+		out, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
+		if err != nil || out.Event == "" {
+			t.Fatalf("record: %+v %v", out, err)
 		}
-		return ks
-	}
-	pending := func() int {
-		t.Helper()
-		n, err := s.PendingFor(ctx, eps)
-		if err != nil {
+
+		dueKeys := func() []string {
+			t.Helper()
+			due, err := s.DueFor(ctx, eps, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ks []string
+			for _, p := range due {
+				ks = append(ks, p.Endpoint)
+			}
+			return ks
+		}
+		pending := func() int {
+			t.Helper()
+			n, err := s.PendingFor(ctx, eps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if got := dueKeys(); len(got) != 2 || pending() != 2 {
+			t.Fatalf("before disabling: due %v, pending %d", got, pending())
+		}
+
+		// a answers 410: disabled; its delivery stays pending but is not due.
+		if err := s.MarkAttempt(ctx, out.Event, "webhook:a", errors.New("HTTP 410"), clock.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		return n
-	}
-	if got := dueKeys(); len(got) != 2 || pending() != 2 {
-		t.Fatalf("before disabling: due %v, pending %d", got, pending())
-	}
+		if err := s.DisableEndpoint(ctx, "webhook:a", "webhook(a.test)", "HTTP 410"); err != nil {
+			t.Fatal(err)
+		}
+		if got := dueKeys(); len(got) != 1 || got[0] != "webhook:b" {
+			t.Fatalf("after disabling a: due %v", got)
+		}
+		if pending() != 1 {
+			t.Fatalf("pending for enabled endpoints = %d, want 1", pending())
+		}
+		dis, err := s.DisabledEndpoints(ctx)
+		if err != nil || !dis["webhook:a"] || dis["webhook:b"] {
+			t.Fatalf("disabled = %v, %v", dis, err)
+		}
 
-	// a answers 410: disabled; its delivery stays pending but is not due.
-	if err := s.MarkAttempt(ctx, out.Event, "webhook:a", errors.New("HTTP 410"), clock.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DisableEndpoint(ctx, "webhook:a", "webhook(a.test)", "HTTP 410"); err != nil {
-		t.Fatal(err)
-	}
-	if got := dueKeys(); len(got) != 1 || got[0] != "webhook:b" {
-		t.Fatalf("after disabling a: due %v", got)
-	}
-	if pending() != 1 {
-		t.Fatalf("pending for enabled endpoints = %d, want 1", pending())
-	}
-	dis, err := s.DisabledEndpoints(ctx)
-	if err != nil || !dis["webhook:a"] || dis["webhook:b"] {
-		t.Fatalf("disabled = %v, %v", dis, err)
-	}
-
-	// Re-enabling makes the pending delivery due now, despite its backoff.
-	was, err := s.EnableEndpoint(ctx, "webhook:a")
-	if err != nil || !was {
-		t.Fatalf("enable: %v %v", was, err)
-	}
-	if got := dueKeys(); len(got) != 2 {
-		t.Fatalf("after enabling: due %v", got)
-	}
-	was, err = s.EnableEndpoint(ctx, "webhook:a")
-	if err != nil || was {
-		t.Fatalf("second enable: %v %v", was, err)
-	}
-	if _, err := s.EnableEndpoint(ctx, "webhook:nope"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("enable unknown: %v, want ErrNotFound", err)
-	}
-	// An endpoint known only from its deliveries can be enabled (no-op).
-	if was, err := s.EnableEndpoint(ctx, "webhook:b"); err != nil || was {
-		t.Fatalf("enable b: %v %v", was, err)
-	}
+		// Re-enabling makes the pending delivery due now, despite its backoff.
+		was, err := s.EnableEndpoint(ctx, "webhook:a")
+		if err != nil || !was {
+			t.Fatalf("enable: %v %v", was, err)
+		}
+		if got := dueKeys(); len(got) != 2 {
+			t.Fatalf("after enabling: due %v", got)
+		}
+		was, err = s.EnableEndpoint(ctx, "webhook:a")
+		if err != nil || was {
+			t.Fatalf("second enable: %v %v", was, err)
+		}
+		if _, err := s.EnableEndpoint(ctx, "webhook:nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("enable unknown: %v, want ErrNotFound", err)
+		}
+		// An endpoint known only from its deliveries can be enabled (no-op).
+		if was, err := s.EnableEndpoint(ctx, "webhook:b"); err != nil || was {
+			t.Fatalf("enable b: %v %v", was, err)
+		}
+	})
 }
 
 func TestEndpointsReport(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t, filepath.Join(t.TempDir(), "lw.db"))
-	eps := []string{"slack:x", "webhook:y"}
-	out, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkDelivered(ctx, out.Event, "webhook:y"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordEndpointResult(ctx, "webhook:y", "webhook(y.test)", nil); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := s.RecordEndpointResult(ctx, "slack:x", "slack(x.test)", errors.New("HTTP 503")); err != nil {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		s := openTest(t, loc)
+		eps := []string{"slack:x", "webhook:y"}
+		out, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	got, err := s.Endpoints(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 {
-		t.Fatalf("endpoints = %+v", got)
-	}
-	x, y := got[0], got[1]
-	if x.Key != "slack:x" || x.Pending != 1 || x.Failures != 2 || x.LastError != "HTTP 503" || x.LastFailure.IsZero() || x.Name != "slack(x.test)" {
-		t.Errorf("slack endpoint = %+v", x)
-	}
-	if y.Key != "webhook:y" || y.Delivered != 1 || y.Pending != 0 || y.Failures != 0 || y.LastSuccess.IsZero() {
-		t.Errorf("webhook endpoint = %+v", y)
-	}
+		if err := s.MarkDelivered(ctx, out.Event, "webhook:y"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordEndpointResult(ctx, "webhook:y", "webhook(y.test)", nil); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := s.RecordEndpointResult(ctx, "slack:x", "slack(x.test)", errors.New("HTTP 503")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Endpoints(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("endpoints = %+v", got)
+		}
+		x, y := got[0], got[1]
+		if x.Key != "slack:x" || x.Pending != 1 || x.Failures != 2 || x.LastError != "HTTP 503" || x.LastFailure.IsZero() || x.Name != "slack(x.test)" {
+			t.Errorf("slack endpoint = %+v", x)
+		}
+		if y.Key != "webhook:y" || y.Delivered != 1 || y.Pending != 0 || y.Failures != 0 || y.LastSuccess.IsZero() {
+			t.Errorf("webhook endpoint = %+v", y)
+		}
 
-	ds, err := s.Deliveries(ctx, DeliveryPending)
-	if err != nil || len(ds) != 1 || ds[0].Endpoint != "slack:x" || ds[0].EventID != out.Event {
-		t.Fatalf("pending deliveries = %+v, %v", ds, err)
-	}
-	all, err := s.Deliveries(ctx, "")
-	if err != nil || len(all) != 2 {
-		t.Fatalf("all deliveries = %+v, %v", all, err)
-	}
-	ids, err := s.EventIDs(ctx)
-	if err != nil || len(ids) != 1 || ids[0] != out.Event {
-		t.Fatalf("event ids = %v, %v", ids, err)
-	}
+		ds, err := s.Deliveries(ctx, DeliveryPending)
+		if err != nil || len(ds) != 1 || ds[0].Endpoint != "slack:x" || ds[0].EventID != out.Event {
+			t.Fatalf("pending deliveries = %+v, %v", ds, err)
+		}
+		all, err := s.Deliveries(ctx, "")
+		if err != nil || len(all) != 2 {
+			t.Fatalf("all deliveries = %+v, %v", all, err)
+		}
+		ids, err := s.EventIDs(ctx)
+		if err != nil || len(ids) != 1 || ids[0] != out.Event {
+			t.Fatalf("event ids = %v, %v", ids, err)
+		}
+	})
 }
 
 func TestDueForOnlyListedEndpoints(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t, filepath.Join(t.TempDir(), "lw.db"))
-	// Many events for an endpoint this process does not deliver to must
-	// not hide the one it does.
-	for i := range 5 {
-		src := "http://dump" + string(rune('a'+i)) + ".test"
-		if _, err := s.RecordMatches(ctx, src, []Evidence{match("c1", "s1")}, []string{"webhook:other"}); err != nil {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		s := openTest(t, loc)
+		// Many events for an endpoint this process does not deliver to must
+		// not hide the one it does.
+		for i := range 5 {
+			src := "http://dump" + string(rune('a'+i)) + ".test"
+			if _, err := s.RecordMatches(ctx, src, []Evidence{match("c1", "s1")}, []string{"webhook:other"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.RecordMatches(ctx, "http://mine.test", []Evidence{match("c1", "s1")}, []string{"webhook:mine"}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := s.RecordMatches(ctx, "http://mine.test", []Evidence{match("c1", "s1")}, []string{"webhook:mine"}); err != nil {
-		t.Fatal(err)
-	}
-	due, err := s.DueFor(ctx, []string{"webhook:mine"}, 2)
-	if err != nil || len(due) != 1 || due[0].Endpoint != "webhook:mine" {
-		t.Fatalf("due = %+v, %v", due, err)
-	}
-	if due, _ := s.DueFor(ctx, nil, 10); len(due) != 0 {
-		t.Fatalf("no endpoints: due %+v", due)
-	}
+		due, err := s.DueFor(ctx, []string{"webhook:mine"}, 2)
+		if err != nil || len(due) != 1 || due[0].Endpoint != "webhook:mine" {
+			t.Fatalf("due = %+v, %v", due, err)
+		}
+		if due, _ := s.DueFor(ctx, nil, 10); len(due) != 0 {
+			t.Fatalf("no endpoints: due %+v", due)
+		}
+	})
 }

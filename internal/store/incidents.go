@@ -132,8 +132,10 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Evidence,
 	out := Outcome{IncidentID: id}
 	now := s.now()
 	nowS, dueS := s.ts(now), s.ts(now.Add(s.hold))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		out.Recorded = out.Recorded[:0]
+	// One incident's changes queue one behind the other (incidentTx), so
+	// two workers recording the first match of a source create it once.
+	err := s.incidentTx(ctx, id, func(tx *sql.Tx) error {
+		out = Outcome{IncidentID: id} // a retried transaction starts afresh
 		for _, m := range ms {
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM dismissals WHERE capture_id = ? AND sha256 = ?`, m.CaptureID, m.SHA256).Scan(&one)
@@ -289,7 +291,8 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 		out := Outcome{IncidentID: id}
 		now := s.now()
 		nowS := s.ts(now)
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.incidentTx(ctx, id, func(tx *sql.Tx) error {
+			out = Outcome{IncidentID: id}
 			r, err := tx.QueryContext(ctx, `SELECT DISTINCT capture_id FROM incident_matches m WHERE incident_id = ? AND announced = 0
 				AND NOT EXISTS (SELECT 1 FROM incident_matches a WHERE a.incident_id = m.incident_id AND a.capture_id = m.capture_id AND a.announced = 1)
 				ORDER BY capture_id`, id)
@@ -577,7 +580,7 @@ func (s *Store) SetStatus(ctx context.Context, id, status string) (Incident, err
 	if err != nil {
 		return Incident{}, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.incidentTx(ctx, full, func(tx *sql.Tx) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, `SELECT status FROM incidents WHERE id = ?`, full).Scan(&cur); err != nil {
 			return err
@@ -612,7 +615,7 @@ func (s *Store) Dismiss(ctx context.Context, id, reason string) (Incident, error
 		return Incident{}, err
 	}
 	nowS := s.ts(s.now())
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.incidentTx(ctx, full, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO dismissals(capture_id, sha256, incident_id, reason, dismissed_at)
 			SELECT DISTINCT capture_id, sha256, incident_id, ?, ? FROM incident_matches WHERE incident_id = ?
 			ON CONFLICT(capture_id, sha256) DO NOTHING`, reason, nowS, full); err != nil {

@@ -1,7 +1,8 @@
 package store
 
-// migrations are applied in order; each runs in its own transaction and is
-// recorded in schema_migrations. Never edit a released migration: append.
+// migrations (SQLite) are applied in order; each runs in its own
+// transaction and is recorded in schema_migrations. Never edit a released
+// migration: append, here and the same step in postgresMigrations.
 var migrations = []string{
 	// 1: runs, visited URLs, seen assets, incidents, matches and the outbox.
 	`
@@ -168,5 +169,45 @@ CREATE TABLE dismissals (
 	PRIMARY KEY (capture_id, sha256)
 );
 ALTER TABLE incidents ADD COLUMN status_reason TEXT NOT NULL DEFAULT '';
+`,
+	// 8: the shared crawl frontier: a run's scope and limits, its queue of
+	// work items under leases (times in Unix milliseconds), the workers
+	// seen, and per-host request slots shared by all workers.
+	`
+ALTER TABLE runs ADD COLUMN config TEXT;
+CREATE TABLE work_items (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id      INTEGER NOT NULL REFERENCES runs(id),
+	url         TEXT NOT NULL,
+	page        TEXT NOT NULL DEFAULT '',
+	kind        TEXT NOT NULL,
+	depth       INTEGER NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'pending',
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	lease_owner TEXT,
+	lease_until INTEGER NOT NULL DEFAULT 0,
+	error       TEXT,
+	matches     INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (run_id, url)
+);
+CREATE INDEX work_items_pending ON work_items(state, id);
+CREATE INDEX work_items_lease ON work_items(state, lease_until);
+CREATE INDEX work_items_run ON work_items(run_id, state);
+CREATE TABLE run_workers (
+	run_id     INTEGER NOT NULL REFERENCES runs(id),
+	worker     TEXT NOT NULL,
+	first_seen TEXT NOT NULL,
+	last_seen  TEXT NOT NULL,
+	items      INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (run_id, worker)
+);
+CREATE TABLE host_slots (
+	host     TEXT NOT NULL,
+	slot     INTEGER NOT NULL,
+	holder   TEXT,
+	until_ms INTEGER NOT NULL DEFAULT 0,
+	next_ms  INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (host, slot)
+);
 `,
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -24,13 +25,22 @@ var ErrInvalidTransition = errors.New("invalid status change")
 // ErrSchemaTooNew reports a database written by a newer leakwatch.
 var ErrSchemaTooNew = errors.New("database schema is newer than this build")
 
-// Store is a leakwatch database.
+// Store is a leakwatch database: a SQLite file (one machine, the default)
+// or a PostgreSQL database shared by workers on many machines. Both run
+// the same queries; the few differences (placeholders, types in the
+// schema, transaction isolation, locks) are confined to migrations and
+// the helpers in postgres.go.
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
 	// hold delays the first delivery of an incident's event (see
 	// RecordMatches).
 	hold time.Duration
+	// pg is set for a PostgreSQL store.
+	pg      bool
+	retries atomic.Int64
+	// lastReap is when Claim last failed items out of attempts (Unix ms).
+	lastReap atomic.Int64
 }
 
 // Option configures Open.
@@ -45,9 +55,18 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // (the default) makes every event due at once.
 func WithAlertHold(d time.Duration) Option { return func(s *Store) { s.hold = max(d, 0) } }
 
-// Open opens (creating if needed) the SQLite database at path and applies
-// pending migrations.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+// Open opens the store at loc and applies pending migrations. loc is a
+// PostgreSQL URL (postgres://USER@HOST/DB?...) or the path of a SQLite
+// file, optionally written sqlite:PATH, created if needed.
+func Open(ctx context.Context, loc string, opts ...Option) (*Store, error) {
+	if IsPostgres(loc) {
+		db, err := openPostgres(ctx, loc)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return open(ctx, db, true, Redact(loc), opts)
+	}
+	path := sqlitePath(loc)
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
@@ -66,13 +85,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
+	return open(ctx, db, false, path, opts)
+}
+
+func open(ctx context.Context, db *sql.DB, pg bool, name string, opts []Option) (*Store, error) {
+	s := &Store{db: db, now: time.Now, pg: pg}
 	for _, o := range opts {
 		o(s)
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", name, err)
 	}
 	return s, nil
 }
@@ -112,7 +135,17 @@ var ErrDamaged = errors.New("store is damaged")
 // Integrity runs SQLite's integrity check over the whole database (it
 // reads every page, so it takes a while on a large store) and reports
 // ErrDamaged with the first problems found.
+//
+// A PostgreSQL store is only read through (the server checks its own
+// pages; amcheck is the database administrator's tool).
 func (s *Store) Integrity(ctx context.Context) error {
+	if s.pg {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents`).Scan(&n); err != nil {
+			return fmt.Errorf("%w: %w", ErrDamaged, err)
+		}
+		return nil
+	}
 	rows, err := s.db.QueryContext(ctx, `PRAGMA integrity_check(10)`)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrDamaged, err)
@@ -137,33 +170,59 @@ func (s *Store) Integrity(ctx context.Context) error {
 	return nil
 }
 
+// Postgres reports whether the store is a PostgreSQL database.
+func (s *Store) Postgres() bool { return s.pg }
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	steps := migrations
+	if s.pg {
+		steps = postgresMigrations
 	}
 	// Each step reads the version and applies the next migration in one
-	// write transaction (BEGIN IMMEDIATE), so two processes opening a new
-	// store at once (a cron scan and the watcher) never both apply it.
+	// write transaction (BEGIN IMMEDIATE; on PostgreSQL under an advisory
+	// lock), so two processes opening a new store at once (a cron scan and
+	// the watcher, or several workers) never both apply it.
+	// An up-to-date store needs no write: a role that may only use the
+	// tables (not create them) can open it.
+	var cur int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err == nil && cur == len(steps) {
+		return nil
+	}
+	// On PostgreSQL a step runs READ COMMITTED: its reads must see what the
+	// previous holder of the lock committed, which a serializable snapshot
+	// taken before the lock was granted would not.
+	step := s.tx
+	if s.pg {
+		step = func(ctx context.Context, fn func(*sql.Tx) error) error { return s.txOnce(ctx, nil, fn) }
+	}
 	for {
 		done := false
 		var v int
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := step(ctx, func(tx *sql.Tx) error {
+			if s.pg {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, migrationLock); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+				return err
+			}
 			var cur int
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
 				return err
 			}
-			if cur > len(migrations) {
-				return fmt.Errorf("%w: version %d, this build knows %d", ErrSchemaTooNew, cur, len(migrations))
+			if cur > len(steps) {
+				return fmt.Errorf("%w: version %d, this build knows %d", ErrSchemaTooNew, cur, len(steps))
 			}
-			if cur == len(migrations) {
+			if cur == len(steps) {
 				done = true
 				return nil
 			}
 			v = cur + 1
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			if _, err := tx.ExecContext(ctx, steps[v-1]); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, s.ts(s.now()))
@@ -188,8 +247,21 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
+// migrationLock is the advisory lock key that serialises migrations on
+// PostgreSQL.
+const migrationLock = 0x6c77_6d69_6772 // "lwmigr"
+
+// tx runs fn in a write transaction. On PostgreSQL it is SERIALIZABLE and
+// retried on conflicts, so fn must start from scratch each time it runs.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if s.pg {
+		return s.pgTx(ctx, fn)
+	}
+	return s.txOnce(ctx, nil, fn)
+}
+
+func (s *Store) txOnce(ctx context.Context, o *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -211,11 +283,12 @@ func parseTS(v string) time.Time {
 
 // BeginRun records the start of a scan and returns its ID.
 func (s *Store) BeginRun(ctx context.Context, seeds string) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO runs(started_at, seeds) VALUES (?, ?)`, s.ts(s.now()), seeds)
+	var id int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO runs(started_at, seeds) VALUES (?, ?) RETURNING id`, s.ts(s.now()), seeds).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("begin run: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // FinishRun records how a scan ended.

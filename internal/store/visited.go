@@ -35,8 +35,8 @@ func (s *Store) SaveVisit(ctx context.Context, runID int64, v Visit) error {
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO visited(url, run_id, fetched_at, status, etag, last_modified, sha256, links) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(url) DO UPDATE SET run_id = excluded.run_id, fetched_at = excluded.fetched_at, status = excluded.status,
-			etag = COALESCE(excluded.etag, etag), last_modified = COALESCE(excluded.last_modified, last_modified),
-			sha256 = COALESCE(excluded.sha256, sha256), links = COALESCE(excluded.links, links)`,
+			etag = COALESCE(excluded.etag, visited.etag), last_modified = COALESCE(excluded.last_modified, visited.last_modified),
+			sha256 = COALESCE(excluded.sha256, visited.sha256), links = COALESCE(excluded.links, visited.links)`,
 		v.URL, runID, s.ts(s.now()), v.Status, nullable(v.ETag), nullable(v.LastModified), nullable(v.SHA256), links)
 	if err != nil {
 		return fmt.Errorf("save visit: %w", err)

@@ -17,7 +17,7 @@ import (
 // A second flock from the same process would conflict with the first, and
 // the worker must be able to deliver while a scan runs.
 type sharedLock struct {
-	path string
+	take func(ctx context.Context, wait time.Duration) (*lock.Lock, error)
 
 	mu sync.Mutex
 	n  int
@@ -28,7 +28,7 @@ func (s *sharedLock) acquire(ctx context.Context, wait time.Duration) (release f
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n == 0 {
-		lk, err := lock.Acquire(ctx, s.path, wait)
+		lk, err := s.take(ctx, wait)
 		if err != nil {
 			return nil, err
 		}

@@ -144,7 +144,9 @@ func Run(ctx context.Context, o Options, env Env) error {
 	}
 	defer tc.Close()
 	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf, evidence: locker, baseline: baseline,
-		lock: &sharedLock{path: o.Store + ".lock"}, health: metrics.NewHealth(time.Now(), o.Watch.UnhealthyAfter)}
+		lock: &sharedLock{take: func(ctx context.Context, wait time.Duration) (*lock.Lock, error) {
+			return scan.RunLock(ctx, o.Store, wait)
+		}}, health: metrics.NewHealth(time.Now(), o.Watch.UnhealthyAfter)}
 	w.setupAlerts()
 	stopServer, err := w.serve()
 	if err != nil {

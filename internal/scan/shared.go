@@ -1,0 +1,515 @@
+package scan
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/report"
+	"github.com/leakwatch/leakwatch/internal/store"
+)
+
+// RunSpec is what a shared run fixes for every worker that takes part in
+// it: the seeds, the scope and the limits. Workers bring their own bank,
+// Tor and alert endpoints.
+type RunSpec struct {
+	Seeds          []string      `json:"seeds"`
+	Scope          config.Scope  `json:"scope"`
+	Limits         config.Limits `json:"limits"`
+	Recrawl        bool          `json:"recrawl,omitempty"`
+	WholeImageOnly bool          `json:"whole_image_only,omitempty"`
+}
+
+// Spec is the shared-run specification of a scan of seeds with o.
+func (o Options) Spec(seeds []string) RunSpec {
+	return RunSpec{Seeds: seeds, Scope: o.Scope, Limits: o.Limits, Recrawl: o.Recrawl, WholeImageOnly: o.WholeImageOnly}
+}
+
+// ForRun returns o with the scope and limits of a shared run.
+func (o Options) ForRun(sp RunSpec) Options {
+	o.Scope, o.Limits, o.Recrawl, o.WholeImageOnly = sp.Scope, sp.Limits, sp.Recrawl, sp.WholeImageOnly
+	return o
+}
+
+// maxItemsPerRun bounds a shared run's queue, as maxAssetsPerRun bounds
+// one process's.
+const maxItemsPerRun = 200_000
+
+// Enqueue starts a shared run in the store: its spec and one work item
+// per seed. A seed that is not an http(s) URL with a host is refused.
+func Enqueue(ctx context.Context, st *store.Store, sp RunSpec) (int64, error) {
+	var items []store.Item
+	for _, s := range sp.Seeds {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return 0, fmt.Errorf("%w: %q (want http:// or https:// with a host)", crawler.ErrBadSeed, s)
+		}
+		u.Fragment = ""
+		items = append(items, store.Item{URL: u.String(), Kind: crawler.Classify(u).String(), Depth: 1})
+	}
+	if len(items) == 0 {
+		return 0, fmt.Errorf("%w: no seed", crawler.ErrBadSeed)
+	}
+	js, err := json.Marshal(sp)
+	if err != nil {
+		return 0, err
+	}
+	return st.CreateRun(ctx, strings.Join(sp.Seeds, " "), js, items)
+}
+
+// Worker takes work items of shared runs from a PostgreSQL (or SQLite)
+// store until its context ends or, with ExitWhenIdle, no shared run is
+// open any more. Every item is held under a lease renewed by heartbeats;
+// an item whose lease is lost is abandoned and its result dropped.
+type Worker struct {
+	Store *store.Store
+	// ConfigFor builds the scan configuration of a run from its spec and
+	// the current bank (the worker's transport, endpoints and output).
+	ConfigFor func(RunSpec, *fingerprint.Bank) Config
+	// Bank is the bank loaded at start; BankPath, if set, is watched and
+	// reloaded when it changes.
+	Bank     *fingerprint.Bank
+	BankPath string
+	// Endpoints are the alert endpoint keys (for announcing growth).
+	Endpoints []string
+	// ID names the worker in leases and in "runs show" (default
+	// host:pid:random).
+	ID string
+	// Lease is how long a claimed item stays ours without a heartbeat
+	// (default 30 s); heartbeats come every third of it.
+	Lease time.Duration
+	// Poll is the wait between empty claims (default 1 s).
+	Poll time.Duration
+	// Slots is the number of items in flight (default GOMAXPROCS, at
+	// least 2: a page waits on the network, an image on the CPU).
+	Slots int
+	// Run restricts the worker to one run (scan on a PostgreSQL store).
+	Run int64
+	// ExitWhenIdle ends Work when no claimable item is left and no shared
+	// run is open (or, with Run, when that run is done).
+	ExitWhenIdle bool
+	// OnRunDone is called by the worker that finished a run (the one
+	// whose completion emptied its queue).
+	OnRunDone func(store.RunInfo)
+	Logger    *slog.Logger
+
+	storeErrors atomic.Int64
+}
+
+// sharedRun is a worker's state for one run: its config and scanner.
+type sharedRun struct {
+	id   int64
+	spec RunSpec
+	cfg  Config
+	cr   *crawler.Crawler
+	sc   *scanner
+}
+
+// Work runs the worker. The summaries are those of the runs it took part
+// in, counting what this worker did.
+func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
+	w.defaults()
+	runs := map[int64]*sharedRun{}
+	var order []int64
+	bank := w.Bank
+	var bankStat os.FileInfo
+	if w.BankPath != "" {
+		bankStat, _ = os.Stat(w.BankPath)
+	}
+	// Growth that a killed worker recorded but never announced goes out.
+	if _, err := w.Store.Announce(ctx, w.Endpoints); err != nil {
+		w.Logger.Warn("announce", "err", err)
+	}
+	free := make(chan struct{}, w.Slots)
+	for range w.Slots {
+		free <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	var inflight atomic.Int64
+	fail := 0
+	for ctx.Err() == nil {
+		if bank2, st2, ok := w.reloadBank(bankStat); ok {
+			bank, bankStat = bank2, st2
+			runs = map[int64]*sharedRun{} // new scanners use the new bank
+		}
+		n := len(free)
+		if n == 0 {
+			select {
+			case <-ctx.Done():
+			case <-free:
+				free <- struct{}{}
+			}
+			continue
+		}
+		items, err := w.Store.Claim(ctx, w.ID, w.Run, n, w.Lease)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			fail++
+			w.storeErrors.Add(1)
+			d := min(time.Duration(1<<min(fail, 5))*time.Second, 30*time.Second)
+			w.Logger.Warn("store unreachable, retrying", "err", err, "attempt", fail, "retry_in", d)
+			sleep(ctx, d)
+			continue
+		}
+		fail = 0
+		if len(items) == 0 {
+			if w.ExitWhenIdle && inflight.Load() == 0 {
+				idle, err := w.idle(ctx)
+				if err != nil {
+					w.Logger.Warn("store unreachable, retrying", "err", err)
+				} else if idle {
+					break
+				}
+			}
+			sleep(ctx, w.Poll)
+			continue
+		}
+		for _, it := range items {
+			<-free
+			sr := runs[it.RunID]
+			if sr == nil {
+				if sr, err = w.newRun(ctx, it.RunID, bank); err != nil {
+					// A run that cannot be set up fails its items, so the
+					// run still ends.
+					w.Logger.Warn("shared run unusable", "run", it.RunID, "err", err)
+					_, _ = w.Store.Complete(ctx, w.ID, it, store.Result{Err: err.Error()}, 0, 0)
+					free <- struct{}{}
+					continue
+				}
+				runs[it.RunID] = sr
+				order = append(order, it.RunID)
+			}
+			inflight.Add(1)
+			wg.Add(1)
+			go func() {
+				defer func() { inflight.Add(-1); wg.Done(); free <- struct{}{} }()
+				w.process(ctx, sr, it)
+			}()
+		}
+	}
+	wg.Wait()
+	var out []report.Summary
+	for _, id := range order {
+		if sr := runs[id]; sr != nil {
+			sr.sc.mu.Lock()
+			sum := sr.sc.sum
+			sr.sc.mu.Unlock()
+			sum.RunID = id
+			sum.Interrupted = ctx.Err() != nil
+			out = append(out, sum)
+		}
+	}
+	return out, ctx.Err()
+}
+
+// StoreErrors counts failed store round trips the worker retried.
+func (w *Worker) StoreErrors() int64 { return w.storeErrors.Load() }
+
+func (w *Worker) defaults() {
+	if w.ID == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		w.ID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if w.Lease <= 0 {
+		w.Lease = 30 * time.Second
+	}
+	if w.Poll <= 0 {
+		w.Poll = time.Second
+	}
+	if w.Slots <= 0 {
+		w.Slots = max(runtime.GOMAXPROCS(0), 2)
+	}
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// reloadBank loads the bank again when its file changed since last.
+func (w *Worker) reloadBank(last os.FileInfo) (*fingerprint.Bank, os.FileInfo, bool) {
+	if w.BankPath == "" {
+		return nil, nil, false
+	}
+	fi, err := os.Stat(w.BankPath)
+	if err != nil || (last != nil && fi.ModTime().Equal(last.ModTime()) && fi.Size() == last.Size()) {
+		return nil, nil, false
+	}
+	b, err := fingerprint.LoadBank(w.BankPath)
+	if err != nil {
+		w.Logger.Warn("bank changed but cannot be loaded; keeping the loaded one", "bank", w.BankPath, "err", err)
+		return nil, nil, false
+	}
+	w.Logger.Info("bank reloaded", "bank", w.BankPath, "captures", b.Len())
+	return b, fi, true
+}
+
+// idle reports whether there is nothing left to wait for.
+func (w *Worker) idle(ctx context.Context) (bool, error) {
+	if w.Run != 0 {
+		ri, err := w.Store.Run(ctx, w.Run)
+		return err == nil && ri.Status != store.RunRunning, err
+	}
+	n, err := w.Store.OpenSharedRuns(ctx)
+	return n == 0, err
+}
+
+func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (*sharedRun, error) {
+	js, err := w.Store.RunConfig(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var sp RunSpec
+	if err := json.Unmarshal(js, &sp); err != nil {
+		return nil, fmt.Errorf("run %d spec: %w", id, err)
+	}
+	cfg, sc := newScanner(w.ConfigFor(sp, bank))
+	sc.runID = id
+	sc.sum.RunID = id
+	if !cfg.Recrawl {
+		cfg.Crawler.Revisit = &revisit{ctx: context.WithoutCancel(ctx), st: cfg.Store, runID: id, log: sc.log.Warn, usable: sc.cacheUsable}
+	}
+	cr, err := crawler.New(cfg.Crawler)
+	if err != nil {
+		return nil, err
+	}
+	sc.cfg, sc.cr = cfg, cr
+	return &sharedRun{id: id, spec: sp, cfg: cfg, cr: cr, sc: sc}, nil
+}
+
+// matchCounter is the context key of an item's match count.
+type matchCounter struct{}
+
+var kindOf = map[string]crawler.LinkKind{"page": crawler.LinkPage, "image": crawler.LinkImage, "archive": crawler.LinkArchive}
+
+// process does one item under its lease.
+func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var lost atomic.Bool
+	stopBeat := w.heartbeat(ictx, it, func() { lost.Store(true); cancel() })
+	u, _ := url.Parse(it.URL)
+	host := ""
+	if u != nil {
+		host = strings.ToLower(u.Host)
+	}
+	slot, held := w.hostSlot(ictx, sr, host)
+	matches := new(atomic.Int64)
+	next, err := sr.cr.Step(context.WithValue(ictx, matchCounter{}, matches), sr.spec.Seeds,
+		crawler.Task{URL: it.URL, Page: it.Page, Kind: kindOf[it.Kind], Depth: it.Depth}, sr.sc.handle)
+	if held {
+		if rerr := w.Store.ReleaseHost(context.WithoutCancel(ctx), host, slot, w.ID, sr.cfg.Crawler.Delay); rerr != nil {
+			w.Logger.Warn("release host slot", "host", host, "err", rerr)
+		}
+	}
+	// The lease is renewed until the result is recorded: a slow commit
+	// must not let another worker take the item and fetch it again.
+	defer stopBeat()
+	if lost.Load() {
+		w.Logger.Warn("lease lost: item abandoned, its result dropped", "url", it.URL, "item", it.ID)
+		return
+	}
+	if ctx.Err() != nil {
+		return // interrupted: the lease runs out and another worker retries it
+	}
+	var res store.Result
+	res.Matches = int(matches.Load())
+	if err != nil {
+		sr.sc.problem(it.URL, err)
+		res.Err = Reason(err) + ": " + err.Error()
+	} else if it.Kind == "page" {
+		sr.sc.count(func(x *report.Summary) { x.Pages++ })
+	}
+	for _, n := range next {
+		res.Children = append(res.Children, store.Item{URL: n.URL, Page: n.Page, Kind: n.Kind.String(), Depth: n.Depth})
+	}
+	maxPages := sr.cfg.Crawler.MaxPages
+	if maxPages <= 0 {
+		maxPages = 1000
+	}
+	c, err := w.complete(ctx, it, res, maxPages)
+	if errors.Is(err, store.ErrLeaseLost) {
+		w.Logger.Warn("lease lost before completion: result dropped", "url", it.URL, "item", it.ID)
+		return
+	}
+	if err != nil {
+		w.Logger.Warn("item not recorded; it returns to the queue after its lease", "url", it.URL, "err", err)
+		return
+	}
+	if c.Dropped > 0 {
+		sr.sc.problem(it.URL, fmt.Errorf("%w (%d): %d links not followed", crawler.ErrPageLimit, maxPages, c.Dropped))
+	}
+	if c.RunDone {
+		w.finish(context.WithoutCancel(ctx), sr)
+	}
+}
+
+// heartbeat renews the item's lease every third of it until stop. When
+// the lease is taken over, or cannot be renewed before it runs out (the
+// store is unreachable), lose is called: the item must be abandoned.
+func (w *Worker) heartbeat(ctx context.Context, it store.Item, lose func()) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(w.Lease / 3)
+		defer t.Stop()
+		deadline := time.Now().Add(w.Lease)
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := w.Store.Heartbeat(ctx, w.ID, it.ID, w.Lease)
+			switch {
+			case err == nil:
+				deadline = time.Now().Add(w.Lease)
+			case errors.Is(err, store.ErrLeaseLost):
+				lose()
+				return
+			default:
+				w.storeErrors.Add(1)
+				w.Logger.Warn("heartbeat failed, retrying", "item", it.ID, "err", err, "lease_left", time.Until(deadline).Round(time.Millisecond))
+				// Stop a little before the lease can run out: another worker
+				// may take the item from then on.
+				if time.Until(deadline) < w.Lease/3 {
+					lose()
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// hostSlot waits for one of the host's request slots, shared by every
+// worker through the store. If the store cannot be reached the item goes
+// ahead without one (politeness is best effort; the lease is not).
+func (w *Worker) hostSlot(ctx context.Context, sr *sharedRun, host string) (int, bool) {
+	par := sr.cfg.Crawler.Parallelism
+	if par <= 0 {
+		par = 2
+	}
+	hold := sr.cfg.Crawler.RequestTimeout + 30*time.Second
+	if hold < time.Minute {
+		hold = time.Minute
+	}
+	for ctx.Err() == nil {
+		slot, ok, err := w.Store.AcquireHost(ctx, host, w.ID, par, hold)
+		if err != nil {
+			w.storeErrors.Add(1)
+			w.Logger.Warn("host slot", "host", host, "err", err)
+			return 0, false
+		}
+		if ok {
+			return slot, true
+		}
+		sleep(ctx, 20*time.Millisecond)
+	}
+	return 0, false
+}
+
+// complete records an item's result, retrying a broken connection with
+// backoff while the lease can still be valid.
+func (w *Worker) complete(ctx context.Context, it store.Item, res store.Result, maxPages int) (store.Completion, error) {
+	deadline := time.Now().Add(w.Lease)
+	wctx := context.WithoutCancel(ctx)
+	for attempt := 0; ; attempt++ {
+		c, err := w.Store.Complete(wctx, w.ID, it, res, maxPages, maxItemsPerRun)
+		if err == nil || errors.Is(err, store.ErrLeaseLost) || time.Now().After(deadline) {
+			return c, err
+		}
+		w.storeErrors.Add(1)
+		d := min(time.Duration(100<<min(attempt, 6))*time.Millisecond, 5*time.Second)
+		w.Logger.Warn("recording item failed, retrying", "item", it.ID, "err", err, "retry_in", d)
+		time.Sleep(d)
+	}
+}
+
+// finish is done by the worker whose completion emptied the run's queue:
+// it announces the run's growth and stores the run's summary.
+func (w *Worker) finish(ctx context.Context, sr *sharedRun) {
+	if err := sr.sc.announce(ctx); err != nil {
+		w.Logger.Warn("announce", "run", sr.id, "err", err)
+	}
+	// Every event now carries the run's final state: send them.
+	if err := w.Store.ReleaseHeld(ctx); err != nil {
+		w.Logger.Warn("release held alerts", "run", sr.id, "err", err)
+	}
+	ri, err := w.Store.Run(ctx, sr.id)
+	if err != nil {
+		w.Logger.Warn("run summary", "run", sr.id, "err", err)
+		return
+	}
+	js, _ := json.Marshal(struct {
+		Done     int `json:"done"`
+		Failed   int `json:"failed"`
+		Findings int `json:"findings"`
+		Workers  int `json:"workers"`
+	}{ri.Done, ri.Failed, ri.Findings, len(ri.Workers)})
+	if err := w.Store.SetRunSummary(ctx, sr.id, string(js)); err != nil {
+		w.Logger.Warn("run summary", "run", sr.id, "err", err)
+	}
+	w.Logger.Info("run done", "run", sr.id, "items", ri.Done+ri.Failed, "failed", ri.Failed, "findings", ri.Findings, "workers", len(ri.Workers))
+	if w.OnRunDone != nil {
+		w.OnRunDone(ri)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// runShared is scan on a PostgreSQL store: enqueue the run, then work on
+// it (alongside any other workers) until it is done.
+func runShared(ctx context.Context, cfg Config) (report.Summary, error) {
+	start := time.Now()
+	if cfg.spec == nil {
+		return report.Summary{}, errors.New("scan: a shared run needs its options (build the config with Options.Config)")
+	}
+	id, err := Enqueue(ctx, cfg.Store, *cfg.spec)
+	if err != nil {
+		return report.Summary{}, err
+	}
+	w := &Worker{Store: cfg.Store, Bank: cfg.Bank, Endpoints: cfg.Endpoints, Run: id, ExitWhenIdle: true, Logger: cfg.Logger,
+		ConfigFor: func(RunSpec, *fingerprint.Bank) Config { return cfg }}
+	sums, err := w.Work(ctx)
+	var sum report.Summary
+	if len(sums) > 0 {
+		sum = sums[0]
+	}
+	sum.RunID = id
+	if sum.ErrorsBy == nil {
+		sum.ErrorsBy = map[string]int64{}
+	}
+	sum.Duration = time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		sum.Interrupted = true
+		return sum, nil
+	}
+	return sum, err
+}

@@ -1,0 +1,230 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leakwatch/leakwatch/crawler"
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fixtures/corpus"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/store/pgtest"
+)
+
+var bigSite = flag.Bool("big-site", false, "shared-run tests use the full-size site (>= 200 pages, >= 1,000 images)")
+
+// loggedSite is the corpus dump site (planted leaks, a zip among them)
+// plus filler pages of small unrelated images under /f/, logging every
+// request.
+type loggedSite struct {
+	corpus http.Handler
+	pages  int
+	images map[string][]byte
+
+	mu  sync.Mutex
+	log map[string]int
+}
+
+func newLoggedSite(c *corpus.Corpus, pages, perPage int) *loggedSite {
+	s := &loggedSite{corpus: c.Handler(), pages: pages, images: map[string][]byte{}, log: map[string]int{}}
+	rng := rand.New(rand.NewPCG(uint64(pages), 5))
+	for p := range pages {
+		for k := range perPage {
+			img := image.NewRGBA(image.Rect(0, 0, 40, 40))
+			for range 6 {
+				c := color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255}
+				x, y := rng.IntN(30), rng.IntN(30)
+				for i := x; i < x+10+rng.IntN(10) && i < 40; i++ {
+					for j := y; j < y+10+rng.IntN(10) && j < 40; j++ {
+						img.Set(i, j, c)
+					}
+				}
+			}
+			var b bytes.Buffer
+			_ = png.Encode(&b, img)
+			s.images[fmt.Sprintf("/f/img/%d-%d.png", p, k)] = b.Bytes()
+		}
+	}
+	return s
+}
+
+func (s *loggedSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.log[r.URL.Path]++
+	s.mu.Unlock()
+	switch {
+	case r.URL.Path == "/f/":
+		w.Header().Set("Content-Type", "text/html")
+		for p := range s.pages {
+			fmt.Fprintf(w, `<a href="/f/page/%d">%d</a> `, p, p)
+		}
+	case strings.HasPrefix(r.URL.Path, "/f/page/"):
+		w.Header().Set("Content-Type", "text/html")
+		p := strings.TrimPrefix(r.URL.Path, "/f/page/")
+		for k := 0; ; k++ {
+			if _, ok := s.images[fmt.Sprintf("/f/img/%s-%d.png", p, k)]; !ok {
+				break
+			}
+			fmt.Fprintf(w, `<img src="/f/img/%s-%d.png">`, p, k)
+		}
+		fmt.Fprint(w, `<a href="/f/">index</a> <a href="/">dump</a>`)
+	case strings.HasPrefix(r.URL.Path, "/f/img/"):
+		b, ok := s.images[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(b)
+	default:
+		s.corpus.ServeHTTP(w, r)
+	}
+}
+
+// fetches returns and clears the request log.
+func (s *loggedSite) fetches() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.log
+	s.log = map[string]int{}
+	return out
+}
+
+// incidentsOf maps each incident to its sorted captures and copies.
+func incidentsOf(t *testing.T, st *store.Store) map[string]string {
+	t.Helper()
+	incs, err := st.Incidents(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, inc := range incs {
+		var copies []string
+		for _, m := range inc.Matches {
+			copies = append(copies, m.CaptureID+"@"+m.URL+"#"+m.ArchivePath)
+		}
+		sort.Strings(copies)
+		out[inc.ID] = strings.Join(inc.Captures, ",") + " | " + strings.Join(copies, " ")
+	}
+	return out
+}
+
+func sharedSpec(seeds []string) RunSpec {
+	return RunSpec{Seeds: seeds, Limits: config.Limits{MaxDepth: 4, MaxPages: 1000}}
+}
+
+func configFor(st *store.Store) func(RunSpec, *fingerprint.Bank) Config {
+	return func(sp RunSpec, b *fingerprint.Bank) Config {
+		return Config{Seeds: sp.Seeds, Bank: b, Store: st, GroupBy: GroupPage,
+			Crawler: crawler.Options{MaxDepth: sp.Limits.MaxDepth, MaxPages: sp.Limits.MaxPages, Parallelism: 4}}
+	}
+}
+
+// Three workers sharing a PostgreSQL store find exactly the incidents and
+// copies one process finds with SQLite, and fetch every page and image of
+// the site once.
+func TestThreeWorkersMatchSingleProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scans a site twice")
+	}
+	pages, perPage := 40, 5
+	if *bigSite {
+		pages = 200
+	}
+	c := corpus.New(3)
+	site := newLoggedSite(c, pages, perPage)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	bank, lite := setup(t, c.WriteCaptures)
+	seeds := []string{srv.URL + "/", srv.URL + "/f/"}
+
+	cfg := configFor(lite)(sharedSpec(seeds), bank)
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := incidentsOf(t, lite)
+	single := site.fetches()
+	if len(want) == 0 || sum.Errors != 0 {
+		t.Fatalf("single-process scan: %d incidents, %d errors %v", len(want), sum.Errors, sum.ErrorsBy)
+	}
+
+	pgURL := pgtest.Start(t).CreateDB(t)
+	first, err := store.Open(context.Background(), pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	run, err := Enqueue(context.Background(), first, sharedSpec(seeds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	counts := make([]int64, 3)
+	for i := range 3 {
+		st, err := store.Open(context.Background(), pgURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		w := &Worker{Store: st, Bank: bank, ConfigFor: configFor(st), ExitWhenIdle: true, ID: fmt.Sprintf("w%d", i), Lease: 10 * time.Second, Slots: 3}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sums, err := w.Work(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			for _, s := range sums {
+				counts[i] += s.Images
+			}
+		}()
+	}
+	wg.Wait()
+	got := incidentsOf(t, first)
+	if len(got) != len(want) {
+		t.Errorf("%d incidents with three workers, %d from one process", len(got), len(want))
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("incident %s:\n three workers %s\n one process   %s", id, got[id], w)
+		}
+	}
+	log := site.fetches()
+	var twice []string
+	for p, n := range log {
+		if n != 1 {
+			twice = append(twice, fmt.Sprintf("%s x%d", p, n))
+		}
+	}
+	slices.Sort(twice)
+	if len(twice) > 0 {
+		t.Errorf("fetched more than once in one run: %v", twice)
+	}
+	if len(log) != len(single) || len(log) < pages+pages*perPage {
+		t.Errorf("three workers fetched %d URLs, one process %d (site has at least %d)", len(log), len(single), pages+pages*perPage)
+	}
+	ri, err := first.Run(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ri.Status != store.RunDone || ri.Pending+ri.Running != 0 || len(ri.Workers) < 2 {
+		t.Errorf("run %+v", ri)
+	}
+	t.Logf("%d URLs, images per worker %v, %d incidents, run %d: %d done, %d failed, %d findings", len(log), counts, len(got), run, ri.Done, ri.Failed, ri.Findings)
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFrontierLeasesAndCompletion(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		var now atomic.Int64
+		now.Store(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
+		clock := WithClock(func() time.Time { return time.UnixMilli(now.Load()) })
+		a, err := Open(ctx, loc, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := Open(ctx, loc, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		run, err := a.CreateRun(ctx, "http://dump.test/", []byte(`{"max_depth":3}`), []Item{{URL: "http://dump.test/", Kind: "page", Depth: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := b.RunConfig(ctx, run); err != nil || string(cfg) != `{"max_depth":3}` {
+			t.Fatalf("config %s %v", cfg, err)
+		}
+		got, err := a.Claim(ctx, "wa", 0, 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].Attempts != 1 {
+			t.Fatalf("claim %+v %v", got, err)
+		}
+		seed := got[0]
+		if other, err := b.Claim(ctx, "wb", 0, 10, time.Minute); err != nil || len(other) != 0 {
+			t.Fatalf("second worker claimed a leased item: %+v %v", other, err)
+		}
+		// wa stops renewing: after the lease wb takes the item over, and
+		// wa's late result is refused.
+		now.Add((2 * time.Minute).Milliseconds())
+		if err := a.Heartbeat(ctx, "wa", seed.ID, time.Minute); err != nil {
+			t.Fatalf("a renewal before anyone took over is still fine: %v", err)
+		}
+		now.Add((2 * time.Minute).Milliseconds())
+		taken, err := b.Claim(ctx, "wb", run, 10, time.Minute)
+		if err != nil || len(taken) != 1 || taken[0].ID != seed.ID || taken[0].Attempts != 2 {
+			t.Fatalf("takeover %+v %v", taken, err)
+		}
+		if err := a.Heartbeat(ctx, "wa", seed.ID, time.Minute); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("heartbeat after takeover: %v", err)
+		}
+		if _, err := a.Complete(ctx, "wa", seed, Result{}, 10, 100); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("complete after takeover: %v", err)
+		}
+		kids := []Item{
+			{URL: "http://dump.test/p2", Kind: "page", Depth: 2, Page: seed.URL},
+			{URL: "http://dump.test/p3", Kind: "page", Depth: 2, Page: seed.URL},
+			{URL: "http://dump.test/a.jpg", Kind: "image", Depth: 2, Page: seed.URL},
+			{URL: "http://dump.test/a.jpg", Kind: "image", Depth: 2, Page: seed.URL},
+			{URL: "http://dump.test/", Kind: "page", Depth: 2, Page: seed.URL},
+		}
+		c, err := b.Complete(ctx, "wb", taken[0], Result{Children: kids}, 2, 100)
+		if err != nil || c.RunDone || c.Dropped != 1 {
+			t.Fatalf("complete %+v %v (want one page over the limit of 2 dropped)", c, err)
+		}
+		rest, err := a.Claim(ctx, "wa", 0, 10, time.Minute)
+		if err != nil || len(rest) != 2 {
+			t.Fatalf("children claimed %+v %v", rest, err)
+		}
+		var done int
+		for _, it := range rest {
+			r := Result{Matches: 1}
+			if it.Kind == "image" {
+				r = Result{Err: "corrupt_image"}
+			}
+			c, err := a.Complete(ctx, "wa", it, r, 2, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RunDone {
+				done++
+			}
+		}
+		if done != 1 {
+			t.Fatalf("run finished %d times", done)
+		}
+		ri, err := b.Run(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ri.Status != RunDone || !ri.Shared || ri.Done != 2 || ri.Failed != 1 || ri.Pending+ri.Running != 0 || ri.Findings != 1 || len(ri.Workers) != 2 {
+			t.Fatalf("run info %+v", ri)
+		}
+		if more, err := b.Claim(ctx, "wb", 0, 10, time.Minute); err != nil || len(more) != 0 {
+			t.Fatalf("claimed from a finished run: %+v %v", more, err)
+		}
+	})
+}
+
+// Workers claiming concurrently never get the same item, and every item is
+// handed out once when nobody dies.
+func TestFrontierConcurrentClaims(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		var items []Item
+		for i := range 60 {
+			items = append(items, Item{URL: "http://dump.test/" + string(rune('A'+i)), Kind: "image", Depth: 1})
+		}
+		setup := openTest(t, loc)
+		if _, err := setup.CreateRun(ctx, "x", []byte("{}"), items); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		seen := map[int64]int{}
+		var wg sync.WaitGroup
+		for w := range 4 {
+			st := openTest(t, loc)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				owner := string(rune('a' + w))
+				for {
+					got, err := st.Claim(ctx, owner, 0, 3, time.Minute)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					for _, it := range got {
+						mu.Lock()
+						seen[it.ID]++
+						mu.Unlock()
+						if _, err := st.Complete(ctx, owner, it, Result{}, 10, 100); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if len(seen) != len(items) {
+			t.Fatalf("%d items handed out, want %d", len(seen), len(items))
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("item %d handed out %d times", id, n)
+			}
+		}
+	})
+}
+
+func TestHostSlotsShared(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		a, b := openTest(t, loc), openTest(t, loc)
+		s1, ok1, err1 := a.AcquireHost(ctx, "dump.test:80", "wa", 1, time.Minute)
+		_, ok2, err2 := b.AcquireHost(ctx, "dump.test:80", "wb", 1, time.Minute)
+		if err1 != nil || err2 != nil || !ok1 || ok2 {
+			t.Fatalf("parallelism 1: %v %v %v %v", ok1, err1, ok2, err2)
+		}
+		if err := a.ReleaseHost(ctx, "dump.test:80", s1, "wa", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := b.AcquireHost(ctx, "dump.test:80", "wb", 1, time.Minute); err != nil || ok {
+			t.Fatalf("slot taken within the delay: %v %v", ok, err)
+		}
+		if _, ok, err := b.AcquireHost(ctx, "other.test:80", "wb", 1, time.Minute); err != nil || !ok {
+			t.Fatalf("another host: %v %v", ok, err)
+		}
+	})
+}

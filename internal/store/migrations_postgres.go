@@ -1,0 +1,202 @@
+package store
+
+// postgresMigrations are migrations step for step, in PostgreSQL's
+// dialect: the same tables, columns and indexes, with BIGSERIAL for the
+// SQLite rowid key and BYTEA for BLOB. Timestamps stay RFC 3339 text in
+// both, so every query and scan is shared. A test keeps the two lists the
+// same length.
+var postgresMigrations = []string{
+	// 1: runs, visited URLs, seen assets, incidents, matches and the outbox.
+	`
+CREATE TABLE runs (
+	id          BIGSERIAL PRIMARY KEY,
+	started_at  TEXT NOT NULL,
+	finished_at TEXT,
+	status      TEXT NOT NULL DEFAULT 'running',
+	seeds       TEXT NOT NULL,
+	summary     TEXT
+);
+CREATE TABLE visited (
+	url           TEXT PRIMARY KEY,
+	run_id        BIGINT NOT NULL,
+	fetched_at    TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	etag          TEXT,
+	last_modified TEXT
+);
+CREATE TABLE seen_assets (
+	sha256      TEXT PRIMARY KEY,
+	first_seen  TEXT NOT NULL,
+	last_seen   TEXT NOT NULL,
+	fingerprint BYTEA,
+	error       TEXT
+);
+CREATE TABLE incidents (
+	id          TEXT PRIMARY KEY,
+	source      TEXT NOT NULL UNIQUE,
+	status      TEXT NOT NULL DEFAULT 'new',
+	first_seen  TEXT NOT NULL,
+	last_seen   TEXT NOT NULL,
+	updated_at  TEXT NOT NULL,
+	version     INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE incident_matches (
+	incident_id  TEXT NOT NULL REFERENCES incidents(id),
+	capture_id   TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	url          TEXT NOT NULL,
+	page         TEXT NOT NULL,
+	archive_path TEXT NOT NULL,
+	sha256       TEXT NOT NULL,
+	algorithm    TEXT NOT NULL,
+	distance     INTEGER NOT NULL,
+	quality      INTEGER NOT NULL,
+	variant      TEXT NOT NULL,
+	first_seen   TEXT NOT NULL,
+	last_seen    TEXT NOT NULL,
+	PRIMARY KEY (incident_id, capture_id, sha256, archive_path)
+);
+CREATE INDEX incident_matches_capture ON incident_matches(capture_id);
+CREATE TABLE outbox (
+	event_id    TEXT PRIMARY KEY,
+	incident_id TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	payload     BYTEA NOT NULL,
+	created_at  TEXT NOT NULL
+);
+CREATE TABLE deliveries (
+	event_id     TEXT NOT NULL REFERENCES outbox(event_id),
+	endpoint     TEXT NOT NULL,
+	status       TEXT NOT NULL DEFAULT 'pending',
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt TEXT NOT NULL,
+	last_error   TEXT,
+	delivered_at TEXT,
+	PRIMARY KEY (event_id, endpoint)
+);
+CREATE INDEX deliveries_due ON deliveries(status, next_attempt);
+`,
+	// 2: incremental recrawl.
+	`
+ALTER TABLE visited ADD COLUMN sha256 TEXT;
+ALTER TABLE visited ADD COLUMN links TEXT;
+`,
+	// 3: matches not yet announced.
+	`
+ALTER TABLE incident_matches ADD COLUMN announced INTEGER NOT NULL DEFAULT 1;
+`,
+	// 4: per-endpoint delivery state.
+	`
+CREATE TABLE endpoints (
+	key             TEXT PRIMARY KEY,
+	name            TEXT NOT NULL DEFAULT '',
+	disabled_at     TEXT,
+	disabled_reason TEXT,
+	last_success    TEXT,
+	last_failure    TEXT,
+	last_error      TEXT,
+	failures        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX deliveries_endpoint ON deliveries(endpoint, status);
+`,
+	// 5: the route that matched and its inliers.
+	`
+ALTER TABLE incident_matches ADD COLUMN via TEXT NOT NULL DEFAULT '';
+ALTER TABLE incident_matches ADD COLUMN inliers INTEGER NOT NULL DEFAULT 0;
+`,
+	// 6: the disclosure ledger.
+	`
+CREATE TABLE ledger_transfers (
+	id          TEXT PRIMARY KEY,
+	recipient   TEXT NOT NULL,
+	disclosed   TEXT NOT NULL,
+	note        TEXT NOT NULL,
+	canary      INTEGER NOT NULL,
+	captures    INTEGER NOT NULL,
+	digest      TEXT NOT NULL,
+	recorded_at TEXT NOT NULL
+);
+CREATE INDEX ledger_transfers_recipient ON ledger_transfers(recipient);
+CREATE TABLE ledger_items (
+	transfer_id TEXT NOT NULL REFERENCES ledger_transfers(id),
+	capture_id  TEXT NOT NULL,
+	PRIMARY KEY (transfer_id, capture_id)
+);
+CREATE TABLE ledger_revocations (
+	transfer_id TEXT PRIMARY KEY REFERENCES ledger_transfers(id),
+	reason      TEXT NOT NULL,
+	revoked_at  TEXT NOT NULL
+);
+CREATE TABLE ledger_canaries (
+	capture_id  TEXT PRIMARY KEY,
+	recipient   TEXT NOT NULL,
+	transfer_id TEXT NOT NULL REFERENCES ledger_transfers(id)
+);
+CREATE TABLE ledger_holdings (
+	capture_id TEXT NOT NULL,
+	recipient  TEXT NOT NULL,
+	transfers  INTEGER NOT NULL,
+	PRIMARY KEY (capture_id, recipient)
+);
+CREATE INDEX ledger_holdings_recipient ON ledger_holdings(recipient);
+CREATE TABLE ledger_recipients (
+	recipient TEXT PRIMARY KEY,
+	captures  INTEGER NOT NULL
+);
+CREATE TABLE ledger_totals (
+	id       INTEGER PRIMARY KEY,
+	captures INTEGER NOT NULL
+);
+INSERT INTO ledger_totals(id, captures) VALUES (1, 0);
+`,
+	// 7: false positives.
+	`
+CREATE TABLE dismissals (
+	capture_id   TEXT NOT NULL,
+	sha256       TEXT NOT NULL,
+	incident_id  TEXT NOT NULL,
+	reason       TEXT NOT NULL,
+	dismissed_at TEXT NOT NULL,
+	PRIMARY KEY (capture_id, sha256)
+);
+ALTER TABLE incidents ADD COLUMN status_reason TEXT NOT NULL DEFAULT '';
+`,
+	// 8: the shared crawl frontier.
+	`
+ALTER TABLE runs ADD COLUMN config TEXT;
+CREATE TABLE work_items (
+	id          BIGSERIAL PRIMARY KEY,
+	run_id      BIGINT NOT NULL REFERENCES runs(id),
+	url         TEXT NOT NULL,
+	page        TEXT NOT NULL DEFAULT '',
+	kind        TEXT NOT NULL,
+	depth       INTEGER NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'pending',
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	lease_owner TEXT,
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	error       TEXT,
+	matches     INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (run_id, url)
+);
+CREATE INDEX work_items_pending ON work_items(state, id);
+CREATE INDEX work_items_lease ON work_items(state, lease_until);
+CREATE INDEX work_items_run ON work_items(run_id, state);
+CREATE TABLE run_workers (
+	run_id     BIGINT NOT NULL REFERENCES runs(id),
+	worker     TEXT NOT NULL,
+	first_seen TEXT NOT NULL,
+	last_seen  TEXT NOT NULL,
+	items      INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (run_id, worker)
+);
+CREATE TABLE host_slots (
+	host     TEXT NOT NULL,
+	slot     INTEGER NOT NULL,
+	holder   TEXT,
+	until_ms BIGINT NOT NULL DEFAULT 0,
+	next_ms  BIGINT NOT NULL DEFAULT 0,
+	PRIMARY KEY (host, slot)
+);
+`,
+}
