@@ -121,7 +121,7 @@ func (o Options) Config(tc *tor.Client, seeds []string, bank *fingerprint.Bank, 
 		Recrawl: o.Recrawl, WholeImageOnly: o.WholeImageOnly,
 		Limits:  fingerprint.Limits{MaxBytes: o.Limits.MaxImageBytes, MaxPixels: int64(o.Limits.MaxPixels)},
 		Archive: o.ArchiveLimits(), MaxFrames: o.Limits.MaxFrames,
-		spec:    new(o.Spec(seeds)),
+		spec: new(o.Spec(seeds)),
 	}
 }
 
