@@ -93,7 +93,7 @@ func Store(ctx context.Context, path string) []Check {
 	}
 	defer st.Close()
 	if err := st.Integrity(ctx); err != nil {
-		c.Detail = fmt.Sprintf("%s: %v", path, err)
+		c.Detail = fmt.Sprintf("%s: %v", store.Redact(path), err)
 		c.Hint = "restore the store from a backup (or move it aside and let the next scan start a new one); sqlite3's .recover may save what is readable"
 		return []Check{c}
 	}
