@@ -650,6 +650,10 @@ func (r *run) consume(ctx context.Context, cancelCause context.CancelCauseFunc, 
 			}
 		})
 		defer rb.Close()
+		if o.Download != nil {
+			rb.tick = o.Download(a.URL, resp.ContentLength)
+			defer func() { rb.tick(rb.read, true) }()
+		}
 		wd := watch(ctx, cancelCause, rb, o.ReadIdleTimeout, o.MinArchiveRate, o.RateWindow)
 		defer wd.Close()
 		body = wd

@@ -90,6 +90,11 @@ type Options struct {
 	// Progress, if set, is told every ~10 s how far a long archive
 	// download has got (total is -1 when unknown).
 	Progress func(url string, read, total int64)
+	// Download, if set, is called when an archive download starts, with
+	// its size (-1 if unknown); the function it returns is told the bytes
+	// read after each read and, with done set, when the download ends (for
+	// a byte progress bar).
+	Download func(url string, total int64) func(read int64, done bool)
 
 	// Logger receives per-URL diagnostics.
 	Logger *slog.Logger

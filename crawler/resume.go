@@ -33,6 +33,8 @@ type resumingBody struct {
 	resumes  int
 	progress func(read, total int64)
 	lastNote time.Time
+	// tick, if set, is told the bytes read after every read.
+	tick func(read int64, done bool)
 }
 
 func newResumingBody(ctx context.Context, c *http.Client, url, ua string, resp *http.Response, progress func(read, total int64)) *resumingBody {
@@ -44,6 +46,9 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 	for {
 		n, err := b.body.Read(p)
 		b.read += int64(n)
+		if b.tick != nil && n > 0 {
+			b.tick(b.read, false)
+		}
 		if b.progress != nil && time.Since(b.lastNote) > 10*time.Second {
 			b.lastNote = time.Now()
 			b.progress(b.read, b.total)

@@ -49,7 +49,24 @@ func TestArchiveDownloadResumes(t *testing.T) {
 		_, _ = w.Write(rest)
 	}))
 	defer srv.Close()
-	c, _ := New(Options{RequestTimeout: 10 * time.Second})
+	// The byte progress follows the download across the resumes.
+	var started, finished atomic.Int32
+	var last atomic.Int64
+	c, _ := New(Options{RequestTimeout: 10 * time.Second, Download: func(u string, total int64) func(int64, bool) {
+		started.Add(1)
+		if total != int64(len(data)) || !strings.HasSuffix(u, "/dump.zip") {
+			t.Errorf("Download(%q, %d), want the archive and its size %d", u, total, len(data))
+		}
+		return func(read int64, done bool) {
+			if read < last.Load() {
+				t.Errorf("progress went back from %d to %d", last.Load(), read)
+			}
+			last.Store(read)
+			if done {
+				finished.Add(1)
+			}
+		}
+	}})
 	var got []byte
 	_, err := c.Run(context.Background(), []string{srv.URL + "/dump.zip"}, func(ctx context.Context, a Asset) error {
 		var err error
@@ -61,6 +78,9 @@ func TestArchiveDownloadResumes(t *testing.T) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatalf("got %d bytes, want %d identical bytes", len(got), len(data))
+	}
+	if started.Load() != 1 || finished.Load() != 1 || last.Load() != int64(len(data)) {
+		t.Errorf("progress: %d started, %d finished, last at %d of %d bytes", started.Load(), finished.Load(), last.Load(), len(data))
 	}
 	if ranges.Load() != 3 {
 		t.Errorf("%d range requests, want 3", ranges.Load())

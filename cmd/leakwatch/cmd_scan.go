@@ -11,6 +11,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/progress"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/scan"
 )
@@ -103,14 +104,22 @@ func (a *app) delivery(eps alerts.Endpoints, wait time.Duration) scan.Delivery {
 		OnError: func(err error) { a.Printf("alert delivery: %v", err) }}
 }
 
-// progressLine draws the scan's counters on a terminal's stderr; the
-// returned function clears the line.
+// progressLine draws the scan's counters and a byte bar per archive
+// download on a terminal's stderr (text logs only), with log lines and
+// messages printed above them; the returned function removes the display.
 func (a *app) progressLine(cfg *scan.Config, asJSON bool) (clear func()) {
-	if asJSON || !isTerminal(a.stderr) {
+	if asJSON || a.msgs != nil || !isTerminal(a.stderr) {
 		return func() {}
 	}
+	d := progress.New(a.stderr)
+	prev := a.textOut.set(d.Writer())
 	cfg.OnProgress = func(p report.Summary) {
-		fmt.Fprintf(a.stderr, "\r\x1b[Kleakwatch: %d pages, %d assets, %d images, %d matches, %d errors", p.Pages, p.Assets, p.Images, p.Matches, p.Errors)
+		d.Status(fmt.Sprintf("leakwatch: %d pages, %d assets, %d images, %d matches, %d errors", p.Pages, p.Assets, p.Images, p.Matches, p.Errors))
 	}
-	return func() { fmt.Fprint(a.stderr, "\r\x1b[K") }
+	// The bars replace the download messages printed every ~10 s.
+	cfg.Crawler.Progress, cfg.Crawler.Download = nil, d.Download
+	return func() {
+		d.Close()
+		a.textOut.set(prev)
+	}
 }

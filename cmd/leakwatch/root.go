@@ -30,6 +30,9 @@ type app struct {
 	// msgs writes the human messages (Printf) as JSON lines when the log
 	// format is json; nil in text mode.
 	msgs *slog.Logger
+	// textOut carries the text-mode log records and messages: stderr, or
+	// the live progress display while one runs (lines print above it).
+	textOut *swapWriter
 
 	// --config, and the configuration it loaded (nil for commands that
 	// take none).
@@ -128,7 +131,7 @@ func (a *app) setupLogging() error {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch a.logOpts.Log.Format {
 	case "text":
-		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+		a.log = slog.New(slog.NewTextHandler(a.lines(), opts))
 	case "json":
 		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
 		a.msgs = jsonMessages(a.stderr)
@@ -151,7 +154,37 @@ func (a *app) Printf(format string, args ...any) {
 		a.msgs.Info(fmt.Sprintf(format, args...))
 		return
 	}
-	fmt.Fprintf(a.stderr, "leakwatch: "+format+"\n", args...)
+	fmt.Fprintf(a.lines(), "leakwatch: "+format+"\n", args...)
+}
+
+// lines is where text-mode log records and messages go.
+func (a *app) lines() io.Writer {
+	if a.textOut == nil {
+		a.textOut = &swapWriter{w: a.stderr}
+	}
+	return a.textOut
+}
+
+// swapWriter forwards to a writer that can be replaced while in use.
+type swapWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *swapWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	return w.Write(p)
+}
+
+// set replaces the target and returns the previous one.
+func (s *swapWriter) set(w io.Writer) io.Writer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.w
+	s.w = w
+	return old
 }
 
 // progressOut is where free-form progress (Tor's bootstrap) goes: stderr,
