@@ -54,22 +54,44 @@ func (a *app) bankStatsCmd() *cobra.Command {
 }
 
 func (a *app) bankVerifyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify BANK",
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify BANK [--json]",
 		Short: "Check a bank file's format, checksums and references; exit 1 if damaged",
-		Args:  cobra.ExactArgs(1),
+		Long: `verify loads the bank and checks its format, checksums and references. It
+prints "ok" and the capture count, or exits 1 with the reason. With --json
+it prints one object either way: {"path", "ok", "captures"} or
+{"path", "ok": false, "error"}, and still exits 1 when the file is damaged.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			type result struct {
+				Path     string `json:"path"`
+				OK       bool   `json:"ok"`
+				Captures int    `json:"captures,omitempty"`
+				Error    string `json:"error,omitempty"`
+			}
 			b, err := fingerprint.LoadBank(args[0])
+			if err == nil {
+				err = b.Verify()
+			}
 			if err != nil {
+				err = fmt.Errorf("%s: %w", args[0], err)
+				if asJSON {
+					if jerr := a.jsonLine(result{Path: args[0], Error: err.Error()}); jerr != nil {
+						return jerr
+					}
+				}
 				return err
 			}
-			if err := b.Verify(); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+			if asJSON {
+				return a.jsonLine(result{Path: args[0], OK: true, Captures: b.Len()})
 			}
 			fmt.Fprintf(a.stdout, "ok\t%d captures\n", b.Len())
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	return cmd
 }
 
 // hashListOptions are the flags of the commands that read hash lists.

@@ -116,7 +116,9 @@ webhook alerts. stdout carries data only; messages go to stderr.
 		a.robustnessCmd(),
 		a.demoCmd(),
 		a.versionCmd(),
+		a.manCmd(),
 	)
+	a.addCompletions(root)
 	return root
 }
 
