@@ -84,7 +84,7 @@ func (a *app) runWatch(parent context.Context, o watchOptions, seeds []string) e
 	return watch.Run(ctx, wo, watch.Env{
 		Seeds: seeds, Alerts: eps, Out: watchOutput{a, o.asJSON},
 		Decorate: func(cfg *scan.Config) { a.scanOutput(cfg, o.asJSON) },
-		Progress: a.progressOut(), Logger: a.logger(),
+		Progress: a.progressOut(), Logger: a.logger(), Version: versionString(),
 	})
 }
 

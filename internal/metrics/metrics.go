@@ -1,7 +1,11 @@
 package metrics
 
 import (
+	"cmp"
+	"maps"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,9 +21,11 @@ const (
 	StatusInterrupted = "interrupted" // shutdown cancelled it
 )
 
-// Run is what one scan reports when it ends.
+// Run is what one scan reports: while it runs (Live, Status empty) and
+// when it ends (ObserveRun).
 type Run struct {
 	Status           string
+	Duration         time.Duration
 	Pages            int64
 	ImagesHashed     int64
 	Matches          int64
@@ -42,10 +48,19 @@ type Metrics struct {
 	runs              *prometheus.CounterVec
 	runsSkippedLocked prometheus.Counter
 	lastSuccess       prometheus.Gauge
+	runDuration       prometheus.Histogram
+	bankCaptures      prometheus.Gauge
+	endpointFailures  *prometheus.CounterVec
+
+	// live is what the current run has already added to the counters.
+	mu   sync.Mutex
+	live Run
 }
 
 // Options configures New.
 type Options struct {
+	// Version is the build's version, for leakwatch_build_info.
+	Version string
 	// Pending, if set, is called at scrape time for
 	// leakwatch_outbox_pending (deliveries still to be made).
 	Pending func() float64
@@ -78,8 +93,19 @@ func New(opts Options) *Metrics {
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "leakwatch_last_success_timestamp_seconds", Help: "Unix time at which the last successful (ok or partial) scan ended."}),
 	}
+	m.runDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "leakwatch_run_duration_seconds", Help: "How long scheduled scans took.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 9)}) // 1 s .. about 18 h
+	m.bankCaptures = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "leakwatch_bank_captures", Help: "Captures in the fingerprint bank the watcher scans with."})
+	m.endpointFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leakwatch_alert_endpoint_failures_total", Help: "Failed alert delivery attempts per endpoint key (as 'leakwatch alerts endpoints' lists them)."}, []string{"endpoint"})
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "leakwatch_build_info", Help: "Always 1; the labels name the build."}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(cmp.Or(opts.Version, "devel"), runtime.Version()).Set(1)
 	m.reg.MustRegister(m.pagesFetched, m.imagesHashed, m.matches, m.incidentsChanged, m.scanErrors,
-		m.alertsDelivered, m.alertsFailed, m.runs, m.runsSkippedLocked, m.lastSuccess)
+		m.alertsDelivered, m.alertsFailed, m.runs, m.runsSkippedLocked, m.lastSuccess,
+		m.runDuration, m.bankCaptures, m.endpointFailures, buildInfo)
 	for _, s := range []string{StatusOK, StatusPartial, StatusFailed, StatusInterrupted} {
 		m.runs.WithLabelValues(s) // export zeros so rate() works from the first scrape
 	}
@@ -98,14 +124,36 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// ObserveRun adds one scan that ended at end.
-func (m *Metrics) ObserveRun(r Run, end time.Time) {
-	m.pagesFetched.Add(float64(r.Pages))
-	m.imagesHashed.Add(float64(r.ImagesHashed))
-	m.matches.Add(float64(r.Matches))
-	m.incidentsChanged.Add(float64(r.IncidentsChanged))
+// Live moves the counters to the running scan's totals so far, so that
+// they move during a run and not only at its end.
+func (m *Metrics) Live(r Run) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	add := func(c prometheus.Counter, now, before int64) {
+		if now > before {
+			c.Add(float64(now - before))
+		}
+	}
+	add(m.pagesFetched, r.Pages, m.live.Pages)
+	add(m.imagesHashed, r.ImagesHashed, m.live.ImagesHashed)
+	add(m.matches, r.Matches, m.live.Matches)
 	for reason, n := range r.ErrorsBy {
-		m.scanErrors.WithLabelValues(reason).Add(float64(n))
+		add(m.scanErrors.WithLabelValues(reason), n, m.live.ErrorsBy[reason])
+	}
+	m.live = Run{Pages: max(r.Pages, m.live.Pages), ImagesHashed: max(r.ImagesHashed, m.live.ImagesHashed), Matches: max(r.Matches, m.live.Matches),
+		ErrorsBy: maps.Clone(r.ErrorsBy)}
+}
+
+// ObserveRun adds one scan that ended at end: what Live did not count
+// yet, its outcome and its duration.
+func (m *Metrics) ObserveRun(r Run, end time.Time) {
+	m.Live(r)
+	m.mu.Lock()
+	m.live = Run{}
+	m.mu.Unlock()
+	m.incidentsChanged.Add(float64(r.IncidentsChanged))
+	if r.Duration > 0 {
+		m.runDuration.Observe(r.Duration.Seconds())
 	}
 	m.runs.WithLabelValues(r.Status).Inc()
 	if r.Status == StatusOK || r.Status == StatusPartial {
@@ -117,6 +165,19 @@ func (m *Metrics) ObserveRun(r Run, end time.Time) {
 func (m *Metrics) ObserveAlerts(delivered, failed int) {
 	m.alertsDelivered.Add(float64(delivered))
 	m.alertsFailed.Add(float64(failed))
+}
+
+// BankCaptures sets the size of the bank in use.
+func (m *Metrics) BankCaptures(n int) { m.bankCaptures.Set(float64(n)) }
+
+// EndpointAttempt counts a failed delivery attempt to the endpoint with
+// key (kind and a digest of the URL: no host in a label). A success counts
+// nothing here, but exports the endpoint's zero.
+func (m *Metrics) EndpointAttempt(key string, err error) {
+	c := m.endpointFailures.WithLabelValues(key)
+	if err != nil {
+		c.Inc()
+	}
 }
 
 // SkippedLocked counts a scheduled scan skipped because of the lock.

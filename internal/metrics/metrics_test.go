@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -107,5 +108,40 @@ func TestHealth(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /healthz = %d", rec.Code)
+	}
+}
+
+// TestCountersMoveDuringARun reports a run's progress twice and then its
+// end: the counters follow the run as it goes and count each item once,
+// and the build, the bank, the run's duration and per-endpoint failures
+// are exported.
+func TestCountersMoveDuringARun(t *testing.T) {
+	m := New(Options{Version: "v1.2.3"})
+	m.BankCaptures(40)
+	m.Live(Run{Pages: 3, ImagesHashed: 10, Matches: 1, ErrorsBy: map[string]int64{"timeout": 1}})
+	_, body := scrape(t, m.Handler(), "/metrics")
+	for _, want := range []string{"leakwatch_pages_fetched_total 3", "leakwatch_images_hashed_total 10", `leakwatch_scan_errors_total{reason="timeout"} 1`,
+		`leakwatch_build_info{goversion="go`, `version="v1.2.3"} 1`, "leakwatch_bank_captures 40"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("during the run: no %q in\n%s", want, body)
+		}
+	}
+	m.Live(Run{Pages: 5, ImagesHashed: 12, Matches: 1, ErrorsBy: map[string]int64{"timeout": 2}})
+	m.ObserveRun(Run{Status: StatusPartial, Duration: 90 * time.Second, Pages: 7, ImagesHashed: 12, Matches: 2, ErrorsBy: map[string]int64{"timeout": 2, "size_limit": 1}}, time.Now())
+	m.EndpointAttempt("slack:0a1b2c3d4e5f", errors.New("503"))
+	m.EndpointAttempt("slack:0a1b2c3d4e5f", nil)
+	_, body = scrape(t, m.Handler(), "/metrics")
+	for _, want := range []string{"leakwatch_pages_fetched_total 7", "leakwatch_images_hashed_total 12", "leakwatch_matches_total 2",
+		`leakwatch_scan_errors_total{reason="timeout"} 2`, `leakwatch_scan_errors_total{reason="size_limit"} 1`,
+		"leakwatch_run_duration_seconds_count 1", "leakwatch_run_duration_seconds_sum 90",
+		`leakwatch_alert_endpoint_failures_total{endpoint="slack:0a1b2c3d4e5f"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("after the run: no %q in\n%s", want, body)
+		}
+	}
+	// The next run starts from zero again.
+	m.Live(Run{Pages: 1})
+	if _, body = scrape(t, m.Handler(), "/metrics"); !strings.Contains(body, "leakwatch_pages_fetched_total 8") {
+		t.Errorf("second run: pages not added once: %s", body)
 	}
 }

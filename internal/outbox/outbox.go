@@ -26,6 +26,9 @@ type Dispatcher struct {
 	// Timeout bounds one delivery attempt (default 30 s).
 	Timeout time.Duration
 	Now     func() time.Time
+	// OnAttempt, if set, is told the outcome of every attempt with the
+	// endpoint's key (for per-endpoint metrics; the key names no host).
+	OnAttempt func(key string, err error)
 
 	once sync.Once
 	mu   sync.Mutex
@@ -238,6 +241,9 @@ func (d *Dispatcher) keys() []string {
 // record keeps the endpoint's last outcome; it is informational, so a
 // failure to write it is only logged.
 func (d *Dispatcher) record(ctx context.Context, key string, n alerts.Notifier, err error) {
+	if d.OnAttempt != nil {
+		d.OnAttempt(key, err)
+	}
 	if rerr := d.Store.RecordEndpointResult(ctx, key, n.Name(), err); rerr != nil {
 		d.Logger.Warn("record endpoint state", "endpoint", n.Name(), "err", rerr)
 	}

@@ -11,6 +11,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -270,6 +271,7 @@ func (s *scanner) progress() func() {
 				s.mu.Lock()
 				snap := s.sum
 				snap.Incidents = nil
+				snap.ErrorsBy = maps.Clone(s.sum.ErrorsBy) // read after the lock is released
 				s.mu.Unlock()
 				s.cfg.OnProgress(snap)
 			}

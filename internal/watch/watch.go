@@ -89,6 +89,8 @@ type Env struct {
 	// Progress receives Tor's bootstrap progress.
 	Progress io.Writer
 	Logger   *slog.Logger
+	// Version names the build in leakwatch_build_info.
+	Version string
 }
 
 // watcher is one running watch.
@@ -165,7 +167,7 @@ func (w *watcher) setupAlerts() {
 		w.flusher = &lockedFlusher{d: d, lock: w.lock}
 		w.worker = outbox.NewWorker(w.flusher, time.Second)
 	}
-	w.metrics = metrics.New(metrics.Options{Runtime: true, Pending: func() float64 {
+	w.metrics = metrics.New(metrics.Options{Runtime: true, Version: w.env.Version, Pending: func() float64 {
 		if d == nil {
 			return 0
 		}
@@ -174,6 +176,10 @@ func (w *watcher) setupAlerts() {
 		n, _ := d.Pending(pctx)
 		return float64(n)
 	}})
+	if d != nil {
+		d.OnAttempt = w.metrics.EndpointAttempt
+	}
+	w.metrics.BankCaptures(w.bank.bank.Len())
 }
 
 // run starts the alert worker, runs the schedule and stops the worker.
@@ -286,6 +292,15 @@ func (w *watcher) tick(ctx context.Context) {
 	if w.worker != nil {
 		cfg.OnEvent = func(string) { w.worker.Kick() }
 	}
+	w.metrics.BankCaptures(bank.Len())
+	// The counters move while the scan runs.
+	prev := cfg.OnProgress
+	cfg.OnProgress = func(p report.Summary) {
+		w.metrics.Live(metrics.Run{Pages: p.Pages, ImagesHashed: p.Hashed, Matches: p.Matches, ErrorsBy: p.ErrorsBy})
+		if prev != nil {
+			prev(p)
+		}
+	}
 	sum, err := scan.Run(ctx, cfg)
 	status := runStatus(ctx, sum, err)
 	if berr != nil {
@@ -314,7 +329,7 @@ func runStatus(ctx context.Context, sum report.Summary, err error) string {
 
 func (w *watcher) finish(sum report.Summary, status string, err error) {
 	end := time.Now()
-	w.metrics.ObserveRun(metrics.Run{Status: status, Pages: sum.Pages, ImagesHashed: sum.Hashed, Matches: sum.Matches,
+	w.metrics.ObserveRun(metrics.Run{Status: status, Duration: sum.Duration, Pages: sum.Pages, ImagesHashed: sum.Hashed, Matches: sum.Matches,
 		IncidentsChanged: sum.Changed(), ErrorsBy: sum.ErrorsBy}, end)
 	w.health.Observe(status, end)
 	fin := report.Finished{Status: status, Summary: sum}
