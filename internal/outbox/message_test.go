@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -106,8 +107,10 @@ func TestEveryNotifierRendersEveryIncidentEvent(t *testing.T) {
 			recordAt(t, st, eps, ev("traveler-0001", "face", page, "aa"), ev("k-0001", "face", page, "bb"))
 		}, []string{"Leak found", "Canaries (synthetic, nobody to notify): k-0001", "Who leaked it: canary issued only to Bolt found in the leak"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.typ, func(t *testing.T) {
+	for i, tc := range tests {
+		// Distinct names: Go would add "#01" to a repeated one, and a '#'
+		// in the temporary store's path ends SQLite's file URI there.
+		t.Run(fmt.Sprintf("%d-%s", i, tc.typ), func(t *testing.T) {
 			st := openStore(t, nil)
 			slack := &slackSink{}
 			slackSrv := httptest.NewServer(slack)
