@@ -206,7 +206,7 @@ func idctN(blk *[64]int32, dst []byte, stride int, r *reduced) {
 		}
 		return
 	}
-	var ws [32]int32 // n x m
+	var ws [32]int32            // n x m
 	const mid = reducedBits - 3 // precision kept between the passes
 	for i := range m {
 		for y := range n {
