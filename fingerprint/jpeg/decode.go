@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"math"
 )
 
 // Options choose the output and bound the work of one decode.
@@ -139,7 +140,8 @@ type decoder struct {
 
 // DecodeConfig reads the headers of a JPEG.
 func DecodeConfig(data []byte) (Config, error) {
-	d := &decoder{ctx: context.Background(), data: data, opt: Options{}.withDefaults()}
+	// Every scan is counted, however many: Config reports them.
+	d := &decoder{ctx: context.Background(), data: data, opt: Options{MaxScans: math.MaxInt}.withDefaults()}
 	if err := d.structure(); err != nil {
 		return Config{}, err
 	}

@@ -58,6 +58,9 @@ func (h *huffman) build() error {
 		} else {
 			h.valPtr[l] = k - code
 			for range c {
+				if code >= 1<<l {
+					return fmt.Errorf("%w: over-subscribed huffman table", ErrFormat)
+				}
 				if l <= lutBits {
 					shift := lutBits - l
 					base := code << shift
@@ -70,9 +73,6 @@ func (h *huffman) build() error {
 				k++
 			}
 			h.maxCode[l] = code - 1
-		}
-		if code > 1<<l {
-			return fmt.Errorf("%w: over-subscribed huffman table", ErrFormat)
 		}
 		code <<= 1
 	}

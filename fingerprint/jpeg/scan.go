@@ -2,6 +2,7 @@ package jpeg
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -172,6 +173,15 @@ func (d *decoder) decodeScan(s scanHeader) error {
 		mcu++
 		return nil
 	}
+	err := d.scanBlocks(s, block, step)
+	if err == errScanEnd {
+		return nil
+	}
+	return err
+}
+
+// scanBlocks visits the blocks of a scan in order.
+func (d *decoder) scanBlocks(s scanHeader, block func(ci, bx, by int) error, step func() error) error {
 	if len(s.comps) == 1 {
 		// Non-interleaved: the component's own block grid, unpadded.
 		ci := s.comps[0]
@@ -214,7 +224,10 @@ func (d *decoder) decodeScan(s scanHeader) error {
 			}
 		}
 	}
-	return d.rowDone()
+	if err := d.rowDone(); err != nil && err != errScanEnd {
+		return err
+	}
+	return nil
 }
 
 func indexOf(s []int, v int) int {
@@ -226,14 +239,23 @@ func indexOf(s []int, v int) int {
 	return 0
 }
 
-// rowDone runs between rows of blocks: it honours cancellation and reports
-// data that ended in the middle of a scan.
+// errScanEnd stops a scan whose data ran out.
+var errScanEnd = errors.New("scan data exhausted")
+
+// rowDone runs between rows of blocks: it honours cancellation, reports
+// data that ended in the middle of a scan and, like libjpeg, leaves the
+// rest of a scan that ran into a marker undecoded, so that the work of a
+// decode stays proportional to its data rather than to the size its
+// header claims.
 func (d *decoder) rowDone() error {
 	if err := d.ctx.Err(); err != nil {
 		return err
 	}
-	if d.br.eof && d.br.overread() {
-		return fmt.Errorf("%w: truncated scan", ErrFormat)
+	if d.br.overread() {
+		if d.br.eof {
+			return fmt.Errorf("%w: truncated scan", ErrFormat)
+		}
+		return errScanEnd
 	}
 	return nil
 }
