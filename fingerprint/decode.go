@@ -2,13 +2,15 @@ package fingerprint
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"io"
+
+	"github.com/leakwatch/leakwatch/fingerprint/jpeg"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -24,12 +26,49 @@ type Limits struct {
 	// MaxPixels is the largest width*height accepted, checked from the
 	// header with DecodeConfig before decoding.
 	MaxPixels int64
+	// JPEG decoding bounds (package jpeg; 0 means its default): scans
+	// in one file, memory for a progressive file's coefficients, and
+	// pixels of the decoded image after DCT scaling.
+	MaxScans         int
+	MaxCoefBytes     int64
+	MaxDecodedPixels int64
 }
 
 // DefaultLimits returns limits suited to photographs: 64 MiB encoded and 50
-// megapixels (about 200 MB as RGBA in the worst case, 75 MB as JPEG YCbCr).
+// megapixels, and the JPEG decoder's default bounds. A JPEG decoded at the
+// working size (ForQuery, ForEnroll) then needs at most about 40 MB (a
+// 50-megapixel CMYK progressive file); other formats are decoded at full
+// size (about 200 MB as RGBA in the worst case).
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000}
+	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000,
+		MaxScans: jpeg.DefaultMaxScans, MaxCoefBytes: jpeg.DefaultMaxCoefBytes, MaxDecodedPixels: jpeg.DefaultMaxPixels}
+}
+
+// DecodeOption adjusts a decode.
+type DecodeOption func(*decodeConfig)
+
+type decodeConfig struct {
+	minSide int
+	luma    bool
+}
+
+// MinSide lets the decoder reduce an image as long as its longer side
+// stays at least n pixels (JPEG only: 1/2, 1/4 or 1/8 in the DCT domain).
+func MinSide(n int) DecodeOption { return func(c *decodeConfig) { c.minSide = n } }
+
+// LumaOnly lets the decoder return the luma alone (an *image.Gray) when
+// that saves work (JPEG only).
+func LumaOnly() DecodeOption { return func(c *decodeConfig) { c.luma = true } }
+
+// ForQuery decodes at the smallest size that gives Compute everything it
+// reads (QuerySide), luma only.
+func ForQuery() DecodeOption {
+	return func(c *decodeConfig) { c.minSide, c.luma = QuerySide(), true }
+}
+
+// ForEnroll is ForQuery for EnrollImage.
+func ForEnroll() DecodeOption {
+	return func(c *decodeConfig) { c.minSide, c.luma = EnrollSide(), true }
 }
 
 // Format names an image encoding recognised by magic bytes.
@@ -68,18 +107,28 @@ func Sniff(head []byte) Format {
 
 // Decoded is an image ready for hashing.
 type Decoded struct {
+	// Image is the decoded image, reduced by Scale.
 	Image  image.Image
 	Format Format
-	// Width and Height are the dimensions after EXIF orientation.
+	// Width and Height are the dimensions of the encoded image after
+	// EXIF orientation (Image is smaller when Scale > 1).
 	Width, Height int
+	// Scale is the denominator the image was reduced by: 1, 2, 4 or 8.
+	Scale int
 	// Orientation is the EXIF orientation that was applied (1 = none).
 	Orientation int
 }
 
 // Decode reads one image from r within lim, applies its EXIF orientation
-// and returns it. Errors wrap ErrTooLarge, ErrTooManyPixels, ErrUnsupported
-// or ErrCorrupt.
-func Decode(r io.Reader, lim Limits) (Decoded, error) {
+// and returns it. Errors wrap ErrTooLarge, ErrTooManyPixels, ErrDecodeLimit,
+// ErrUnsupported or ErrCorrupt.
+func Decode(r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
+	return DecodeContext(context.Background(), r, lim, opts...)
+}
+
+// DecodeContext is Decode that stops when ctx is done (JPEG decoding
+// checks it between scans and rows of blocks).
+func DecodeContext(ctx context.Context, r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
 	if lim.MaxBytes <= 0 || lim.MaxPixels <= 0 {
 		lim = DefaultLimits()
 	}
@@ -90,11 +139,16 @@ func Decode(r io.Reader, lim Limits) (Decoded, error) {
 	if int64(len(data)) > lim.MaxBytes {
 		return Decoded{}, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, lim.MaxBytes)
 	}
-	return DecodeBytes(data, lim)
+	return DecodeBytesContext(ctx, data, lim, opts...)
 }
 
 // DecodeBytes is Decode for an in-memory image.
-func DecodeBytes(data []byte, lim Limits) (d Decoded, err error) {
+func DecodeBytes(data []byte, lim Limits, opts ...DecodeOption) (Decoded, error) {
+	return DecodeBytesContext(context.Background(), data, lim, opts...)
+}
+
+// DecodeBytesContext is DecodeContext for an in-memory image.
+func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...DecodeOption) (d Decoded, err error) {
 	if lim.MaxBytes <= 0 || lim.MaxPixels <= 0 {
 		lim = DefaultLimits()
 	}
@@ -104,6 +158,13 @@ func DecodeBytes(data []byte, lim Limits) (d Decoded, err error) {
 	f := Sniff(data)
 	if f == "" {
 		return Decoded{}, ErrUnsupported
+	}
+	if f == FormatJPEG {
+		var c decodeConfig
+		for _, o := range opts {
+			o(&c)
+		}
+		return decodeJPEG(ctx, data, lim, c)
 	}
 	dec := decoders(f)
 	// Third-party decoders are not guaranteed panic-free on hostile input;
@@ -134,13 +195,46 @@ func DecodeBytes(data []byte, lim Limits) (d Decoded, err error) {
 	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > lim.MaxPixels {
 		return Decoded{}, fmt.Errorf("%w: decoded %dx%d", ErrTooManyPixels, b.Dx(), b.Dy())
 	}
-	orient := 1
-	if f == FormatJPEG {
-		orient = jpegOrientation(data)
-	}
-	img = Orient(img, orient)
 	b := img.Bounds()
-	return Decoded{Image: img, Format: f, Width: b.Dx(), Height: b.Dy(), Orientation: orient}, nil
+	return Decoded{Image: img, Format: f, Width: b.Dx(), Height: b.Dy(), Scale: 1, Orientation: 1}, nil
+}
+
+// decodeJPEG decodes with package jpeg, reduced as c allows, and applies
+// the EXIF orientation to the reduced image.
+func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
+	cfg, err := jpeg.DecodeConfig(data)
+	if err != nil {
+		return Decoded{}, jpegError(err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
+		return Decoded{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooManyPixels, cfg.Width, cfg.Height, px, lim.MaxPixels)
+	}
+	img, err := jpeg.Decode(ctx, data, jpeg.Options{MinSide: c.minSide, Luma: c.luma,
+		MaxScans: lim.MaxScans, MaxCoefBytes: lim.MaxCoefBytes, MaxPixels: lim.MaxDecodedPixels})
+	if err != nil {
+		return Decoded{}, jpegError(err)
+	}
+	orient := jpegOrientation(data)
+	img = Orient(img, orient)
+	w, h := cfg.Width, cfg.Height
+	if orient >= 5 {
+		w, h = h, w
+	}
+	return Decoded{Image: img, Format: FormatJPEG, Width: w, Height: h,
+		Scale: jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide), Orientation: orient}, nil
+}
+
+// jpegError maps package jpeg's errors onto this package's.
+func jpegError(err error) error {
+	switch {
+	case errors.Is(err, jpeg.ErrLimit):
+		return fmt.Errorf("%w: %w", ErrDecodeLimit, err)
+	case errors.Is(err, jpeg.ErrUnsupported):
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
+	case errors.Is(err, jpeg.ErrFormat):
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err // cancellation
 }
 
 type decoder struct {
@@ -150,8 +244,6 @@ type decoder struct {
 
 func decoders(f Format) decoder {
 	switch f {
-	case FormatJPEG:
-		return decoder{jpeg.DecodeConfig, jpeg.Decode}
 	case FormatPNG:
 		return decoder{png.DecodeConfig, png.Decode}
 	case FormatGIF:

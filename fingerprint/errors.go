@@ -6,6 +6,10 @@ import "errors"
 var (
 	// ErrTooManyPixels reports an image whose declared dimensions exceed the pixel limit.
 	ErrTooManyPixels = errors.New("image exceeds pixel limit")
+	// ErrDecodeLimit reports an image over one of the decoder's bounds
+	// (Limits.MaxScans, MaxCoefBytes, MaxDecodedPixels); the message
+	// names it.
+	ErrDecodeLimit = errors.New("image exceeds a decoding limit")
 	// ErrTooLarge reports an encoded image larger than the byte limit.
 	ErrTooLarge = errors.New("image exceeds size limit")
 	// ErrUnsupported reports bytes that are not an image format we decode.

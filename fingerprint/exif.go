@@ -99,6 +99,9 @@ func Orient(img image.Image, o int) image.Image {
 	if o < 2 || o > 8 {
 		return img
 	}
+	if g, ok := img.(*image.Gray); ok {
+		return orientGray(g, o)
+	}
 	b := img.Bounds()
 	src := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
@@ -110,27 +113,53 @@ func Orient(img image.Image, o int) image.Image {
 	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			var dx, dy int
-			switch o {
-			case 2: // mirror horizontal
-				dx, dy = w-1-x, y
-			case 3: // rotate 180
-				dx, dy = w-1-x, h-1-y
-			case 4: // mirror vertical
-				dx, dy = x, h-1-y
-			case 5: // transpose
-				dx, dy = y, x
-			case 6: // rotate 90 clockwise
-				dx, dy = h-1-y, x
-			case 7: // transverse
-				dx, dy = h-1-y, w-1-x
-			case 8: // rotate 270 clockwise
-				dx, dy = y, w-1-x
-			}
+			dx, dy := orientedAt(o, x, y, w, h)
 			si := y*src.Stride + x*4
 			di := dy*dst.Stride + dx*4
 			copy(dst.Pix[di:di+4], src.Pix[si:si+4])
 		}
 	}
 	return dst
+}
+
+// orientGray is Orient for a grey image (what fingerprint decodes give):
+// one copy of the image, no colour conversion.
+func orientGray(src *image.Gray, o int) image.Image {
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	dw, dh := w, h
+	if o >= 5 {
+		dw, dh = h, w
+	}
+	dst := image.NewGray(image.Rect(0, 0, dw, dh))
+	for y := 0; y < h; y++ {
+		row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x := 0; x < w; x++ {
+			dx, dy := orientedAt(o, x, y, w, h)
+			dst.Pix[dy*dst.Stride+dx] = row[x]
+		}
+	}
+	return dst
+}
+
+// orientedAt is where pixel (x, y) of a w x h image goes under EXIF
+// orientation o.
+func orientedAt(o, x, y, w, h int) (dx, dy int) {
+	switch o {
+	case 2: // mirror horizontal
+		dx, dy = w-1-x, y
+	case 3: // rotate 180
+		dx, dy = w-1-x, h-1-y
+	case 4: // mirror vertical
+		dx, dy = x, h-1-y
+	case 5: // transpose
+		dx, dy = y, x
+	case 6: // rotate 90 clockwise
+		dx, dy = h-1-y, x
+	case 7: // transverse
+		dx, dy = h-1-y, w-1-x
+	case 8: // rotate 270 clockwise
+		dx, dy = y, w-1-x
+	}
+	return dx, dy
 }

@@ -50,6 +50,10 @@ func (lq *localQuery) features() *queryFeatures {
 	lq.featOnce.Do(func() {
 		o := feature.QueryOptions()
 		g, s := lq.p.grayOf(o.MaxSide)
+		// s maps grey pixels to plane pixels; the plane may be smaller
+		// than the query image (or than its source, when it was
+		// decoded reduced).
+		s *= float64(lq.imgW) / float64(lq.p.w)
 		lq.feat = &queryFeatures{kps: feature.Extract(g, o), w: g.W, h: g.H, toQuery: s}
 	})
 	return lq.feat

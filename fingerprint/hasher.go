@@ -158,20 +158,43 @@ func (fp *Fingerprint) AddReference(img image.Image) {
 	fp.Reference, fp.HasReference = pdq.HashAll(img), true
 }
 
+// ComputeOption adjusts Compute.
+type ComputeOption func(*computeConfig)
+
+type computeConfig struct{ srcW, srcH int }
+
+// SourceSize says that img was decoded reduced from a w x h image
+// (Decoded.Width, Height): rectangles in matches are then given in the
+// source's pixels.
+func SourceSize(w, h int) ComputeOption {
+	return func(c *computeConfig) { c.srcW, c.srcH = w, h }
+}
+
 // Compute hashes a decoded query image: the whole image in its eight
 // dihedral variants, its pHash and its candidates.
-func Compute(img image.Image) (Fingerprint, error) { return compute(img, true) }
+func Compute(img image.Image, opts ...ComputeOption) (Fingerprint, error) {
+	return compute(img, true, opts)
+}
 
 // ComputeWhole is Compute without the query candidates: only the whole
 // image's PDQ variants and pHash. It is several times cheaper on small
 // images and finds resized, recompressed, recoloured, rotated and flipped
 // copies, but not crops, collages, screenshots or captioned copies.
-func ComputeWhole(img image.Image) (Fingerprint, error) { return compute(img, false) }
+func ComputeWhole(img image.Image, opts ...ComputeOption) (Fingerprint, error) {
+	return compute(img, false, opts)
+}
 
-func compute(img image.Image, candidates bool) (Fingerprint, error) {
+func compute(img image.Image, candidates bool, opts []ComputeOption) (Fingerprint, error) {
 	p, w, h, err := workingPlane(img)
 	if err != nil {
 		return Fingerprint{}, err
+	}
+	var c computeConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.srcW > 0 && c.srcH > 0 {
+		w, h = c.srcW, c.srcH
 	}
 	ph, err := p.phash()
 	if err != nil {

@@ -122,7 +122,7 @@ more shift- and mirror-tolerant variant of it internally (see README).`,
 			}
 			failed := 0
 			for _, p := range files {
-				fp, err := local.HashFile(p, fingerprint.DefaultLimits())
+				fp, err := local.HashFile(cmd.Context(), p, fingerprint.DefaultLimits())
 				if err != nil {
 					failed++
 					if asJSON {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/leakwatch/leakwatch/fingerprint/jpeg/jpegtest"
 )
 
 // FuzzDecode feeds arbitrary bytes to the decoder at full and reduced
@@ -18,8 +20,8 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	f.Add(scanBomb(64, 48, 3))
-	f.Add(hugeCMYK(40, 24))
+	f.Add(jpegtest.ScanBomb(64, 48, 3))
+	f.Add(jpegtest.ProgressiveCMYK(40, 24))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, cerr := DecodeConfig(data)
 		for _, o := range []Options{{}, {MinSide: 16, Luma: true}} {

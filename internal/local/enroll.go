@@ -121,7 +121,7 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 			continue
 		}
 		ids[c.ID] = j.path
-		e, err := hashFile(j.path, opts.Limits)
+		e, err := hashFile(ctx, j.path, opts.Limits)
 		if opts.NoPatches {
 			e = e.WithoutPatches()
 		}
@@ -172,13 +172,13 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 	return sum, nil
 }
 
-func hashFile(path string, lim fingerprint.Limits) (fingerprint.Enrollment, error) {
+func hashFile(ctx context.Context, path string, lim fingerprint.Limits) (fingerprint.Enrollment, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return fingerprint.Enrollment{}, err
 	}
 	defer f.Close()
-	d, err := fingerprint.Decode(f, lim)
+	d, err := fingerprint.DecodeContext(ctx, f, lim, fingerprint.ForEnroll())
 	if err != nil {
 		return fingerprint.Enrollment{}, err
 	}

@@ -18,7 +18,7 @@ func MatchFiles(ctx context.Context, files []string, m fingerprint.Matcher, lim 
 			return err
 		}
 		res := report.FileMatch{Path: p, Matches: []fingerprint.Match{}}
-		fp, err := fingerprintFile(p, lim)
+		fp, err := fingerprintFile(ctx, p, lim, fingerprint.ForQuery())
 		if err == nil {
 			res.Quality = fp.PDQ.Quality
 			var ms []fingerprint.Match
@@ -36,17 +36,17 @@ func MatchFiles(ctx context.Context, files []string, m fingerprint.Matcher, lim 
 	return nil
 }
 
-func fingerprintFile(path string, lim fingerprint.Limits) (fingerprint.Fingerprint, error) {
+func fingerprintFile(ctx context.Context, path string, lim fingerprint.Limits, opts ...fingerprint.DecodeOption) (fingerprint.Fingerprint, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return fingerprint.Fingerprint{}, err
 	}
 	defer f.Close()
-	d, err := fingerprint.Decode(f, lim)
+	d, err := fingerprint.DecodeContext(ctx, f, lim, opts...)
 	if err != nil {
 		return fingerprint.Fingerprint{}, err
 	}
-	fp, err := fingerprint.Compute(d.Image)
+	fp, err := fingerprint.Compute(d.Image, fingerprint.SourceSize(d.Width, d.Height))
 	if err != nil {
 		return fp, err
 	}
@@ -56,9 +56,10 @@ func fingerprintFile(path string, lim fingerprint.Limits) (fingerprint.Fingerpri
 	return fp, nil
 }
 
-// HashFile decodes a file and returns every digest.
-func HashFile(path string, lim fingerprint.Limits) (fingerprint.Fingerprint, error) {
-	return fingerprintFile(path, lim)
+// HashFile decodes a file and returns every digest. It decodes at full
+// size: its reference PDQ hash is what other systems compare with.
+func HashFile(ctx context.Context, path string, lim fingerprint.Limits) (fingerprint.Fingerprint, error) {
+	return fingerprintFile(ctx, path, lim, fingerprint.LumaOnly())
 }
 
 // HashRecord is one file's line of "leakwatch hash --json": the reference

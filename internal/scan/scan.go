@@ -632,7 +632,7 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 		return fingerprint.Fingerprint{}, false, ctx.Err()
 	}
 	defer func() { <-s.decodeSlots }()
-	d, err := fingerprint.DecodeBytes(data, s.cfg.Limits)
+	d, err := fingerprint.DecodeBytesContext(ctx, data, s.cfg.Limits, fingerprint.ForQuery())
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
 	}
@@ -640,7 +640,7 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	if s.cfg.WholeImageOnly {
 		compute = fingerprint.ComputeWhole
 	}
-	fp, err := compute(d.Image)
+	fp, err := compute(d.Image, fingerprint.SourceSize(d.Width, d.Height))
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
 	}
