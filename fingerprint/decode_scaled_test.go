@@ -17,7 +17,6 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
-
 // TestScaledDecodePDQReference hashes Meta's PDQ test JPEGs decoded at the
 // query working size and compares all eight hashes with the C++
 // reference, within the bound the full-size decode is held to
