@@ -12,6 +12,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/local"
 	"github.com/leakwatch/leakwatch/internal/report"
+	"github.com/leakwatch/leakwatch/internal/scan"
 )
 
 // enrollOptions are the flags of enroll.
@@ -71,7 +72,7 @@ func (a *app) runEnroll(ctx context.Context, o enrollOptions, args []string) err
 	if features <= 0 {
 		features = -1 // none
 	}
-	opts := local.EnrollOptions{Kind: o.kind, Manifest: rows, Limits: fingerprint.DefaultLimits(), NoPatches: o.noPatches, Features: features}
+	opts := local.EnrollOptions{Kind: o.kind, Manifest: rows, Limits: scan.DecodeLimits(o.Limits), NoPatches: o.noPatches, Features: features}
 	sum, err := local.Enroll(ctx, o.Bank, files, opts, func(r local.EnrollResult) { a.printEnrolled(r, o.asJSON) })
 	if err != nil {
 		return err
@@ -216,7 +217,7 @@ func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error
 	if o.asJSON {
 		out = report.NewJSON(a.stdout)
 	}
-	err = local.MatchFiles(ctx, files, fingerprint.NewMatcher(b, opts), fingerprint.DefaultLimits(), func(r report.FileMatch) {
+	err = local.MatchFiles(ctx, files, fingerprint.NewMatcher(b, opts), scan.DecodeLimits(o.Limits), func(r report.FileMatch) {
 		if r.Error != "" && !r.Unhashable {
 			failed++
 		}

@@ -62,6 +62,9 @@ type Limits struct {
 	// Hostile-input bounds.
 	MaxPixels            int
 	MaxFrames            int
+	MaxJPEGScans         int
+	MaxJPEGCoefBytes     int64
+	MaxDecodedPixels     int
 	MaxLinksPerPage      int
 	MaxURLBytes          int
 	MaxLinkBytesPerPage  int64

@@ -72,6 +72,7 @@ var (
 	watching   = []string{"watch"}
 	// everyCommand: the root's persistent flags, which every command takes.
 	everyCommand = []string{""}
+	decoding     = []string{"scan", "watch", "enroll", "match"}
 )
 
 // Settings returns every setting, in documentation order.
@@ -109,6 +110,12 @@ func Settings() []Setting {
 			Usage: "largest image in pixels, checked from the header before decoding (pixel bombs)", field: func(o *Options) any { return &o.Limits.MaxPixels }},
 		{Key: "limits.max_frames", Flag: "max-frames", Env: "LEAKWATCH_MAX_FRAMES", Type: "int", kind: kindInt, lo: 1, hi: 10_000, Default: "16", Commands: scanning,
 			Usage: "frames hashed per animated GIF or WebP (more is a counted frame_limit error)", field: func(o *Options) any { return &o.Limits.MaxFrames }},
+		{Key: "limits.max_jpeg_scans", Flag: "max-jpeg-scans", Env: "LEAKWATCH_MAX_JPEG_SCANS", Type: "int", kind: kindInt, lo: 1, hi: 1_000_000, Default: "100", Commands: decoding,
+			Usage: "scans in one JPEG (progressive files have about ten; scan-count bombs thousands)", field: func(o *Options) any { return &o.Limits.MaxJPEGScans }},
+		{Key: "limits.max_jpeg_coef_bytes", Flag: "max-jpeg-coef-bytes", Env: "LEAKWATCH_MAX_JPEG_COEF_BYTES", Type: "size", kind: kindSize, Default: "48MiB", Commands: decoding,
+			Usage: "memory for one progressive JPEG's coefficients at the working size", field: func(o *Options) any { return &o.Limits.MaxJPEGCoefBytes }},
+		{Key: "limits.max_decoded_pixels", Flag: "max-decoded-pixels", Env: "LEAKWATCH_MAX_DECODED_PIXELS", Type: "int", kind: kindInt, lo: 1, hi: 1 << 40, Default: "16777216", Commands: decoding,
+			Usage: "pixels of a JPEG once decoded at the working size", field: func(o *Options) any { return &o.Limits.MaxDecodedPixels }},
 		{Key: "limits.max_links_per_page", Flag: "max-links-per-page", Env: "LEAKWATCH_MAX_LINKS_PER_PAGE", Type: "int", kind: kindInt, lo: 1, hi: math.MaxInt32, Default: "10000", Commands: scanning,
 			Usage: "links taken from one page", field: func(o *Options) any { return &o.Limits.MaxLinksPerPage }},
 		{Key: "limits.max_url_bytes", Flag: "max-url-bytes", Env: "LEAKWATCH_MAX_URL_BYTES", Type: "int", kind: kindInt, lo: 1, hi: 1 << 20, Default: "2048", Commands: scanning,

@@ -66,6 +66,28 @@ func (o Options) ArchiveLimits() archive.Limits {
 	return lim
 }
 
+// DecodeLimits are the image decoding bounds of l; those it leaves zero
+// (commands without the setting) take fingerprint's defaults.
+func DecodeLimits(l config.Limits) fingerprint.Limits {
+	lim := fingerprint.DefaultLimits()
+	if l.MaxImageBytes > 0 {
+		lim.MaxBytes = l.MaxImageBytes
+	}
+	if l.MaxPixels > 0 {
+		lim.MaxPixels = int64(l.MaxPixels)
+	}
+	if l.MaxJPEGScans > 0 {
+		lim.MaxScans = l.MaxJPEGScans
+	}
+	if l.MaxJPEGCoefBytes > 0 {
+		lim.MaxCoefBytes = l.MaxJPEGCoefBytes
+	}
+	if l.MaxDecodedPixels > 0 {
+		lim.MaxDecodedPixels = int64(l.MaxDecodedPixels)
+	}
+	return lim
+}
+
 // MatchOptions is the match policy of o.
 func (o Options) MatchOptions() fingerprint.MatchOptions {
 	m := fingerprint.DefaultMatchOptions()
@@ -119,7 +141,7 @@ func (o Options) Config(tc *tor.Client, seeds []string, bank *fingerprint.Bank, 
 		Seeds: seeds, Bank: bank, Match: o.MatchOptions(), Store: st, Crawler: o.Crawler(tc, log),
 		GroupBy: Grouping(o.Scope.GroupBy), Endpoints: endpoints, Logger: log,
 		Recrawl: o.Recrawl, WholeImageOnly: o.WholeImageOnly,
-		Limits:  fingerprint.Limits{MaxBytes: o.Limits.MaxImageBytes, MaxPixels: int64(o.Limits.MaxPixels)},
+		Limits:  DecodeLimits(o.Limits),
 		Archive: o.ArchiveLimits(), MaxFrames: o.Limits.MaxFrames,
 		spec: new(o.Spec(seeds)),
 	}

@@ -330,6 +330,8 @@ func Reason(err error) string {
 		return "storage"
 	case errors.Is(err, fingerprint.ErrTooManyPixels):
 		return "pixel_limit"
+	case errors.Is(err, fingerprint.ErrDecodeLimit):
+		return "decode_limit"
 	case errors.Is(err, fingerprint.ErrTooLarge), errors.Is(err, crawler.ErrTooLarge):
 		return "size_limit"
 	case errors.Is(err, fingerprint.ErrUnsupported):
@@ -632,6 +634,12 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 		return fingerprint.Fingerprint{}, false, ctx.Err()
 	}
 	defer func() { <-s.decodeSlots }()
+	// --timeout bounds the decode as it bounds the download.
+	if t := s.cfg.Crawler.RequestTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
 	d, err := fingerprint.DecodeBytesContext(ctx, data, s.cfg.Limits, fingerprint.ForQuery())
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
