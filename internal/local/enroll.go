@@ -34,6 +34,8 @@ type EnrollOptions struct {
 	// Features is the number of local features kept per capture (0:
 	// fingerprint.DefaultFeatures; negative: none, no feature route).
 	Features int
+	// Workers hash files in parallel (0: GOMAXPROCS).
+	Workers int
 }
 
 // EnrollResult reports one file.
@@ -100,11 +102,16 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 	var sum EnrollSummary
 	var pending []fingerprint.Enrollment
 	var pendingRes []EnrollResult
+	// Capture IDs are assigned in order first, so that a repeated ID is
+	// reported against the same file whatever the hashing order.
+	type item struct {
+		path    string
+		res     EnrollResult
+		capture fingerprint.Capture
+	}
+	var items []item
 	ids := map[string]string{}
 	for _, j := range jobs {
-		if err := ctx.Err(); err != nil {
-			return sum, err
-		}
 		res := EnrollResult{Path: j.path, CaptureID: CaptureID(j.path), Kind: opts.Kind}
 		c := fingerprint.Capture{ID: res.CaptureID, Kind: opts.Kind, EnrolledAt: opts.Now().UTC()}
 		if j.row != nil {
@@ -121,7 +128,18 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 			continue
 		}
 		ids[c.ID] = j.path
-		e, err := hashFile(ctx, j.path, opts.Limits)
+		items = append(items, item{j.path, res, c})
+	}
+	type hashed struct {
+		e   fingerprint.Enrollment
+		err error
+	}
+	// Files are decoded and hashed on every core, one decode per core.
+	err := inOrder(ctx, len(items), opts.Workers, func(ctx context.Context, i int) hashed {
+		e, err := hashFile(ctx, items[i].path, opts.Limits)
+		return hashed{e, err}
+	}, func(i int, h hashed) {
+		res, e, err := items[i].res, h.e, h.err
 		if opts.NoPatches {
 			e = e.WithoutPatches()
 		}
@@ -136,14 +154,17 @@ func Enroll(ctx context.Context, bankPath string, files []string, opts EnrollOpt
 			res.Status, res.Error = StatusError, err.Error()
 			sum.Errors++
 			report(res)
-			continue
+			return
 		}
-		e.Capture = c
+		e.Capture = items[i].capture
 		res.PDQ, res.Quality, res.PHash, res.Regions = e.PDQ[0].Hash.Hex(), e.PDQ[0].Quality, e.PHash.Hex(), len(e.PDQ)-1
 		pending = append(pending, e)
 		pendingRes = append(pendingRes, res)
+	})
+	if err != nil {
+		return sum, err
 	}
-	err := fingerprint.UpdateBank(bankPath, func(b *fingerprint.Bank) error {
+	err = fingerprint.UpdateBank(bankPath, func(b *fingerprint.Bank) error {
 		for i, e := range pending {
 			res := &pendingRes[i]
 			switch err := b.Add(e); {

@@ -11,29 +11,31 @@ import (
 )
 
 // MatchFiles matches each file against m and reports every file, matched
-// or not.
+// or not, in the order of files. Files are decoded, hashed and matched on
+// every core (m must be safe for concurrent use, as fingerprint's
+// matchers are); one decode per core bounds the memory.
 func MatchFiles(ctx context.Context, files []string, m fingerprint.Matcher, lim fingerprint.Limits, emit func(report.FileMatch)) error {
-	for _, p := range files {
-		if err := ctx.Err(); err != nil {
-			return err
+	return inOrder(ctx, len(files), 0, func(ctx context.Context, i int) report.FileMatch {
+		return matchFile(ctx, files[i], m, lim)
+	}, func(_ int, r report.FileMatch) { emit(r) })
+}
+
+func matchFile(ctx context.Context, p string, m fingerprint.Matcher, lim fingerprint.Limits) report.FileMatch {
+	res := report.FileMatch{Path: p, Matches: []fingerprint.Match{}}
+	fp, err := fingerprintFile(ctx, p, lim, fingerprint.ForQuery())
+	if err == nil {
+		res.Quality = fp.PDQ.Quality
+		var ms []fingerprint.Match
+		ms, err = m.Match(fp)
+		if ms != nil {
+			res.Matches = ms
 		}
-		res := report.FileMatch{Path: p, Matches: []fingerprint.Match{}}
-		fp, err := fingerprintFile(ctx, p, lim, fingerprint.ForQuery())
-		if err == nil {
-			res.Quality = fp.PDQ.Quality
-			var ms []fingerprint.Match
-			ms, err = m.Match(fp)
-			if ms != nil {
-				res.Matches = ms
-			}
-		}
-		if err != nil {
-			res.Error = err.Error()
-			res.Unhashable = errors.Is(err, fingerprint.ErrLowQuality)
-		}
-		emit(res)
 	}
-	return nil
+	if err != nil {
+		res.Error = err.Error()
+		res.Unhashable = errors.Is(err, fingerprint.ErrLowQuality)
+	}
+	return res
 }
 
 func fingerprintFile(ctx context.Context, path string, lim fingerprint.Limits, opts ...fingerprint.DecodeOption) (fingerprint.Fingerprint, error) {
