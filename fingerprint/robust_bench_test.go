@@ -17,7 +17,8 @@ import (
 )
 
 // robustBenchJPEGs returns the benchmark files: a real photograph
-// (fixtures/photos, "power-lines") scaled to 640x480 and 1920x1080, with
+// (fixtures/photos, "power-lines") scaled to 640x480, 1920x1080 and
+// 4000x3000 (12 megapixels), with
 // sensor-like noise added after upscaling so that the large file has the
 // detail, and so the decode cost, of a camera JPEG; quality 90.
 var robustBenchJPEGs = sync.OnceValue(func() map[string][]byte {
@@ -31,7 +32,7 @@ var robustBenchJPEGs = sync.OnceValue(func() map[string][]byte {
 		src = imagegen.Street(1)
 	}
 	out := map[string][]byte{}
-	for _, sz := range [][2]int{{640, 480}, {1920, 1080}} {
+	for _, sz := range [][2]int{{640, 480}, {1920, 1080}, {4000, 3000}} {
 		img := transform.Chain(transform.ResizeTo(sz[0], sz[1]), transform.Noise(3, 1))(src)
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {

@@ -133,9 +133,11 @@ type decoder struct {
 	// nat[s] is the natural index of the coefficient in slot s.
 	nat [64]int
 
-	scans  []scanHeader
-	eobrun int
-	br     bitReader
+	scans []scanHeader
+	// scanDC and scanAC are the current scan's tables, per scan component.
+	scanDC, scanAC [4]*huffman
+	eobrun         int
+	br             bitReader
 }
 
 // DecodeConfig reads the headers of a JPEG.

@@ -11,7 +11,7 @@ func (d *decoder) idct(blk *[64]int32, dst []byte, stride int) {
 	case 8:
 		idct8(blk, dst, stride)
 	case 4:
-		idctN(blk, dst, stride, reduced4)
+		idctHalf(blk, dst, stride)
 	case 2:
 		idctN(blk, dst, stride, reduced2)
 	default:
@@ -227,5 +227,87 @@ func idctN(blk *[64]int32, dst []byte, stride int, r *reduced) {
 			}
 			out[x] = clamp8((s+1<<(reducedBits+mid-1))>>(reducedBits+mid) + 128)
 		}
+	}
+}
+
+// Constants of idctHalf (12 fractional bits): k(u) = c(u) cos(u pi/16) /
+// sqrt(8) folds the exact 2x2 mean into frequency u, and cos(v pi/8) are
+// the 4-point transform's.
+var (
+	halfK  = halfConsts()
+	halfC1 = int64(math.Round(math.Cos(math.Pi/8) * (1 << reducedBits)))
+	halfC2 = int64(math.Round(math.Cos(2*math.Pi/8) * (1 << reducedBits)))
+	halfC3 = int64(math.Round(math.Cos(3*math.Pi/8) * (1 << reducedBits)))
+)
+
+func halfConsts() (k [8]int64) {
+	for u := range 8 {
+		c := 1.0
+		if u > 0 {
+			c = math.Sqrt2
+		}
+		k[u] = int64(math.Round(c * math.Cos(float64(u)*math.Pi/16) / math.Sqrt(8) * (1 << reducedBits)))
+	}
+	return k
+}
+
+// half is one axis of idctHalf: the seven kept frequencies (0, 1, 2, 3,
+// 5, 6, 7; 4 cancels) at stride st, folded onto a 4-point transform. The
+// mean of samples 2x and 2x+1 of an 8-point transform is
+// sum_u k(u) F(u) cos((2x+1) u pi/8), and frequencies 5, 6 and 7 are 3, 2
+// and 1 with the sign changed. Outputs carry 2*reducedBits fractional
+// bits.
+func half(in []int64, st int) (o0, o1, o2, o3 int64) {
+	g0 := halfK[0] * in[0]
+	g1 := halfK[1]*in[st] - halfK[7]*in[6*st]
+	g2 := halfK[2]*in[2*st] - halfK[6]*in[5*st]
+	g3 := halfK[3]*in[3*st] - halfK[5]*in[4*st]
+	a := g0 << reducedBits
+	b := g2 * halfC2
+	e0, e1 := a+b, a-b
+	d0 := g1*halfC1 + g3*halfC3
+	d1 := g1*halfC3 - g3*halfC1
+	return e0 + d0, e1 + d1, e1 - d1, e0 - d0
+}
+
+// idctHalf is the transform to 4x4 samples, each the exact mean of the
+// 2x2 full-size samples it replaces, as libjpeg's 1/2 scaling computes.
+func idctHalf(blk *[64]int32, dst []byte, stride int) {
+	const m = 7
+	ac := false
+	for _, v := range blk[1 : m*m] {
+		if v != 0 {
+			ac = true
+			break
+		}
+	}
+	if !ac {
+		v := clamp8((blk[0]+4)>>3 + 128)
+		for y := range 4 {
+			row := dst[y*stride : y*stride+4]
+			row[0], row[1], row[2], row[3] = v, v, v, v
+		}
+		return
+	}
+	var in [m * m]int64
+	for i, v := range blk[:m*m] {
+		in[i] = int64(v)
+	}
+	// Columns, kept at reducedBits fractional bits.
+	var ws [4 * m]int64
+	const r1 = 1 << (reducedBits - 1)
+	for i := range m {
+		o0, o1, o2, o3 := half(in[i:], m)
+		ws[i], ws[m+i], ws[2*m+i], ws[3*m+i] = (o0+r1)>>reducedBits, (o1+r1)>>reducedBits, (o2+r1)>>reducedBits, (o3+r1)>>reducedBits
+	}
+	const shift = 3 * reducedBits
+	const r2 = 1 << (shift - 1)
+	for y := range 4 {
+		o0, o1, o2, o3 := half(ws[y*m:], 1)
+		out := dst[y*stride : y*stride+4]
+		out[0] = clamp8(int32((o0+r2)>>shift) + 128)
+		out[1] = clamp8(int32((o1+r2)>>shift) + 128)
+		out[2] = clamp8(int32((o2+r2)>>shift) + 128)
+		out[3] = clamp8(int32((o3+r2)>>shift) + 128)
 	}
 }

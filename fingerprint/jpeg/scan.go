@@ -173,6 +173,7 @@ func (d *decoder) decodeScan(s scanHeader) error {
 		mcu++
 		return nil
 	}
+	d.scanDC, d.scanAC = dcs, acs
 	err := d.scanBlocks(s, block, step)
 	if err == errScanEnd {
 		return nil
@@ -182,6 +183,28 @@ func (d *decoder) decodeScan(s scanHeader) error {
 
 // scanBlocks visits the blocks of a scan in order.
 func (d *decoder) scanBlocks(s scanHeader, block func(ci, bx, by int) error, step func() error) error {
+	if !d.progressive && len(s.comps) > 1 && d.restart == 0 {
+		// The common case, without closures in the inner loop.
+		var blk [64]int32
+		for my := range d.mcuy {
+			if err := d.rowDone(); err != nil {
+				return err
+			}
+			for mx := range d.mcux {
+				for i, ci := range s.comps {
+					c := &d.comps[ci]
+					for v := range c.v {
+						for h := range c.h {
+							if err := d.baselineBlock(c, d.scanDC[i], d.scanAC[i], mx*c.h+h, my*c.v+v, &blk); err != nil {
+								return err
+							}
+						}
+					}
+				}
+			}
+		}
+		return d.rowDone()
+	}
 	if len(s.comps) == 1 {
 		// Non-interleaved: the component's own block grid, unpadded.
 		ci := s.comps[0]
@@ -305,7 +328,9 @@ func (d *decoder) readDC(h *huffman) (int32, error) {
 }
 
 // baselineBlock decodes one block of a sequential scan and, when the
-// output uses the component, transforms it straight into the plane.
+// output uses the component, transforms it straight into the plane. It is
+// the decoder's inner loop: the Huffman lookup and the magnitude bits are
+// read inline.
 func (d *decoder) baselineBlock(c *component, dc, ac *huffman, bx, by int, blk *[64]int32) error {
 	diff, err := d.readDC(dc)
 	if err != nil {
@@ -313,35 +338,29 @@ func (d *decoder) baselineBlock(c *component, dc, ac *huffman, bx, by int, blk *
 	}
 	c.pred += diff
 	b := &d.br
-	if !c.needed {
-		for z := 1; z < 64; z++ {
-			rs, err := b.decode(ac)
-			if err != nil {
-				return err
-			}
-			r, s := int(rs>>4), int(rs&15)
-			if s == 0 {
-				if r != 15 {
-					break
-				}
-				z += 15
-				continue
-			}
-			z += r
-			b.skip(s)
-		}
-		return nil
+	needed := c.needed
+	var q *[64]int32
+	if needed {
+		q = &d.quant[c.tq]
+		clear(blk[:d.k])
+		blk[0] = c.pred * q[0]
 	}
-	q := &d.quant[c.tq]
-	clear(blk[:d.k])
-	blk[0] = c.pred * q[0]
 	for z := 1; z < 64; z++ {
-		rs, err := b.decode(ac)
-		if err != nil {
+		// 32 bits cover a code (16) and its magnitude (15).
+		if b.n < 32 {
+			b.fill()
+		}
+		var rs uint8
+		if v := ac.lut[b.acc>>(64-lutBits)]; v != 0 {
+			l := int(v >> 8)
+			b.acc <<= l
+			b.n -= l
+			rs = uint8(v)
+		} else if rs, err = b.decode(ac); err != nil {
 			return err
 		}
-		r, s := int(rs>>4), int(rs&15)
-		if s == 0 {
+		r, sz := int(rs>>4), int(rs&15)
+		if sz == 0 {
 			if r != 15 {
 				break
 			}
@@ -349,16 +368,25 @@ func (d *decoder) baselineBlock(c *component, dc, ac *huffman, bx, by int, blk *
 			continue
 		}
 		z += r
+		bits := int32(b.acc >> (64 - sz))
+		b.acc <<= sz
+		b.n -= sz
+		if !needed {
+			continue
+		}
 		if z > 63 {
 			return fmt.Errorf("%w: too many coefficients", ErrFormat)
 		}
 		if sl := d.slot[z]; sl >= 0 {
-			blk[sl] = b.receiveExtend(s) * q[unzig[z]]
-		} else {
-			b.skip(s)
+			if bits < 1<<(sz-1) {
+				bits += -1<<sz + 1
+			}
+			blk[sl] = bits * q[unzig[z]]
 		}
 	}
-	d.idct(blk, c.pix[by*d.n*c.stride+bx*d.n:], c.stride)
+	if needed {
+		d.idct(blk, c.pix[by*d.n*c.stride+bx*d.n:], c.stride)
+	}
 	return nil
 }
 
