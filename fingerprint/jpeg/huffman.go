@@ -1,6 +1,9 @@
 package jpeg
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // lutBits is the code length the lookup table resolves in one step; longer
 // codes (rare in real files) take the canonical slow path.
@@ -101,6 +104,20 @@ func (b *bitReader) reset(data []byte, pos int) {
 
 // fill loads bytes until at least 57 bits are available.
 func (b *bitReader) fill() {
+	// Fast path: the next 8 bytes hold no 0xFF (no stuffing, no marker),
+	// so as many whole bytes as fit are taken at once.
+	if b.pos+8 <= len(b.data) && !b.marker {
+		w := binary.BigEndian.Uint64(b.data[b.pos:])
+		// A byte of w is 0xFF exactly when that byte of ^w is zero.
+		x := ^w
+		if (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+			k := (64 - b.n) >> 3 // whole bytes that fit
+			b.acc |= w >> (64 - 8*k) << (64 - 8*k - b.n)
+			b.pos += k
+			b.n += 8 * k
+			return
+		}
+	}
 	for b.n <= 56 {
 		if b.marker || b.pos >= len(b.data) {
 			if !b.marker {
