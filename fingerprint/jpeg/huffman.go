@@ -156,14 +156,6 @@ func (b *bitReader) bits(s int) int32 {
 	return v
 }
 
-func (b *bitReader) skip(s int) {
-	if b.n < s {
-		b.fill()
-	}
-	b.acc <<= s
-	b.n -= s
-}
-
 func (b *bitReader) bit() bool {
 	if b.n < 1 {
 		b.fill()
