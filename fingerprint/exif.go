@@ -106,11 +106,7 @@ func Orient(img image.Image, o int) image.Image {
 	src := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
 	w, h := b.Dx(), b.Dy()
-	dw, dh := w, h
-	if o >= 5 {
-		dw, dh = h, w
-	}
-	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	dst := image.NewNRGBA(orientedRect(o, w, h))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			dx, dy := orientedAt(o, x, y, w, h)
@@ -127,11 +123,7 @@ func Orient(img image.Image, o int) image.Image {
 func orientGray(src *image.Gray, o int) image.Image {
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()
-	dw, dh := w, h
-	if o >= 5 {
-		dw, dh = h, w
-	}
-	dst := image.NewGray(image.Rect(0, 0, dw, dh))
+	dst := image.NewGray(orientedRect(o, w, h))
 	for y := 0; y < h; y++ {
 		row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
 		for x := 0; x < w; x++ {
@@ -140,6 +132,14 @@ func orientGray(src *image.Gray, o int) image.Image {
 		}
 	}
 	return dst
+}
+
+// orientedRect is the bounds of a w x h image under EXIF orientation o.
+func orientedRect(o, w, h int) image.Rectangle {
+	if o >= 5 {
+		return image.Rect(0, 0, h, w)
+	}
+	return image.Rect(0, 0, w, h)
 }
 
 // orientedAt is where pixel (x, y) of a w x h image goes under EXIF

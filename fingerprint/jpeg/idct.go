@@ -185,25 +185,30 @@ func keptFreqs(n int) []int {
 	return []int{0, 1, 2, 3, 4, 5, 6, 7}
 }
 
+// flat fills the n x n output with the block's mean when its k kept
+// coefficients have no AC energy (most blocks of smooth areas), and
+// reports whether it did.
+func flat(blk *[64]int32, k int, dst []byte, stride, n int) bool {
+	for _, v := range blk[1:k] {
+		if v != 0 {
+			return false
+		}
+	}
+	v := clamp8((blk[0]+4)>>3 + 128)
+	for y := range n {
+		row := dst[y*stride : y*stride+n]
+		for x := range row {
+			row[x] = v
+		}
+	}
+	return true
+}
+
 // idctN is the separable reduced transform; blk holds the m x m kept
 // coefficients.
 func idctN(blk *[64]int32, dst []byte, stride int, r *reduced) {
 	n, m := r.n, len(r.freqs)
-	ac := false
-	for _, v := range blk[1 : m*m] {
-		if v != 0 {
-			ac = true
-			break
-		}
-	}
-	if !ac {
-		v := clamp8((blk[0]+4)>>3 + 128)
-		for y := range n {
-			row := dst[y*stride : y*stride+n]
-			for x := range row {
-				row[x] = v
-			}
-		}
+	if flat(blk, m*m, dst, stride, n) {
 		return
 	}
 	var ws [32]int32            // n x m
@@ -274,19 +279,7 @@ func half(in []int64, st int) (o0, o1, o2, o3 int64) {
 // 2x2 full-size samples it replaces, as libjpeg's 1/2 scaling computes.
 func idctHalf(blk *[64]int32, dst []byte, stride int) {
 	const m = 7
-	ac := false
-	for _, v := range blk[1 : m*m] {
-		if v != 0 {
-			ac = true
-			break
-		}
-	}
-	if !ac {
-		v := clamp8((blk[0]+4)>>3 + 128)
-		for y := range 4 {
-			row := dst[y*stride : y*stride+4]
-			row[0], row[1], row[2], row[3] = v, v, v, v
-		}
+	if flat(blk, m*m, dst, stride, 4) {
 		return
 	}
 	var in [m * m]int64
