@@ -59,9 +59,16 @@ func fingerprintFile(ctx context.Context, path string, lim fingerprint.Limits, o
 }
 
 // HashFile decodes a file and returns every digest. It decodes at full
-// size: its reference PDQ hash is what other systems compare with.
+// size, as the reference does (its PDQ hash is what other systems compare
+// with), unless that is over the decoding bounds (a large progressive
+// JPEG): then at the working size, whose hashes stay within the
+// reference's tolerance.
 func HashFile(ctx context.Context, path string, lim fingerprint.Limits) (fingerprint.Fingerprint, error) {
-	return fingerprintFile(ctx, path, lim, fingerprint.LumaOnly())
+	fp, err := fingerprintFile(ctx, path, lim, fingerprint.LumaOnly())
+	if errors.Is(err, fingerprint.ErrDecodeLimit) {
+		return fingerprintFile(ctx, path, lim, fingerprint.ForQuery())
+	}
+	return fp, err
 }
 
 // HashRecord is one file's line of "leakwatch hash --json": the reference

@@ -17,7 +17,9 @@ const ThumbnailSide = 160
 // pixel limits, so a bomb is an error) and re-encodes it as a small JPEG:
 // the report embeds these bytes of ours, never the dump's.
 func Thumbnail(data []byte) ([]byte, error) {
-	d, err := fingerprint.DecodeBytes(data, fingerprint.DefaultLimits())
+	// A JPEG is decoded reduced (in the DCT domain) to what the
+	// thumbnail shows.
+	d, err := fingerprint.DecodeBytes(data, fingerprint.DefaultLimits(), fingerprint.MinSide(ThumbnailSide))
 	if err != nil {
 		return nil, err
 	}
