@@ -626,8 +626,10 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 		}
 	}
 	// At most GOMAXPROCS images are decoded at once, whatever the number
-	// of pages and archives in flight: a decoded image can take hundreds of
-	// megabytes (50 megapixels as RGBA), so this bounds memory as well.
+	// of pages and archives in flight, which bounds memory as well: a JPEG
+	// decoded at the working size takes at most about 40 MB (a
+	// 48-megapixel CMYK progressive file), other formats are decoded at
+	// full size (up to 200 MB for 50 megapixels as RGBA).
 	select {
 	case s.decodeSlots <- struct{}{}:
 	case <-ctx.Done():
