@@ -637,12 +637,13 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	}
 	defer func() { <-s.decodeSlots }()
 	// --timeout bounds the decode as it bounds the download.
+	dctx := ctx
 	if t := s.cfg.Crawler.RequestTimeout; t > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
+		dctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	d, err := fingerprint.DecodeBytesContext(ctx, data, s.cfg.Limits, fingerprint.ForQuery())
+	d, err := fingerprint.DecodeBytesContext(dctx, data, s.cfg.Limits, fingerprint.ForQuery())
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, err
 	}
