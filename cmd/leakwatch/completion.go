@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+	"github.com/spf13/pflag"
 
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/store"
@@ -96,6 +97,7 @@ command tree, flags and help texts as --help, into DIR (created if needed).`,
 			}
 			root := cmd.Root()
 			root.DisableAutoGenTag = true // pages that do not change with the date
+			escapeMarkdown(root)
 			hdr := &doc.GenManHeader{Title: "LEAKWATCH", Section: "1", Source: "leakwatch " + versionString(), Manual: "leakwatch manual"}
 			if err := doc.GenManTree(root, hdr, args[0]); err != nil {
 				return fmt.Errorf("man pages: %w", err)
@@ -104,4 +106,29 @@ command tree, flags and help texts as --help, into DIR (created if needed).`,
 			return nil
 		},
 	}
+}
+
+// escapeMarkdown protects the underscores of the help texts (LEAKWATCH_*
+// variables, config keys) from the Markdown step of man page generation,
+// which would read them as emphasis. Only "man" calls it, on a tree it
+// throws away.
+func escapeMarkdown(root *cobra.Command) {
+	esc := strings.NewReplacer("_", `\_`, "*", `\*`).Replace
+	done := map[*pflag.Flag]bool{} // a persistent flag is also a local one
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Short, c.Long = esc(c.Short), esc(c.Long)
+		visit := func(f *pflag.Flag) {
+			if !done[f] {
+				done[f] = true
+				f.Usage = esc(f.Usage)
+			}
+		}
+		c.LocalFlags().VisitAll(visit)
+		c.PersistentFlags().VisitAll(visit)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
