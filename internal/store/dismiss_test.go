@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -165,4 +167,24 @@ func TestHeldEventFoldsGrowth(t *testing.T) {
 			t.Fatalf("after the hold: %+v", due)
 		}
 	})
+}
+
+// TestOpenPathWithURICharacters opens stores whose paths hold the
+// characters a file URI gives a meaning: each must be its own file at
+// exactly that path.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a#1", "b?x=1", "c%23", "d e"} {
+		p := filepath.Join(dir, name, "lw.db")
+		s := openTest(t, p)
+		if _, err := s.BeginRun(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("store for %q not at its path: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {
+		t.Error("a '#' cut the path short")
+	}
 }

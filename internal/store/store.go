@@ -81,7 +81,7 @@ func Open(ctx context.Context, loc string, opts ...Option) (*Store, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+uriPath.Replace(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -172,6 +172,10 @@ func (s *Store) Integrity(ctx context.Context) error {
 
 // Postgres reports whether the store is a PostgreSQL database.
 func (s *Store) Postgres() bool { return s.pg }
+
+// uriPath escapes what would end or garble the path of a SQLite file URI:
+// '?' starts the query, '#' the fragment, '%' an escape.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
