@@ -165,10 +165,12 @@ func (d Delivery) during(ctx context.Context, st *store.Store, work func(kick fu
 		return total, work(nil)
 	}
 	w := outbox.NewWorker(d.dispatcher(st), time.Second)
+	wctx, cancelWorker := context.WithCancel(ctx)
+	defer cancelWorker()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w.Run(ctx, func(r outbox.Result, err error) {
+		w.Run(wctx, func(r outbox.Result, err error) {
 			total.Delivered += r.Delivered
 			total.GaveUp += r.GaveUp
 			if err != nil && ctx.Err() == nil && d.Logger != nil {
@@ -177,16 +179,14 @@ func (d Delivery) during(ctx context.Context, st *store.Store, work func(kick fu
 		})
 	}()
 	err := work(func(string) { w.Kick() })
-	// A delivery in flight finishes: cutting it short would count as a
-	// failure and send it again.
-	w.Stop()
-	<-done
+	deadline := time.Now().Add(d.Wait)
+	stopWorker(w, done, cancelWorker, d.Wait)
 	if err != nil && !errors.Is(err, ErrStorage) {
 		return total, err
 	}
 	// Matches that were recorded are still announced when others could
 	// not be.
-	rest, derr := d.deliver(ctx, st)
+	rest, derr := d.deliver(ctx, st, deadline)
 	total.Delivered += rest.Delivered
 	total.GaveUp += rest.GaveUp
 	total.Retrying = rest.Retrying
@@ -196,12 +196,22 @@ func (d Delivery) during(ctx context.Context, st *store.Store, work func(kick fu
 	return total, err
 }
 
-// deliver flushes the outbox until nothing is due or d.Wait has passed; no
-// attempt runs past that deadline.
-func (d Delivery) deliver(ctx context.Context, st *store.Store) (outbox.Result, error) {
+// stopWorker lets a delivery in flight finish (cutting it short would
+// count as a failure and send it again), but not for longer than wait: an
+// endpoint that never answers must not hold the scan past --alert-wait.
+func stopWorker(w *outbox.Worker, done <-chan struct{}, cancel context.CancelFunc, wait time.Duration) {
+	w.Stop()
+	t := time.AfterFunc(wait, cancel)
+	defer t.Stop()
+	<-done
+}
+
+// deliver flushes the outbox until nothing is due or the deadline has
+// passed; no attempt runs past it.
+func (d Delivery) deliver(ctx context.Context, st *store.Store, deadline time.Time) (outbox.Result, error) {
 	var total outbox.Result
 	disp := d.dispatcher(st)
-	wctx, cancel := context.WithTimeout(ctx, d.Wait)
+	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	for {
 		r, err := disp.Flush(wctx)
