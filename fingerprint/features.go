@@ -40,8 +40,7 @@ func (p *plane) grayOf(maxSide int) (*feature.Gray, float64) {
 
 // queryFeatures describes the query for the feature route.
 type queryFeatures struct {
-	kps     []feature.Keypoint
-	w, h    int     // the grey image's size
+	q       *feature.Query
 	toQuery float64 // grey pixels -> query pixels
 }
 
@@ -54,7 +53,7 @@ func (lq *localQuery) features() *queryFeatures {
 		// than the query image (or than its source, when it was
 		// decoded reduced).
 		s *= float64(lq.imgW) / float64(lq.p.w)
-		lq.feat = &queryFeatures{kps: feature.Extract(g, o), w: g.W, h: g.H, toQuery: s}
+		lq.feat = &queryFeatures{q: feature.ExtractQuery(g, o), toQuery: s}
 	})
 	return lq.feat
 }
@@ -102,12 +101,12 @@ func (b *Bank) featureIndex() *feature.Index {
 
 // matchFeatures offers the captures the query's features match.
 func (m *BankMatcher) matchFeatures(ix *feature.Index, q *queryFeatures, offer func(uint32, Match)) feature.SearchStats {
-	hits, st := ix.Search(q.kps, q.w, q.h, m.opts.Features)
+	hits, st := ix.Search(q.q, m.opts.Features)
 	for _, h := range hits {
 		v := h.Verdict
 		r := [4]int{
 			int(math.Floor(max(v.Rect[0], 0) * q.toQuery)), int(math.Floor(max(v.Rect[1], 0) * q.toQuery)),
-			int(math.Ceil(min(v.Rect[2], float64(q.w)) * q.toQuery)), int(math.Ceil(min(v.Rect[3], float64(q.h)) * q.toQuery)),
+			int(math.Ceil(min(v.Rect[2], float64(q.q.W)) * q.toQuery)), int(math.Ceil(min(v.Rect[3], float64(q.q.H)) * q.toQuery)),
 		}
 		variant := pdq.Original.String()
 		if v.Model.Mirrored {
@@ -115,7 +114,8 @@ func (m *BankMatcher) matchFeatures(ix *feature.Index, q *queryFeatures, offer f
 		}
 		offer(uint32(h.Capture), Match{Algorithm: AlgoFeatures, Distance: -1, Variant: variant, Via: ViaFeatures,
 			Rect: &r, Inliers: v.Inliers, LogNFA: math.Round(v.LogNFA*10) / 10,
-			Rotation: math.Round(v.Model.Theta*1800/math.Pi) / 10, Scale: math.Round(v.Model.Scale*1000) / 1000})
+			Rotation: math.Round(v.Model.Theta*1800/math.Pi) / 10, Scale: math.Round(v.Model.Scale*1000) / 1000,
+			SitesRead: v.Sites, SitesAgree: v.Agree})
 	}
 	return st
 }

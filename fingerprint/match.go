@@ -120,6 +120,11 @@ type Match struct {
 	// sized relative to the enrolled capture.
 	Rotation float64 `json:"rotation,omitempty"`
 	Scale    float64 `json:"scale,omitempty"`
+	// SitesRead and SitesAgree are set when the feature route decided by
+	// reading the capture's features where its model puts them: how many
+	// it could read, and how many read as enrolled.
+	SitesRead  int `json:"sites_read,omitempty"`
+	SitesAgree int `json:"sites_agree,omitempty"`
 }
 
 // A Matcher finds the bank captures a fingerprint matches.
@@ -264,7 +269,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 		// without features (or a policy without the route) never pays
 		// for them.
 		if ix := m.bank.featureIndex(); ix.Features() > 0 {
-			if q := fp.local.features(); len(q.kps) > 0 {
+			if q := fp.local.features(); len(q.q.Keypoints) > 0 {
 				usable = true
 				st := m.matchFeatures(ix, q, func(ci uint32, mt Match) {
 					if _, ok := best[ci]; !ok {

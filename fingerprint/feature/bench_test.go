@@ -63,7 +63,7 @@ func syntheticBank(n int) []feature.CaptureSet {
 func BenchmarkSearch(b *testing.B) {
 	all := photos.All()
 	q := feature.GrayFromImage(transform.ResizeTo(1920, 1080)(all[len(all)-1].Image))
-	kps := feature.Extract(q, feature.QueryOptions())
+	query := feature.ExtractQuery(q, feature.QueryOptions())
 	for _, n := range []int{1e3, 1e4, 1e5} {
 		b.Run(fmt.Sprintf("captures=%d", n), func(b *testing.B) {
 			var before, after runtime.MemStats
@@ -75,7 +75,7 @@ func BenchmarkSearch(b *testing.B) {
 			var st feature.SearchStats
 			b.ResetTimer()
 			for b.Loop() {
-				_, st = ix.Search(kps, q.W, q.H, feature.DefaultSearchOptions())
+				_, st = ix.Search(query, feature.DefaultSearchOptions())
 			}
 			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-bytes/capture")
 			b.ReportMetric(float64(st.Entries), "entries/query")

@@ -72,6 +72,31 @@ func steering() *steered {
 // Extract finds and describes up to o.MaxFeatures keypoints of g. The
 // keypoints' coordinates are in g's pixels even when g is shrunk first.
 func Extract(g *Gray, o ExtractOptions) []Keypoint {
+	return extract(g, o, false).Keypoints
+}
+
+// Query is an image described for search: its keypoints, and the smoothed
+// pyramid they were described on, where verification reads a capture's
+// features at the places a model puts them.
+type Query struct {
+	Keypoints []Keypoint
+	// W and H are the size of the image the keypoints' coordinates are in.
+	W, H int
+	// levels are the smoothed levels; sx and sy convert a level's pixels
+	// to the image's; scale is a level's keypoint scale.
+	levels   []*Gray
+	sx, sy   []float64
+	scale    []float64
+	minScale float64
+}
+
+// ExtractQuery describes g for Search.
+func ExtractQuery(g *Gray, o ExtractOptions) *Query {
+	return extract(g, o, true)
+}
+
+func extract(g *Gray, o ExtractOptions, keep bool) *Query {
+	q := &Query{W: g.W, H: g.H, minScale: math.Inf(1)}
 	base, s0 := g, 1.0
 	switch m := max(g.W, g.H); {
 	case o.MaxSide > 0 && m > o.MaxSide:
@@ -107,21 +132,31 @@ func Extract(g *Gray, o ExtractOptions) []Keypoint {
 	var out []Keypoint
 	for l, lv := range levels {
 		want := int(math.Ceil(float64(o.MaxFeatures) * weights[l] / total))
+		sx := float64(base.W) / float64(lv.W) * s0
+		sy := float64(base.H) / float64(lv.H) * s0
+		scale := math.Pow(o.ScaleFactor, float64(l)) * s0
+		var sm *Gray
+		if keep {
+			sm = boxBlur(lv, 2)
+			q.levels = append(q.levels, sm)
+			q.sx, q.sy, q.scale = append(q.sx, sx), append(q.sy, sy), append(q.scale, scale)
+		}
+		q.minScale = min(q.minScale, scale)
 		cs := fastCorners(lv, o.Threshold, border, 20*want+100)
 		if len(cs) == 0 {
 			continue
 		}
 		harris(lv, cs)
 		cs = spread(cs, lv.W, lv.H, want)
-		sm := boxBlur(lv, 2)
-		sx := float64(base.W) / float64(lv.W) * s0
-		sy := float64(base.H) / float64(lv.H) * s0
+		if sm == nil {
+			sm = boxBlur(lv, 2)
+		}
 		for _, c := range cs {
 			a := orientation(sm, c.x, c.y, &half)
 			bin := angleBin(a)
 			k := Keypoint{
 				X: float32((float64(c.x) + 0.5) * sx), Y: float32((float64(c.y) + 0.5) * sy),
-				Scale: float32(math.Pow(o.ScaleFactor, float64(l)) * s0), Angle: float32(a),
+				Scale: float32(scale), Angle: float32(a),
 				Response: c.score, level: l,
 				Desc: describe(sm, c.x, c.y, &st.rot[bin]),
 			}
@@ -133,7 +168,8 @@ func Extract(g *Gray, o ExtractOptions) []Keypoint {
 			out = append(out, k)
 		}
 	}
-	return out
+	q.Keypoints = out
+	return q
 }
 
 // spread keeps up to n corners, strongest first, skipping any closer than

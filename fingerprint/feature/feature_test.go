@@ -30,7 +30,7 @@ func enrollAll(t *testing.T) ([]photos.Photo, *feature.Index) {
 
 func search(ix *feature.Index, img image.Image) []feature.Hit {
 	g := feature.GrayFromImage(img)
-	hits, _ := ix.Search(feature.Extract(g, feature.QueryOptions()), g.W, g.H, feature.DefaultSearchOptions())
+	hits, _ := ix.Search(feature.ExtractQuery(g, feature.QueryOptions()), feature.DefaultSearchOptions())
 	return hits
 }
 

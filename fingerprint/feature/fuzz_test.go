@@ -32,12 +32,12 @@ func FuzzExtract(f *testing.F) {
 			}
 		}
 		qo := feature.QueryOptions()
-		q := feature.Extract(g, qo)
-		if len(q) > qo.MaxFeatures+qo.Levels {
-			t.Fatalf("%d keypoints, budget %d", len(q), qo.MaxFeatures)
+		q := feature.ExtractQuery(g, qo)
+		if len(q.Keypoints) > qo.MaxFeatures+qo.Levels {
+			t.Fatalf("%d keypoints, budget %d", len(q.Keypoints), qo.MaxFeatures)
 		}
 		kps := feature.Select(feature.Extract(g, feature.EnrollOptions()), 64, g.W, g.H)
 		ix := feature.NewIndex([]feature.CaptureSet{feature.Encode(kps, g.W, g.H)})
-		ix.Search(q, g.W, g.H, feature.DefaultSearchOptions())
+		ix.Search(q, feature.DefaultSearchOptions())
 	})
 }

@@ -3,6 +3,7 @@ package feature
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -32,11 +33,15 @@ type SearchOptions struct {
 	// correspondences per capture: both bound a hostile query's cost.
 	MaxVerify int
 	MaxCorr   int
+	// MinSiteAgreement is the share of a capture's features, read in the
+	// query where a significant model puts them, that must read as
+	// enrolled when the detected inliers alone are too few.
+	MinSiteAgreement float64
 }
 
 // DefaultSearchOptions is the measured policy (BENCHMARKS.md).
 func DefaultSearchOptions() SearchOptions {
-	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256}
+	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256, MinSiteAgreement: 0.88}
 }
 
 // WithDefaults returns o with every unset (zero or negative) field at its
@@ -64,6 +69,9 @@ func (o SearchOptions) WithDefaults() SearchOptions {
 	if o.MaxCorr <= 0 {
 		o.MaxCorr = d.MaxCorr
 	}
+	if o.MinSiteAgreement <= 0 {
+		o.MinSiteAgreement = d.MinSiteAgreement
+	}
 	return o
 }
 
@@ -78,22 +86,23 @@ type SearchStats struct {
 	Probes, Entries, Candidates, Verified int
 	// Crowded counts probes skipped because their list was crowded.
 	Crowded int
+	// Read counts captures whose features were read where a model put
+	// them.
+	Read int
 }
 
 // Search matches query keypoints (found in a qw x qh image) against the
 // index and returns the captures whose correspondences pass the decision,
 // most significant first.
-func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, SearchStats) {
+func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	var st SearchStats
+	q, qw, qh := query.Keypoints, query.W, query.H
 	if len(ix.feats) == 0 || len(q) == 0 {
 		return nil, st
 	}
 	tests := keyTests()
 	maxList := max(256, 16*len(ix.list)>>ix.keyBits)
-	minScale := math.Inf(1)
-	for i := range q {
-		minScale = min(minScale, float64(q[i].Scale))
-	}
+	minScale := query.minScale
 	perCap := map[uint32][]Corr{}
 	// best[feature] per (query keypoint, orientation): keep one
 	// correspondence per capture and query keypoint, the closest.
@@ -183,16 +192,7 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 			slices.SortFunc(cs, func(a, b Corr) int { return a.Dist - b.Dist })
 			cs = cs[:o.MaxCorr]
 		}
-		capSet := &ix.caps[c.cap]
-		w, h := capSet.size()
-		pts := make([]Point, 0, len(capSet.Features))
-		first := int(ix.capOff[c.cap])
-		for i, f := range capSet.Features {
-			if !ix.common[first+i] {
-				pts = append(pts, capSet.point(f))
-			}
-		}
-		vo := VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h, Points: pts, MinScale: minScale}
+		vo := ix.verifyOptions(c.cap, qw, qh, minScale, o)
 		v := Verify(cs, vo)
 		st.Verified++
 		if v.Inliers > 0 {
@@ -250,12 +250,143 @@ func (ix *Index) Search(q []Keypoint, qw, qh int, o SearchOptions) ([]Hit, Searc
 		}
 		if v.Exclusive >= 3 && v.LogNFA <= o.MaxLogNFA && float64(v.Exclusive) >= o.MinInlierFraction*float64(v.Visible) {
 			hits = append(hits, Hit{Capture: int(a.cap), Verdict: v})
+			continue
+		}
+		if v.LogNFA > plausibleLogNFA || len(query.levels) == 0 || st.Read >= maxRead {
+			continue
+		}
+		// A model whose detected inliers are too few for the share rule
+		// (the copy is small, blurred, or shown through a screen) is
+		// checked where it matters: every feature of the capture is read
+		// in the query where the model puts it. A copy shows nearly all
+		// of them; another photograph of the same person or plate shows
+		// only the parts the two have in common.
+		st.Read++
+		cs := ix.rematch(q, a.cap, o.MaxDistance, nil)
+		if len(cs) > o.MaxCorr {
+			slices.SortFunc(cs, func(a, b Corr) int { return a.Dist - b.Dist })
+			cs = cs[:o.MaxCorr]
+		}
+		r := Verify(cs, a.vo)
+		if r.Inliers < 3 || r.LogNFA > o.MaxLogNFA {
+			continue
+		}
+		r.Exclusive = r.Inliers
+		r.Sites, r.Agree = ix.readSites(query, a.cap, r.Model)
+		if r.Sites >= minSites && float64(r.Agree) >= o.MinSiteAgreement*float64(r.Sites) {
+			hits = append(hits, Hit{Capture: int(a.cap), Verdict: r})
 		}
 	}
 	slices.SortFunc(hits, func(a, b Hit) int {
 		return cmp.Or(cmp.Compare(a.Verdict.LogNFA, b.Verdict.LogNFA), a.Capture-b.Capture)
 	})
 	return hits, st
+}
+
+// verifyOptions are the inputs of capture c's verification.
+func (ix *Index) verifyOptions(c uint32, qw, qh int, minScale float64, o SearchOptions) VerifyOptions {
+	capSet := &ix.caps[c]
+	first := int(ix.capOff[c])
+	w, h := capSet.size()
+	pts := make([]Point, 0, len(capSet.Features))
+	for i, f := range capSet.Features {
+		if !ix.common[first+i] {
+			pts = append(pts, capSet.point(f))
+		}
+	}
+	return VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h, Points: pts, MinScale: minScale}
+}
+
+// readSites reads capture c's features (the common ones excepted) in the
+// query where m puts them: sites counts those the query shows at a scale
+// it was described at, agree those that read close to the enrolled
+// descriptor.
+func (ix *Index) readSites(query *Query, c uint32, m Similarity) (sites, agree int) {
+	capSet := &ix.caps[c]
+	first := int(ix.capOff[c])
+	for i, f := range capSet.Features {
+		if ix.common[first+i] {
+			continue
+		}
+		if d, ok := query.siteDistance(capSet.point(f), f.Desc, m); ok {
+			sites++
+			if d <= siteMaxDist {
+				agree++
+			}
+		}
+	}
+	return sites, agree
+}
+
+// minSites is the fewest features a site reading decides on.
+const minSites = 12
+
+// maxRead bounds the captures read per query.
+const maxRead = 8
+
+// siteMaxDist is the largest distance at which a feature read at its
+// predicted place agrees.
+var siteMaxDist = 40
+
+// perFeature is how many query keypoints an enrolled feature keeps in
+// each orientation when a capture is compared exhaustively: the same
+// corner found on two pyramid levels, or a repeated pattern, leaves the
+// true one among the closest few for the geometry to pick.
+const perFeature = 3
+
+// rematch returns the correspondences between capture c's features (the
+// common ones excepted) and all query keypoints: for each feature and
+// orientation, its perFeature closest keypoints within maxDist.
+func (ix *Index) rematch(q []Keypoint, c uint32, maxDist int, out []Corr) []Corr {
+	capSet := &ix.caps[c]
+	first := int(ix.capOff[c])
+	type near struct {
+		qi   int32
+		dist int
+	}
+	var best [perFeature]near
+	for fi, f := range capSet.Features {
+		if ix.common[first+fi] {
+			continue
+		}
+		e := capSet.point(f)
+		for mir := 0; mir < 2; mir++ {
+			nb := 0
+			for qi := range q {
+				d := &q[qi].Desc
+				if mir == 1 {
+					d = &q[qi].Mirror
+				}
+				// The first word's distance bounds the whole: most
+				// pairs are rejected after one popcount.
+				dist := bits.OnesCount64(f.Desc[0] ^ d[0])
+				if dist > maxDist {
+					continue
+				}
+				dist += bits.OnesCount64(f.Desc[1]^d[1]) + bits.OnesCount64(f.Desc[2]^d[2]) + bits.OnesCount64(f.Desc[3]^d[3])
+				if dist > maxDist {
+					continue
+				}
+				// insert into the sorted best list
+				j := min(nb, perFeature-1)
+				if nb == perFeature && dist >= best[j].dist {
+					continue
+				}
+				for j > 0 && best[j-1].dist > dist {
+					best[j] = best[j-1]
+					j--
+				}
+				best[j] = near{int32(qi), dist}
+				nb = min(nb+1, perFeature)
+			}
+			for _, b := range best[:nb] {
+				k := &q[b.qi]
+				out = append(out, Corr{E: e, Q: Point{X: k.X, Y: k.Y, Scale: k.Scale, Angle: k.Angle},
+					Mirrored: mir == 1, Dist: b.dist, EI: int32(first + fi), QI: b.qi})
+			}
+		}
+	}
+	return out
 }
 
 // plausibleLogNFA is the weakest verdict whose inliers are taken from

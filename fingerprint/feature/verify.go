@@ -62,6 +62,10 @@ type Verdict struct {
 	Visible int
 	// Exclusive counts the inliers no other plausible capture claims.
 	Exclusive int
+	// Sites counts the capture's features the query could be read at,
+	// where the model puts them; Agree those whose description there is
+	// close to the enrolled one.
+	Sites, Agree int
 	// query keypoints of the inliers, and the correspondence count and
 	// model the NFA was computed with
 	inlierQ []int32
