@@ -19,7 +19,7 @@ func BenchmarkExtractQuery(b *testing.B) {
 	o := feature.QueryOptions()
 	b.ResetTimer()
 	for b.Loop() {
-		feature.Extract(g, o)
+		feature.ExtractQuery(g, o)
 	}
 }
 
