@@ -3,11 +3,14 @@ package store
 // postgresMigrations are migrations step for step, in PostgreSQL's
 // dialect: the same tables, columns and indexes, with BIGSERIAL for the
 // SQLite rowid key and BYTEA for BLOB. Timestamps stay RFC 3339 text in
-// both, so every query and scan is shared. A test keeps the two lists the
-// same length.
-var postgresMigrations = []string{
-	// 1: runs, visited URLs, seen assets, incidents, matches and the outbox.
-	`
+// both, so every query and scan is shared. Migrations 2-7 are plain SQL
+// that both dialects read, so they are the SQLite text itself; a test
+// keeps the two lists the same length.
+var postgresMigrations = append(append([]string{postgresInitial}, migrations[1:7]...), postgresFrontier)
+
+// postgresInitial is migration 1: runs, visited URLs, seen assets,
+// incidents, matches and the outbox.
+const postgresInitial = `
 CREATE TABLE runs (
 	id          BIGSERIAL PRIMARY KEY,
 	started_at  TEXT NOT NULL,
@@ -75,94 +78,10 @@ CREATE TABLE deliveries (
 	PRIMARY KEY (event_id, endpoint)
 );
 CREATE INDEX deliveries_due ON deliveries(status, next_attempt);
-`,
-	// 2: incremental recrawl.
-	`
-ALTER TABLE visited ADD COLUMN sha256 TEXT;
-ALTER TABLE visited ADD COLUMN links TEXT;
-`,
-	// 3: matches not yet announced.
-	`
-ALTER TABLE incident_matches ADD COLUMN announced INTEGER NOT NULL DEFAULT 1;
-`,
-	// 4: per-endpoint delivery state.
-	`
-CREATE TABLE endpoints (
-	key             TEXT PRIMARY KEY,
-	name            TEXT NOT NULL DEFAULT '',
-	disabled_at     TEXT,
-	disabled_reason TEXT,
-	last_success    TEXT,
-	last_failure    TEXT,
-	last_error      TEXT,
-	failures        INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX deliveries_endpoint ON deliveries(endpoint, status);
-`,
-	// 5: the route that matched and its inliers.
-	`
-ALTER TABLE incident_matches ADD COLUMN via TEXT NOT NULL DEFAULT '';
-ALTER TABLE incident_matches ADD COLUMN inliers INTEGER NOT NULL DEFAULT 0;
-`,
-	// 6: the disclosure ledger.
-	`
-CREATE TABLE ledger_transfers (
-	id          TEXT PRIMARY KEY,
-	recipient   TEXT NOT NULL,
-	disclosed   TEXT NOT NULL,
-	note        TEXT NOT NULL,
-	canary      INTEGER NOT NULL,
-	captures    INTEGER NOT NULL,
-	digest      TEXT NOT NULL,
-	recorded_at TEXT NOT NULL
-);
-CREATE INDEX ledger_transfers_recipient ON ledger_transfers(recipient);
-CREATE TABLE ledger_items (
-	transfer_id TEXT NOT NULL REFERENCES ledger_transfers(id),
-	capture_id  TEXT NOT NULL,
-	PRIMARY KEY (transfer_id, capture_id)
-);
-CREATE TABLE ledger_revocations (
-	transfer_id TEXT PRIMARY KEY REFERENCES ledger_transfers(id),
-	reason      TEXT NOT NULL,
-	revoked_at  TEXT NOT NULL
-);
-CREATE TABLE ledger_canaries (
-	capture_id  TEXT PRIMARY KEY,
-	recipient   TEXT NOT NULL,
-	transfer_id TEXT NOT NULL REFERENCES ledger_transfers(id)
-);
-CREATE TABLE ledger_holdings (
-	capture_id TEXT NOT NULL,
-	recipient  TEXT NOT NULL,
-	transfers  INTEGER NOT NULL,
-	PRIMARY KEY (capture_id, recipient)
-);
-CREATE INDEX ledger_holdings_recipient ON ledger_holdings(recipient);
-CREATE TABLE ledger_recipients (
-	recipient TEXT PRIMARY KEY,
-	captures  INTEGER NOT NULL
-);
-CREATE TABLE ledger_totals (
-	id       INTEGER PRIMARY KEY,
-	captures INTEGER NOT NULL
-);
-INSERT INTO ledger_totals(id, captures) VALUES (1, 0);
-`,
-	// 7: false positives.
-	`
-CREATE TABLE dismissals (
-	capture_id   TEXT NOT NULL,
-	sha256       TEXT NOT NULL,
-	incident_id  TEXT NOT NULL,
-	reason       TEXT NOT NULL,
-	dismissed_at TEXT NOT NULL,
-	PRIMARY KEY (capture_id, sha256)
-);
-ALTER TABLE incidents ADD COLUMN status_reason TEXT NOT NULL DEFAULT '';
-`,
-	// 8: the shared crawl frontier.
-	`
+`
+
+// postgresFrontier is migration 8: the shared crawl frontier.
+const postgresFrontier = `
 ALTER TABLE runs ADD COLUMN config TEXT;
 CREATE TABLE work_items (
 	id          BIGSERIAL PRIMARY KEY,
@@ -198,5 +117,4 @@ CREATE TABLE host_slots (
 	next_ms  BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (host, slot)
 );
-`,
-}
+`
