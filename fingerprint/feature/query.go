@@ -33,6 +33,9 @@ type SearchOptions struct {
 	// correspondences per capture: both bound a hostile query's cost.
 	MaxVerify int
 	MaxCorr   int
+	// MaxRead bounds the captures read where a model puts their features
+	// per query (SearchStats.Read counts them).
+	MaxRead int
 	// MinSiteAgreement is the share of a capture's features, read in the
 	// query where a significant model puts them, that must read as
 	// enrolled when the detected inliers alone are too few.
@@ -41,7 +44,7 @@ type SearchOptions struct {
 
 // DefaultSearchOptions is the measured policy (BENCHMARKS.md).
 func DefaultSearchOptions() SearchOptions {
-	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256, MinSiteAgreement: 0.88}
+	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256, MaxRead: 8, MinSiteAgreement: 0.88}
 }
 
 // WithDefaults returns o with every unset (zero or negative) field at its
@@ -68,6 +71,9 @@ func (o SearchOptions) WithDefaults() SearchOptions {
 	}
 	if o.MaxCorr <= 0 {
 		o.MaxCorr = d.MaxCorr
+	}
+	if o.MaxRead <= 0 {
+		o.MaxRead = d.MaxRead
 	}
 	if o.MinSiteAgreement <= 0 {
 		o.MinSiteAgreement = d.MinSiteAgreement
@@ -96,6 +102,9 @@ type SearchStats struct {
 // most significant first.
 func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	var st SearchStats
+	// Unset fields take their defaults: a zero bound would silently drop
+	// every correspondence.
+	o = o.WithDefaults()
 	q, qw, qh := query.Keypoints, query.W, query.H
 	if len(ix.feats) == 0 || len(q) == 0 {
 		return nil, st
@@ -252,7 +261,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 			hits = append(hits, Hit{Capture: int(a.cap), Verdict: v})
 			continue
 		}
-		if v.LogNFA > plausibleLogNFA || len(query.levels) == 0 || st.Read >= maxRead {
+		if v.LogNFA > plausibleLogNFA || len(query.levels) == 0 || st.Read >= o.MaxRead {
 			continue
 		}
 		// A model whose detected inliers are too few for the share rule
@@ -321,12 +330,9 @@ func (ix *Index) readSites(query *Query, c uint32, m Similarity) (sites, agree i
 // minSites is the fewest features a site reading decides on.
 const minSites = 12
 
-// maxRead bounds the captures read per query.
-const maxRead = 8
-
 // siteMaxDist is the largest distance at which a feature read at its
 // predicted place agrees.
-var siteMaxDist = 40
+const siteMaxDist = 40
 
 // perFeature is how many query keypoints an enrolled feature keeps in
 // each orientation when a capture is compared exhaustively: the same
