@@ -126,8 +126,10 @@ func Decode(r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
 	return DecodeContext(context.Background(), r, lim, opts...)
 }
 
-// DecodeContext is Decode that stops when ctx is done (JPEG decoding
-// checks it between scans and rows of blocks).
+// DecodeContext is Decode that returns ctx's error as soon as ctx is done:
+// JPEG decoding checks it between scans and rows of blocks; other formats
+// are decoded by code that cannot be stopped, which is left to finish in
+// the background (detach).
 func DecodeContext(ctx context.Context, r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
 	if lim.MaxBytes <= 0 || lim.MaxPixels <= 0 {
 		lim = DefaultLimits()
@@ -166,6 +168,9 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 		}
 		return decodeJPEG(ctx, data, lim, c)
 	}
+	if err := ctx.Err(); err != nil {
+		return Decoded{}, err
+	}
 	dec := decoders(f)
 	// Third-party decoders are not guaranteed panic-free on hostile input;
 	// a panic there is a corrupt file, not a crashed scan.
@@ -184,8 +189,11 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
 		return Decoded{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooManyPixels, cfg.Width, cfg.Height, px, lim.MaxPixels)
 	}
-	img, err := dec.decode(bytes.NewReader(data))
+	img, err := detach(ctx, f, func() (image.Image, error) { return dec.decode(bytes.NewReader(data)) })
 	if err != nil {
+		if errors.Is(err, ErrCorrupt) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return Decoded{}, err
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return Decoded{}, fmt.Errorf("%w: %s truncated: %v", ErrCorrupt, f, err)
 		}
@@ -235,6 +243,36 @@ func jpegError(err error) error {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return err // cancellation
+}
+
+// detach runs decode, a decoder that cannot be cancelled (Go's and
+// x/image's), in its own goroutine and returns ctx's error as soon as ctx
+// is done, so that SIGTERM and timeouts are not held up by it. The
+// abandoned decode runs on to its end in the background and its result is
+// dropped: its time and memory are those of one decode within
+// Limits.MaxPixels and MaxBytes (BENCHMARKS.md gives the worst cases per
+// format). A panic in decode is reported as a corrupt image.
+func detach(ctx context.Context, f Format, decode func() (image.Image, error)) (image.Image, error) {
+	type result struct {
+		img image.Image
+		err error
+	}
+	done := make(chan result, 1) // the abandoned goroutine never blocks
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("%w: %s decoder panicked: %v", ErrCorrupt, f, p)}
+			}
+		}()
+		img, err := decode()
+		done <- result{img, err}
+	}()
+	select {
+	case r := <-done:
+		return r.img, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 type decoder struct {

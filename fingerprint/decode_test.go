@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -167,4 +168,33 @@ func FuzzJPEGOrientation(f *testing.F) {
 			t.Fatalf("orientation %d out of range", o)
 		}
 	})
+}
+
+// TestDetachReturnsOnCancel checks that a decoder that cannot be stopped
+// does not hold up a cancelled decode: detach returns ctx's error while
+// the decoder is still blocked, and a panic is a corrupt image.
+func TestDetachReturnsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	finished := make(chan struct{})
+	cancel()
+	_, err := detach(ctx, FormatWebP, func() (image.Image, error) {
+		<-release // a decode that would run for a long time
+		close(finished)
+		return image.NewGray(image.Rect(0, 0, 1, 1)), nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("detach: %v, want context.Canceled", err)
+	}
+	close(release)
+	<-finished // the abandoned decode still runs to its end
+
+	_, err = detach(context.Background(), FormatGIF, func() (image.Image, error) { panic("boom") })
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("panicking decoder: %v, want ErrCorrupt", err)
+	}
+	img, err := detach(context.Background(), FormatGIF, func() (image.Image, error) { return image.NewGray(image.Rect(0, 0, 2, 1)), nil })
+	if err != nil || img.Bounds().Dx() != 2 {
+		t.Fatalf("detach: %v, %v", img, err)
+	}
 }

@@ -7,9 +7,13 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(runMain()) }
+
+// runMain runs the command line with SIGINT and SIGTERM cancelling its
+// context (the tests' copy of the binary runs it too, so that signals
+// reach the commands as they do in the real one).
+func runMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, readFile: os.ReadFile})
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, readFile: os.ReadFile})
 }

@@ -490,6 +490,11 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 		if i < from {
 			return nil
 		}
+		// Frame decoders cannot be stopped midway: a cancelled scan
+		// stops at the next frame.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		fp, err := compute(img)
 		if err != nil {
 			return nil // a flat or tiny frame: nothing to match

@@ -108,6 +108,34 @@ func ScanBomb(w, h, n int) []byte {
 	return s.Bytes()
 }
 
+// SlowScans builds a w x h greyscale progressive file with one DC scan
+// and then n AC scans of the whole band, each of which ends every block
+// with runs of 32767 empty blocks: about 25 bytes a scan, each of which
+// makes a decoder visit every block. Within a raised scan bound it holds a
+// decoder for a long time (a 4000x3000 file of 100,000 scans is 2.5 MB).
+func SlowScans(w, h, n int) []byte {
+	var s stream
+	s.segment(0xD8)
+	s.frame(0xC2, w, h, 1)
+	s.table(0, 0, 0)
+	s.table(1, 0, 0xE0)
+	s.scan([]int{0}, 0, 0, 0, 0)
+	blocks := ((w + 7) / 8) * ((h + 7) / 8)
+	s.Write(make([]byte, (blocks+7)/8))
+	var run bytes.Buffer
+	for range (blocks + 32767) / 32768 {
+		run.WriteString("011111111111111")
+	}
+	var one stream
+	one.bits(run.Bytes())
+	for range n {
+		s.scan([]int{0}, 1, 63, 0, 0)
+		s.Write(one.Bytes())
+	}
+	s.segment(0xD9)
+	return s.Bytes()
+}
+
 // WithOrientation returns a copy of a JPEG with an EXIF APP1 segment
 // giving orientation o (1..8) right after its SOI marker.
 func WithOrientation(data []byte, o int) []byte {
