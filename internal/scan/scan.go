@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/leakwatch/leakwatch/crawler"
@@ -560,13 +559,17 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 		s.count(func(x *report.Summary) { x.Silenced += int64(len(ms)) })
 		return nil
 	}
+	tally, _ := ctx.Value(itemTallyKey{}).(*itemTally)
 	out, err := s.cfg.Store.RecordMatches(ctx, source, evs, s.cfg.Endpoints)
 	if err != nil {
+		if tally != nil {
+			tally.storeFailed.Store(true)
+		}
 		return fmt.Errorf("%w: %d matches: %w", ErrStorage, len(evs), err)
 	}
 	evs = out.Recorded
-	if n, ok := ctx.Value(matchCounter{}).(*atomic.Int64); ok {
-		n.Add(int64(len(evs)))
+	if tally != nil {
+		tally.matches.Add(int64(len(evs)))
 	}
 	s.mu.Lock()
 	s.sum.Silenced += int64(len(ms) - len(evs))

@@ -108,6 +108,7 @@ type Worker struct {
 	Logger    *slog.Logger
 
 	storeErrors atomic.Int64
+	leaseLosses atomic.Int64
 }
 
 // sharedRun is a worker's state for one run: its config and scanner.
@@ -161,9 +162,8 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 				break
 			}
 			fail++
-			w.storeErrors.Add(1)
 			d := min(time.Duration(1<<min(fail, 5))*time.Second, 30*time.Second)
-			w.Logger.Warn("store unreachable, retrying", "err", err, "attempt", fail, "retry_in", d)
+			w.storeRetry("claim", err, "attempt", fail, "retry_in", d)
 			sleep(ctx, d)
 			continue
 		}
@@ -172,7 +172,7 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			if w.ExitWhenIdle && inflight.Load() == 0 {
 				idle, err := w.idle(ctx)
 				if err != nil {
-					w.Logger.Warn("store unreachable, retrying", "err", err)
+					w.storeRetry("idle check", err)
 				} else if idle {
 					break
 				}
@@ -185,10 +185,17 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			sr := runs[it.RunID]
 			if sr == nil {
 				if sr, err = w.newRun(ctx, it.RunID, bank); err != nil {
-					// A run that cannot be set up fails its items, so the
-					// run still ends.
-					w.Logger.Warn("shared run unusable", "run", it.RunID, "err", err)
-					_, _ = w.Store.Complete(ctx, w.ID, it, store.Result{Err: err.Error()}, 0, 0)
+					if errors.Is(err, errStoreUnreachable) {
+						// Not the run's fault: the item goes back to the
+						// queue and the claim loop backs off.
+						w.storeRetry("run config", err, "run", it.RunID, "item", it.ID)
+						w.release(ctx, it)
+					} else {
+						// A run that cannot be set up fails its items, so
+						// the run still ends.
+						w.Logger.Warn("shared run unusable", "run", it.RunID, "err", err)
+						_, _ = w.Store.Complete(ctx, w.ID, it, store.Result{Err: err.Error()}, 0, 0)
+					}
 					free <- struct{}{}
 					continue
 				}
@@ -220,6 +227,27 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 
 // StoreErrors counts failed store round trips the worker retried.
 func (w *Worker) StoreErrors() int64 { return w.storeErrors.Load() }
+
+// LeaseLosses counts items the worker abandoned because it lost their
+// lease (taken over, or not renewable in time).
+func (w *Worker) LeaseLosses() int64 { return w.leaseLosses.Load() }
+
+// storeRetry counts and reports a failed store round trip that will be
+// retried (or whose item returns to the queue).
+func (w *Worker) storeRetry(op string, err error, fields ...any) {
+	w.storeErrors.Add(1)
+	w.Logger.Warn("store unreachable, retrying", append([]any{"op", op, "worker", w.ID, "err", err}, fields...)...)
+}
+
+// release returns an item this worker gives up without a result (a
+// store error, not the item's fault) to the queue at once, not counting
+// the attempt. If the store cannot be reached the item comes back when
+// its lease ends.
+func (w *Worker) release(ctx context.Context, it store.Item) {
+	if err := w.Store.Release(context.WithoutCancel(ctx), w.ID, it.ID); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		w.storeRetry("release", err, "item", it.ID)
+	}
+}
 
 func (w *Worker) defaults() {
 	if w.ID == "" {
@@ -270,8 +298,15 @@ func (w *Worker) idle(ctx context.Context) (bool, error) {
 	return n == 0, err
 }
 
+// errStoreUnreachable marks a run set-up that failed on the store, not
+// on the run.
+var errStoreUnreachable = errors.New("store unreachable")
+
 func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (*sharedRun, error) {
 	js, err := w.Store.RunConfig(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrNotShared) {
+		return nil, fmt.Errorf("%w: %w", errStoreUnreachable, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -293,43 +328,68 @@ func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (
 	return &sharedRun{id: id, spec: sp, cfg: cfg, cr: cr, sc: sc}, nil
 }
 
-// matchCounter is the context key of an item's match count.
-type matchCounter struct{}
+// itemTallyKey is the context key of an item's tally.
+type itemTallyKey struct{}
+
+// itemTally is what the scanner reports about the item being processed:
+// the matches it recorded, and whether matches could not be recorded
+// (then the item is not complete: it is released and done again).
+type itemTally struct {
+	matches     atomic.Int64
+	storeFailed atomic.Bool
+}
+
+// itemLease is a worker's hold on one item, as its heartbeat sees it.
+type itemLease struct {
+	lost    atomic.Bool
+	renewed atomic.Int64 // Unix ns of the last claim or renewal
+}
 
 var kindOf = map[string]crawler.LinkKind{"page": crawler.LinkPage, "image": crawler.LinkImage, "archive": crawler.LinkArchive}
 
-// process does one item under its lease.
+// process does one item under its lease. From the moment the lease is
+// lost (taken over, or not renewable before it ends) the item is
+// abandoned: its work is cancelled and its result never recorded.
 func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var lost atomic.Bool
-	stopBeat := w.heartbeat(ictx, it, func() { lost.Store(true); cancel() })
+	l := &itemLease{}
+	l.renewed.Store(time.Now().UnixNano())
+	stopBeat := w.heartbeat(ictx, it, l, cancel)
+	// The lease is renewed until the result is recorded: a slow commit
+	// must not let another worker take the item and fetch it again.
+	defer stopBeat()
 	u, _ := url.Parse(it.URL)
 	host := ""
 	if u != nil {
 		host = strings.ToLower(u.Host)
 	}
 	slot, held := w.hostSlot(ictx, sr, host)
-	matches := new(atomic.Int64)
-	next, err := sr.cr.Step(context.WithValue(ictx, matchCounter{}, matches), sr.spec.Seeds,
+	tally := &itemTally{}
+	next, err := sr.cr.Step(context.WithValue(ictx, itemTallyKey{}, tally), sr.spec.Seeds,
 		crawler.Task{URL: it.URL, Page: it.Page, Kind: kindOf[it.Kind], Depth: it.Depth}, sr.sc.handle)
 	if held {
 		if rerr := w.Store.ReleaseHost(context.WithoutCancel(ctx), host, slot, w.ID, sr.cfg.Crawler.Delay); rerr != nil {
-			w.Logger.Warn("release host slot", "host", host, "err", rerr)
+			w.storeRetry("release host slot", rerr, "host", host)
 		}
 	}
-	// The lease is renewed until the result is recorded: a slow commit
-	// must not let another worker take the item and fetch it again.
-	defer stopBeat()
-	if lost.Load() {
-		w.Logger.Warn("lease lost: item abandoned, its result dropped", "url", it.URL, "item", it.ID)
+	if l.lost.Load() {
+		w.Logger.Warn("lease lost: item abandoned, its result dropped", "worker", w.ID, "url", it.URL, "item", it.ID)
 		return
 	}
 	if ctx.Err() != nil {
-		return // interrupted: the lease runs out and another worker retries it
+		w.release(ctx, it) // interrupted: another worker does it
+		return
+	}
+	if tally.storeFailed.Load() {
+		// A match found but not recorded must not be lost with a "done"
+		// item: the item goes back to the queue to be done again.
+		w.storeRetry("record matches", ErrStorage, "url", it.URL, "item", it.ID)
+		w.release(ctx, it)
+		return
 	}
 	var res store.Result
-	res.Matches = int(matches.Load())
+	res.Matches = int(tally.matches.Load())
 	if err != nil {
 		sr.sc.problem(it.URL, err)
 		res.Err = Reason(err) + ": " + err.Error()
@@ -343,13 +403,14 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 	if maxPages <= 0 {
 		maxPages = 1000
 	}
-	c, err := w.complete(ctx, it, res, maxPages)
+	c, err := w.complete(ctx, it, l, res, maxPages)
 	if errors.Is(err, store.ErrLeaseLost) {
-		w.Logger.Warn("lease lost before completion: result dropped", "url", it.URL, "item", it.ID)
+		w.leaseLosses.Add(1)
+		w.Logger.Warn("lease lost before completion: result dropped", "worker", w.ID, "url", it.URL, "item", it.ID)
 		return
 	}
 	if err != nil {
-		w.Logger.Warn("item not recorded; it returns to the queue after its lease", "url", it.URL, "err", err)
+		w.Logger.Warn("item not recorded; it returns to the queue after its lease", "worker", w.ID, "url", it.URL, "item", it.ID, "err", err)
 		return
 	}
 	if c.Dropped > 0 {
@@ -362,15 +423,22 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 
 // heartbeat renews the item's lease every third of it until stop. When
 // the lease is taken over, or cannot be renewed before it runs out (the
-// store is unreachable), lose is called: the item must be abandoned.
-func (w *Worker) heartbeat(ctx context.Context, it store.Item, lose func()) (stop func()) {
+// store is unreachable), l is marked lost and abandon is called: the
+// item's work must stop.
+func (w *Worker) heartbeat(ctx context.Context, it store.Item, l *itemLease, abandon func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
+	lose := func(why string) {
+		if l.lost.CompareAndSwap(false, true) {
+			w.leaseLosses.Add(1)
+			w.Logger.Warn("lease lost", "worker", w.ID, "item", it.ID, "url", it.URL, "why", why)
+		}
+		abandon()
+	}
 	go func() {
 		defer close(finished)
 		t := time.NewTicker(w.Lease / 3)
 		defer t.Stop()
-		deadline := time.Now().Add(w.Lease)
 		for {
 			select {
 			case <-done:
@@ -382,23 +450,30 @@ func (w *Worker) heartbeat(ctx context.Context, it store.Item, lose func()) (sto
 			err := w.Store.Heartbeat(ctx, w.ID, it.ID, w.Lease)
 			switch {
 			case err == nil:
-				deadline = time.Now().Add(w.Lease)
+				l.renewed.Store(time.Now().UnixNano())
 			case errors.Is(err, store.ErrLeaseLost):
-				lose()
+				lose("taken over")
+				return
+			case ctx.Err() != nil:
 				return
 			default:
-				w.storeErrors.Add(1)
-				w.Logger.Warn("heartbeat failed, retrying", "item", it.ID, "err", err, "lease_left", time.Until(deadline).Round(time.Millisecond))
+				left := w.leaseLeft(l)
+				w.storeRetry("heartbeat", err, "item", it.ID, "lease_left", left.Round(time.Millisecond))
 				// Stop a little before the lease can run out: another worker
 				// may take the item from then on.
-				if time.Until(deadline) < w.Lease/3 {
-					lose()
+				if left < w.Lease/3 {
+					lose("not renewable before it ends")
 					return
 				}
 			}
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// leaseLeft is how long the lease lasts from now, as last renewed.
+func (w *Worker) leaseLeft(l *itemLease) time.Duration {
+	return time.Until(time.Unix(0, l.renewed.Load()).Add(w.Lease))
 }
 
 // hostSlot waits for one of the host's request slots, shared by every
@@ -416,8 +491,7 @@ func (w *Worker) hostSlot(ctx context.Context, sr *sharedRun, host string) (int,
 	for ctx.Err() == nil {
 		slot, ok, err := w.Store.AcquireHost(ctx, host, w.ID, par, hold)
 		if err != nil {
-			w.storeErrors.Add(1)
-			w.Logger.Warn("host slot", "host", host, "err", err)
+			w.storeRetry("host slot", err, "host", host)
 			return 0, false
 		}
 		if ok {
@@ -429,19 +503,21 @@ func (w *Worker) hostSlot(ctx context.Context, sr *sharedRun, host string) (int,
 }
 
 // complete records an item's result, retrying a broken connection with
-// backoff while the lease can still be valid.
-func (w *Worker) complete(ctx context.Context, it store.Item, res store.Result, maxPages int) (store.Completion, error) {
-	deadline := time.Now().Add(w.Lease)
+// backoff while the lease holds (the heartbeat keeps renewing it when the
+// store answers it); once the lease is lost it gives up with ErrLeaseLost.
+func (w *Worker) complete(ctx context.Context, it store.Item, l *itemLease, res store.Result, maxPages int) (store.Completion, error) {
 	wctx := context.WithoutCancel(ctx)
 	for attempt := 0; ; attempt++ {
+		if l.lost.Load() || w.leaseLeft(l) < w.Lease/3 {
+			return store.Completion{}, fmt.Errorf("item %d: %w", it.ID, store.ErrLeaseLost)
+		}
 		c, err := w.Store.Complete(wctx, w.ID, it, res, maxPages, maxItemsPerRun)
-		if err == nil || errors.Is(err, store.ErrLeaseLost) || time.Now().After(deadline) {
+		if err == nil || errors.Is(err, store.ErrLeaseLost) {
 			return c, err
 		}
-		w.storeErrors.Add(1)
 		d := min(time.Duration(100<<min(attempt, 6))*time.Millisecond, 5*time.Second)
-		w.Logger.Warn("recording item failed, retrying", "item", it.ID, "err", err, "retry_in", d)
-		time.Sleep(d)
+		w.storeRetry("complete", err, "item", it.ID, "attempt", attempt+1, "retry_in", d)
+		sleep(wctx, min(d, max(w.leaseLeft(l)-w.Lease/3, time.Millisecond)))
 	}
 }
 

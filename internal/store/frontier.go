@@ -13,6 +13,10 @@ import (
 // its result.
 var ErrLeaseLost = errors.New("work item lease lost")
 
+// ErrNotShared reports a run that is a single-process scan, not a shared
+// run with a queue.
+var ErrNotShared = errors.New("not a shared run")
+
 // Work item states.
 const (
 	ItemPending = "pending"
@@ -96,7 +100,7 @@ func (s *Store) RunConfig(ctx context.Context, id int64) ([]byte, error) {
 		return nil, fmt.Errorf("run config: %w", err)
 	}
 	if !c.Valid {
-		return nil, fmt.Errorf("run %d is a single-process scan, not a shared run", id)
+		return nil, fmt.Errorf("run %d is a single-process scan: %w", id, ErrNotShared)
 	}
 	return []byte(c.String), nil
 }
@@ -163,6 +167,23 @@ func (s *Store) Heartbeat(ctx context.Context, owner string, id int64, lease tim
 		ms(s.now().Add(lease)), id, owner, ItemRunning)
 	if err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("item %d: %w", id, ErrLeaseLost)
+	}
+	return nil
+}
+
+// Release returns an item owner holds to the queue without a result, at
+// once and without counting the attempt: the worker gave it up for a
+// reason of its own (it is stopping, or could not record the item's
+// matches), not because the item killed it. ErrLeaseLost means owner no
+// longer held it.
+func (s *Store) Release(ctx context.Context, owner string, id int64) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE work_items SET state = ?, lease_owner = NULL, lease_until = 0, attempts = attempts - 1
+		WHERE id = ? AND lease_owner = ? AND state = ? AND attempts > 0`, ItemPending, id, owner, ItemRunning)
+	if err != nil {
+		return fmt.Errorf("release item: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return fmt.Errorf("item %d: %w", id, ErrLeaseLost)

@@ -177,3 +177,36 @@ func TestHostSlotsShared(t *testing.T) {
 		}
 	})
 }
+
+// A released item is claimable again at once, its attempt not counted; a
+// worker that no longer holds an item cannot release it.
+func TestFrontierRelease(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		s, err := Open(ctx, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.CreateRun(ctx, "http://dump.test/", []byte(`{}`), []Item{{URL: "http://dump.test/", Kind: "page", Depth: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Claim(ctx, "wa", 0, 1, time.Hour)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim %+v %v", got, err)
+		}
+		if err := s.Release(ctx, "wb", got[0].ID); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("release by a worker that does not hold the item: %v", err)
+		}
+		if err := s.Release(ctx, "wa", got[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.Claim(ctx, "wb", 0, 1, time.Hour)
+		if err != nil || len(again) != 1 || again[0].ID != got[0].ID || again[0].Attempts != 1 {
+			t.Fatalf("claim after release %+v %v (want the item, attempt 1)", again, err)
+		}
+		if err := s.Release(ctx, "wa", got[0].ID); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("release after another worker took the item: %v", err)
+		}
+	})
+}

@@ -115,9 +115,7 @@ func Start(tb testing.TB) *Server {
 	var out []byte
 	for try := 0; try < 5; try++ {
 		s.Port = freePort(tb)
-		out, err = s.run("pg_ctl", "-D", data, "-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "60",
-			"-o", "-p "+strconv.Itoa(s.Port), "start")
-		if err == nil {
+		if out, err = s.start(); err == nil {
 			break
 		}
 	}
@@ -126,11 +124,52 @@ func Start(tb testing.TB) *Server {
 		tb.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
 	tb.Cleanup(func() {
-		if out, err := s.run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"); err != nil {
+		if out, err := s.run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"); err != nil && !strings.Contains(string(out), "not running") {
 			tb.Logf("pg_ctl stop: %v\n%s", err, out)
 		}
 	})
 	return s
+}
+
+func (s *Server) start() ([]byte, error) {
+	return s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "60",
+		"-o", "-p "+strconv.Itoa(s.Port), "start")
+}
+
+// Stop stops the server at once, as a crash would (every connection
+// breaks); Resume starts it again on the same port.
+func (s *Server) Stop(tb testing.TB) {
+	tb.Helper()
+	if out, err := s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		tb.Fatalf("pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// Resume starts a server stopped by Stop again, on the same port.
+func (s *Server) Resume(tb testing.TB) {
+	tb.Helper()
+	if out, err := s.start(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+		tb.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+}
+
+// TerminateBackends ends every other connection to database db (as an
+// administrator's pg_terminate_backend, or a network cut, would) and
+// returns how many it ended.
+func (s *Server) TerminateBackends(tb testing.TB, db string) int {
+	tb.Helper()
+	c, err := sql.Open("pgx", s.URL("postgres"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	var n int
+	if err := c.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = $1 AND pid <> pg_backend_pid()) t`, db).Scan(&n); err != nil {
+		tb.Fatalf("terminate backends: %v", err)
+	}
+	return n
 }
 
 // CreateDB creates a fresh database and returns its URL.
