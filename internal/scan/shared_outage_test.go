@@ -73,8 +73,8 @@ type recordLog struct {
 }
 
 func (l *recordLog) Enabled(context.Context, slog.Level) bool { return true }
-func (l *recordLog) WithAttrs([]slog.Attr) slog.Handler      { return l }
-func (l *recordLog) WithGroup(string) slog.Handler           { return l }
+func (l *recordLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *recordLog) WithGroup(string) slog.Handler            { return l }
 func (l *recordLog) Handle(_ context.Context, r slog.Record) error {
 	m := map[string]any{"msg": r.Message, "level": r.Level, "time": r.Time}
 	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.Any(); return true })
