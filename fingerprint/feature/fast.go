@@ -28,7 +28,8 @@ func hasArc9(m uint32) bool {
 // fastCorners finds FAST-9 corners with threshold t at least border pixels
 // from every edge, keeping those that are the best in their 3x3
 // neighbourhood. It returns at most limit corners (the strongest by FAST
-// score) so that a hostile, busy image costs a bounded amount.
+// score) so that a hostile, busy image costs a bounded amount. Corners are
+// listed in scan order before the limit is applied.
 func fastCorners(g *Gray, t int, border int, limit int) []corner {
 	w, h := g.W, g.H
 	if w < 2*border+1 || h < 2*border+1 {
@@ -38,75 +39,100 @@ func fastCorners(g *Gray, t int, border int, limit int) []corner {
 	for i, c := range circle {
 		off[i] = c[1]*w + c[0]
 	}
-	score := make([]uint16, w*h)
-	var cand []int
-	pix := g.Pix
-	for y := border; y < h-border; y++ {
-		for x := border; x < w-border; x++ {
-			i := y*w + x
-			p := int(pix[i])
-			hi, lo := p+t, p-t
-			// Any arc of 9 covers at least two of the four compass points.
-			nb, nd := 0, 0
-			for k := 0; k < 16; k += 4 {
-				v := int(pix[i+off[k]])
-				if v > hi {
-					nb++
-				} else if v < lo {
-					nd++
-				}
-			}
-			if nb < 2 && nd < 2 {
-				continue
-			}
-			var mb, md uint32
-			for k := 0; k < 16; k++ {
-				v := int(pix[i+off[k]])
-				if v > hi {
-					mb |= 1 << k
-				} else if v < lo {
-					md |= 1 << k
-				}
-			}
-			var s int
-			switch {
-			case bits.OnesCount32(mb) >= 9 && hasArc9(mb):
-				for k := 0; k < 16; k++ {
-					if mb&(1<<k) != 0 {
-						s += int(pix[i+off[k]]) - hi
-					}
-				}
-			case bits.OnesCount32(md) >= 9 && hasArc9(md):
-				for k := 0; k < 16; k++ {
-					if md&(1<<k) != 0 {
-						s += lo - int(pix[i+off[k]])
-					}
-				}
-			default:
-				continue
-			}
-			score[i] = uint16(min(s+1, 65535))
-			cand = append(cand, i)
-		}
+	// Scores of three rows are live at a time: a row's corners are
+	// suppressed once the row below it is scored. Rows outside the band
+	// score 0, as do the border columns, which are never written.
+	var rows [3][]uint16
+	for i := range rows {
+		rows[i] = make([]uint16, w)
 	}
-	out := make([]corner, 0, len(cand)/4)
-	for _, i := range cand {
-		s := score[i]
-		if s < score[i-1] || s < score[i+1] || s < score[i-w] || s < score[i+w] ||
-			s < score[i-w-1] || s < score[i-w+1] || s < score[i+w-1] || s < score[i+w+1] {
-			continue
+	var cand, prev []int32 // columns of the current and previous row's candidates
+	var out []corner
+	pix := g.Pix
+	x0, x1 := border, w-border
+	for y := border; y <= h-border; y++ {
+		cur := rows[y%3]
+		clear(cur)
+		cand = cand[:0]
+		if y < h-border {
+			base := y * w
+			for x := x0; x < x1; x++ {
+				i := base + x
+				p := int(pix[i])
+				hi, lo := p+t, p-t
+				// An arc of 9 of the 16 contains pixel 0 or 8, and pixel
+				// 4 or 12: most pixels fail this after two reads.
+				v0, v8 := int(pix[i+off[0]]), int(pix[i+off[8]])
+				b08, d08 := max(v0, v8), min(v0, v8)
+				if b08 <= hi && d08 >= lo {
+					continue
+				}
+				v4, v12 := int(pix[i+off[4]]), int(pix[i+off[12]])
+				if min(b08, max(v4, v12)) <= hi && max(d08, min(v4, v12)) >= lo {
+					continue
+				}
+				if s := arcScore(pix, i, &off, hi, lo); s > 0 {
+					cur[x] = uint16(min(s, 65535))
+					cand = append(cand, int32(x))
+				}
+			}
 		}
-		// Equal neighbours: keep the first in scan order only.
-		if s == score[i-1] || s == score[i-w] || s == score[i-w-1] || s == score[i-w+1] {
-			continue
+		// Suppress the previous row's candidates against rows y-2..y.
+		if y > border {
+			up, mid, down := rows[(y+1)%3], rows[(y+2)%3], cur
+			py := y - 1
+			for _, px := range prev {
+				x := int(px)
+				s := mid[x]
+				if s < mid[x-1] || s < mid[x+1] || s < up[x] || s < down[x] ||
+					s < up[x-1] || s < up[x+1] || s < down[x-1] || s < down[x+1] {
+					continue
+				}
+				// Equal neighbours: keep the first in scan order only.
+				if s == mid[x-1] || s == up[x] || s == up[x-1] || s == up[x+1] {
+					continue
+				}
+				out = append(out, corner{x: x, y: py, score: float32(s)})
+			}
 		}
-		out = append(out, corner{x: i % w, y: i / w, score: float32(s)})
+		cand, prev = prev, cand
 	}
 	if len(out) > limit {
 		topK(out, limit)
 		out = out[:limit]
 	}
 	return out
+}
+
+// arcScore is 1 plus the summed excess over the threshold of the pixel
+// at i's circle when 9 contiguous circle pixels are all brighter than hi
+// or all darker than lo, and 0 otherwise.
+func arcScore(pix []uint8, i int, off *[16]int, hi, lo int) int {
+	var mb, md uint32
+	for k := range 16 {
+		v := int(pix[i+off[k]])
+		// Branch-free: the sign of hi-v says v > hi, of v-lo says v < lo.
+		mb |= uint32((hi-v)>>63&1) << k
+		md |= uint32((v-lo)>>63&1) << k
+	}
+	s := 1
+	switch {
+	case bits.OnesCount32(mb) >= 9 && hasArc9(mb):
+		for k := range 16 {
+			if mb&(1<<k) != 0 {
+				s += int(pix[i+off[k]]) - hi
+			}
+		}
+	case bits.OnesCount32(md) >= 9 && hasArc9(md):
+		for k := range 16 {
+			if md&(1<<k) != 0 {
+				s += lo - int(pix[i+off[k]])
+			}
+		}
+	default:
+		return 0
+	}
+	return s
 }
 
 // topK moves the k highest-scoring corners to the front (unordered).

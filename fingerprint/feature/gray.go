@@ -105,34 +105,86 @@ func boxBlur(g *Gray, r int) *Gray {
 
 func boxPass(g *Gray, r int) *Gray {
 	w, h := g.W, g.H
-	tmp := make([]uint16, w*h)
-	n := uint32(2*r + 1)
-	for y := 0; y < h; y++ {
-		row := g.Pix[y*w : (y+1)*w]
-		var s uint32
-		for i := -r; i <= r; i++ {
-			s += uint32(row[clampi(i, 0, w-1)])
+	n := 2*r + 1
+	nn := uint32(n * n)
+	half := nn / 2
+	dst := NewGray(w, h)
+	if w == 0 || h == 0 {
+		return dst
+	}
+	// Horizontal window sums of the rows the vertical window covers, in a
+	// ring: rows are summed once, when the window first reaches them.
+	ringN := 2*r + 2
+	ring := make([]uint16, ringN*w)
+	rowSum := func(y int) []uint16 { return ring[(y%ringN)*w : (y%ringN+1)*w] }
+	next := 0
+	need := func(y int) []uint16 {
+		for ; next <= y; next++ {
+			hsum(g.Pix[next*w:(next+1)*w], rowSum(next), r)
 		}
-		for x := 0; x < w; x++ {
-			tmp[y*w+x] = uint16(s)
-			s += uint32(row[clampi(x+r+1, 0, w-1)])
-			s -= uint32(row[clampi(x-r, 0, w-1)])
+		return rowSum(y)
+	}
+	// div[s] is the rounded mean of a window summing to s; the table
+	// replaces a division per pixel when it is small.
+	var div []uint8
+	if nn <= 17*17 {
+		div = make([]uint8, 255*nn+1)
+		for s := range div {
+			div[s] = uint8((uint32(s) + half) / nn)
 		}
 	}
-	dst := NewGray(w, h)
-	half := n * n / 2
-	for x := 0; x < w; x++ {
-		var s uint32
-		for i := -r; i <= r; i++ {
-			s += uint32(tmp[clampi(i, 0, h-1)*w+x])
+	acc := make([]uint32, w)
+	for i := -r; i <= r; i++ {
+		for x, v := range need(clampi(i, 0, h-1)) {
+			acc[x] += uint32(v)
 		}
-		for y := 0; y < h; y++ {
-			dst.Pix[y*w+x] = uint8((s + half) / (n * n))
-			s += uint32(tmp[clampi(y+r+1, 0, h-1)*w+x])
-			s -= uint32(tmp[clampi(y-r, 0, h-1)*w+x])
+	}
+	for y := 0; y < h; y++ {
+		out := dst.Pix[y*w : (y+1)*w]
+		if div != nil {
+			for x, s := range acc[:len(out)] {
+				out[x] = div[s]
+			}
+		} else {
+			for x, s := range acc[:len(out)] {
+				out[x] = uint8((s + half) / nn)
+			}
+		}
+		if y == h-1 {
+			break
+		}
+		add, sub := need(clampi(y+r+1, 0, h-1)), rowSum(clampi(y-r, 0, h-1))
+		add, sub = add[:len(acc)], sub[:len(acc)]
+		for x := range acc {
+			acc[x] += uint32(add[x]) - uint32(sub[x])
 		}
 	}
 	return dst
+}
+
+// hsum writes the sums of the (2r+1)-wide windows of row, edges clamped.
+func hsum(row []uint8, out []uint16, r int) {
+	w := len(row)
+	out = out[:w]
+	var s uint32
+	for i := -r; i <= r; i++ {
+		s += uint32(row[clampi(i, 0, w-1)])
+	}
+	// Steps from x to x+1 add row[x+r+1] and drop row[x-r]; only those
+	// near the edges clamp.
+	lo, hi := min(r, w), max(min(w-1-r, w), min(r, w))
+	for x := 0; x < lo; x++ {
+		out[x] = uint16(s)
+		s += uint32(row[clampi(x+r+1, 0, w-1)]) - uint32(row[clampi(x-r, 0, w-1)])
+	}
+	for x := lo; x < hi; x++ {
+		out[x] = uint16(s)
+		s += uint32(row[x+r+1]) - uint32(row[x-r])
+	}
+	for x := hi; x < w; x++ {
+		out[x] = uint16(s)
+		s += uint32(row[clampi(x+r+1, 0, w-1)]) - uint32(row[clampi(x-r, 0, w-1)])
+	}
 }
 
 func clampi(v, lo, hi int) int {
