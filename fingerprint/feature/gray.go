@@ -23,53 +23,111 @@ func ResizeArea(g *Gray, w, h int) *Gray {
 	if w == g.W && h == g.H {
 		return g
 	}
-	// Separable: rows first into float, then columns.
-	tmp := make([]float32, w*g.H)
-	xw := areaWeights(g.W, w)
-	for y := 0; y < g.H; y++ {
-		row := g.Pix[y*g.W : (y+1)*g.W]
-		out := tmp[y*w : (y+1)*w]
-		for _, c := range xw {
-			out[c.dst] += c.wt * float32(row[c.src])
+	// Separable: rows first into float, then columns. Each target's sum
+	// is taken in source order, starting from zero, so that the result
+	// does not depend on how the passes are arranged. Source rows are
+	// shrunk when the columns first need them, into a ring holding the
+	// rows one target row reads.
+	xs, ys := areaWeights(g.W, w), areaWeights(g.H, h)
+	ringN := 1
+	for d := range h {
+		ringN = max(ringN, ys.start[d+1]-ys.start[d])
+	}
+	ring := make([]float32, ringN*w)
+	next := 0
+	row := func(y int) []float32 {
+		for ; next <= y; next++ {
+			src := g.Pix[next*g.W : (next+1)*g.W]
+			out := ring[(next%ringN)*w : (next%ringN+1)*w]
+			xs.apply(src, out)
 		}
+		return ring[(y%ringN)*w : (y%ringN+1)*w]
 	}
 	dst := NewGray(w, h)
-	acc := make([]float32, w)
-	yw := areaWeights(g.H, h)
-	cur := -1
-	flush := func() {
-		if cur < 0 {
-			return
-		}
-		o := dst.Pix[cur*w : (cur+1)*w]
-		for i, v := range acc {
-			o[i] = clamp8(v)
-			acc[i] = 0
+	var acc []float32
+	for d := range h {
+		o := dst.Pix[d*w : (d+1)*w]
+		k0, k1 := ys.start[d], ys.start[d+1]
+		switch k1 - k0 {
+		case 1:
+			w0, r0 := ys.wt[k0], row(ys.src[k0])[:w]
+			for i := range o {
+				o[i] = clamp8(w0 * r0[i])
+			}
+		case 2:
+			w0, r0 := ys.wt[k0], row(ys.src[k0])[:w]
+			w1, r1 := ys.wt[k0+1], row(ys.src[k0+1])[:w]
+			for i := range o {
+				o[i] = clamp8(w0*r0[i] + w1*r1[i])
+			}
+		case 3:
+			w0, r0 := ys.wt[k0], row(ys.src[k0])[:w]
+			w1, r1 := ys.wt[k0+1], row(ys.src[k0+1])[:w]
+			w2, r2 := ys.wt[k0+2], row(ys.src[k0+2])[:w]
+			for i := range o {
+				o[i] = clamp8(w0*r0[i] + w1*r1[i] + w2*r2[i])
+			}
+		default:
+			if acc == nil {
+				acc = make([]float32, w)
+			}
+			clear(acc)
+			for k := k0; k < k1; k++ {
+				wt, r := ys.wt[k], row(ys.src[k])[:w]
+				for i := range acc {
+					acc[i] += wt * r[i]
+				}
+			}
+			for i, v := range acc {
+				o[i] = clamp8(v)
+			}
 		}
 	}
-	for _, c := range yw {
-		if c.dst != cur {
-			flush()
-			cur = c.dst
-		}
-		src := tmp[c.src*w : (c.src+1)*w]
-		for i, v := range src {
-			acc[i] += c.wt * v
-		}
-	}
-	flush()
 	return dst
 }
 
-type areaWeight struct {
-	src, dst int
-	wt       float32
+// areaTable lists, for each target pixel d, the source pixels
+// src[start[d]:start[d+1]] (in increasing order) and their shares wt.
+type areaTable struct {
+	start []int
+	src   []int
+	wt    []float32
+	// pad is the same with three taps per target, when no target has
+	// more (the common shrinks by less than 2).
+	pad []areaTap
 }
 
-// areaWeights lists, in target order, the share of each source pixel in
-// each target pixel when n source pixels are averaged into m.
-func areaWeights(n, m int) []areaWeight {
-	out := make([]areaWeight, 0, n+m)
+// apply writes into out the weighted sums of src that t describes.
+func (t *areaTable) apply(src []uint8, out []float32) {
+	if t.pad != nil {
+		// Every target has exactly three taps, the missing ones with
+		// weight 0 at the end (adding +0 leaves a sum unchanged), so the
+		// loop has no data-dependent branch.
+		p := t.pad[:3*len(out)]
+		for d := range out {
+			tp := p[3*d : 3*d+3]
+			out[d] = tp[0].wt*float32(src[tp[0].src]) + tp[1].wt*float32(src[tp[1].src]) + tp[2].wt*float32(src[tp[2].src])
+		}
+		return
+	}
+	for d := range out {
+		var s float32
+		for k := t.start[d]; k < t.start[d+1]; k++ {
+			s += t.wt[k] * float32(src[t.src[k]])
+		}
+		out[d] = s
+	}
+}
+
+type areaTap struct {
+	src int32
+	wt  float32
+}
+
+// areaWeights gives the share of each source pixel in each target pixel
+// when n source pixels are averaged into m.
+func areaWeights(n, m int) areaTable {
+	t := areaTable{start: make([]int, 1, m+1), src: make([]int, 0, n+m), wt: make([]float32, 0, n+m)}
 	scale := float64(n) / float64(m)
 	for d := 0; d < m; d++ {
 		lo, hi := float64(d)*scale, float64(d+1)*scale
@@ -77,11 +135,30 @@ func areaWeights(n, m int) []areaWeight {
 			a := math.Max(lo, float64(s))
 			b := math.Min(hi, float64(s+1))
 			if b > a {
-				out = append(out, areaWeight{src: s, dst: d, wt: float32((b - a) / scale)})
+				t.src = append(t.src, s)
+				t.wt = append(t.wt, float32((b-a)/scale))
+			}
+		}
+		t.start = append(t.start, len(t.src))
+	}
+	most := 0
+	for d := range m {
+		most = max(most, t.start[d+1]-t.start[d])
+	}
+	if most == 2 || most == 3 {
+		t.pad = make([]areaTap, 3*m)
+		for d := range m {
+			k0, k1 := t.start[d], t.start[d+1]
+			for j := range 3 {
+				k := min(k0+j, k1-1)
+				t.pad[3*d+j] = areaTap{src: int32(t.src[k])}
+				if k0+j < k1 {
+					t.pad[3*d+j].wt = t.wt[k]
+				}
 			}
 		}
 	}
-	return out
+	return t
 }
 
 func clamp8(v float32) uint8 {
@@ -211,24 +288,57 @@ func GrayFromImage(img image.Image) *Gray {
 	return g
 }
 
-// upsample2 doubles g with bilinear interpolation.
+// upsample2 doubles g with bilinear interpolation. Each output pixel is
+// (sum of wy*wx*p)/16 over its 2x2 source neighbours, with weights in
+// quarters (3 and 1, or 4 and 0 at the first row and column), which is
+// exact in integers.
 func upsample2(g *Gray) *Gray {
 	w, h := g.W*2, g.H*2
 	d := NewGray(w, h)
+	if w == 0 || h == 0 {
+		return d
+	}
+	xi, xw := upTaps(w, g.W)
+	yi, yw := upTaps(h, g.H)
+	// Source rows interpolated across, two at a time (the rows one output
+	// row reads are consecutive).
+	var hr [2][]int32
+	hr[0], hr[1] = make([]int32, w), make([]int32, w)
+	done := [2]int{-1, -1}
+	across := func(sy int) []int32 {
+		r := hr[sy%2]
+		if done[sy%2] != sy {
+			src := g.Pix[sy*g.W : (sy+1)*g.W]
+			for x := range r {
+				r[x] = int32(int(src[xi[x][0]])*xw[x][0] + int(src[xi[x][1]])*xw[x][1])
+			}
+			done[sy%2] = sy
+		}
+		return r
+	}
 	for y := 0; y < h; y++ {
-		fy := (float64(y)+0.5)/2 - 0.5
-		y0 := clampi(int(math.Floor(fy)), 0, g.H-1)
-		y1 := clampi(y0+1, 0, g.H-1)
-		ty := float32(min(max(fy-float64(y0), 0), 1))
-		for x := 0; x < w; x++ {
-			fx := (float64(x)+0.5)/2 - 0.5
-			x0 := clampi(int(math.Floor(fx)), 0, g.W-1)
-			x1 := clampi(x0+1, 0, g.W-1)
-			tx := float32(min(max(fx-float64(x0), 0), 1))
-			a := float32(g.at(x0, y0))*(1-tx) + float32(g.at(x1, y0))*tx
-			b := float32(g.at(x0, y1))*(1-tx) + float32(g.at(x1, y1))*tx
-			d.Pix[y*w+x] = clamp8(a*(1-ty) + b*ty)
+		a, b := across(yi[y][0]), across(yi[y][1])
+		wy0, wy1 := int32(yw[y][0]), int32(yw[y][1])
+		out := d.Pix[y*w : (y+1)*w]
+		a, b = a[:len(out)], b[:len(out)]
+		for x := range out {
+			out[x] = uint8((a[x]*wy0 + b[x]*wy1 + 8) >> 4)
 		}
 	}
 	return d
+}
+
+// upTaps lists, for each of the n = 2m output positions, its two source
+// positions and their weights in quarters.
+func upTaps(n, m int) (idx [][2]int, wt [][2]int) {
+	idx, wt = make([][2]int, n), make([][2]int, n)
+	for x := range n {
+		f := (float64(x)+0.5)/2 - 0.5
+		x0 := clampi(int(math.Floor(f)), 0, m-1)
+		t := min(max(f-float64(x0), 0), 1)
+		q := int(t * 4) // t is 0, 1/4 or 3/4
+		idx[x] = [2]int{x0, clampi(x0+1, 0, m-1)}
+		wt[x] = [2]int{4 - q, q}
+	}
+	return idx, wt
 }
