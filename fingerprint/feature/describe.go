@@ -110,13 +110,42 @@ func describe(sm *Gray, x, y int, p *pattern) Descriptor {
 	w := sm.W
 	c := y*w + x
 	pix := sm.Pix
-	for i := range p {
-		a, b := p[i][0], p[i][1]
-		if pix[c+int(a[1])*w+int(a[0])] < pix[c+int(b[1])*w+int(b[0])] {
-			d[i>>6] |= 1 << (i & 63)
+	for j := range d {
+		var word uint64
+		for i := range 64 {
+			a, b := p[j*64+i][0], p[j*64+i][1]
+			diff := int(pix[c+int(a[1])*w+int(a[0])]) - int(pix[c+int(b[1])*w+int(b[0])])
+			// The bit is set when a is darker than b: the sign of the
+			// difference, taken without a branch (the outcome is a coin
+			// toss, which a branch predictor cannot learn).
+			word |= uint64(diff) >> 63 << i
 		}
+		d[j] = word
 	}
 	return d
+}
+
+// describeKeyed is describe with the key tests' margins (margins), taken
+// from the same samples.
+func describeKeyed(sm *Gray, x, y int, p *pattern, tests *[maxKeyBits]int) (d Descriptor, m [maxKeyBits]uint8) {
+	var diffs [descBits]int16
+	w := sm.W
+	c := y*w + x
+	pix := sm.Pix
+	for j := range d {
+		var word uint64
+		for i := range 64 {
+			a, b := p[j*64+i][0], p[j*64+i][1]
+			diff := int(pix[c+int(a[1])*w+int(a[0])]) - int(pix[c+int(b[1])*w+int(b[0])])
+			diffs[j*64+i] = int16(diff)
+			word |= uint64(diff) >> 63 << i
+		}
+		d[j] = word
+	}
+	for i, t := range tests {
+		m[i] = uint8(abs(int(diffs[t])))
+	}
+	return d, m
 }
 
 // circleHalf[dy] is the half-width of the orientation disc at row dy.

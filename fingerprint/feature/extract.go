@@ -158,12 +158,10 @@ func extract(g *Gray, o ExtractOptions, keep bool) *Query {
 				X: float32((float64(c.x) + 0.5) * sx), Y: float32((float64(c.y) + 0.5) * sy),
 				Scale: float32(scale), Angle: float32(a),
 				Response: c.score, level: l,
-				Desc: describe(sm, c.x, c.y, &st.rot[bin]),
 			}
-			k.margin = margins(sm, c.x, c.y, &st.rot[bin], &keys)
+			k.Desc, k.margin = describeKeyed(sm, c.x, c.y, &st.rot[bin], &keys)
 			if o.Mirror {
-				k.Mirror = describe(sm, c.x, c.y, &st.mir[bin])
-				k.mirMargin = margins(sm, c.x, c.y, &st.mir[bin], &keys)
+				k.Mirror, k.mirMargin = describeKeyed(sm, c.x, c.y, &st.mir[bin], &keys)
 			}
 			out = append(out, k)
 		}
