@@ -1,6 +1,9 @@
 package feature
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // circle is the Bresenham circle of radius 3 that FAST tests, in order
 // around the centre.
@@ -46,6 +49,7 @@ func fastCorners(g *Gray, t int, border int, limit int) []corner {
 	for i := range rows {
 		rows[i] = make([]uint16, w)
 	}
+	pass := make([]uint8, w)
 	var cand, prev []int32 // columns of the current and previous row's candidates
 	var out []corner
 	pix := g.Pix
@@ -56,18 +60,32 @@ func fastCorners(g *Gray, t int, border int, limit int) []corner {
 		cand = cand[:0]
 		if y < h-border {
 			base := y * w
+			// First, without branches, the pixels whose circle pixel 0 or
+			// 8 differs from them by more than t (an arc of 9 of the 16
+			// contains pixel 0 or 8); most pixels are not, and are then
+			// skipped eight at a time.
+			row, up, down := pix[base:base+w], pix[base-3*w:base-2*w], pix[base+3*w:base+4*w]
 			for x := x0; x < x1; x++ {
+				p := int(row[x])
+				dv0, dv8 := int(up[x])-p, int(down[x])-p
+				d := max(dv0, dv8, -dv0, -dv8) - t // > 0 when pixel 0 or 8 differs by more than t
+				pass[x] = uint8(uint(-d) >> 63)
+			}
+			for x := x0; x < x1; x++ {
+				if x&7 == 0 && x+8 <= x1 && binary.LittleEndian.Uint64(pass[x:x+8]) == 0 {
+					x += 7
+					continue
+				}
+				if pass[x] == 0 {
+					continue
+				}
 				i := base + x
 				p := int(pix[i])
 				hi, lo := p+t, p-t
-				// An arc of 9 of the 16 contains pixel 0 or 8, and pixel
-				// 4 or 12: most pixels fail this after two reads.
 				v0, v8 := int(pix[i+off[0]]), int(pix[i+off[8]])
 				b08, d08 := max(v0, v8), min(v0, v8)
-				if b08 <= hi && d08 >= lo {
-					continue
-				}
 				v4, v12 := int(pix[i+off[4]]), int(pix[i+off[12]])
+				// ... and pixel 4 or 12.
 				if min(b08, max(v4, v12)) <= hi && max(d08, min(v4, v12)) >= lo {
 					continue
 				}
