@@ -477,13 +477,15 @@ func qualityScore(a *[64][64]float32) int {
 		// For luma in 0..255 the quantised gradient is within ±100; the
 		// clamp only keeps NaN or infinite input (which converting to int
 		// would turn into arbitrary values) from making the score negative.
-		switch d := float32(u-v) * 100 / 255; {
-		case d >= 100 || d <= -100:
+		// Truncating |d| equals truncating d and dropping the sign, and
+		// clearing the sign bit avoids a branch on a coin toss.
+		d := float32(u-v) * 100 / 255
+		a := math.Float32frombits(math.Float32bits(d) &^ (1 << 31))
+		if a < 100 {
+			return int(a)
+		}
+		if a >= 100 {
 			return 100
-		case d >= 0:
-			return int(d)
-		case d < 0:
-			return -int(d)
 		}
 		return 0 // NaN
 	}
@@ -505,25 +507,38 @@ func qualityScore(a *[64][64]float32) int {
 // multiply-adds, which would change the rounding on some platforms.
 func (h *hasher) dct64To16() {
 	d := h.dct
-	for i := range 16 {
-		t := &h.t[i]
-		*t = [64]float32{}
+	// Four rows of t at a time share each row of a; every element still
+	// sums over k in increasing order.
+	for i := 0; i < 16; i += 4 {
+		t0, t1, t2, t3 := &h.t[i], &h.t[i+1], &h.t[i+2], &h.t[i+3]
+		*t0, *t1, *t2, *t3 = [64]float32{}, [64]float32{}, [64]float32{}, [64]float32{}
 		for k := range 64 {
-			dk, ak := d[i][k], &h.a[k]
+			d0, d1, d2, d3 := d[i][k], d[i+1][k], d[i+2][k], d[i+3][k]
+			ak := &h.a[k]
 			for j := range 64 {
-				t[j] += float32(dk * ak[j])
+				v := ak[j]
+				t0[j] += float32(d0 * v)
+				t1[j] += float32(d1 * v)
+				t2[j] += float32(d2 * v)
+				t3[j] += float32(d3 * v)
 			}
 		}
 	}
+	// Four independent sums at a time, so that each addition does not
+	// wait for the previous one.
 	for i := range 16 {
 		t := &h.t[i]
-		for j := range 16 {
-			dj := &d[j]
-			var s float32
+		for j := 0; j < 16; j += 4 {
+			e0, e1, e2, e3 := &d[j], &d[j+1], &d[j+2], &d[j+3]
+			var s0, s1, s2, s3 float32
 			for k := range 64 {
-				s += float32(t[k] * dj[k])
+				v := t[k]
+				s0 += float32(v * e0[k])
+				s1 += float32(v * e1[k])
+				s2 += float32(v * e2[k])
+				s3 += float32(v * e3[k])
 			}
-			h.coef[i][j] = s
+			h.coef[i][j], h.coef[i][j+1], h.coef[i][j+2], h.coef[i][j+3] = s0, s1, s2, s3
 		}
 	}
 }
