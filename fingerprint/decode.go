@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"image"
 	"image/gif"
-	"image/png"
+	stdpng "image/png"
 	"io"
 
 	"github.com/leakwatch/leakwatch/fingerprint/jpeg"
+	"github.com/leakwatch/leakwatch/fingerprint/png"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -28,10 +29,16 @@ type Limits struct {
 	MaxPixels int64
 	// JPEG decoding bounds (package jpeg; 0 means its default): scans
 	// in one file, memory for a progressive file's coefficients, and
-	// pixels of the decoded image after DCT scaling.
+	// pixels of the decoded image after DCT scaling (PNG's after its
+	// reduction, too).
 	MaxScans         int
 	MaxCoefBytes     int64
 	MaxDecodedPixels int64
+	// PNG parsing bounds (package png; 0 means its default): chunks in
+	// one file and bytes of one chunk other than image data. They bound
+	// work on bytes MaxBytes already bounds, so they are not settings.
+	MaxPNGChunks     int
+	MaxPNGChunkBytes int64
 }
 
 // DefaultLimits returns limits suited to photographs: 64 MiB encoded and 50
@@ -161,12 +168,17 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	if f == "" {
 		return Decoded{}, ErrUnsupported
 	}
-	if f == FormatJPEG {
-		var c decodeConfig
-		for _, o := range opts {
-			o(&c)
-		}
+	var c decodeConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	switch {
+	case f == FormatJPEG:
 		return decodeJPEG(ctx, data, lim, c)
+	case f == FormatPNG && c.luma && c.minSide > 0:
+		// Reduced luma, as the JPEG path gives; a full-size or colour
+		// decode (hash's reference, report thumbnails) is image/png's.
+		return decodePNG(ctx, data, lim, c)
 	}
 	if err := ctx.Err(); err != nil {
 		return Decoded{}, err
@@ -232,6 +244,36 @@ func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 		Scale: jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide), Orientation: orient}, nil
 }
 
+// decodePNG reads a PNG row by row into its luma reduced by the scale the
+// JPEG path would choose for the same size (package png), never holding a
+// full-size copy.
+func decodePNG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
+	cfg, err := png.DecodeConfig(data)
+	if err != nil {
+		return Decoded{}, pngError(err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
+		return Decoded{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooManyPixels, cfg.Width, cfg.Height, px, lim.MaxPixels)
+	}
+	d := jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide)
+	img, err := png.Decode(ctx, data, png.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels,
+		MaxChunks: lim.MaxPNGChunks, MaxChunkBytes: lim.MaxPNGChunkBytes})
+	if err != nil {
+		return Decoded{}, pngError(err)
+	}
+	return Decoded{Image: img, Format: FormatPNG, Width: cfg.Width, Height: cfg.Height, Scale: d, Orientation: 1}, nil
+}
+
+func pngError(err error) error {
+	switch {
+	case errors.Is(err, png.ErrLimit):
+		return fmt.Errorf("%w: %w", ErrDecodeLimit, err)
+	case errors.Is(err, png.ErrFormat):
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err // cancellation
+}
+
 // jpegError maps package jpeg's errors onto this package's.
 func jpegError(err error) error {
 	switch {
@@ -283,7 +325,7 @@ type decoder struct {
 func decoders(f Format) decoder {
 	switch f {
 	case FormatPNG:
-		return decoder{png.DecodeConfig, png.Decode}
+		return decoder{stdpng.DecodeConfig, stdpng.Decode}
 	case FormatGIF:
 		return decoder{gif.DecodeConfig, gif.Decode}
 	case FormatWebP:

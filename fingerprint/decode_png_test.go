@@ -1,0 +1,106 @@
+package fingerprint
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestPNGReducedSameFingerprint checks that a PNG read straight into the
+// reduced luma (ForQuery) hashes as image/png's full-size decode does.
+func TestPNGReducedSameFingerprint(t *testing.T) {
+	var pngs [][]byte
+	names, _ := filepath.Glob(filepath.Join(pdqFixtures, "data/*/*.png"))
+	for _, f := range names {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pngs = append(pngs, data)
+	}
+	photos, _ := filepath.Glob("../fixtures/photos/*.jpg")
+	for _, f := range photos[:min(6, len(photos))] {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := DecodeBytes(data, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, d.Image); err != nil {
+			t.Fatal(err)
+		}
+		pngs = append(pngs, buf.Bytes())
+		names = append(names, f+".png")
+	}
+	scaled := 0
+	for i, data := range pngs {
+		full, err := DecodeBytes(data, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		red, err := DecodeBytes(data, DefaultLimits(), ForQuery())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := red.Image.(*image.Gray); !ok || red.Width != full.Width || red.Height != full.Height {
+			t.Fatalf("%s: reduced decode %T of %dx%d, full %dx%d", names[i], red.Image, red.Width, red.Height, full.Width, full.Height)
+		}
+		if red.Scale > 1 {
+			scaled++
+		}
+		a, err := Compute(full.Image)
+		if err != nil {
+			continue // too flat to hash, either way
+		}
+		b, err := Compute(red.Image, SourceSize(red.Width, red.Height))
+		if err != nil {
+			t.Fatalf("%s: %v", names[i], err)
+		}
+		for k := range a.PDQ.Hashes {
+			if d := a.PDQ.Hashes[k].Distance(b.PDQ.Hashes[k]); d > 8 {
+				t.Errorf("%s (1/%d): dihedral %d hash moved %d bits", names[i], red.Scale, k, d)
+			}
+		}
+		if d := a.PHash.Distance(b.PHash); d > 6 {
+			t.Errorf("%s (1/%d): pHash moved %d bits", names[i], red.Scale, d)
+		}
+	}
+	if scaled == 0 {
+		t.Error("no file was decoded reduced")
+	}
+}
+
+// TestPNGBoundsAndCancel: the PNG reader's bounds are decode limits and a
+// cancelled context stops it.
+func TestPNGBoundsAndCancel(t *testing.T) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, gradient(600, 400)); err != nil {
+		t.Fatal(err)
+	}
+	lim := DefaultLimits()
+	lim.MaxPNGChunks = 2
+	if _, err := DecodeBytes(buf.Bytes(), lim, ForQuery()); !errors.Is(err, ErrDecodeLimit) {
+		t.Errorf("chunk bound: %v, want ErrDecodeLimit", err)
+	}
+	lim = DefaultLimits()
+	lim.MaxPixels = 600*400 - 1
+	if _, err := DecodeBytes(buf.Bytes(), lim, ForQuery()); !errors.Is(err, ErrTooManyPixels) {
+		t.Errorf("pixel bound: %v, want ErrTooManyPixels", err)
+	}
+	if _, err := DecodeBytes(buf.Bytes()[:buf.Len()/2], DefaultLimits(), ForQuery()); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("truncated: %v, want ErrCorrupt", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := DecodeBytesContext(ctx, buf.Bytes(), DefaultLimits(), ForQuery()); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
