@@ -1,7 +1,6 @@
 package png
 
 import (
-	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,6 +8,10 @@ import (
 	"image"
 	"io"
 	"math"
+
+	// About a fifth faster than compress/zlib at inflating image data,
+	// which is most of a PNG decode.
+	"github.com/klauspost/compress/zlib"
 )
 
 // Options choose the reduction and bound the work of one decode.
