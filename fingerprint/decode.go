@@ -44,8 +44,9 @@ type Limits struct {
 // DefaultLimits returns limits suited to photographs: 64 MiB encoded and 50
 // megapixels, and the JPEG decoder's default bounds. A JPEG decoded at the
 // working size (ForQuery, ForEnroll) then needs at most about 40 MB (a
-// 50-megapixel CMYK progressive file); other formats are decoded at full
-// size (about 200 MB as RGBA in the worst case).
+// 50-megapixel CMYK progressive file) and a PNG about 4 MB; GIF, WebP, BMP
+// and TIFF are decoded at full size (about 200 MB as RGBA in the worst
+// case, more for a 16-bit TIFF).
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000,
 		MaxScans: jpeg.DefaultMaxScans, MaxCoefBytes: jpeg.DefaultMaxCoefBytes, MaxDecodedPixels: jpeg.DefaultMaxPixels}
@@ -198,8 +199,8 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return Decoded{}, fmt.Errorf("%w: %s declares %dx%d", ErrCorrupt, f, cfg.Width, cfg.Height)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
-		return Decoded{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooManyPixels, cfg.Width, cfg.Height, px, lim.MaxPixels)
+	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
+		return Decoded{}, err
 	}
 	img, err := detach(ctx, f, func() (image.Image, error) { return dec.decode(bytes.NewReader(data)) })
 	if err != nil {
@@ -219,6 +220,14 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	return Decoded{Image: img, Format: f, Width: b.Dx(), Height: b.Dy(), Scale: 1, Orientation: 1}, nil
 }
 
+// checkPixels refuses a w x h image over lim.MaxPixels, from its header.
+func checkPixels(w, h int, lim Limits) error {
+	if px := int64(w) * int64(h); px > lim.MaxPixels {
+		return fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooManyPixels, w, h, px, lim.MaxPixels)
+	}
+	return nil
+}
+
 // decodeJPEG decodes with package jpeg, reduced as c allows, and applies
 // the EXIF orientation to the reduced image.
 func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
@@ -226,8 +235,8 @@ func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 	if err != nil {
 		return Decoded{}, jpegError(err)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
-		return Decoded{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooManyPixels, cfg.Width, cfg.Height, px, lim.MaxPixels)
+	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
+		return Decoded{}, err
 	}
 	img, err := jpeg.Decode(ctx, data, jpeg.Options{MinSide: c.minSide, Luma: c.luma,
 		MaxScans: lim.MaxScans, MaxCoefBytes: lim.MaxCoefBytes, MaxPixels: lim.MaxDecodedPixels})
@@ -252,8 +261,8 @@ func decodePNG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (De
 	if err != nil {
 		return Decoded{}, pngError(err)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
-		return Decoded{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooManyPixels, cfg.Width, cfg.Height, px, lim.MaxPixels)
+	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
+		return Decoded{}, err
 	}
 	d := jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide)
 	img, err := png.Decode(ctx, data, png.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels,

@@ -636,8 +636,10 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	// At most GOMAXPROCS images are decoded at once, whatever the number
 	// of pages and archives in flight, which bounds memory as well: a JPEG
 	// decoded at the working size takes at most about 40 MB (a
-	// 48-megapixel CMYK progressive file), other formats are decoded at
-	// full size (up to 200 MB for 50 megapixels as RGBA).
+	// 48-megapixel CMYK progressive file), a PNG about 4 MB; GIF, WebP,
+	// BMP and TIFF are decoded at full size (up to 200 MB for 50
+	// megapixels as RGBA). A decode abandoned at its timeout may still
+	// be finishing after its slot is freed (fingerprint's detach).
 	select {
 	case s.decodeSlots <- struct{}{}:
 	case <-ctx.Done():
