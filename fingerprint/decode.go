@@ -36,7 +36,8 @@ type Limits struct {
 	MaxDecodedPixels int64
 	// PNG parsing bounds (package png; 0 means its default): chunks in
 	// one file and bytes of one chunk other than image data. They bound
-	// work on bytes MaxBytes already bounds, so they are not settings.
+	// work on bytes MaxBytes already bounds, so they are not settings
+	// (nor is png's bound on one row, which no real image nears).
 	MaxPNGChunks     int
 	MaxPNGChunkBytes int64
 }

@@ -31,6 +31,10 @@ type Options struct {
 	// text, ICC profiles, EXIF). Image data is bounded by the pixels
 	// instead: it must inflate to exactly what the header implies.
 	MaxChunkBytes int64
+	// MaxRowBytes bounds one row of the file: the reader holds two, and
+	// a row's luma, so an image of a few pixels' height and millions of
+	// pixels' width cannot make it allocate what MaxPixels admits.
+	MaxRowBytes int
 }
 
 // Default bounds.
@@ -39,6 +43,7 @@ const (
 	DefaultMaxOutPixels  = 16 << 20
 	DefaultMaxChunks     = 200_000
 	DefaultMaxChunkBytes = 16 << 20
+	DefaultMaxRowBytes   = 8 << 20 // a million 16-bit RGBA pixels
 )
 
 func (o Options) withDefaults() Options {
@@ -56,6 +61,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxChunkBytes <= 0 {
 		o.MaxChunkBytes = DefaultMaxChunkBytes
+	}
+	if o.MaxRowBytes <= 0 {
+		o.MaxRowBytes = DefaultMaxRowBytes
 	}
 	return o
 }
@@ -179,6 +187,11 @@ func channels(ct int) int {
 	return 1
 }
 
+// rowBytes is the size of a row of pw pixels, without its filter byte.
+func rowBytes(cfg Config, pw int) int {
+	return int((int64(pw)*int64(cfg.Depth*channels(cfg.ColorType)) + 7) / 8)
+}
+
 // Decode reads a PNG held in memory into a grey image of its luma,
 // reduced by o.Denom.
 func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
@@ -190,6 +203,9 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > o.MaxPixels {
 		return nil, &LimitError{Limit: "pixels", Value: px, Max: o.MaxPixels}
+	}
+	if n := rowBytes(cfg, cfg.Width); n > o.MaxRowBytes {
+		return nil, &LimitError{Limit: "row bytes", Value: int64(n), Max: int64(o.MaxRowBytes)}
 	}
 	d := o.Denom
 	ow, oh := (cfg.Width+d-1)/d, (cfg.Height+d-1)/d

@@ -303,13 +303,22 @@ func TestLimits(t *testing.T) {
 		{"output pixels", Options{Denom: 2, MaxOutPixels: 32*24 - 1}, "output pixels"},
 		{"chunks", Options{MaxChunks: 10}, "chunks"},
 		{"chunk bytes", Options{MaxChunkBytes: 8}, "chunk bytes"},
+		{"row bytes", Options{MaxRowBytes: 64*3 - 1}, "row bytes"},
 	} {
 		_, err := Decode(context.Background(), data, c.opt)
 		if !errors.As(err, &le) || !errors.Is(err, ErrLimit) || le.Limit != c.limit {
 			t.Errorf("%s: %v, want a %q LimitError", c.name, err, c.limit)
 		}
 	}
-	if _, err := Decode(context.Background(), data, Options{Denom: 2, MaxOutPixels: 32 * 24, MaxChunks: 100}); err != nil {
+	// Two million 16-bit RGBA pixels in one row: within the pixel bound,
+	// refused from the header before two 16 MB rows are allocated.
+	wide := encode(spec{ct: ctRGBA, depth: 16}, 1, 1, rng, 100)
+	binary.BigEndian.PutUint32(wide[16:], 2_000_000)
+	binary.BigEndian.PutUint32(wide[29:], crc32.ChecksumIEEE(wide[12:29]))
+	if _, err := Decode(context.Background(), wide, Options{}); !errors.As(err, &le) || le.Limit != "row bytes" {
+		t.Errorf("a 2,000,000-pixel row: %v, want a row bytes LimitError", err)
+	}
+	if _, err := Decode(context.Background(), data, Options{Denom: 2, MaxOutPixels: 32 * 24, MaxChunks: 100, MaxRowBytes: 64 * 3}); err != nil {
 		t.Errorf("within the bounds: %v", err)
 	}
 }

@@ -16,8 +16,8 @@ var (
 
 // LimitError reports which bound a file exceeded.
 type LimitError struct {
-	// Limit names the bound: "pixels", "output pixels", "chunks" or
-	// "chunk bytes".
+	// Limit names the bound: "pixels", "output pixels", "row bytes",
+	// "chunks" or "chunk bytes".
 	Limit string
 	// Value is what the file needs (or reached), Max the bound.
 	Value, Max int64

@@ -27,9 +27,8 @@ func (r *rows) read(ctx context.Context, zr io.Reader) error {
 	w, h := r.cfg.Width, r.cfg.Height
 	bitsPP := r.cfg.Depth * channels(r.cfg.ColorType)
 	bpp := max(1, bitsPP/8) // the filters' byte distance
-	rowBytes := func(pw int) int { return (pw*bitsPP + 7) / 8 }
-	cur := make([]byte, 1+rowBytes(w))
-	prev := make([]byte, 1+rowBytes(w))
+	cur := make([]byte, 1+rowBytes(r.cfg, w))
+	prev := make([]byte, 1+rowBytes(r.cfg, w))
 	lum := make([]float32, w)
 	passes := [][4]int{{0, 0, 1, 1}}
 	if r.cfg.Interlaced {
@@ -41,7 +40,7 @@ func (r *rows) read(ctx context.Context, zr io.Reader) error {
 		if pw <= 0 || ph <= 0 {
 			continue
 		}
-		n := 1 + rowBytes(pw)
+		n := 1 + rowBytes(r.cfg, pw)
 		clear(prev[:n])
 		for i := range ph {
 			if err := ctx.Err(); err != nil {
