@@ -126,26 +126,23 @@ func fastCorners(g *Gray, t int, border int, limit int) []corner {
 // at i's circle when 9 contiguous circle pixels are all brighter than hi
 // or all darker than lo, and 0 otherwise.
 func arcScore(pix []uint8, i int, off *[16]int, hi, lo int) int {
+	var v [16]int
 	var mb, md uint32
 	for k := range 16 {
-		v := int(pix[i+off[k]])
+		v[k] = int(pix[i+off[k]])
 		// Branch-free: the sign of hi-v says v > hi, of v-lo says v < lo.
-		mb |= uint32((hi-v)>>63&1) << k
-		md |= uint32((v-lo)>>63&1) << k
+		mb |= uint32((hi-v[k])>>63&1) << k
+		md |= uint32((v[k]-lo)>>63&1) << k
 	}
 	s := 1
 	switch {
 	case bits.OnesCount32(mb) >= 9 && hasArc9(mb):
 		for k := range 16 {
-			if mb&(1<<k) != 0 {
-				s += int(pix[i+off[k]]) - hi
-			}
+			s += (v[k] - hi) & -int(mb>>k&1)
 		}
 	case bits.OnesCount32(md) >= 9 && hasArc9(md):
 		for k := range 16 {
-			if md&(1<<k) != 0 {
-				s += lo - int(pix[i+off[k]])
-			}
+			s += (lo - v[k]) & -int(md>>k&1)
 		}
 	default:
 		return 0
