@@ -189,19 +189,23 @@ func harris(g *Gray, cs []corner) {
 	const k = 0.04
 	for ci := range cs {
 		c := &cs[ci]
-		var a, b, cc float64
+		// The sums are exact in integers (each term is at most 1020^2,
+		// 49 of them), as they were in float64.
+		var a, b, cc int
 		for dy := -3; dy <= 3; dy++ {
-			for dx := -3; dx <= 3; dx++ {
-				i := (c.y+dy)*w + c.x + dx
-				gx := float64(int(pix[i-w+1])+2*int(pix[i+1])+int(pix[i+w+1])) -
-					float64(int(pix[i-w-1])+2*int(pix[i-1])+int(pix[i+w-1]))
-				gy := float64(int(pix[i+w-1])+2*int(pix[i+w])+int(pix[i+w+1])) -
-					float64(int(pix[i-w-1])+2*int(pix[i-w])+int(pix[i-w+1]))
+			i0 := (c.y+dy)*w + c.x - 3
+			up, mid, down := pix[i0-w-1:i0-w+8], pix[i0-1:i0+8], pix[i0+w-1:i0+w+8]
+			for dx := 1; dx <= 7; dx++ {
+				gx := int(up[dx+1]) + 2*int(mid[dx+1]) + int(down[dx+1]) -
+					(int(up[dx-1]) + 2*int(mid[dx-1]) + int(down[dx-1]))
+				gy := int(down[dx-1]) + 2*int(down[dx]) + int(down[dx+1]) -
+					(int(up[dx-1]) + 2*int(up[dx]) + int(up[dx+1]))
 				a += gx * gx
 				b += gy * gy
 				cc += gx * gy
 			}
 		}
-		c.score = float32(a*b - cc*cc - k*(a+b)*(a+b))
+		fa, fb, fc := float64(a), float64(b), float64(cc)
+		c.score = float32(fa*fb - fc*fc - k*(fa+fb)*(fa+fb))
 	}
 }
