@@ -171,12 +171,13 @@ func edgeStrength(pix []float32, n, m, b int, dst []float32) {
 	}
 	r0, r1, r2, r3 := row(b-2), row(b-1), row(b), row(b+1)
 	dst = dst[:m]
+	r0, r1, r3 = r0[:m], r1[:m], r3[:m]
 	for j := range dst {
 		d := (r2[j] + r3[j] - r1[j] - r0[j]) * 0.5
-		if d < 0 {
-			d = -d
-		}
-		dst[j] = d
+		// |d| by clearing the sign bit: a branch on the sign of an image
+		// difference is a coin toss. (-0 becomes +0, which compares the
+		// same.)
+		dst[j] = math.Float32frombits(math.Float32bits(d) &^ (1 << 31))
 	}
 }
 
@@ -185,7 +186,9 @@ func edgeStrength(pix []float32, n, m, b int, dst []float32) {
 func edgePeaks(prev, cur, next []float32, dst []bool) {
 	prev, next, dst = prev[:len(cur)], next[:len(cur)], dst[:len(cur)]
 	for j, d := range cur {
-		dst[j] = d >= edgeThreshold && d >= prev[j] && d > next[j]
+		// Evaluated in full, without short-circuit branches.
+		a, b, c := d >= edgeThreshold, d >= prev[j], d > next[j]
+		dst[j] = b2i(a)&b2i(b)&b2i(c) != 0
 	}
 }
 
@@ -552,4 +555,11 @@ func (p *plane) refineRect(r rectF, radius int) rectF {
 		return r
 	}
 	return out
+}
+
+func b2i(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
