@@ -305,18 +305,16 @@ func jpegError(err error) error {
 // Limits.MaxPixels and MaxBytes (BENCHMARKS.md gives the worst cases per
 // format). A panic in decode is reported as a corrupt image.
 func detach(ctx context.Context, f Format, decode func() (image.Image, error)) (image.Image, error) {
+	if ctx.Done() == nil { // cannot be cancelled: no goroutine needed
+		return recovered(f, decode)
+	}
 	type result struct {
 		img image.Image
 		err error
 	}
 	done := make(chan result, 1) // the abandoned goroutine never blocks
 	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("%w: %s decoder panicked: %v", ErrCorrupt, f, p)}
-			}
-		}()
-		img, err := decode()
+		img, err := recovered(f, decode)
 		done <- result{img, err}
 	}()
 	select {
@@ -325,6 +323,16 @@ func detach(ctx context.Context, f Format, decode func() (image.Image, error)) (
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// recovered runs decode, reporting a panic as a corrupt image.
+func recovered(f Format, decode func() (image.Image, error)) (img image.Image, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("%w: %s decoder panicked: %v", ErrCorrupt, f, p)
+		}
+	}()
+	return decode()
 }
 
 type decoder struct {

@@ -189,9 +189,13 @@ func TestDetachReturnsOnCancel(t *testing.T) {
 	close(release)
 	<-finished // the abandoned decode still runs to its end
 
-	_, err = detach(context.Background(), FormatGIF, func() (image.Image, error) { panic("boom") })
-	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("panicking decoder: %v, want ErrCorrupt", err)
+	live, stop := context.WithCancel(context.Background())
+	defer stop()
+	for _, c := range []context.Context{context.Background(), live} { // run in place, and detached
+		_, err = detach(c, FormatGIF, func() (image.Image, error) { panic("boom") })
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("panicking decoder: %v, want ErrCorrupt", err)
+		}
 	}
 	img, err := detach(context.Background(), FormatGIF, func() (image.Image, error) { return image.NewGray(image.Rect(0, 0, 2, 1)), nil })
 	if err != nil || img.Bounds().Dx() != 2 {
