@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -12,9 +13,11 @@ import (
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/metrics"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/scan"
 	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/watch"
 )
 
 func (a *app) enqueueCmd() *cobra.Command {
@@ -76,6 +79,7 @@ once no shared run is open.
 	fl.BoolVar(&asJSON, "json", false, "stream findings, errors and each run's summary as JSON lines")
 	fl.BoolVar(&w.ExitWhenIdle, "exit-when-idle", false, "exit once no shared run has work left")
 	fl.Int64Var(&w.Run, "run", 0, "work on this run only")
+	fl.StringVar(&w.ID, "worker-id", "", "this worker's name in leases, \"runs show\" and its metrics (default host:pid:random)")
 	fl.DurationVar(&w.Lease, "lease", 30*time.Second, "how long a claimed item stays this worker's without a heartbeat")
 	fl.IntVar(&w.Slots, "slots", 0, "work items in flight (default: the number of CPUs, at least 2)")
 	return cmd
@@ -84,6 +88,9 @@ once no shared run is open.
 func (a *app) runWorker(ctx context.Context, o scanOptions, w *scan.Worker, asJSON bool) error {
 	if err := o.Validate(); err != nil {
 		return usageError{err}
+	}
+	if err := watch.CheckListen(o.Worker.Listen, o.Watch.ListenAny); err != nil {
+		return usageError{fmt.Errorf("--worker-listen %w", err)}
 	}
 	eps, err := a.openAlerts(targets(o.Alerts, o.slacks))
 	if err != nil {
@@ -98,6 +105,22 @@ func (a *app) runWorker(ctx context.Context, o scanOptions, w *scan.Worker, asJS
 	var out scan.Config
 	a.scanOutput(&out, asJSON)
 	log := a.logger()
+	if w.ID == "" {
+		w.ID = scan.NewWorkerID()
+	}
+	if o.Worker.Listen != "off" {
+		m := metrics.NewWorker(w.ID, metrics.Options{Version: versionString(), Runtime: true,
+			TxRetries: func() float64 { return float64(s.Store.TxRetries()) }})
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		addr, stop, err := metrics.Serve(o.Worker.Listen, mux)
+		if err != nil {
+			return fmt.Errorf("--worker-listen: %w", err)
+		}
+		defer stop()
+		w.Metrics = m
+		a.Printf("worker %s: metrics on http://%s/metrics", w.ID, addr)
+	}
 	w.Store, w.Bank, w.BankPath, w.Endpoints, w.Logger = s.Store, s.Bank, o.Bank, eps.Keys, log
 	w.ConfigFor = func(sp scan.RunSpec, bank *fingerprint.Bank) scan.Config {
 		cfg := o.ForRun(sp).Config(s.Tor, sp.Seeds, bank, s.Store, eps.Keys, log)

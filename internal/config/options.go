@@ -17,6 +17,7 @@ type Options struct {
 	Tor      Tor
 	Alerts   Alerts
 	Watch    Watch
+	Worker   Worker
 
 	Evidence Evidence
 }
@@ -104,6 +105,12 @@ type Alerts struct {
 	// Hold is how long a new incident's event may wait for the end of
 	// its scan.
 	Hold time.Duration
+}
+
+// Worker configures "leakwatch worker".
+type Worker struct {
+	// Listen is the address of the worker's /metrics, or "off".
+	Listen string
 }
 
 // Watch configures "leakwatch watch".

@@ -66,6 +66,10 @@ type Options struct {
 	Pending func() float64
 	// Runtime adds the Go runtime and process collectors.
 	Runtime bool
+	// TxRetries, if set, is read at scrape time for a worker's
+	// leakwatch_worker_tx_retries_total (transactions the store retried
+	// after a serialization failure or deadlock).
+	TxRetries func() float64
 }
 
 // New returns a metric set registered in its own registry.

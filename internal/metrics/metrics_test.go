@@ -145,3 +145,33 @@ func TestCountersMoveDuringARun(t *testing.T) {
 		t.Errorf("second run: pages not added once: %s", body)
 	}
 }
+
+func TestWorkerMetrics(t *testing.T) {
+	tx := 2.0
+	w := NewWorker("host:1:ab", Options{TxRetries: func() float64 { return tx }})
+	w.Claimed(3, 2*time.Millisecond)
+	w.Claimed(0, time.Millisecond)
+	w.Finished(false)
+	w.Finished(true)
+	w.Released()
+	w.LeaseRenewed()
+	w.LeaseLost()
+	w.StoreRetry("heartbeat")
+	_, body := scrape(t, w.Handler(), "/metrics")
+	for _, want := range []string{
+		`leakwatch_worker_items_claimed_total{worker="host:1:ab"} 3`,
+		`leakwatch_worker_items_done_total{worker="host:1:ab"} 1`,
+		`leakwatch_worker_items_failed_total{worker="host:1:ab"} 1`,
+		`leakwatch_worker_items_released_total{worker="host:1:ab"} 1`,
+		`leakwatch_worker_lease_renewals_total{worker="host:1:ab"} 1`,
+		`leakwatch_worker_leases_lost_total{worker="host:1:ab"} 1`,
+		`leakwatch_worker_claim_seconds_count{worker="host:1:ab"} 2`,
+		`leakwatch_worker_store_retries_total{op="heartbeat",worker="host:1:ab"} 1`,
+		`leakwatch_worker_store_retries_total{op="claim",worker="host:1:ab"} 0`,
+		`leakwatch_worker_tx_retries_total{worker="host:1:ab"} 2`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("worker metrics lack %q", want)
+		}
+	}
+}

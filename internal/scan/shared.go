@@ -106,9 +106,40 @@ type Worker struct {
 	// whose completion emptied its queue).
 	OnRunDone func(store.RunInfo)
 	Logger    *slog.Logger
+	// Metrics, if set, is told what the worker does (metrics.Worker).
+	Metrics WorkerMetrics
 
 	storeErrors atomic.Int64
 	leaseLosses atomic.Int64
+}
+
+// WorkerMetrics receives what a worker does, for its metrics.
+type WorkerMetrics interface {
+	Claimed(items int, took time.Duration)
+	Finished(failed bool)
+	Released()
+	LeaseRenewed()
+	LeaseLost()
+	// StoreRetry counts a failed store round trip; op is one of
+	// metrics.StoreOps.
+	StoreRetry(op string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Claimed(int, time.Duration) {}
+func (noMetrics) Finished(bool)              {}
+func (noMetrics) Released()                  {}
+func (noMetrics) LeaseRenewed()              {}
+func (noMetrics) LeaseLost()                 {}
+func (noMetrics) StoreRetry(string)          {}
+
+// NewWorkerID returns a worker ID for this process: host:pid:random.
+func NewWorkerID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // sharedRun is a worker's state for one run: its config and scanner.
@@ -156,7 +187,11 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			}
 			continue
 		}
+		t0 := time.Now()
 		items, err := w.Store.Claim(ctx, w.ID, w.Run, n, w.Lease)
+		if err == nil {
+			w.Metrics.Claimed(len(items), time.Since(t0))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -172,7 +207,7 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			if w.ExitWhenIdle && inflight.Load() == 0 {
 				idle, err := w.idle(ctx)
 				if err != nil {
-					w.storeRetry("idle check", err)
+					w.storeRetry("idle_check", err)
 				} else if idle {
 					break
 				}
@@ -188,13 +223,15 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 					if errors.Is(err, errStoreUnreachable) {
 						// Not the run's fault: the item goes back to the
 						// queue and the claim loop backs off.
-						w.storeRetry("run config", err, "run", it.RunID, "item", it.ID)
+						w.storeRetry("run_config", err, "run", it.RunID, "item", it.ID)
 						w.release(ctx, it)
 					} else {
 						// A run that cannot be set up fails its items, so
 						// the run still ends.
 						w.Logger.Warn("shared run unusable", "run", it.RunID, "err", err)
-						_, _ = w.Store.Complete(ctx, w.ID, it, store.Result{Err: err.Error()}, 0, 0)
+						if _, err := w.Store.Complete(ctx, w.ID, it, store.Result{Err: err.Error()}, 0, 0); err == nil {
+							w.Metrics.Finished(true)
+						}
 					}
 					free <- struct{}{}
 					continue
@@ -236,6 +273,7 @@ func (w *Worker) LeaseLosses() int64 { return w.leaseLosses.Load() }
 // retried (or whose item returns to the queue).
 func (w *Worker) storeRetry(op string, err error, fields ...any) {
 	w.storeErrors.Add(1)
+	w.Metrics.StoreRetry(op)
 	w.Logger.Warn("store unreachable, retrying", append([]any{"op", op, "worker", w.ID, "err", err}, fields...)...)
 }
 
@@ -244,6 +282,7 @@ func (w *Worker) storeRetry(op string, err error, fields ...any) {
 // the attempt. If the store cannot be reached the item comes back when
 // its lease ends.
 func (w *Worker) release(ctx context.Context, it store.Item) {
+	w.Metrics.Released()
 	if err := w.Store.Release(context.WithoutCancel(ctx), w.ID, it.ID); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		w.storeRetry("release", err, "item", it.ID)
 	}
@@ -251,10 +290,10 @@ func (w *Worker) release(ctx context.Context, it store.Item) {
 
 func (w *Worker) defaults() {
 	if w.ID == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 3)
-		_, _ = rand.Read(b)
-		w.ID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
+		w.ID = NewWorkerID()
+	}
+	if w.Metrics == nil {
+		w.Metrics = noMetrics{}
 	}
 	if w.Lease <= 0 {
 		w.Lease = 30 * time.Second
@@ -343,6 +382,9 @@ type itemTally struct {
 type itemLease struct {
 	lost    atomic.Bool
 	renewed atomic.Int64 // Unix ns of the last claim or renewal
+	// recording is set while the result is being recorded: a renewal
+	// refused then may only mean the result is in.
+	recording atomic.Bool
 }
 
 var kindOf = map[string]crawler.LinkKind{"page": crawler.LinkPage, "image": crawler.LinkImage, "archive": crawler.LinkArchive}
@@ -370,7 +412,7 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 		crawler.Task{URL: it.URL, Page: it.Page, Kind: kindOf[it.Kind], Depth: it.Depth}, sr.sc.handle)
 	if held {
 		if rerr := w.Store.ReleaseHost(context.WithoutCancel(ctx), host, slot, w.ID, sr.cfg.Crawler.Delay); rerr != nil {
-			w.storeRetry("release host slot", rerr, "host", host)
+			w.storeRetry("release_host_slot", rerr, "host", host)
 		}
 	}
 	if l.lost.Load() {
@@ -384,7 +426,7 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 	if tally.storeFailed.Load() {
 		// A match found but not recorded must not be lost with a "done"
 		// item: the item goes back to the queue to be done again.
-		w.storeRetry("record matches", ErrStorage, "url", it.URL, "item", it.ID)
+		w.storeRetry("record_matches", ErrStorage, "url", it.URL, "item", it.ID)
 		w.release(ctx, it)
 		return
 	}
@@ -403,9 +445,13 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 	if maxPages <= 0 {
 		maxPages = 1000
 	}
+	l.recording.Store(true)
 	c, err := w.complete(ctx, it, l, res, maxPages)
 	if errors.Is(err, store.ErrLeaseLost) {
-		w.leaseLosses.Add(1)
+		if l.lost.CompareAndSwap(false, true) { // else the heartbeat counted it
+			w.leaseLosses.Add(1)
+			w.Metrics.LeaseLost()
+		}
 		w.Logger.Warn("lease lost before completion: result dropped", "worker", w.ID, "url", it.URL, "item", it.ID)
 		return
 	}
@@ -413,6 +459,7 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 		w.Logger.Warn("item not recorded; it returns to the queue after its lease", "worker", w.ID, "url", it.URL, "item", it.ID, "err", err)
 		return
 	}
+	w.Metrics.Finished(res.Err != "")
 	if c.Dropped > 0 {
 		sr.sc.problem(it.URL, fmt.Errorf("%w (%d): %d links not followed", crawler.ErrPageLimit, maxPages, c.Dropped))
 	}
@@ -431,6 +478,7 @@ func (w *Worker) heartbeat(ctx context.Context, it store.Item, l *itemLease, aba
 	lose := func(why string) {
 		if l.lost.CompareAndSwap(false, true) {
 			w.leaseLosses.Add(1)
+			w.Metrics.LeaseLost()
 			w.Logger.Warn("lease lost", "worker", w.ID, "item", it.ID, "url", it.URL, "why", why)
 		}
 		abandon()
@@ -451,8 +499,11 @@ func (w *Worker) heartbeat(ctx context.Context, it store.Item, l *itemLease, aba
 			switch {
 			case err == nil:
 				l.renewed.Store(time.Now().UnixNano())
+				w.Metrics.LeaseRenewed()
 			case errors.Is(err, store.ErrLeaseLost):
-				lose("taken over")
+				if !l.recording.Load() {
+					lose("taken over")
+				} // else the completion itself tells
 				return
 			case ctx.Err() != nil:
 				return
@@ -491,7 +542,7 @@ func (w *Worker) hostSlot(ctx context.Context, sr *sharedRun, host string) (int,
 	for ctx.Err() == nil {
 		slot, ok, err := w.Store.AcquireHost(ctx, host, w.ID, par, hold)
 		if err != nil {
-			w.storeRetry("host slot", err, "host", host)
+			w.storeRetry("host_slot", err, "host", host)
 			return 0, false
 		}
 		if ok {
@@ -508,7 +559,10 @@ func (w *Worker) hostSlot(ctx context.Context, sr *sharedRun, host string) (int,
 func (w *Worker) complete(ctx context.Context, it store.Item, l *itemLease, res store.Result, maxPages int) (store.Completion, error) {
 	wctx := context.WithoutCancel(ctx)
 	for attempt := 0; ; attempt++ {
-		if l.lost.Load() || w.leaseLeft(l) < w.Lease/3 {
+		// Trying is safe at any time (the store refuses a result from a
+		// worker that no longer holds the item); once the heartbeat has
+		// given the lease up, the item is not ours to record.
+		if l.lost.Load() {
 			return store.Completion{}, fmt.Errorf("item %d: %w", it.ID, store.ErrLeaseLost)
 		}
 		c, err := w.Store.Complete(wctx, w.ID, it, res, maxPages, maxItemsPerRun)
@@ -517,7 +571,7 @@ func (w *Worker) complete(ctx context.Context, it store.Item, l *itemLease, res 
 		}
 		d := min(time.Duration(100<<min(attempt, 6))*time.Millisecond, 5*time.Second)
 		w.storeRetry("complete", err, "item", it.ID, "attempt", attempt+1, "retry_in", d)
-		sleep(wctx, min(d, max(w.leaseLeft(l)-w.Lease/3, time.Millisecond)))
+		sleep(wctx, d)
 	}
 }
 

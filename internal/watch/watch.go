@@ -46,10 +46,14 @@ func (o Options) Validate() error {
 	if o.Watch.Schedule == "" {
 		return errors.New(`--schedule is required, e.g. --schedule "@every 6h" or --schedule "30 3 * * *"`)
 	}
-	return CheckListen(o.Watch.Listen, o.Watch.ListenAny)
+	if err := CheckListen(o.Watch.Listen, o.Watch.ListenAny); err != nil {
+		return fmt.Errorf("--listen %w", err)
+	}
+	return nil
 }
 
-// CheckListen refuses non-loopback addresses unless allowed: the
+// CheckListen refuses non-loopback addresses unless allowed (the error
+// is to follow the flag's name): the
 // endpoints have no authentication and reveal what is scanned and found.
 func CheckListen(addr string, anyOK bool) error {
 	if addr == "off" {
@@ -57,7 +61,7 @@ func CheckListen(addr string, anyOK bool) error {
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("--listen %q: want HOST:PORT or off", addr)
+		return fmt.Errorf("%q: want HOST:PORT or off", addr)
 	}
 	if anyOK || host == "localhost" {
 		return nil
@@ -65,7 +69,7 @@ func CheckListen(addr string, anyOK bool) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("--listen %s is not a loopback address: /metrics and /healthz are unauthenticated and show what leakwatch scans and finds; keep 127.0.0.1 and put an authenticating proxy in front, or pass --listen-any on a trusted network", addr)
+	return fmt.Errorf("%s is not a loopback address: /metrics and /healthz are unauthenticated and show what leakwatch scans and finds; keep 127.0.0.1 and put an authenticating proxy in front, or pass --listen-any on a trusted network", addr)
 }
 
 // Output is where a watcher reports.
