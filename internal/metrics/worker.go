@@ -16,7 +16,7 @@ import (
 
 // StoreOps are the store round trips a worker retries, the op label of
 // leakwatch_worker_store_retries_total (a fixed set).
-var StoreOps = []string{"claim", "heartbeat", "complete", "release", "record_matches", "run_config", "idle_check", "host_slot", "release_host_slot"}
+var StoreOps = []string{"claim", "heartbeat", "complete", "release", "record_matches", "run_config", "idle_check", "host_slot", "release_host_slot", "charge_links"}
 
 // Worker is the metric set of one shared-run worker. Every series carries
 // the worker's ID as the label worker (one value per process), so the

@@ -24,6 +24,10 @@ type revisit struct {
 	// usable says whether a cached fingerprint (and the time its patches
 	// were matched) serves this scan; if not, the image is fetched again.
 	usable func(fingerprint.Fingerprint, time.Time) bool
+	// charge, if set, spends a page's link bytes from a budget kept
+	// outside this process (a shared run's, in the store): false means
+	// the page is not remembered.
+	charge func(page string, n int64) bool
 }
 
 var kindStatus = map[crawler.LinkKind]string{crawler.LinkPage: "page", crawler.LinkImage: "image", crawler.LinkArchive: "archive"}
@@ -62,6 +66,15 @@ func (r *revisit) Remember(u string, v crawler.Validators) {
 	links := v.Links
 	if v.Kind == crawler.LinkPage && links == nil {
 		links = []string{}
+	}
+	if v.Kind == crawler.LinkPage && r.charge != nil {
+		var n int64
+		for _, l := range links {
+			n += int64(len(l))
+		}
+		if !r.charge(u, n) {
+			return
+		}
 	}
 	if err := r.st.SaveVisit(r.ctx, r.runID, store.Visit{URL: u, Status: kindStatus[v.Kind], ETag: v.ETag, LastModified: v.LastModified, Links: links}); err != nil {
 		r.log("remember visit", "url", u, "err", err)

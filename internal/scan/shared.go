@@ -357,7 +357,8 @@ func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (
 	sc.runID = id
 	sc.sum.RunID = id
 	if !cfg.Recrawl {
-		cfg.Crawler.Revisit = &revisit{ctx: context.WithoutCancel(ctx), st: cfg.Store, runID: id, log: sc.log.Warn, usable: sc.cacheUsable}
+		cfg.Crawler.Revisit = &revisit{ctx: context.WithoutCancel(ctx), st: cfg.Store, runID: id, log: sc.log.Warn, usable: sc.cacheUsable,
+			charge: w.linkBudget(ctx, id, sc, cfg.Crawler.MaxStoredLinkBytes)}
 	}
 	cr, err := crawler.New(cfg.Crawler)
 	if err != nil {
@@ -365,6 +366,28 @@ func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (
 	}
 	sc.cfg, sc.cr = cfg, cr
 	return &sharedRun{id: id, spec: sp, cfg: cfg, cr: cr, sc: sc}, nil
+}
+
+// linkBudget returns the charge function of a shared run's budget of
+// stored page links (max bytes; the crawler's default when 0): each
+// process's crawler only sees one page at a time, so the run's total is
+// kept in the store, spent by every worker.
+func (w *Worker) linkBudget(ctx context.Context, run int64, sc *scanner, max int64) func(string, int64) bool {
+	if max <= 0 {
+		max = 32 << 20
+	}
+	return func(page string, n int64) bool {
+		ok, first, err := w.Store.ChargeLinks(context.WithoutCancel(ctx), run, n, max)
+		if err != nil {
+			// Not remembered: the page is fetched in full next time.
+			w.storeRetry("charge_links", err, "url", page)
+			return false
+		}
+		if first {
+			sc.problem(page, fmt.Errorf("%w (%d bytes): this and later pages are not remembered", crawler.ErrLinkBudget, max))
+		}
+		return ok
+	}
 }
 
 // itemTallyKey is the context key of an item's tally.

@@ -228,3 +228,84 @@ func TestThreeWorkersMatchSingleProcess(t *testing.T) {
 	}
 	t.Logf("%d URLs, images per worker %v, %d incidents, run %d: %d done, %d failed, %d findings", len(log), counts, len(got), run, ri.Done, ri.Failed, ri.Findings)
 }
+
+// The stored-link budget is the run's, not each page's: two workers
+// sharing a run store at most that many bytes of page links between
+// them, the pages beyond it are not remembered, and the run reports the
+// budget used up once.
+func TestSharedRunLinkBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	site := newLoggedSite(corpus.New(1), 12, 4)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	bank, _ := setup(t, corpus.New(1).WriteCaptures)
+	loc := pgtest.Start(t).CreateDB(t)
+	first, err := store.Open(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	const budget = 1500
+	sp := sharedSpec([]string{srv.URL + "/f/"})
+	sp.Limits.MaxStoredLinkBytes = budget
+	if _, err := Enqueue(context.Background(), first, sp); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var reported int64
+	for i := range 2 {
+		st, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		w := &Worker{Store: st, Bank: bank, ExitWhenIdle: true, ID: fmt.Sprintf("w%d", i), Slots: 2, Poll: 50 * time.Millisecond,
+			ConfigFor: func(sp RunSpec, b *fingerprint.Bank) Config {
+				cfg := configFor(st)(sp, b)
+				cfg.Crawler.MaxStoredLinkBytes = sp.Limits.MaxStoredLinkBytes
+				return cfg
+			}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sums, err := w.Work(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			for _, s := range sums {
+				reported += s.ErrorsBy["link_budget"]
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	pages := []string{srv.URL + "/f/"}
+	for p := range 12 {
+		pages = append(pages, fmt.Sprintf("%s/f/page/%d", srv.URL, p))
+	}
+	var stored, remembered, all int
+	for _, p := range pages {
+		v, ok, err := first.Visit(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all++
+		if ok && v.Links != nil {
+			remembered++
+			for _, l := range v.Links {
+				stored += len(l)
+			}
+		}
+	}
+	if stored > budget || remembered == 0 || remembered == all {
+		t.Errorf("%d of %d pages remembered with %d bytes of links (budget %d)", remembered, all, stored, budget)
+	}
+	if reported != 1 {
+		t.Errorf("budget used up reported %d times across the workers, want once", reported)
+	}
+	t.Logf("%d of %d pages remembered, %d bytes of links (budget %d)", remembered, all, stored, budget)
+}

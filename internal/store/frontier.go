@@ -191,6 +191,27 @@ func (s *Store) Release(ctx context.Context, owner string, id int64) error {
 	return nil
 }
 
+// ChargeLinks spends n bytes of run's budget of stored page links (max
+// bytes, shared by every worker of the run) if they fit. ok is false when
+// they do not: the page's links are not stored, and it is fetched in full
+// next time. first is set for the one caller that found the budget spent
+// first, so the run reports it once whichever worker hits it.
+func (s *Store) ChargeLinks(ctx context.Context, run, n, max int64) (ok, first bool, err error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET stored_link_bytes = stored_link_bytes + ? WHERE id = ? AND stored_link_bytes + ? <= ?`, n, run, n, max)
+	if err != nil {
+		return false, false, fmt.Errorf("charge links: %w", err)
+	}
+	if k, err := res.RowsAffected(); err != nil || k == 1 {
+		return err == nil, false, err
+	}
+	res, err = s.db.ExecContext(ctx, `UPDATE runs SET link_budget_spent = 1 WHERE id = ? AND link_budget_spent = 0`, run)
+	if err != nil {
+		return false, false, fmt.Errorf("charge links: %w", err)
+	}
+	k, err := res.RowsAffected()
+	return false, k == 1, err
+}
+
 // Result is what a worker reports for an item it finished.
 type Result struct {
 	// Err is the item's error; a non-empty Err fails the item.

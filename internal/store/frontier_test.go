@@ -210,3 +210,31 @@ func TestFrontierRelease(t *testing.T) {
 		}
 	})
 }
+
+// A shared run's stored-link budget is spent by every worker through the
+// store: what does not fit is refused, and the first refusal is reported
+// once.
+func TestChargeLinks(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		s, err := Open(ctx, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		run, err := s.CreateRun(ctx, "http://dump.test/", []byte(`{}`), []Item{{URL: "http://dump.test/", Kind: "page", Depth: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := []struct {
+			n         int64
+			ok, first bool
+		}{{60, true, false}, {50, false, true}, {30, true, false}, {20, false, false}, {10, true, false}, {1, false, false}}
+		for i, st := range steps {
+			ok, first, err := s.ChargeLinks(ctx, run, st.n, 100)
+			if err != nil || ok != st.ok || first != st.first {
+				t.Errorf("charge %d: %d bytes: ok %v first %v err %v, want ok %v first %v", i, st.n, ok, first, err, st.ok, st.first)
+			}
+		}
+	})
+}

@@ -210,4 +210,10 @@ CREATE TABLE host_slots (
 	PRIMARY KEY (host, slot)
 );
 `,
+	// 9: a shared run's budget of stored page links, spent by all its
+	// workers (plain SQL both dialects read).
+	`
+ALTER TABLE runs ADD COLUMN stored_link_bytes BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN link_budget_spent INTEGER NOT NULL DEFAULT 0;
+`,
 }

@@ -5,8 +5,8 @@ package store
 // SQLite rowid key and BYTEA for BLOB. Timestamps stay RFC 3339 text in
 // both, so every query and scan is shared. Migrations 2-7 are plain SQL
 // that both dialects read, so they are the SQLite text itself; a test
-// keeps the two lists the same length.
-var postgresMigrations = append(append([]string{postgresInitial}, migrations[1:7]...), postgresFrontier)
+// keeps the two lists the same length. So is migration 9.
+var postgresMigrations = append(append(append([]string{postgresInitial}, migrations[1:7]...), postgresFrontier), migrations[8:]...)
 
 // postgresInitial is migration 1: runs, visited URLs, seen assets,
 // incidents, matches and the outbox.
