@@ -32,7 +32,7 @@ var killCycles = flag.Int("cycles", 0, "kill-and-resume cycles for TestKillResum
 // leakwatchBinary is the leakwatch command that testscript.Main installed
 // in $PATH (a copy of this test binary), run as a separate process so it
 // can be killed.
-func leakwatchBinary(t *testing.T) string {
+func leakwatchBinary(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("leakwatch")
 	if err != nil {
