@@ -27,16 +27,20 @@ func (a *app) enqueueCmd() *cobra.Command {
 		Short: "Start a shared run: queue the seeds with this scope and these limits for workers, print the run ID",
 		Long: `enqueue starts a run that any number of "leakwatch worker" processes share
 through the store (PostgreSQL): the seeds become the run's first work items,
-and the scope, depth and limits given here hold for every worker. It prints
-the run's ID; "leakwatch runs show ID" follows it.`,
+and the scope, depth, limits and --baseline given here hold for every
+worker. It prints the run's ID; "leakwatch runs show ID" follows it.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: a.withSeeds(func(ctx context.Context, seeds []string) error {
+			b, err := o.LoadBaseline()
+			if err != nil {
+				return usageError{err}
+			}
 			st, err := store.Open(ctx, o.Store)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			id, err := scan.Enqueue(ctx, st, o.Spec(seeds))
+			id, err := scan.Enqueue(ctx, st, o.Spec(seeds).WithBaseline(b))
 			if err != nil {
 				return usageError{err}
 			}

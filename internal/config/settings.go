@@ -173,7 +173,7 @@ func Settings() []Setting {
 			Usage: "how long to keep retrying alert delivery before leaving events for the next run", field: func(o *Options) any { return &o.Alerts.Wait }},
 		{Key: "alerts.hold", Flag: "alert-hold", Env: "LEAKWATCH_ALERT_HOLD", Type: "duration", kind: kindDuration, Default: "10m", Commands: []string{"scan", "watch"},
 			Usage: "hold a new incident's alert until the scan ends, at most this long, so it carries everything the scan found (0: send at once)", field: func(o *Options) any { return &o.Alerts.Hold }},
-		{Key: "baseline", Flag: "baseline", Env: "LEAKWATCH_BASELINE", Type: "path", Path: true, Commands: []string{"scan", "watch"},
+		{Key: "baseline", Flag: "baseline", Env: "LEAKWATCH_BASELINE", Type: "path", Path: true, Commands: []string{"scan", "watch", "enqueue"},
 			Usage: "earlier JSON export (scan --json, incidents show --json) whose (capture, file) pairs are known: neither recorded nor alerted", check: nonEmpty, field: func(o *Options) any { return &o.Baseline }},
 		{Key: "watch.schedule", Flag: "schedule", Env: "LEAKWATCH_SCHEDULE", Type: "string", Commands: watching,
 			Usage: `when to scan: "@every 6h", "@daily" or cron fields such as "30 3 * * *" (required)`, check: checkSchedule, field: func(o *Options) any { return &o.Watch.Schedule }},

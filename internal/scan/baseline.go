@@ -1,12 +1,15 @@
 package scan
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/leakwatch/leakwatch/internal/store"
 )
@@ -86,6 +89,28 @@ func (b Baseline) collect(v any) {
 			b.collect(e)
 		}
 	}
+}
+
+// pairs lists the baseline's pairs, sorted (nil for an empty baseline).
+func (b Baseline) pairs() [][2]string {
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([][2]string, 0, len(b))
+	for p := range b {
+		out = append(out, [2]string{p.capture, p.sha})
+	}
+	slices.SortFunc(out, func(x, y [2]string) int { return cmp.Or(strings.Compare(x[0], y[0]), strings.Compare(x[1], y[1])) })
+	return out
+}
+
+// baselineOf is the baseline of a shared run's pairs.
+func baselineOf(pairs [][2]string) Baseline {
+	b := make(Baseline, len(pairs))
+	for _, p := range pairs {
+		b[pair{p[0], p[1]}] = struct{}{}
+	}
+	return b
 }
 
 // Has reports whether the pair of ev is in the baseline.

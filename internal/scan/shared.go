@@ -32,6 +32,15 @@ type RunSpec struct {
 	Limits         config.Limits `json:"limits"`
 	Recrawl        bool          `json:"recrawl,omitempty"`
 	WholeImageOnly bool          `json:"whole_image_only,omitempty"`
+	// Baseline is the (capture ID, SHA-256) pairs of the run's baseline
+	// (--baseline at enqueue), so every worker leaves them out.
+	Baseline [][2]string `json:"baseline,omitempty"`
+}
+
+// WithBaseline returns sp carrying b's pairs.
+func (sp RunSpec) WithBaseline(b Baseline) RunSpec {
+	sp.Baseline = b.pairs()
+	return sp
 }
 
 // Spec is the shared-run specification of a scan of seeds with o.
@@ -353,7 +362,11 @@ func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (
 	if err := json.Unmarshal(js, &sp); err != nil {
 		return nil, fmt.Errorf("run %d spec: %w", id, err)
 	}
-	cfg, sc := newScanner(w.ConfigFor(sp, bank))
+	c := w.ConfigFor(sp, bank)
+	if len(sp.Baseline) > 0 {
+		c.Baseline = baselineOf(sp.Baseline)
+	}
+	cfg, sc := newScanner(c)
 	sc.runID = id
 	sc.sum.RunID = id
 	if !cfg.Recrawl {
@@ -644,7 +657,7 @@ func runShared(ctx context.Context, cfg Config) (report.Summary, error) {
 	if cfg.spec == nil {
 		return report.Summary{}, errors.New("scan: a shared run needs its options (build the config with Options.Config)")
 	}
-	id, err := Enqueue(ctx, cfg.Store, *cfg.spec)
+	id, err := Enqueue(ctx, cfg.Store, cfg.spec.WithBaseline(cfg.Baseline))
 	if err != nil {
 		return report.Summary{}, err
 	}

@@ -309,3 +309,79 @@ func TestSharedRunLinkBudget(t *testing.T) {
 	}
 	t.Logf("%d of %d pages remembered, %d bytes of links (budget %d)", remembered, all, stored, budget)
 }
+
+// A baseline given at enqueue is the run's: every worker leaves its
+// (capture, file) pairs out, and records everything else.
+func TestSharedRunBaseline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and scans a site twice")
+	}
+	c := corpus.New(3)
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	bank, lite := setup(t, c.WriteCaptures)
+	seeds := []string{srv.URL + "/"}
+	if _, err := Run(context.Background(), configFor(lite)(sharedSpec(seeds), bank)); err != nil {
+		t.Fatal(err)
+	}
+	incs, err := lite.Incidents(context.Background(), "")
+	if err != nil || len(incs) == 0 {
+		t.Fatalf("single-process scan: %d incidents, %v", len(incs), err)
+	}
+	known := incs[0].Matches[0]
+	var all, kept int
+	for _, inc := range incs {
+		for _, m := range inc.Matches {
+			all++
+			if m.CaptureID != known.CaptureID || m.SHA256 != known.SHA256 {
+				kept++
+			}
+		}
+	}
+	b := Baseline{pair{known.CaptureID, known.SHA256}: {}}
+
+	loc := pgtest.Start(t).CreateDB(t)
+	first, err := store.Open(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := Enqueue(context.Background(), first, sharedSpec(seeds).WithBaseline(b)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		st, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		// The workers' own configuration carries no baseline: it comes
+		// from the run.
+		w := &Worker{Store: st, Bank: bank, ConfigFor: configFor(st), ExitWhenIdle: true, ID: fmt.Sprintf("w%d", i), Slots: 2, Poll: 50 * time.Millisecond}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := w.Work(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := first.Incidents(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, inc := range got {
+		for _, m := range inc.Matches {
+			n++
+			if m.CaptureID == known.CaptureID && m.SHA256 == known.SHA256 {
+				t.Errorf("baseline pair (%s, %s) recorded at %s", m.CaptureID, m.SHA256[:12], m.URL)
+			}
+		}
+	}
+	if n != kept {
+		t.Errorf("%d matches recorded with the baseline, want %d (%d without it)", n, kept, all)
+	}
+}
