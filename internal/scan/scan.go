@@ -457,7 +457,7 @@ func (s *scanner) still(ctx context.Context, w where, data []byte, remember bool
 		}
 	}
 	s.count(func(x *report.Summary) { x.Images++ })
-	fp, cached, err := s.fingerprint(ctx, sha, data)
+	fp, cached, cache, err := s.fingerprint(ctx, sha, data)
 	if err != nil {
 		return err
 	}
@@ -466,7 +466,15 @@ func (s *scanner) still(ctx context.Context, w where, data []byte, remember bool
 	} else {
 		s.count(func(x *report.Summary) { x.Hashed++ })
 	}
-	return s.match(ctx, w, sha, fp, data)
+	err = s.match(ctx, w, sha, fp, data)
+	// The cache says the image's patches and features were matched: only
+	// true once its matches are recorded. Cached before that, a match that
+	// the store could not record (and that the next attempt finds only
+	// from the pixels) would be lost for good.
+	if cache != nil && !errors.Is(err, ErrStorage) {
+		cache()
+	}
+	return err
 }
 
 // frames hashes and matches the frames of an animated image from index
@@ -623,14 +631,16 @@ func (s *scanner) cacheUsable(fp fingerprint.Fingerprint, patchedAt time.Time) b
 	return s.patchesSince.IsZero() || patchedAt.After(s.patchesSince)
 }
 
-// fingerprint returns the cached fingerprint for sha or computes it.
-func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fingerprint.Fingerprint, bool, error) {
+// fingerprint returns the cached fingerprint for sha or computes it; a
+// computed one comes with cache, which stores it for next time (to be
+// called once it has been matched and its matches recorded).
+func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp fingerprint.Fingerprint, cached bool, cache func(), err error) {
 	if blob, msg, ok, err := s.cfg.Store.SeenAsset(ctx, sha); err == nil && ok {
 		if msg != "" {
-			return fingerprint.Fingerprint{}, true, errors.New(msg)
+			return fingerprint.Fingerprint{}, true, nil, errors.New(msg)
 		}
 		if fp, at, err := decodeFP(blob); err == nil && s.cacheUsable(fp, at) {
-			return fp, true, nil
+			return fp, true, nil, nil
 		}
 	}
 	// At most GOMAXPROCS images are decoded at once, whatever the number
@@ -643,7 +653,7 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	select {
 	case s.decodeSlots <- struct{}{}:
 	case <-ctx.Done():
-		return fingerprint.Fingerprint{}, false, ctx.Err()
+		return fingerprint.Fingerprint{}, false, nil, ctx.Err()
 	}
 	defer func() { <-s.decodeSlots }()
 	// --timeout bounds the decode as it bounds the download.
@@ -655,27 +665,28 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fin
 	}
 	d, err := fingerprint.DecodeBytesContext(dctx, data, s.cfg.Limits, fingerprint.ForQuery())
 	if err != nil {
-		return fingerprint.Fingerprint{}, false, err
+		return fingerprint.Fingerprint{}, false, nil, err
 	}
 	compute := fingerprint.Compute
 	if s.cfg.WholeImageOnly {
 		compute = fingerprint.ComputeWhole
 	}
-	fp, err := compute(d.Image, fingerprint.SourceSize(d.Width, d.Height))
+	fp, err = compute(d.Image, fingerprint.SourceSize(d.Width, d.Height))
 	if err != nil {
-		return fingerprint.Fingerprint{}, false, err
+		return fingerprint.Fingerprint{}, false, nil, err
 	}
 	if s.needRef {
 		fp.AddReference(d.Image)
 	}
 	var patchedAt time.Time
 	if s.patches && fp.HasPatches() {
-		patchedAt = s.cfg.Now() // matched just below, against this bank
+		patchedAt = s.cfg.Now() // matched next, against this bank
 	}
-	if err := s.cfg.Store.RecordAsset(ctx, sha, encodeFP(fp, patchedAt), ""); err != nil {
-		s.log.Warn("cache fingerprint", "err", err)
-	}
-	return fp, false, nil
+	return fp, false, func() {
+		if err := s.cfg.Store.RecordAsset(ctx, sha, encodeFP(fp, patchedAt), ""); err != nil {
+			s.log.Warn("cache fingerprint", "err", err)
+		}
+	}, nil
 }
 
 // source names the leak source an image belongs to.
