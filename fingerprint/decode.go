@@ -57,8 +57,18 @@ func DefaultLimits() Limits {
 type DecodeOption func(*decodeConfig)
 
 type decodeConfig struct {
-	minSide int
-	luma    bool
+	minSide   int
+	luma      bool
+	abandoned func(finished <-chan struct{})
+}
+
+// OnAbandon is called when the context ends during a decode that cannot
+// be stopped (GIF, WebP, BMP, TIFF): the call returns at once and the
+// decode finishes in the background; finished is closed when it has. A
+// caller that bounds how many decodes run at once keeps the decode's
+// place until then.
+func OnAbandon(fn func(finished <-chan struct{})) DecodeOption {
+	return func(c *decodeConfig) { c.abandoned = fn }
 }
 
 // MinSide lets the decoder reduce an image as long as its longer side
@@ -203,7 +213,7 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
 		return Decoded{}, err
 	}
-	img, err := detach(ctx, f, func() (image.Image, error) { return dec.decode(bytes.NewReader(data)) })
+	img, err := detach(ctx, f, c.abandoned, func() (image.Image, error) { return dec.decode(bytes.NewReader(data)) })
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return Decoded{}, err
@@ -303,8 +313,9 @@ func jpegError(err error) error {
 // abandoned decode runs on to its end in the background and its result is
 // dropped: its time and memory are those of one decode within
 // Limits.MaxPixels and MaxBytes (BENCHMARKS.md gives the worst cases per
-// format). A panic in decode is reported as a corrupt image.
-func detach(ctx context.Context, f Format, decode func() (image.Image, error)) (image.Image, error) {
+// format); abandoned, when set, is told when it has finished. A panic in
+// decode is reported as a corrupt image.
+func detach(ctx context.Context, f Format, abandoned func(<-chan struct{}), decode func() (image.Image, error)) (image.Image, error) {
 	if ctx.Done() == nil { // cannot be cancelled: no goroutine needed
 		return recovered(f, decode)
 	}
@@ -313,7 +324,9 @@ func detach(ctx context.Context, f Format, decode func() (image.Image, error)) (
 		err error
 	}
 	done := make(chan result, 1) // the abandoned goroutine never blocks
+	finished := make(chan struct{})
 	go func() {
+		defer close(finished)
 		img, err := recovered(f, decode)
 		done <- result{img, err}
 	}()
@@ -321,6 +334,9 @@ func detach(ctx context.Context, f Format, decode func() (image.Image, error)) (
 	case r := <-done:
 		return r.img, r.err
 	case <-ctx.Done():
+		if abandoned != nil {
+			abandoned(finished)
+		}
 		return nil, ctx.Err()
 	}
 }

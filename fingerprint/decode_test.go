@@ -178,26 +178,33 @@ func TestDetachReturnsOnCancel(t *testing.T) {
 	release := make(chan struct{})
 	finished := make(chan struct{})
 	cancel()
-	_, err := detach(ctx, FormatWebP, func() (image.Image, error) {
+	var told <-chan struct{}
+	_, err := detach(ctx, FormatWebP, func(f <-chan struct{}) { told = f }, func() (image.Image, error) {
 		<-release // a decode that would run for a long time
 		close(finished)
 		return image.NewGray(image.Rect(0, 0, 1, 1)), nil
 	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("detach: %v, want context.Canceled", err)
+	if !errors.Is(err, context.Canceled) || told == nil {
+		t.Fatalf("detach: %v, abandonment told: %v; want context.Canceled, told", err, told != nil)
+	}
+	select {
+	case <-told:
+		t.Fatal("told the abandoned decode finished while it runs")
+	default:
 	}
 	close(release)
 	<-finished // the abandoned decode still runs to its end
+	<-told     // and the caller hears of it
 
 	live, stop := context.WithCancel(context.Background())
 	defer stop()
 	for _, c := range []context.Context{context.Background(), live} { // run in place, and detached
-		_, err = detach(c, FormatGIF, func() (image.Image, error) { panic("boom") })
+		_, err = detach(c, FormatGIF, nil, func() (image.Image, error) { panic("boom") })
 		if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("panicking decoder: %v, want ErrCorrupt", err)
 		}
 	}
-	img, err := detach(context.Background(), FormatGIF, func() (image.Image, error) { return image.NewGray(image.Rect(0, 0, 2, 1)), nil })
+	img, err := detach(context.Background(), FormatGIF, nil, func() (image.Image, error) { return image.NewGray(image.Rect(0, 0, 2, 1)), nil })
 	if err != nil || img.Bounds().Dx() != 2 {
 		t.Fatalf("detach: %v, %v", img, err)
 	}

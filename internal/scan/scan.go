@@ -648,14 +648,24 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 	// decoded at the working size takes at most about 40 MB (a
 	// 48-megapixel CMYK progressive file), a PNG about 4 MB; GIF, WebP,
 	// BMP and TIFF are decoded at full size (up to 200 MB for 50
-	// megapixels as RGBA). A decode abandoned at its timeout may still
-	// be finishing after its slot is freed (fingerprint's detach).
+	// megapixels as RGBA). A decode that cannot be stopped and is
+	// abandoned at its timeout keeps its slot until it has finished.
 	select {
 	case s.decodeSlots <- struct{}{}:
 	case <-ctx.Done():
 		return fingerprint.Fingerprint{}, false, nil, ctx.Err()
 	}
-	defer func() { <-s.decodeSlots }()
+	var finishing <-chan struct{}
+	defer func() {
+		if finishing == nil {
+			<-s.decodeSlots
+			return
+		}
+		go func() {
+			<-finishing
+			<-s.decodeSlots
+		}()
+	}()
 	// --timeout bounds the decode as it bounds the download.
 	dctx := ctx
 	if t := s.cfg.Crawler.RequestTimeout; t > 0 {
@@ -663,7 +673,8 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 		dctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	d, err := fingerprint.DecodeBytesContext(dctx, data, s.cfg.Limits, fingerprint.ForQuery())
+	d, err := fingerprint.DecodeBytesContext(dctx, data, s.cfg.Limits, fingerprint.ForQuery(),
+		fingerprint.OnAbandon(func(f <-chan struct{}) { finishing = f }))
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, nil, err
 	}
