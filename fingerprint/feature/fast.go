@@ -49,7 +49,10 @@ func fastCorners(g *Gray, t int, border int, limit int) []corner {
 	for i := range rows {
 		rows[i] = make([]uint16, w)
 	}
-	pass := make([]uint8, w)
+	// The first test compares 16-bit lanes, which holds for thresholds
+	// 0..255 (any other passes every pixel or none, tested one by one).
+	swar := t >= 0 && t <= 255
+	kk := uint64(0x7fff-t) * 0x0001000100010001
 	var cand, prev []int32 // columns of the current and previous row's candidates
 	var out []corner
 	pix := g.Pix
@@ -60,38 +63,41 @@ func fastCorners(g *Gray, t int, border int, limit int) []corner {
 		cand = cand[:0]
 		if y < h-border {
 			base := y * w
-			// First, without branches, the pixels whose circle pixel 0 or
-			// 8 differs from them by more than t (an arc of 9 of the 16
-			// contains pixel 0 or 8); most pixels are not, and are then
-			// skipped eight at a time.
+			// First, eight pixels at a time and without branches, the
+			// pixels whose circle pixel 0 or 8 differs from them by more
+			// than t (an arc of 9 of the 16 contains pixel 0 or 8); most
+			// pixels are not.
 			row, up, down := pix[base:base+w], pix[base-3*w:base-2*w], pix[base+3*w:base+4*w]
-			for x := x0; x < x1; x++ {
-				p := int(row[x])
-				dv0, dv8 := int(up[x])-p, int(down[x])-p
-				d := max(dv0, dv8, -dv0, -dv8) - t // > 0 when pixel 0 or 8 differs by more than t
-				pass[x] = uint8(uint(-d) >> 63)
-			}
-			for x := x0; x < x1; x++ {
-				if x&7 == 0 && x+8 <= x1 && binary.LittleEndian.Uint64(pass[x:x+8]) == 0 {
-					x += 7
-					continue
+			for xg := x0; xg < x1; xg += 8 {
+				var m uint64 // bit 16*(j/2) + j%2 set: pixel xg+j passes
+				if swar && xg+8 <= x1 {
+					m = differs8(row[xg:xg+8], up[xg:xg+8], down[xg:xg+8], kk)
+				} else {
+					for j := 0; j < 8 && xg+j < x1; j++ {
+						p := int(row[xg+j])
+						dv0, dv8 := int(up[xg+j])-p, int(down[xg+j])-p
+						if max(dv0, dv8, -dv0, -dv8) > t {
+							m |= 1 << (16*(j>>1) + j&1)
+						}
+					}
 				}
-				if pass[x] == 0 {
-					continue
-				}
-				i := base + x
-				p := int(pix[i])
-				hi, lo := p+t, p-t
-				v0, v8 := int(pix[i+off[0]]), int(pix[i+off[8]])
-				b08, d08 := max(v0, v8), min(v0, v8)
-				v4, v12 := int(pix[i+off[4]]), int(pix[i+off[12]])
-				// ... and pixel 4 or 12.
-				if min(b08, max(v4, v12)) <= hi && max(d08, min(v4, v12)) >= lo {
-					continue
-				}
-				if s := arcScore(pix, i, &off, hi, lo); s > 0 {
-					cur[x] = uint16(min(s, 65535))
-					cand = append(cand, int32(x))
+				for ; m != 0; m &= m - 1 {
+					b := bits.TrailingZeros64(m)
+					x := xg + 2*(b>>4) + b&1
+					i := base + x
+					p := int(pix[i])
+					hi, lo := p+t, p-t
+					v0, v8 := int(pix[i+off[0]]), int(pix[i+off[8]])
+					b08, d08 := max(v0, v8), min(v0, v8)
+					v4, v12 := int(pix[i+off[4]]), int(pix[i+off[12]])
+					// ... and pixel 4 or 12.
+					if min(b08, max(v4, v12)) <= hi && max(d08, min(v4, v12)) >= lo {
+						continue
+					}
+					if s := arcScore(pix, i, &off, hi, lo); s > 0 {
+						cur[x] = uint16(min(s, 65535))
+						cand = append(cand, int32(x))
+					}
 				}
 			}
 		}
@@ -120,6 +126,24 @@ func fastCorners(g *Gray, t int, border int, limit int) []corner {
 		out = out[:limit]
 	}
 	return out
+}
+
+// differs8 reports, for the 8 pixels of row, whether the pixel above
+// (up) or below (down) differs from them by more than t, where kk holds
+// 0x7fff-t in each 16-bit lane: bit 16*(j/2) + j%2 is set for pixel j. The
+// even and odd pixels go to separate words of four 16-bit lanes; there
+// (u + 0x7fff - t) - p reaches 0x8000 exactly when u > p + t, and no lane
+// carries or borrows, because every lane stays within 0..0xffff.
+func differs8(row, up, down []uint8, kk uint64) uint64 {
+	const lanes = 0x00ff00ff00ff00ff
+	const top = 0x8000800080008000
+	le := binary.LittleEndian
+	p, u, d := le.Uint64(row), le.Uint64(up), le.Uint64(down)
+	pe, ue, de := p&lanes, u&lanes, d&lanes
+	po, uo, do := p>>8&lanes, u>>8&lanes, d>>8&lanes
+	e := (ue + kk - pe) | (pe + kk - ue) | (de + kk - pe) | (pe + kk - de)
+	o := (uo + kk - po) | (po + kk - uo) | (do + kk - po) | (po + kk - do)
+	return (e&top)>>15 | (o&top)>>14
 }
 
 // arcScore is 1 plus the summed excess over the threshold of the pixel
