@@ -106,6 +106,23 @@ func angleBin(a float64) int {
 // describe computes the descriptor of the smoothed level image at (x, y)
 // with the given steered pattern.
 func describe(sm *Gray, x, y int, p *pattern) Descriptor {
+	return describeInto(sm, x, y, p, nil)
+}
+
+// describeKeyed is describe with the key tests' margins (margins), taken
+// from the same samples.
+func describeKeyed(sm *Gray, x, y int, p *pattern, tests *[maxKeyBits]int) (d Descriptor, m [maxKeyBits]uint8) {
+	var diffs [descBits]int16
+	d = describeInto(sm, x, y, p, &diffs)
+	for i, t := range tests {
+		m[i] = uint8(abs(int(diffs[t])))
+	}
+	return d, m
+}
+
+// describeInto is describe, also keeping each comparison's intensity
+// difference in diffs when it is not nil.
+func describeInto(sm *Gray, x, y int, p *pattern, diffs *[descBits]int16) Descriptor {
 	var d Descriptor
 	w := sm.W
 	c := y*w + x
@@ -115,6 +132,9 @@ func describe(sm *Gray, x, y int, p *pattern) Descriptor {
 		for i := range 64 {
 			a, b := p[j*64+i][0], p[j*64+i][1]
 			diff := int(pix[c+int(a[1])*w+int(a[0])]) - int(pix[c+int(b[1])*w+int(b[0])])
+			if diffs != nil {
+				diffs[j*64+i] = int16(diff)
+			}
 			// The bit is set when a is darker than b: the sign of the
 			// difference, taken without a branch (the outcome is a coin
 			// toss, which a branch predictor cannot learn).
@@ -123,29 +143,6 @@ func describe(sm *Gray, x, y int, p *pattern) Descriptor {
 		d[j] = word
 	}
 	return d
-}
-
-// describeKeyed is describe with the key tests' margins (margins), taken
-// from the same samples.
-func describeKeyed(sm *Gray, x, y int, p *pattern, tests *[maxKeyBits]int) (d Descriptor, m [maxKeyBits]uint8) {
-	var diffs [descBits]int16
-	w := sm.W
-	c := y*w + x
-	pix := sm.Pix
-	for j := range d {
-		var word uint64
-		for i := range 64 {
-			a, b := p[j*64+i][0], p[j*64+i][1]
-			diff := int(pix[c+int(a[1])*w+int(a[0])]) - int(pix[c+int(b[1])*w+int(b[0])])
-			diffs[j*64+i] = int16(diff)
-			word |= uint64(diff) >> 63 << i
-		}
-		d[j] = word
-	}
-	for i, t := range tests {
-		m[i] = uint8(abs(int(diffs[t])))
-	}
-	return d, m
 }
 
 // circleHalf[dy] is the half-width of the orientation disc at row dy.
