@@ -198,9 +198,6 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 		}
 		t0 := time.Now()
 		items, err := w.Store.Claim(ctx, w.ID, w.Run, n, w.Lease)
-		if err == nil {
-			w.Metrics.Claimed(len(items), time.Since(t0))
-		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -212,6 +209,7 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			continue
 		}
 		fail = 0
+		w.Metrics.Claimed(len(items), time.Since(t0))
 		if len(items) == 0 {
 			if w.ExitWhenIdle && inflight.Load() == 0 {
 				idle, err := w.idle(ctx)
