@@ -52,7 +52,7 @@ func (s *Store) ClaimDue(ctx context.Context, endpoints []string, limit int, lea
 		until := s.ts(now.Add(lease))
 		for i := range out {
 			p := &out[i]
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt = ? WHERE event_id = ? AND endpoint = ?`, until, p.EventID, p.Endpoint); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt = ?, held = 0 WHERE event_id = ? AND endpoint = ?`, until, p.EventID, p.Endpoint); err != nil {
 				return err
 			}
 			var c string

@@ -132,6 +132,49 @@ func TestClaimDueLeases(t *testing.T) {
 	})
 }
 
+// Releasing held deliveries (a run has ended) makes the held ones due
+// and leaves alone one another worker has claimed and is sending: on
+// PostgreSQL nobody else can claim it until its lease ends.
+func TestReleaseHeldSkipsClaimed(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		open := func() *Store {
+			s, err := Open(ctx, loc, WithAlertHold(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		a, b := open(), open()
+		eps := []string{"webhook:a"}
+		if _, err := a.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps); err != nil {
+			t.Fatal(err)
+		}
+		if held, err := a.ClaimDue(ctx, eps, 10, time.Minute); err != nil || len(held) != 0 {
+			t.Fatalf("a held delivery was due: %+v, %v", held, err)
+		}
+		if err := a.ReleaseHeld(ctx); err != nil {
+			t.Fatal(err)
+		}
+		first, err := a.ClaimDue(ctx, eps, 10, time.Minute)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("released delivery: %+v, %v", first, err)
+		}
+		// Another worker finishes its run while a's attempt is in flight.
+		if err := b.ReleaseHeld(ctx); err != nil {
+			t.Fatal(err)
+		}
+		second, err := b.ClaimDue(ctx, eps, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 0, false: 1}[a.Postgres()]; len(second) != want {
+			t.Fatalf("after a second release, another claimer got %d deliveries, want %d", len(second), want)
+		}
+	})
+}
+
 // A role that may only read the tables is told which it cannot write.
 func TestPrivilegesPostgres(t *testing.T) {
 	srv := pgtest.Start(t)

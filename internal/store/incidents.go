@@ -409,7 +409,9 @@ func fold(ctx context.Context, tx *sql.Tx, id, ev string, newCaptures []string) 
 func (s *Store) ReleaseHeld(ctx context.Context) error {
 	now := s.now()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT event_id, endpoint, next_attempt FROM deliveries WHERE status = ? AND attempts = 0`, DeliveryPending)
+		// Only deliveries still held: one a worker has claimed (its next
+		// attempt moved ahead as a lease) is being sent.
+		rows, err := tx.QueryContext(ctx, `SELECT event_id, endpoint, next_attempt FROM deliveries WHERE status = ? AND attempts = 0 AND held = 1`, DeliveryPending)
 		if err != nil {
 			return err
 		}
@@ -431,7 +433,7 @@ func (s *Store) ReleaseHeld(ctx context.Context) error {
 			return err
 		}
 		for _, k := range due {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt = ? WHERE event_id = ? AND endpoint = ?`, s.ts(now), k.ev, k.ep); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt = ?, held = 0 WHERE event_id = ? AND endpoint = ?`, s.ts(now), k.ev, k.ep); err != nil {
 				return err
 			}
 		}

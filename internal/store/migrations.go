@@ -216,4 +216,11 @@ CREATE TABLE host_slots (
 ALTER TABLE runs ADD COLUMN stored_link_bytes BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN link_budget_spent INTEGER NOT NULL DEFAULT 0;
 `,
+	// 10: a delivery held for its scan's end is marked as such, so that
+	// releasing held deliveries never touches one a worker has claimed
+	// (its next attempt moved ahead as a lease).
+	`
+ALTER TABLE deliveries ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+UPDATE deliveries SET held = 1 WHERE status = 'pending' AND attempts = 0;
+`,
 }

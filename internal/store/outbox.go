@@ -22,9 +22,13 @@ func insertEvent(ctx context.Context, tx *sql.Tx, eventID, incidentID, typ strin
 		ON CONFLICT(event_id) DO NOTHING`, eventID, incidentID, typ, payload, nowS); err != nil {
 		return err
 	}
+	held := 0
+	if dueS != nowS {
+		held = 1 // until its scan ends (ReleaseHeld) or the hold runs out
+	}
 	for _, ep := range endpoints {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt) VALUES (?, ?, ?)
-			ON CONFLICT(event_id, endpoint) DO NOTHING`, eventID, ep, dueS); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt, held) VALUES (?, ?, ?, ?)
+			ON CONFLICT(event_id, endpoint) DO NOTHING`, eventID, ep, dueS, held); err != nil {
 			return err
 		}
 	}
