@@ -197,7 +197,11 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			continue
 		}
 		t0 := time.Now()
-		items, err := w.Store.Claim(ctx, w.ID, w.Run, n, w.Lease)
+		// Bounded, so that a store that stops answering is reported and
+		// retried rather than waited on for as long as TCP takes to notice.
+		cctx, cancel := context.WithTimeout(ctx, w.Lease)
+		items, err := w.Store.Claim(cctx, w.ID, w.Run, n, w.Lease)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -529,7 +533,12 @@ func (w *Worker) heartbeat(ctx context.Context, it store.Item, l *itemLease, aba
 				return
 			case <-t.C:
 			}
-			err := w.Store.Heartbeat(ctx, w.ID, it.ID, w.Lease)
+			// A renewal that hangs (a network cut drops packets rather than
+			// refusing them) must not outlast the time left to give the
+			// item up while the lease still holds.
+			hctx, cancel := context.WithTimeout(ctx, max(min(w.Lease/3, w.leaseLeft(l)-w.Lease/3), time.Millisecond))
+			err := w.Store.Heartbeat(hctx, w.ID, it.ID, w.Lease)
+			cancel()
 			switch {
 			case err == nil:
 				l.renewed.Store(time.Now().UnixNano())

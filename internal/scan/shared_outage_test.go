@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -267,4 +268,203 @@ func TestWorkersSurviveDatabaseOutage(t *testing.T) {
 		}
 	}
 	t.Logf("store errors %d (%d reported), leases lost %d, run %d: %d done, %d findings", storeErrs, len(retries), losses, run, ri.Done, ri.Findings)
+}
+
+// freezer is a TCP proxy to PostgreSQL that can stop passing bytes, as a
+// network cut that drops packets does (nothing is refused, nothing
+// answers), and later cut every connection.
+type freezer struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	frozen bool
+	thaw   chan struct{}
+	conns  []net.Conn
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{ln: ln, target: target, thaw: make(chan struct{})}
+	t.Cleanup(func() { ln.Close(); f.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go f.serve(c)
+		}
+	}()
+	return f
+}
+
+func (f *freezer) serve(c net.Conn) {
+	f.wait()
+	u, err := net.Dial("tcp", f.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	f.mu.Lock()
+	f.conns = append(f.conns, c, u)
+	f.mu.Unlock()
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				f.wait()
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		dst.Close()
+		src.Close()
+	}
+	go pipe(u, c)
+	pipe(c, u)
+}
+
+// wait blocks while the proxy is frozen.
+func (f *freezer) wait() {
+	f.mu.Lock()
+	frozen, thaw := f.frozen, f.thaw
+	f.mu.Unlock()
+	if frozen {
+		<-thaw
+	}
+}
+
+func (f *freezer) freeze() {
+	f.mu.Lock()
+	f.frozen, f.thaw = true, make(chan struct{})
+	f.mu.Unlock()
+}
+
+// cut closes every connection and passes bytes again.
+func (f *freezer) cut() {
+	f.mu.Lock()
+	conns := f.conns
+	f.conns = nil
+	if f.frozen {
+		f.frozen = false
+		close(f.thaw)
+	}
+	f.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// A database that stops answering (packets dropped, not refused) does not
+// hold a worker past its lease: renewals are bounded in time, so a worker
+// gives its items up before their leases can end, although no error
+// comes back; once the network is back the run completes with no failed
+// item and no URL fetched by two workers at once.
+func TestWorkersGiveUpLeasesWhenDatabaseHangs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	c := corpus.New(2)
+	site := &gatedSite{loggedSite: newLoggedSite(c, 12, 4), gate: make(chan struct{}), holdAfter: 15}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	bank, _ := setup(t, c.WriteCaptures)
+	pg := pgtest.Start(t)
+	direct := pg.CreateDB(t)
+	first, err := store.Open(context.Background(), direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	run, err := Enqueue(context.Background(), first, sharedSpec([]string{srv.URL + "/f/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newFreezer(t, fmt.Sprintf("127.0.0.1:%d", pg.Port))
+	loc := strings.Replace(direct, fmt.Sprintf("127.0.0.1:%d", pg.Port), proxy.ln.Addr().String(), 1)
+	const lease = 3 * time.Second
+	logs := &recordLog{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 2 {
+		st, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		id := fmt.Sprintf("w%d", i)
+		w := &Worker{Store: st, Bank: bank, ExitWhenIdle: true, ID: id, Lease: lease, Slots: 3, Poll: 50 * time.Millisecond, Logger: slog.New(logs),
+			ConfigFor: func(sp RunSpec, b *fingerprint.Bank) Config {
+				cfg := configFor(st)(sp, b)
+				cfg.Crawler.UserAgent = id
+				return cfg
+			}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := w.Work(ctx); err != nil {
+				t.Errorf("worker %s: %v", id, err)
+			}
+		}()
+	}
+	waitFor(t, "images held by workers", func() bool { _, n := site.state(); return n >= 2 })
+	proxy.freeze()
+	frozen := time.Now()
+	time.Sleep(3 * lease)
+	proxy.cut()
+	site.mu.Lock()
+	site.holdAfter = 0
+	close(site.gate)
+	site.mu.Unlock()
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("the run did not end within 5 minutes")
+	}
+	site.mu.Lock()
+	reqs := site.reqs
+	site.mu.Unlock()
+	lost := logs.find("lease lost")
+	inTime := 0
+	for _, m := range lost {
+		at, _ := m["time"].(time.Time)
+		if !at.After(frozen.Add(lease)) {
+			inTime++
+			continue
+		}
+		// An item held when the database froze was last renewed before,
+		// so its lease ended by frozen+lease: giving it up later is too
+		// late (another worker may have taken it meanwhile).
+		for _, rq := range reqs {
+			if srv.URL+rq.path == m["url"] && rq.worker == m["worker"] && rq.start.Before(frozen) {
+				t.Errorf("%s gave up %s %s after the database froze, later than its %s lease", rq.worker, rq.path, at.Sub(frozen).Round(time.Millisecond), lease)
+			}
+		}
+	}
+	if inTime == 0 {
+		t.Errorf("no lease given up within the %s lease while the database did not answer (%d given up later)", lease, len(lost))
+	}
+	for i, a := range reqs {
+		for _, b := range reqs[i+1:] {
+			if a.path == b.path && a.worker != b.worker && a.start.Before(b.end) && b.start.Before(a.end) {
+				t.Errorf("%s fetched by %s and %s at the same time", a.path, a.worker, b.worker)
+			}
+		}
+	}
+	ri, err := first.Run(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ri.Status != store.RunDone || ri.Pending+ri.Running+ri.Failed != 0 {
+		t.Errorf("run after the freeze: %+v", ri)
+	}
+	t.Logf("%d leases given up; run %d: %d done, %d findings", len(lost), run, ri.Done, ri.Findings)
 }
