@@ -115,7 +115,7 @@ func (m *BankMatcher) matchFeatures(ix *feature.Index, q *queryFeatures, offer f
 		offer(uint32(h.Capture), Match{Algorithm: AlgoFeatures, Distance: -1, Variant: variant, Via: ViaFeatures,
 			Rect: &r, Inliers: v.Inliers, LogNFA: math.Round(v.LogNFA*10) / 10,
 			Rotation: math.Round(v.Model.Theta*1800/math.Pi) / 10, Scale: math.Round(v.Model.Scale*1000) / 1000,
-			SitesRead: v.Sites, SitesAgree: v.Agree})
+			Perspective: v.Warp != nil, SitesRead: v.Sites, SitesAgree: v.Agree})
 	}
 	return st
 }

@@ -120,6 +120,10 @@ type Match struct {
 	// sized relative to the enrolled capture.
 	Rotation float64 `json:"rotation,omitempty"`
 	Scale    float64 `json:"scale,omitempty"`
+	// Perspective says the model is a homography (the copy is seen in
+	// perspective or stretched unevenly); Rotation and Scale are then its
+	// values at the capture's centre.
+	Perspective bool `json:"perspective,omitempty"`
 	// SitesRead and SitesAgree are set when the feature route decided by
 	// reading the capture's features where its model puts them: how many
 	// it could read, and how many read as enrolled.

@@ -17,6 +17,8 @@ type robustnessOptions struct {
 	radii      robustness.Radii
 	minQuality int
 	asJSON     bool
+	// the routes left out, to measure what each adds
+	noSubImages, noPatches, noFeatures bool
 }
 
 func (a *app) robustnessCmd() *cobra.Command {
@@ -66,6 +68,9 @@ func (o *robustnessOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.radii.PatchMatch, "patch-match-radius", 0, "radius deciding a keypoint-patch lead (uneven crops; 0: default)")
 	f.IntVar(&o.minQuality, "min-quality", pdq.MinQuality, "PDQ quality below which a hash is not used")
 	f.BoolVar(&o.asJSON, "json", false, "print the report as one JSON object")
+	f.BoolVar(&o.noSubImages, "no-subimages", false, "leave out the region routes (central regions and windows, straightened copies, sub-images found in the query, caption removal) and the keypoint patches")
+	f.BoolVar(&o.noPatches, "no-patches", false, "leave out the keypoint-patch route")
+	f.BoolVar(&o.noFeatures, "no-features", false, "leave out the local-feature route")
 }
 
 func (a *app) runRobustness(ctx context.Context, o robustnessOptions) error {
@@ -76,6 +81,9 @@ func (a *app) runRobustness(ctx context.Context, o robustnessOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	policy.SubImages = policy.SubImages && !o.noSubImages
+	policy.Patches = policy.Patches && !o.noPatches
+	policy.NoFeatures = policy.NoFeatures || o.noFeatures
 	ro := o.Options
 	ro.Match, ro.Logger = &policy, a.logger()
 	rep, err := robustness.Run(ctx, ro)

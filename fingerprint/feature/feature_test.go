@@ -51,7 +51,8 @@ func TestSearchFindsEditedCopies(t *testing.T) {
 		{"mirror+rotate 40", transform.Chain(transform.FlipH, transform.Rotate(40, grey)), 0.8},
 		{"quarter turn+crop", transform.Chain(transform.Rotate90, transform.CropSides(0.1, 0.15, 0.05, 0.1)), 0.85},
 		{"left 60%", transform.CropSides(0, 0, 0.4, 0), 0.7},
-		{"page at 30%", transform.Collage(nil, 0.3, 3), 0.4},
+		{"page at 30%", transform.Collage(nil, 0.3, 3), 0.8},
+		{"grid 3x3", transform.Grid(nil, 3, 3, 0.3, 5), 0.85},
 	}
 	for _, e := range edits {
 		t.Run(e.name, func(t *testing.T) {
@@ -160,5 +161,28 @@ func TestPatternIsFixed(t *testing.T) {
 	const want = "dd4f131ab2a87fecb4cf6db6a2aa4f4f6c374770837e30096281db0569b38e6e"
 	if got != want {
 		t.Errorf("pattern digest %s, want %s: a changed pattern needs a new bank format version", got, want)
+	}
+}
+
+// A copy in perspective is found, and where the similarity leaves enough
+// of its corners out, a homography explains them and the model says so.
+func TestSearchFitsPerspective(t *testing.T) {
+	all, ix := enrollAll(t)
+	q := transform.Quad{{0.08, 0.04}, {0.94, 0}, {1, 1}, {0, 0.94}}
+	warped, found := 0, 0
+	for i, p := range all {
+		for _, h := range search(ix, transform.Perspective(q, color.Black)(p.Image)) {
+			if h.Capture != i {
+				t.Errorf("%s matched %s", p.Name, all[h.Capture].Name)
+				continue
+			}
+			found++
+			if h.Verdict.Warp != nil {
+				warped++
+			}
+		}
+	}
+	if found < len(all)*8/10 || warped*5 < found {
+		t.Errorf("found %d of %d, %d of them with a homography", found, len(all), warped)
 	}
 }

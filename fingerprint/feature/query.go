@@ -247,6 +247,13 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		}
 	}
 	var hits []Hit
+	decided := map[uint32]bool{}
+	type toRead struct {
+		cap uint32
+		vo  VerifyOptions
+		nfa float64
+	}
+	var reads []toRead
 	for x, a := range all {
 		v := a.v
 		for _, qi := range v.inlierQ {
@@ -257,12 +264,37 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		if v.Exclusive < v.Inliers {
 			v.LogNFA = logNFA(v.n, v.Exclusive, v.Model, a.vo)
 		}
+		decided[a.cap] = true
 		if v.Exclusive >= 3 && v.LogNFA <= o.MaxLogNFA && float64(v.Exclusive) >= o.MinInlierFraction*float64(v.Visible) {
 			hits = append(hits, Hit{Capture: int(a.cap), Verdict: v})
 			continue
 		}
-		if v.LogNFA > plausibleLogNFA || len(query.levels) == 0 || st.Read >= o.MaxRead {
-			continue
+		if v.LogNFA <= plausibleLogNFA {
+			reads = append(reads, toRead{a.cap, a.vo, v.LogNFA})
+		} else {
+			decided[a.cap] = false
+		}
+	}
+	// The most significant failed verdicts are read first, then the
+	// captures with the most correspondences whose detected inliers gave
+	// no model at all: a copy shown small (a thumbnail in a grid) keeps
+	// too few detected corners for one, yet reads as enrolled.
+	slices.SortStableFunc(reads, func(a, b toRead) int { return cmp.Compare(a.nfa, b.nfa) })
+	for _, c := range order {
+		if len(reads) >= o.MaxRead {
+			break
+		}
+		if !decided[c.cap] {
+			reads = append(reads, toRead{c.cap, ix.verifyOptions(c.cap, qw, qh, minScale, o), math.Inf(1)})
+		}
+	}
+	if len(query.levels) == 0 {
+		reads = nil
+	}
+	var read []Hit
+	for _, c := range reads {
+		if st.Read >= o.MaxRead {
+			break
 		}
 		// A model whose detected inliers are too few for the share rule
 		// (the copy is small, blurred, or shown through a screen) is
@@ -271,19 +303,38 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		// of them; another photograph of the same person or plate shows
 		// only the parts the two have in common.
 		st.Read++
-		cs := ix.rematch(q, a.cap, o.MaxDistance, nil)
+		cs := ix.rematch(q, c.cap, o.MaxDistance, nil)
 		if len(cs) > o.MaxCorr {
 			slices.SortFunc(cs, func(a, b Corr) int { return a.Dist - b.Dist })
 			cs = cs[:o.MaxCorr]
 		}
-		r := Verify(cs, a.vo)
-		if r.Inliers < 3 || r.LogNFA > o.MaxLogNFA {
+		r := Verify(cs, c.vo)
+		if r.Inliers < 3 || r.LogNFA > plausibleLogNFA {
+			continue
+		}
+		if slices.ContainsFunc(hits, func(h Hit) bool { return samePlace(h.Verdict, r) }) {
+			// Another capture already explains this part of the query.
 			continue
 		}
 		r.Exclusive = r.Inliers
-		r.Sites, r.Agree = ix.readSites(query, a.cap, r.Model)
-		if r.Sites >= minSites && float64(r.Agree) >= o.MinSiteAgreement*float64(r.Sites) {
-			hits = append(hits, Hit{Capture: int(a.cap), Verdict: r})
+		r.Sites, r.Agree = ix.readSites(query, c.cap, &r)
+		if r.Sites < minSites || float64(r.Agree) < o.MinSiteAgreement*float64(r.Sites) {
+			continue
+		}
+		sn := siteLogNFA(len(cs), r.Sites, r.Agree, o.Tests)
+		if sn > o.MaxLogNFA {
+			continue
+		}
+		r.LogNFA = min(r.LogNFA, sn)
+		read = append(read, Hit{Capture: int(c.cap), Verdict: r})
+	}
+	// Of captures read at the same place, those that read clearly worse
+	// than the best are other frames of one scene, not the copy.
+	for _, h := range read {
+		if !slices.ContainsFunc(read, func(b Hit) bool {
+			return samePlace(b.Verdict, h.Verdict) && agreement(b.Verdict) > agreement(h.Verdict)+siteTie
+		}) {
+			hits = append(hits, h)
 		}
 	}
 	slices.SortFunc(hits, func(a, b Hit) int {
@@ -307,17 +358,22 @@ func (ix *Index) verifyOptions(c uint32, qw, qh int, minScale float64, o SearchO
 }
 
 // readSites reads capture c's features (the common ones excepted) in the
-// query where m puts them: sites counts those the query shows at a scale
+// query where v's model puts them: sites counts those the query shows at a scale
 // it was described at, agree those that read close to the enrolled
 // descriptor.
-func (ix *Index) readSites(query *Query, c uint32, m Similarity) (sites, agree int) {
+func (ix *Index) readSites(query *Query, c uint32, v *Verdict) (sites, agree int) {
 	capSet := &ix.caps[c]
 	first := int(ix.capOff[c])
 	for i, f := range capSet.Features {
 		if ix.common[first+i] {
 			continue
 		}
-		if d, ok := query.siteDistance(capSet.point(f), f.Desc, m); ok {
+		p := capSet.point(f)
+		m, ok := v.At(float64(p.X), float64(p.Y))
+		if !ok {
+			continue
+		}
+		if d, ok := query.siteDistance(p, f.Desc, m); ok {
 			sites++
 			if d <= siteMaxDist {
 				agree++
@@ -325,6 +381,25 @@ func (ix *Index) readSites(query *Query, c uint32, m Similarity) (sites, agree i
 		}
 	}
 	return sites, agree
+}
+
+func agreement(v Verdict) float64 { return float64(v.Agree) / float64(max(v.Sites, 1)) }
+
+// siteTie is how much lower a capture read at the same place as a better
+// one may agree and still be kept (the same picture enrolled twice).
+const siteTie = 0.03
+
+// pSiteNull bounds the chance that a feature read where an unrelated
+// model puts it agrees with its enrolled descriptor
+// (TestSiteReadingNullRate measures it).
+const pSiteNull = 0.05
+
+// siteLogNFA is log10 of the expected false alarms of a site reading
+// where agree of sites read features agree: the tests, the two-point
+// hypotheses of the n correspondences the model came from, and the
+// binomial tail of agreements under pSiteNull.
+func siteLogNFA(n, sites, agree int, tests float64) float64 {
+	return math.Log10(math.Max(tests, 1)) + math.Log10(math.Max(float64(n)*float64(n-1)/2, 1)) + logBinomTail(sites, agree, pSiteNull)
 }
 
 // minSites is the fewest features a site reading decides on.

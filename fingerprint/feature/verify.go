@@ -66,10 +66,23 @@ type Verdict struct {
 	// where the model puts them; Agree those whose description there is
 	// close to the enrolled one.
 	Sites, Agree int
+	// Warp, when set, is a homography that explains the inliers better
+	// than Model (a copy in perspective or stretched unevenly): the site
+	// reading places features with it. The decision uses Model.
+	Warp *Homography
 	// query keypoints of the inliers, and the correspondence count and
 	// model the NFA was computed with
 	inlierQ []int32
 	n       int
+}
+
+// At is the similarity the verdict's model applies around capture point
+// (x, y): the model itself, or the homography's local similarity there.
+func (v *Verdict) At(x, y float64) (Similarity, bool) {
+	if v.Warp == nil {
+		return v.Model, true
+	}
+	return v.Warp.local(x, y, v.Model.Mirrored)
 }
 
 // Geometry tolerances of an inlier: relative position error (as a
@@ -238,8 +251,17 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 			continue
 		}
 		nfa := logNFA(len(cs), len(in), m, o)
+		var warp *Homography
+		// A homography whose extra inliers pay for its parameters
+		// places the capture's features better where the site reading
+		// looks for them. The decision itself stays with the similarity:
+		// the homography's freedom also stretches one instance of a
+		// template (one car, one face) onto another.
+		if h, hin, ok := refineWarp(cs, in, m, o); ok && logNFAWarp(len(cs), len(hin), m, o) < nfa {
+			warp = &h
+		}
 		if nfa < best.LogNFA {
-			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH), n: len(cs)}
+			best = Verdict{Model: m, Warp: warp, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH), n: len(cs)}
 			best.inlierQ = best.inlierQ[:0]
 			for _, i := range in {
 				best.inlierQ = append(best.inlierQ, cs[i].QI)
@@ -260,6 +282,68 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		}
 	}
 	return best
+}
+
+// refineWarp fits a homography to a similarity's inliers and grows the
+// set under it: points near the corners of a copy in perspective miss the
+// similarity's tolerance but not the homography's. It reports the final
+// inliers when the homography is mild and explains more than in.
+func refineWarp(cs []Corr, in []int, m Similarity, o VerifyOptions) (Homography, []int, bool) {
+	if len(in) < minWarpInliers {
+		return Homography{}, nil, false
+	}
+	capDiag := math.Hypot(o.CaptureW, o.CaptureH)
+	cur := slices.Clone(in)
+	var h Homography
+	fitted := false
+	for _, tf := range []float64{2 * posTol, 1.5 * posTol, posTol} {
+		f, ok := fitHomography(cs, cur)
+		if !ok || !f.mild(o.CaptureW, o.CaptureH, m.Mirrored) {
+			break
+		}
+		next := inliersWarp(cs, &f, m.Mirrored, tf*m.Scale*capDiag, nil)
+		if len(next) < minWarpInliers {
+			break
+		}
+		h, cur, fitted = f, next, true
+	}
+	if !fitted {
+		return Homography{}, nil, false
+	}
+	cur = inliersWarp(cs, &h, m.Mirrored, posTol*m.Scale*capDiag, cur)
+	if len(cur) <= len(in) || !spreadOut(cs, cur, o.CaptureW, o.CaptureH) {
+		return Homography{}, nil, false
+	}
+	return h, cur, true
+}
+
+// minWarpInliers is the fewest inliers a homography is fitted to: its 8
+// parameters need 4, and a few more keep one wrong point from bending it.
+const minWarpInliers = 8
+
+// inliersWarp lists the correspondences h explains, with h's local
+// similarity as the reference for each keypoint's scale and angle.
+func inliersWarp(cs []Corr, h *Homography, mir bool, tol float64, out []int) []int {
+	out = out[:0]
+	for i, c := range cs {
+		l, ok := h.local(float64(c.E.X), float64(c.E.Y), mir)
+		if !ok {
+			continue
+		}
+		if math.Abs(math.Log2(float64(c.Q.Scale/c.E.Scale))-math.Log2(l.Scale)) > scaleTol {
+			continue
+		}
+		if angleDiff(modelFrom(c, mir).Theta, l.Theta) > angleTol {
+			continue
+		}
+		px, py := l.Apply(float64(c.E.X), float64(c.E.Y))
+		dx, dy := px-float64(c.Q.X), py-float64(c.Q.Y)
+		if dx*dx+dy*dy > tol*tol {
+			continue
+		}
+		out = append(out, i)
+	}
+	return unique(cs, out)
 }
 
 // fitSimilarity is the least-squares similarity through the inliers.
@@ -314,6 +398,22 @@ func logNFA(n, k int, m Similarity, o VerifyOptions) float64 {
 	p := pPos * (2 * angleTol / (2 * math.Pi)) * (2 * scaleTol / scaleRange)
 	hyp := math.Log10(float64(n) * float64(n-1) / 2)
 	return math.Log10(math.Max(o.Tests, 1)) + hyp + logBinomTail(n-2, k-2, p)
+}
+
+// logNFAWarp is logNFA for a homography refined from a similarity
+// hypothesis: the hypotheses are the same pairs, counted twice (either
+// model may be kept), and the homography's four extra parameters are paid
+// for with two more inliers that come free, as four points determine it.
+func logNFAWarp(n, k int, m Similarity, o VerifyOptions) float64 {
+	if n < 5 || k < 5 {
+		return math.Inf(1)
+	}
+	tol := posTol * m.Scale * math.Hypot(o.CaptureW, o.CaptureH)
+	area := math.Max(o.QueryW*o.QueryH, 1)
+	pPos := math.Min(1, math.Pi*tol*tol/area)
+	p := pPos * (2 * angleTol / (2 * math.Pi)) * (2 * scaleTol / scaleRange)
+	hyp := math.Log10(float64(n) * float64(n-1))
+	return math.Log10(math.Max(o.Tests, 1)) + hyp + logBinomTail(n-4, k-4, p)
 }
 
 // logBinomTail is log10 P[Binomial(n, p) >= k].

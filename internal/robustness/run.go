@@ -65,6 +65,9 @@ type Row struct {
 	Via map[string]int `json:"via"`
 	// Missed lists the captures not found.
 	Missed []string `json:"missed,omitempty"`
+	// Confused lists the wrong matches as "query capture -> matched
+	// capture (route)".
+	Confused []string `json:"confused,omitempty"`
 	// MaxDistance is the largest distance at which a query found its
 	// capture.
 	MaxDistance int `json:"max_distance"`
@@ -262,6 +265,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 						}
 					} else {
 						r.Wrong++
+						r.Confused = append(r.Confused, fmt.Sprintf("%s -> %s (%s)", c.id, mt.CaptureID, via(mt)))
 					}
 				}
 				if found {
@@ -280,6 +284,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	for i := range rows {
 		slices.Sort(rows[i].Missed)
+		slices.Sort(rows[i].Confused)
 		if rows[i].Queries > 0 {
 			rows[i].Recall = float64(rows[i].Matched) / float64(rows[i].Queries)
 		}
