@@ -2,7 +2,9 @@ package feature_test
 
 import (
 	"fmt"
+	"image/color"
 	"math/rand/v2"
+	"slices"
 	"runtime"
 	"testing"
 
@@ -81,6 +83,43 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(float64(st.Entries), "entries/query")
 			b.ReportMetric(float64(st.Verified), "verified/query")
 			runtime.KeepAlive(ix)
+		})
+	}
+}
+
+// BenchmarkSearchCopy looks up a copy (turned 17 degrees) of a photograph enrolled among synthetic captures and the other fixture
+// photographs: lookup, the verification of the captures it leads to, and
+// the site readings.
+func BenchmarkSearchCopy(b *testing.B) {
+	all := photos.All()
+	var real []feature.CaptureSet
+	for _, p := range all {
+		g := feature.GrayFromImage(p.Image)
+		if m := max(g.W, g.H); m > 512 {
+			g = feature.ResizeArea(g, g.W*512/m, g.H*512/m)
+		}
+		real = append(real, feature.Encode(feature.Select(feature.Extract(g, feature.EnrollOptions()), 64, g.W, g.H), g.W, g.H))
+	}
+	// The query is described as match describes it: from its 512-pixel
+	// working plane, doubled.
+	g := feature.GrayFromImage(transform.Rotate(17, color.Black)(all[0].Image))
+	if m := max(g.W, g.H); m > 512 {
+		g = feature.ResizeArea(g, g.W*512/m, g.H*512/m)
+	}
+	query := feature.ExtractQuery(g, feature.QueryOptions())
+	for _, n := range []int{1e3, 1e4} {
+		b.Run(fmt.Sprintf("captures=%d", n), func(b *testing.B) {
+			ix := feature.NewIndex(append(slices.Clone(real), syntheticBank(n)...))
+			var st feature.SearchStats
+			var hits []feature.Hit
+			for b.Loop() {
+				hits, st = ix.Search(query, feature.DefaultSearchOptions())
+			}
+			if len(hits) == 0 || hits[0].Capture != 0 {
+				b.Fatalf("the copy was not found: %+v", hits)
+			}
+			b.ReportMetric(float64(st.Verified), "verified/query")
+			b.ReportMetric(float64(st.Read), "read/query")
 		})
 	}
 }

@@ -168,21 +168,39 @@ func angleDiff(a, b float64) float64 {
 	return math.Abs(d)
 }
 
+// corrGeo is what a correspondence says of the model on its own: the
+// rotation and log2 scale its two keypoints imply.
+type corrGeo struct{ theta, logScale float64 }
+
+func geometry(cs []Corr, mir bool) []corrGeo {
+	g := make([]corrGeo, len(cs))
+	for i, c := range cs {
+		g[i] = corrGeo{modelFrom(c, mir).Theta, math.Log2(float64(c.Q.Scale / c.E.Scale))}
+	}
+	return g
+}
+
 // inliers lists the correspondences m explains, each enrolled feature and
 // query keypoint used once (the closest descriptor wins).
-func inliers(cs []Corr, m Similarity, tol float64, out []int) []int {
+func inliers(cs []Corr, geo []corrGeo, m Similarity, tol float64, out []int) []int {
 	out = out[:0]
 	ls := math.Log2(m.Scale)
+	cth, sth := math.Cos(m.Theta), math.Sin(m.Theta)
 	for i, c := range cs {
-		if math.Abs(math.Log2(float64(c.Q.Scale/c.E.Scale))-ls) > scaleTol {
+		if math.Abs(geo[i].logScale-ls) > scaleTol {
 			continue
 		}
-		if angleDiff(modelFrom(c, m.Mirrored).Theta, m.Theta) > angleTol {
-			continue
+		x, y := float64(c.E.X), float64(c.E.Y)
+		if m.Mirrored {
+			x = -x
 		}
-		px, py := m.Apply(float64(c.E.X), float64(c.E.Y))
-		dx, dy := px-float64(c.Q.X), py-float64(c.Q.Y)
+		// The position test is the cheapest and the most selective.
+		dx := m.Scale*(cth*x-sth*y) + m.TX - float64(c.Q.X)
+		dy := m.Scale*(sth*x+cth*y) + m.TY - float64(c.Q.Y)
 		if dx*dx+dy*dy > tol*tol {
+			continue
+		}
+		if angleDiff(geo[i].theta, m.Theta) > angleTol {
 			continue
 		}
 		out = append(out, i)
@@ -220,10 +238,11 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		n int
 	}
 	var props []prop
+	geo := geometry(cs, mir)
 	for _, c := range cs {
 		m := modelFrom(c, mir)
 		tol := 0.12 * m.Scale * capDiag
-		buf = inliers(cs, m, tol, buf)
+		buf = inliers(cs, geo, m, tol, buf)
 		if len(buf) >= 2 {
 			props = append(props, prop{m, len(buf)})
 		}
@@ -237,7 +256,7 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		tolF := 0.12
 		var in []int
 		for iter := 0; iter < 4; iter++ {
-			in = inliers(cs, m, tolF*m.Scale*capDiag, in)
+			in = inliers(cs, geo, m, tolF*m.Scale*capDiag, in)
 			if len(in) < 2 {
 				break
 			}
@@ -246,7 +265,7 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 			}
 			tolF = max(posTol, tolF/2)
 		}
-		in = inliers(cs, m, posTol*m.Scale*capDiag, in)
+		in = inliers(cs, geo, m, posTol*m.Scale*capDiag, in)
 		if len(in) < 3 || !spreadOut(cs, in, o.CaptureW, o.CaptureH) {
 			continue
 		}
