@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"image/color"
 	"math/rand/v2"
-	"slices"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/leakwatch/leakwatch/fingerprint/feature"
