@@ -180,17 +180,6 @@ func abs(v int) int {
 	return v
 }
 
-// margins returns |I(a) - I(b)| for each key test.
-func margins(sm *Gray, x, y int, p *pattern, tests *[maxKeyBits]int) (m [maxKeyBits]uint8) {
-	w := sm.W
-	c := y*w + x
-	for i, t := range tests {
-		a, b := p[t][0], p[t][1]
-		m[i] = uint8(abs(int(sm.Pix[c+int(a[1])*w+int(a[0])]) - int(sm.Pix[c+int(b[1])*w+int(b[0])])))
-	}
-	return m
-}
-
 // PatternString spells out the comparison pattern and the key tests, so
 // that a test can pin them.
 func PatternString() string {

@@ -14,8 +14,6 @@ type Gray struct {
 // NewGray returns a black w x h image.
 func NewGray(w, h int) *Gray { return &Gray{Pix: make([]uint8, w*h), W: w, H: h} }
 
-func (g *Gray) at(x, y int) uint8 { return g.Pix[y*g.W+x] }
-
 // ResizeArea shrinks g to w x h by averaging the source area under each
 // target pixel (exact fractional coverage), which keeps thin structures
 // without aliasing. It never enlarges: w <= g.W and h <= g.H.
