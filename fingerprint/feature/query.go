@@ -247,7 +247,8 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		}
 	}
 	var hits []Hit
-	decided := map[uint32]bool{}
+	// queued marks the captures already matched or queued for reading.
+	queued := map[uint32]bool{}
 	type toRead struct {
 		cap uint32
 		vo  VerifyOptions
@@ -264,27 +265,26 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		if v.Exclusive < v.Inliers {
 			v.LogNFA = logNFA(v.n, v.Exclusive, v.Model, a.vo)
 		}
-		decided[a.cap] = true
 		if v.Exclusive >= 3 && v.LogNFA <= o.MaxLogNFA && float64(v.Exclusive) >= o.MinInlierFraction*float64(v.Visible) {
 			hits = append(hits, Hit{Capture: int(a.cap), Verdict: v})
+			queued[a.cap] = true
 			continue
 		}
 		if v.LogNFA <= plausibleLogNFA {
 			reads = append(reads, toRead{a.cap, a.vo, v.LogNFA})
-		} else {
-			decided[a.cap] = false
+			queued[a.cap] = true
 		}
 	}
 	// The most significant failed verdicts are read first, then the
 	// captures with the most correspondences whose detected inliers gave
-	// no model at all: a copy shown small (a thumbnail in a grid) keeps
+	// no plausible model: a copy shown small (a thumbnail in a grid) keeps
 	// too few detected corners for one, yet reads as enrolled.
 	slices.SortStableFunc(reads, func(a, b toRead) int { return cmp.Compare(a.nfa, b.nfa) })
 	for _, c := range order {
 		if len(reads) >= o.MaxRead {
 			break
 		}
-		if !decided[c.cap] {
+		if !queued[c.cap] {
 			reads = append(reads, toRead{c.cap, ix.verifyOptions(c.cap, qw, qh, minScale, o), math.Inf(1)})
 		}
 	}
@@ -369,7 +369,7 @@ func (ix *Index) readSites(query *Query, c uint32, v *Verdict) (sites, agree int
 			continue
 		}
 		p := capSet.point(f)
-		m, ok := v.At(float64(p.X), float64(p.Y))
+		m, ok := v.at(float64(p.X), float64(p.Y))
 		if !ok {
 			continue
 		}

@@ -76,9 +76,9 @@ type Verdict struct {
 	n       int
 }
 
-// At is the similarity the verdict's model applies around capture point
+// at is the similarity the verdict's model applies around capture point
 // (x, y): the model itself, or the homography's local similarity there.
-func (v *Verdict) At(x, y float64) (Similarity, bool) {
+func (v *Verdict) at(x, y float64) (Similarity, bool) {
 	if v.Warp == nil {
 		return v.Model, true
 	}
@@ -229,7 +229,7 @@ func unique(cs []Corr, idx []int) []int {
 func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 	capDiag := math.Hypot(o.CaptureW, o.CaptureH)
 	best := Verdict{LogNFA: math.Inf(1)}
-	var buf []int
+	var buf, bestIn []int
 	// Each correspondence proposes a model; the proposals with the most
 	// support are refined. The loose first tolerance absorbs the error
 	// of a model taken from one keypoint's angle and scale.
@@ -270,17 +270,9 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 			continue
 		}
 		nfa := logNFA(len(cs), len(in), m, o)
-		var warp *Homography
-		// A homography whose extra inliers pay for its parameters
-		// places the capture's features better where the site reading
-		// looks for them. The decision itself stays with the similarity:
-		// the homography's freedom also stretches one instance of a
-		// template (one car, one face) onto another.
-		if h, hin, ok := refineWarp(cs, in, m, o); ok && logNFAWarp(len(cs), len(hin), m, o) < nfa {
-			warp = &h
-		}
 		if nfa < best.LogNFA {
-			best = Verdict{Model: m, Warp: warp, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH), n: len(cs)}
+			bestIn = append(bestIn[:0], in...)
+			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH), n: len(cs)}
 			best.inlierQ = best.inlierQ[:0]
 			for _, i := range in {
 				best.inlierQ = append(best.inlierQ, cs[i].QI)
@@ -292,6 +284,14 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		}
 	}
 	if best.Inliers > 0 {
+		// A homography whose extra inliers pay for its parameters
+		// places the capture's features better where the site reading
+		// looks for them. The decision itself stays with the similarity:
+		// the homography's freedom also stretches one instance of a
+		// template (one car, one face) onto another.
+		if h, hin, ok := refineWarp(cs, bestIn, best.Model, o); ok && logNFAWarp(len(cs), len(hin), best.Model, o) < best.LogNFA {
+			best.Warp = &h
+		}
 		best.Rect = outline(best.Model, o.CaptureW, o.CaptureH)
 		for _, p := range o.Points {
 			x, y := best.Model.Apply(float64(p.X), float64(p.Y))
