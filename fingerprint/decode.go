@@ -12,9 +12,10 @@ import (
 
 	"github.com/leakwatch/leakwatch/fingerprint/jpeg"
 	"github.com/leakwatch/leakwatch/fingerprint/png"
+	"github.com/leakwatch/leakwatch/fingerprint/tiff"
 
 	"golang.org/x/image/bmp"
-	"golang.org/x/image/tiff"
+	xtiff "golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 )
 
@@ -45,9 +46,9 @@ type Limits struct {
 // DefaultLimits returns limits suited to photographs: 64 MiB encoded and 50
 // megapixels, and the JPEG decoder's default bounds. A JPEG decoded at the
 // working size (ForQuery, ForEnroll) then needs at most about 40 MB (a
-// 50-megapixel CMYK progressive file) and a PNG about 4 MB; GIF, WebP, BMP
-// and TIFF are decoded at full size (about 200 MB as RGBA in the worst
-// case, more for a 16-bit TIFF).
+// 50-megapixel CMYK progressive file) and a PNG or TIFF about 4 MB; GIF,
+// WebP and BMP are decoded at full size (about 200 MB as RGBA in the
+// worst case).
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000,
 		MaxScans: jpeg.DefaultMaxScans, MaxCoefBytes: jpeg.DefaultMaxCoefBytes, MaxDecodedPixels: jpeg.DefaultMaxPixels}
@@ -63,7 +64,7 @@ type decodeConfig struct {
 }
 
 // OnAbandon is called when the context ends during a decode that cannot
-// be stopped (GIF, WebP, BMP, TIFF): the call returns at once and the
+// be stopped (GIF, WebP, BMP, a TIFF in colour): the call returns at once and the
 // decode finishes in the background; finished is closed when it has. A
 // caller that bounds how many decodes run at once keeps the decode's
 // place until then.
@@ -72,11 +73,12 @@ func OnAbandon(fn func(finished <-chan struct{})) DecodeOption {
 }
 
 // MinSide lets the decoder reduce an image as long as its longer side
-// stays at least n pixels (JPEG only: 1/2, 1/4 or 1/8 in the DCT domain).
+// stays at least n pixels (1/2, 1/4 or 1/8: a JPEG in the DCT domain, a
+// PNG or TIFF decoded as luma by area averaging).
 func MinSide(n int) DecodeOption { return func(c *decodeConfig) { c.minSide = n } }
 
 // LumaOnly lets the decoder return the luma alone (an *image.Gray) when
-// that saves work (JPEG only).
+// that saves work (JPEG and TIFF; PNG when reduced too).
 func LumaOnly() DecodeOption { return func(c *decodeConfig) { c.luma = true } }
 
 // ForQuery decodes at the smallest size that gives Compute everything it
@@ -146,7 +148,8 @@ func Decode(r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
 }
 
 // DecodeContext is Decode that returns ctx's error as soon as ctx is done:
-// JPEG decoding checks it between scans and rows of blocks; other formats
+// JPEG decoding checks it between scans and rows of blocks, PNG and TIFF
+// (for luma) between rows; other formats
 // are decoded by code that cannot be stopped, which is left to finish in
 // the background (detach).
 func DecodeContext(ctx context.Context, r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
@@ -191,6 +194,10 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 		// Reduced luma, as the JPEG path gives; a full-size or colour
 		// decode (hash's reference, report thumbnails) is image/png's.
 		return decodePNG(ctx, data, lim, c)
+	case f == FormatTIFF && c.luma:
+		// Luma a strip or tile row at a time, reduced as c allows (full
+		// size for hash); only a colour decode is x/image's.
+		return decodeTIFF(ctx, data, lim, c)
 	}
 	if err := ctx.Err(); err != nil {
 		return Decoded{}, err
@@ -284,6 +291,41 @@ func decodePNG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (De
 	return Decoded{Image: img, Format: FormatPNG, Width: cfg.Width, Height: cfg.Height, Scale: d, Orientation: 1}, nil
 }
 
+// decodeTIFF reads a TIFF's luma strip by strip (or tile by tile) into
+// the reduction the JPEG path would choose for the same size (package
+// tiff), never holding a full-size copy or a whole strip.
+func decodeTIFF(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
+	cfg, err := tiff.DecodeConfig(data)
+	if err != nil {
+		return Decoded{}, tiffError(err)
+	}
+	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
+		return Decoded{}, err
+	}
+	d := jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide)
+	// The decompressors are x/image's and klauspost's: a panic in one is
+	// a corrupt file.
+	img, err := recovered(FormatTIFF, func() (image.Image, error) {
+		return tiff.Decode(ctx, data, tiff.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels})
+	})
+	if err != nil {
+		return Decoded{}, tiffError(err)
+	}
+	return Decoded{Image: img, Format: FormatTIFF, Width: cfg.Width, Height: cfg.Height, Scale: d, Orientation: 1}, nil
+}
+
+func tiffError(err error) error {
+	switch {
+	case errors.Is(err, tiff.ErrLimit):
+		return fmt.Errorf("%w: %w", ErrDecodeLimit, err)
+	case errors.Is(err, tiff.ErrUnsupported):
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
+	case errors.Is(err, tiff.ErrFormat):
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err // cancellation, or a panic already reported as ErrCorrupt
+}
+
 func pngError(err error) error {
 	switch {
 	case errors.Is(err, png.ErrLimit):
@@ -367,6 +409,6 @@ func decoders(f Format) decoder {
 	case FormatBMP:
 		return decoder{bmp.DecodeConfig, bmp.Decode}
 	default:
-		return decoder{tiff.DecodeConfig, tiff.Decode}
+		return decoder{xtiff.DecodeConfig, xtiff.Decode}
 	}
 }

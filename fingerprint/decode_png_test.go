@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -64,17 +65,25 @@ func TestPNGReducedSameFingerprint(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", names[i], err)
 		}
-		for k := range a.PDQ.Hashes {
-			if d := a.PDQ.Hashes[k].Distance(b.PDQ.Hashes[k]); d > 8 {
-				t.Errorf("%s (1/%d): dihedral %d hash moved %d bits", names[i], red.Scale, k, d)
-			}
-		}
-		if d := a.PHash.Distance(b.PHash); d > 6 {
-			t.Errorf("%s (1/%d): pHash moved %d bits", names[i], red.Scale, d)
-		}
+		sameHashes(t, fmt.Sprintf("%s (1/%d)", names[i], red.Scale), a, b)
 	}
 	if scaled == 0 {
 		t.Error("no file was decoded reduced")
+	}
+}
+
+// sameHashes checks that b, a fingerprint of a reduced or luma decode,
+// hashes as a, that of a full-size colour decode, does: every dihedral PDQ
+// hash within 8 bits and the pHash within 6.
+func sameHashes(t *testing.T, name string, a, b Fingerprint) {
+	t.Helper()
+	for k := range a.PDQ.Hashes {
+		if d := a.PDQ.Hashes[k].Distance(b.PDQ.Hashes[k]); d > 8 {
+			t.Errorf("%s: dihedral %d hash moved %d bits", name, k, d)
+		}
+	}
+	if d := a.PHash.Distance(b.PHash); d > 6 {
+		t.Errorf("%s: pHash moved %d bits", name, d)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"image"
 	"image/color"
 	"sync"
+
+	"github.com/leakwatch/leakwatch/fingerprint/internal/area"
 )
 
 // Luma returns the luma plane of img, row-major, w x h, with values in
@@ -50,44 +52,16 @@ func (r *LumaRows) Read(dst []float32, y int) {
 	r.scratch = lumaInto(dst, r.img, r.cols, r.row[:], r.scratch)
 }
 
-// lumaTables holds the reference's luma products for every 8-bit value:
-// [0][v] = float32(0.299)*v, [1][v] = 0.587*v, [2][v] = 0.114*v, each
-// rounded to float32. Looking them up gives the same sums as multiplying
-// (products rounded before they are added, never fused, summed R+G then
-// +B) several times faster, which matters at one call per pixel.
-type lumaTables [3][256]float32
-
-var sharedLumaTables = sync.OnceValue(func() *lumaTables {
-	var t lumaTables
-	for v := range 256 {
-		t[0][v] = float32(0.299 * float32(v))
-		t[1][v] = float32(0.587 * float32(v))
-		t[2][v] = float32(0.114 * float32(v))
-	}
-	return &t
-})
-
-// rgb is the luma of one straight 8-bit RGB pixel.
-func (t *lumaTables) rgb(r, g, b uint8) float32 {
-	return t[0][r] + t[1][g] + t[2][b]
-}
+// sharedLumaTables holds the reference's luma products for every 8-bit
+// value, each rounded to float32 (area.Weights). Looking them up gives the
+// same sums as multiplying (products rounded before they are added, never
+// fused, summed R+G then +B) several times faster, which matters at one
+// call per pixel.
+var sharedLumaTables = sync.OnceValue(area.NewWeights)
 
 // rgb16Luma is the same luma for 16-bit channels, scaled to 0..255.
 func rgb16Luma(r, g, b uint32) float32 {
 	return (float32(0.299*float32(r)) + float32(0.587*float32(g)) + float32(0.114*float32(b))) / 257
-}
-
-// unpremultiply turns a premultiplied 8-bit channel into a straight one the
-// way color.NRGBAModel does, so that the fast path and the generic one agree.
-func unpremultiply(c, a uint8) uint8 {
-	switch a {
-	case 0xff:
-		return c
-	case 0:
-		return 0
-	}
-	c16, a16 := uint32(c)*0x101, uint32(a)*0x101
-	return uint8((c16 * 0xffff / a16) >> 8)
 }
 
 // lumaInto writes to dst the luma of img at the points (cols[i], rows[j]),
@@ -135,7 +109,7 @@ func lumaInto(dst []float32, img image.Image, cols, rows []int, scratch []int) [
 			pix, d := m.Pix[(y-min.Y)*m.Stride:], dst[r*n:(r+1)*n]
 			for i, o := range xo {
 				p := pix[o : o+3 : o+3]
-				d[i] = lt.rgb(p[0], p[1], p[2])
+				d[i] = lt.RGB(p[0], p[1], p[2])
 			}
 		}
 	case *image.RGBA:
@@ -145,9 +119,9 @@ func lumaInto(dst []float32, img image.Image, cols, rows []int, scratch []int) [
 			for i, o := range xo {
 				p := pix[o : o+4 : o+4]
 				if a := p[3]; a != 0xff {
-					d[i] = lt.rgb(unpremultiply(p[0], a), unpremultiply(p[1], a), unpremultiply(p[2], a))
+					d[i] = lt.RGB(area.Unpremultiply(p[0], a), area.Unpremultiply(p[1], a), area.Unpremultiply(p[2], a))
 				} else {
-					d[i] = lt.rgb(p[0], p[1], p[2])
+					d[i] = lt.RGB(p[0], p[1], p[2])
 				}
 			}
 		}
@@ -166,7 +140,7 @@ func lumaInto(dst []float32, img image.Image, cols, rows []int, scratch []int) [
 			pix, d := m.Pix[(y-min.Y)*m.Stride:], dst[r*n:(r+1)*n]
 			for i, o := range xo {
 				p := pix[o : o+4 : o+4]
-				d[i] = lt.rgb(color.CMYKToRGB(p[0], p[1], p[2], p[3]))
+				d[i] = lt.RGB(color.CMYKToRGB(p[0], p[1], p[2], p[3]))
 			}
 		}
 	case *image.Paletted:
@@ -178,7 +152,7 @@ func lumaInto(dst []float32, img image.Image, cols, rows []int, scratch []int) [
 			}
 			if c != nil {
 				nc := color.NRGBAModel.Convert(c).(color.NRGBA)
-				table[i] = lt.rgb(nc.R, nc.G, nc.B)
+				table[i] = lt.RGB(nc.R, nc.G, nc.B)
 			}
 		}
 		xo := offsets(1)
@@ -198,7 +172,7 @@ func lumaInto(dst []float32, img image.Image, cols, rows []int, scratch []int) [
 					continue
 				}
 				nc := color.NRGBAModel.Convert(c).(color.NRGBA)
-				d[i] = lt.rgb(nc.R, nc.G, nc.B)
+				d[i] = lt.RGB(nc.R, nc.G, nc.B)
 			}
 		}
 	}
@@ -231,7 +205,7 @@ func lumaYCbCr(dst []float32, m *image.YCbCr, cols, rows []int, scratch []int) [
 		d := dst[r*n : (r+1)*n]
 		for i := range d {
 			yy, co := ys[yCol[i]], cCol[i]
-			d[i] = lt.rgb(color.YCbCrToRGB(yy, cbs[co], crs[co]))
+			d[i] = lt.RGB(color.YCbCrToRGB(yy, cbs[co], crs[co]))
 		}
 	}
 	return scratch

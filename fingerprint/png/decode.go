@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 
+	"github.com/leakwatch/leakwatch/fingerprint/internal/area"
+
 	// About a fifth faster than compress/zlib at inflating image data,
 	// which is most of a PNG decode.
 	"github.com/klauspost/compress/zlib"
@@ -246,8 +248,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	if cfg.ColorType == ctPalette && palette == nil {
 		return nil, formatErr("missing palette")
 	}
-	r := &rows{cfg: cfg, d: d, ow: ow, oh: oh, acc: make([]float32, ow*oh),
-		luma: newLumaFunc(cfg, trns, palette)}
+	r := &rows{cfg: cfg, sum: area.New(cfg.Width, cfg.Height, d), luma: newLumaFunc(cfg, trns, palette)}
 	idat := &idatReader{w: &w, cur: first}
 	zr, err := zlib.NewReader(idat)
 	if err != nil {
@@ -270,7 +271,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	if err := w.rest(ctx, last); err != nil {
 		return nil, err
 	}
-	return r.output(), nil
+	return r.sum.Gray(), nil
 }
 
 // rest walks the chunks after the image data up to IEND.

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leakwatch/leakwatch/fingerprint/pdq"
+	"github.com/leakwatch/leakwatch/fingerprint/internal/area/areatest"
 )
 
 // reference is image/png's decode of data, its luma read as the
@@ -30,26 +30,7 @@ func reference(t *testing.T, data []byte, d int) (*image.Gray, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	ow, oh := (w+d-1)/d, (h+d-1)/d
-	sum := make([]float64, ow*oh)
-	row := make([]float32, w)
-	lr := pdq.NewLumaRows(img)
-	for y := range h {
-		lr.Read(row, y)
-		for x, v := range row {
-			sum[(y/d)*ow+x/d] += float64(v)
-		}
-	}
-	g := image.NewGray(image.Rect(0, 0, ow, oh))
-	for oy := range oh {
-		for ox := range ow {
-			n := min(d, w-ox*d) * min(d, h-oy*d)
-			g.Pix[oy*ow+ox] = uint8(math.Min(255, sum[oy*ow+ox]/float64(n)+0.5))
-		}
-	}
-	return g, nil
+	return areatest.Reduce(img, d), nil
 }
 
 // compare decodes data with Decode and with the reference at each
@@ -73,11 +54,7 @@ func compare(t *testing.T, name string, data []byte, denoms ...int) bool {
 		if got.Bounds() != want.Bounds() {
 			t.Fatalf("%s 1/%d: bounds %v, want %v", name, d, got.Bounds(), want.Bounds())
 		}
-		worst := 0
-		for i := range got.Pix {
-			worst = max(worst, abs(int(got.Pix[i])-int(want.Pix[i])))
-		}
-		if worst > 1 {
+		if worst, _ := areatest.Worst(got, want); worst > 1 {
 			t.Errorf("%s 1/%d: a pixel differs by %d levels", name, d, worst)
 		}
 	}

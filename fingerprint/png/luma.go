@@ -1,39 +1,22 @@
 package png
 
+import "github.com/leakwatch/leakwatch/fingerprint/internal/area"
+
 // lumaFunc writes the luma (0..255) of each pixel of an unfiltered row.
 type lumaFunc func(dst []float32, row []byte)
-
-// The luma is what the fingerprint reads from the image image/png returns
-// for the same file (its Gray, Gray16, NRGBA, RGBA, NRGBA64, RGBA64 or
-// Paletted image): 0.299 R + 0.587 G + 0.114 B of the straight colour,
-// alpha ignored, each product rounded to float32 before the sum; 16-bit
-// samples scaled by 1/257, except opaque 16-bit RGB, which image/png
-// returns as RGBA64 and which is read through its 8 high bits.
-type weights [3][256]float32
-
-func newWeights() *weights {
-	var t weights
-	for v := range 256 {
-		t[0][v] = float32(0.299 * float32(v))
-		t[1][v] = float32(0.587 * float32(v))
-		t[2][v] = float32(0.114 * float32(v))
-	}
-	return &t
-}
-
-func (t *weights) rgb(r, g, b uint8) float32 { return t[0][r] + t[1][g] + t[2][b] }
-
-func rgb16(r, g, b uint16) float32 {
-	return (float32(0.299*float32(r)) + float32(0.587*float32(g)) + float32(0.114*float32(b))) / 257
-}
 
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
 
 // newLumaFunc returns the luma of a row for a colour type and depth; trns
 // says a tRNS chunk was present (image/png then returns another image
-// type for grey and RGB files), palette is the PLTE chunk.
+// type for grey and RGB files), palette is the PLTE chunk. The luma is
+// what the fingerprint reads from the image image/png returns for the
+// same file (its Gray, Gray16, NRGBA, RGBA, NRGBA64, RGBA64 or Paletted
+// image): alpha ignored; 16-bit samples scaled by 1/257, except opaque
+// 16-bit RGB, which image/png returns as RGBA64 and which is read
+// through its 8 high bits.
 func newLumaFunc(cfg Config, trns bool, palette []byte) lumaFunc {
-	t := newWeights()
+	t := area.NewWeights()
 	depth := cfg.Depth
 	switch cfg.ColorType {
 	case ctGray:
@@ -42,7 +25,7 @@ func newLumaFunc(cfg Config, trns bool, palette []byte) lumaFunc {
 			return func(dst []float32, row []byte) {
 				for i := range dst {
 					v := be16(row[2*i:])
-					dst[i] = rgb16(v, v, v)
+					dst[i] = area.RGB16(v, v, v)
 				}
 			}
 		case depth == 16:
@@ -57,7 +40,7 @@ func newLumaFunc(cfg Config, trns bool, palette []byte) lumaFunc {
 		for v := range 1 << depth {
 			g := uint8(v) * scale
 			if trns {
-				table[v] = t.rgb(g, g, g)
+				table[v] = t.RGB(g, g, g)
 			} else {
 				table[v] = float32(g)
 			}
@@ -68,7 +51,7 @@ func newLumaFunc(cfg Config, trns bool, palette []byte) lumaFunc {
 		var table [256]float32
 		for i := range len(palette) / 3 {
 			p := palette[3*i:]
-			table[i] = t.rgb(p[0], p[1], p[2])
+			table[i] = t.RGB(p[0], p[1], p[2])
 		}
 		return packed(depth, &table)
 	case ctGrayAlpha:
@@ -76,14 +59,14 @@ func newLumaFunc(cfg Config, trns bool, palette []byte) lumaFunc {
 			return func(dst []float32, row []byte) {
 				for i := range dst {
 					v := be16(row[4*i:])
-					dst[i] = rgb16(v, v, v)
+					dst[i] = area.RGB16(v, v, v)
 				}
 			}
 		}
 		return func(dst []float32, row []byte) {
 			for i := range dst {
 				v := row[2*i]
-				dst[i] = t.rgb(v, v, v)
+				dst[i] = t.RGB(v, v, v)
 			}
 		}
 	}
@@ -94,21 +77,21 @@ func newLumaFunc(cfg Config, trns bool, palette []byte) lumaFunc {
 		return func(dst []float32, row []byte) {
 			for i := range dst {
 				p := row[n*i : n*i+3 : n*i+3]
-				dst[i] = t.rgb(p[0], p[1], p[2])
+				dst[i] = t.RGB(p[0], p[1], p[2])
 			}
 		}
 	case cfg.ColorType == ctRGB && !trns:
 		return func(dst []float32, row []byte) {
 			for i := range dst {
 				p := row[6*i : 6*i+6 : 6*i+6]
-				dst[i] = t.rgb(p[0], p[2], p[4])
+				dst[i] = t.RGB(p[0], p[2], p[4])
 			}
 		}
 	}
 	return func(dst []float32, row []byte) {
 		for i := range dst {
 			p := row[2*n*i : 2*n*i+6 : 2*n*i+6]
-			dst[i] = rgb16(be16(p[0:]), be16(p[2:]), be16(p[4:]))
+			dst[i] = area.RGB16(be16(p[0:]), be16(p[2:]), be16(p[4:]))
 		}
 	}
 }

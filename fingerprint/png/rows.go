@@ -2,17 +2,15 @@ package png
 
 import (
 	"context"
-	"image"
 	"io"
+
+	"github.com/leakwatch/leakwatch/fingerprint/internal/area"
 )
 
 // rows inflates, unfilters and reduces the image data.
 type rows struct {
-	cfg    Config
-	d      int
-	ow, oh int
-	// acc sums the luma of the pixels each output pixel covers.
-	acc  []float32
+	cfg  Config
+	sum  *area.Sum
 	luma lumaFunc
 }
 
@@ -54,53 +52,11 @@ func (r *rows) read(ctx context.Context, zr io.Reader) error {
 				return err
 			}
 			r.luma(lum[:pw], c[1:])
-			y := y0 + i*dy
-			if dx == 1 {
-				r.addRow(lum[:pw], y)
-			} else {
-				out := r.acc[(y/r.d)*r.ow:]
-				for j, v := range lum[:pw] {
-					out[(x0+j*dx)/r.d] += v
-				}
-			}
+			r.sum.Row(lum[:pw], x0, dx, y0+i*dy)
 			cur, prev = prev, cur
 		}
 	}
 	return nil
-}
-
-// addRow adds a full row's luma to the output row it falls in.
-func (r *rows) addRow(lum []float32, y int) {
-	out := r.acc[(y/r.d)*r.ow:][:r.ow]
-	d := r.d
-	if d == 1 {
-		for x, v := range lum {
-			out[x] += v
-		}
-		return
-	}
-	for ox := range out {
-		var s float32
-		for _, v := range lum[ox*d : min((ox+1)*d, len(lum))] {
-			s += v
-		}
-		out[ox] += s
-	}
-}
-
-// output divides each sum by the pixels it covers.
-func (r *rows) output() *image.Gray {
-	w, h, d := r.cfg.Width, r.cfg.Height, r.d
-	g := image.NewGray(image.Rect(0, 0, r.ow, r.oh))
-	for oy := range r.oh {
-		bh := min(d, h-oy*d)
-		for ox := range r.ow {
-			bw := min(d, w-ox*d)
-			v := r.acc[oy*r.ow+ox]/float32(bw*bh) + 0.5
-			g.Pix[oy*g.Stride+ox] = uint8(min(max(v, 0), 255))
-		}
-	}
-	return g
 }
 
 // unfilter reverses a row's filter in place (PNG specification, 9.2);
