@@ -4,41 +4,12 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
-	"runtime"
-	"runtime/metrics"
 	"slices"
 	"sync"
 	"testing"
-	"time"
-)
 
-// peakHeap runs f and returns the most live heap it held above what was
-// live before, sampled every millisecond (and at its end).
-func peakHeap(f func()) uint64 {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
-	runtime.GC()
-	base, peak := read(), uint64(0)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, read())
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	f()
-	close(done)
-	wg.Wait()
-	peak = max(peak, read())
-	return peak - min(base, peak)
-}
+	"github.com/leakwatch/leakwatch/fixtures/heappeak"
+)
 
 // bigTIFF writes a w x h Deflate TIFF (little-endian, strips of rps rows,
 // or tiles of rps x rps when tiled) of spp samples of bps bits, streaming
@@ -164,7 +135,7 @@ func BenchmarkDecodePeak(b *testing.B) {
 			b.Run(name+"/"+o.name, func(b *testing.B) {
 				var peak uint64
 				for b.Loop() {
-					peak = max(peak, peakHeap(func() {
+					peak = max(peak, heappeak.Of(func() {
 						if _, err := DecodeBytes(data, DefaultLimits(), o.opts...); err != nil {
 							b.Fatal(err)
 						}

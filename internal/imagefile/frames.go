@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
-	"image/gif"
 
 	"golang.org/x/image/webp"
 )
@@ -68,8 +66,9 @@ func Animated(data []byte) Kind {
 }
 
 // Frames renders the frames of an animated GIF or WebP in order and calls
-// fn with each (index from 0). The image passed to fn is the shared canvas:
-// it is valid only during the call and must not be kept. An error from fn
+// fn with each (index from 0). The image passed to fn is the shared canvas,
+// an *image.Gray of the frame's luma (a transparent pixel is black): it is
+// valid only during the call and must not be kept. An error from fn
 // stops the walk and is returned.
 func Frames(data []byte, opts Options, fn func(i int, img image.Image) error) (Result, error) {
 	if opts.MaxFrames <= 0 {
@@ -85,22 +84,6 @@ func Frames(data []byte, opts Options, fn func(i int, img image.Image) error) (R
 		return webpFrames(data, opts, fn)
 	}
 	return Result{}, fmt.Errorf("%w: not a GIF or WebP", ErrCorrupt)
-}
-
-// canvas allocates the w x h canvas after checking it against the limit.
-func canvas(w, h int, opts Options) (*image.NRGBA, error) {
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("%w: canvas %dx%d", ErrCorrupt, w, h)
-	}
-	if px := int64(w) * int64(h); px > opts.MaxPixels {
-		return nil, fmt.Errorf("%w: %dx%d, limit %d pixels", ErrTooManyPixels, w, h, opts.MaxPixels)
-	}
-	return image.NewNRGBA(image.Rect(0, 0, w, h)), nil
-}
-
-// clearRect makes r transparent.
-func clearRect(c *image.NRGBA, r image.Rectangle) {
-	draw.Draw(c, r.Intersect(c.Rect), image.Transparent, image.Point{}, draw.Src)
 }
 
 // GIF: header, logical screen descriptor, optional global color table,
@@ -200,10 +183,23 @@ func walkGIF(b []byte, fn func(gifFrame) bool) error {
 	return nil
 }
 
+// maxSaved is the largest frame (in pixels) whose area of the canvas is
+// saved before it is drawn, to be restored when it is disposed of with
+// "restore to previous"; a larger one is undone by drawing the frames
+// before it again, which costs time instead of memory.
+const maxSaved = 1 << 20
+
 func gifFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
+	return composeGIF(data, opts, maxSaved, fn)
+}
+
+// composeGIF renders the frames of a GIF on a luma canvas. Each frame is
+// decoded a row at a time straight onto the canvas (once first to check
+// it, so that a frame image/gif would refuse is skipped, not half drawn).
+func composeGIF(data []byte, opts Options, saveLimit int, fn func(int, image.Image) error) (Result, error) {
 	var res Result
 	w, h := int(binary.LittleEndian.Uint16(data[6:])), int(binary.LittleEndian.Uint16(data[8:]))
-	c, err := canvas(w, h, opts)
+	c, err := lumaCanvas(w, h, opts)
 	if err != nil {
 		return res, err
 	}
@@ -211,38 +207,56 @@ func gifFrames(data []byte, opts Options, fn func(int, image.Image) error) (Resu
 		return res, fmt.Errorf("%w: GIF color table runs off the end", ErrCorrupt)
 	}
 	screen := data[:gifScreen(data)]
-	var saved *image.NRGBA
+	// drawn are the frames that shape the canvas from here on (disposal
+	// 3 frames leave no trace), to draw again when one is undone.
+	var drawn []gifImage
+	var disposals []byte
+	var saved []byte
 	var fnErr error
-	one := make([]byte, 0, len(data))
 	werr := walkGIF(data, func(f gifFrame) bool {
 		if res.Rendered >= opts.MaxFrames {
 			res.More = true
 			return false
 		}
-		// A standalone GIF of this frame alone: the original screen and
-		// global palette, the frame's control extension and image.
-		one = append(append(append(append(one[:0], screen...), f.gce...), f.image...), 0x3b)
-		img, err := gif.Decode(bytes.NewReader(one))
-		if err != nil || !img.Bounds().In(c.Rect) {
+		g, err := parseGIFImage(screen, f)
+		if err == nil {
+			err = g.rows(func(int, []byte) {})
+		}
+		if err != nil {
 			res.Skipped++
 			return true
 		}
-		if f.disposal == 3 {
-			if saved == nil {
-				saved = image.NewNRGBA(c.Rect)
+		r := g.rect
+		save := f.disposal == 3 && r.Dx()*r.Dy() <= saveLimit
+		if save {
+			saved = saved[:0]
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				saved = append(saved, c.Pix[y*c.Stride+r.Min.X:y*c.Stride+r.Max.X]...)
 			}
-			copy(saved.Pix, c.Pix)
 		}
-		draw.Draw(c, img.Bounds(), img, img.Bounds().Min, draw.Over)
+		_ = g.draw(c) // checked above: the same bytes decode the same
 		if fnErr = fn(res.Rendered, c); fnErr != nil {
 			return false
 		}
 		res.Rendered++
-		switch f.disposal {
-		case 2:
-			clearRect(c, img.Bounds())
-		case 3:
-			copy(c.Pix, saved.Pix)
+		switch {
+		case f.disposal == 2:
+			clearGray(c, r)
+		case save:
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				copy(c.Pix[y*c.Stride+r.Min.X:y*c.Stride+r.Max.X], saved[(y-r.Min.Y)*r.Dx():])
+			}
+		case f.disposal == 3:
+			clearGray(c, c.Rect)
+			for k, p := range drawn {
+				_ = p.draw(c) // drawn before
+				if disposals[k] == 2 {
+					clearGray(c, p.rect)
+				}
+			}
+		}
+		if f.disposal != 3 {
+			drawn, disposals = append(drawn, g), append(disposals, f.disposal)
 		}
 		return true
 	})
@@ -327,16 +341,33 @@ func webpFrame(w, h int, alph, bitstream []byte, lossless bool) []byte {
 	return append(out, body...)
 }
 
+// anmfBitstream returns the ALPH chunk (if any) and the VP8 or VP8L
+// bitstream of an ANMF chunk's frame.
+func anmfBitstream(d []byte) (alph, bits []byte, lossless bool) {
+	webpChunks(d[16:], func(id string, sub []byte) bool {
+		switch id {
+		case "ALPH":
+			alph = sub
+		case "VP8 ", "VP8L":
+			bits, lossless = sub, id == "VP8L"
+			return false
+		}
+		return true
+	})
+	return alph, bits, lossless
+}
+
 func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
 	var res Result
 	vp8x, ok := webpChunk(data, "VP8X")
 	if !ok || len(vp8x) < 10 {
 		return res, fmt.Errorf("%w: WebP without a VP8X header", ErrCorrupt)
 	}
-	c, err := canvas(u24(vp8x[4:])+1, u24(vp8x[7:])+1, opts)
+	g, err := lumaCanvas(u24(vp8x[4:])+1, u24(vp8x[7:])+1, opts)
 	if err != nil {
 		return res, err
 	}
+	c := alphaCanvas{g, make([]uint8, len(g.Pix))}
 	var fnErr error
 	webpChunks(data[12:], func(id string, d []byte) bool {
 		if id != "ANMF" {
@@ -353,18 +384,7 @@ func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Res
 		x, y := 2*u24(d[0:]), 2*u24(d[3:])
 		w, h := u24(d[6:])+1, u24(d[9:])+1
 		blend, dispose := d[15]&0x02 == 0, d[15]&0x01 != 0
-		var alph, bits []byte
-		lossless := false
-		webpChunks(d[16:], func(id string, sub []byte) bool {
-			switch id {
-			case "ALPH":
-				alph = sub
-			case "VP8 ", "VP8L":
-				bits, lossless = sub, id == "VP8L"
-				return false
-			}
-			return true
-		})
+		alph, bits, lossless := anmfBitstream(d)
 		r := image.Rect(x, y, x+w, y+h)
 		if bits == nil || !r.In(c.Rect) {
 			res.Skipped++
@@ -378,21 +398,17 @@ func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Res
 			return true
 		}
 		img, err := webp.Decode(bytes.NewReader(one))
-		if err != nil || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+		if err != nil || img.Bounds() != image.Rect(0, 0, w, h) {
 			res.Skipped++
 			return true
 		}
-		op := draw.Src
-		if blend {
-			op = draw.Over
-		}
-		draw.Draw(c, r, img, img.Bounds().Min, op)
-		if fnErr = fn(res.Rendered, c); fnErr != nil {
+		c.put(r, img, blend)
+		if fnErr = fn(res.Rendered, c.Gray); fnErr != nil {
 			return false
 		}
 		res.Rendered++
 		if dispose {
-			clearRect(c, r)
+			c.clear(r)
 		}
 		return true
 	})

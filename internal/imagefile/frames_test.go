@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/color/palette"
 	"image/draw"
 	"image/gif"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/image/webp"
 )
 
 var pngDir = flag.String("png-dir", "", "write the source frames of the WebP fixtures as PNG files here (testdata/gen.sh)")
@@ -32,18 +36,36 @@ func frame(i int) *image.NRGBA {
 	return img
 }
 
+// alphaFrame is frame i with an alpha that varies across it (opaque,
+// transparent and in between), for animations that blend.
+func alphaFrame(i int) *image.NRGBA {
+	img := frame(i)
+	for y := range 64 {
+		for x := range 96 {
+			a := uint8((x*3 + y*(i+1)*2) & 0xff)
+			if (x/16+y/16+i)%3 == 0 {
+				a = 0xff
+			}
+			img.Pix[img.PixOffset(x, y)+3] = a
+		}
+	}
+	return img
+}
+
 // TestWritePNGs writes the source frames when -png-dir is given.
 func TestWritePNGs(t *testing.T) {
 	if *pngDir == "" {
 		t.Skip("only with -png-dir")
 	}
 	for i := 0; i < 3; i++ {
-		var b bytes.Buffer
-		if err := png.Encode(&b, frame(i)); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(*pngDir, "frame"+string(rune('0'+i))+".png"), b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
+		for name, img := range map[string]image.Image{"frame": frame(i), "alpha": alphaFrame(i)} {
+			var b bytes.Buffer
+			if err := png.Encode(&b, img); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(*pngDir, name+string(rune('0'+i))+".png"), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
@@ -72,21 +94,84 @@ func animatedGIF(t testing.TB, n int) []byte {
 	return buf.Bytes()
 }
 
-// meanDiff is the mean absolute difference of two images' RGB channels.
+// meanDiff is the mean absolute difference of two images' luma (the
+// canvas holds nothing else).
 func meanDiff(a, b image.Image) float64 {
 	var sum, n float64
 	r := a.Bounds()
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			ar, ag, ab, _ := a.At(x, y).RGBA()
-			br, bg, bb, _ := b.At(x, y).RGBA()
-			for _, d := range []int{int(ar>>8) - int(br>>8), int(ag>>8) - int(bg>>8), int(ab>>8) - int(bb>>8)} {
-				sum += float64(max(d, -d))
-				n++
-			}
+			d := float64(lumaAt(a, x, y)) - float64(lumaAt(b, x, y))
+			sum += max(d, -d)
+			n++
 		}
 	}
 	return sum / n
+}
+
+// lumaAt is the luma of one pixel of any image, as the canvas holds it.
+func lumaAt(img image.Image, x, y int) uint8 {
+	c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+	return toByte(lumaOf(c.R, c.G, c.B))
+}
+
+// referenceGIF composes a GIF's frames as an RGBA canvas did before the
+// luma canvas: each frame cut out as a one-frame GIF for image/gif (those
+// it refuses skipped), drawn over the canvas, disposal 2 cleared, 3
+// restored from a copy. It returns the luma of each rendered canvas.
+func referenceGIF(data []byte, maxFrames int) []*image.Gray {
+	w, h := int(data[6])|int(data[7])<<8, int(data[8])|int(data[9])<<8
+	c := image.NewNRGBA(image.Rect(0, 0, w, h))
+	screen := data[:gifScreen(data)]
+	var out []*image.Gray
+	_ = walkGIF(data, func(f gifFrame) bool {
+		if len(out) >= maxFrames {
+			return false
+		}
+		one := append(append(append(append([]byte{}, screen...), f.gce...), f.image...), 0x3b)
+		img, err := gif.Decode(bytes.NewReader(one))
+		if err != nil || !img.Bounds().In(c.Rect) {
+			return true
+		}
+		saved := append([]byte{}, c.Pix...)
+		draw.Draw(c, img.Bounds(), img, img.Bounds().Min, draw.Over)
+		g := image.NewGray(c.Rect)
+		for i := range g.Pix {
+			g.Pix[i] = toByte(lumaOf(c.Pix[4*i], c.Pix[4*i+1], c.Pix[4*i+2]))
+		}
+		out = append(out, g)
+		switch f.disposal {
+		case 2:
+			draw.Draw(c, img.Bounds(), image.Transparent, image.Point{}, draw.Src)
+		case 3:
+			copy(c.Pix, saved)
+		}
+		return true
+	})
+	return out
+}
+
+// sameAsReference composes data with both ways of undoing a "restore to
+// previous" frame and checks every canvas against referenceGIF's.
+func sameAsReference(t *testing.T, name string, data []byte) {
+	t.Helper()
+	want := referenceGIF(data, 16)
+	for _, limit := range []int{maxSaved, 0} {
+		n := 0
+		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 24}, limit, func(i int, img image.Image) error {
+			n++
+			if i >= len(want) {
+				t.Fatalf("%s: frame %d rendered, the reference renders %d", name, i, len(want))
+			}
+			if g := img.(*image.Gray); !bytes.Equal(g.Pix, want[i].Pix) {
+				t.Errorf("%s (save limit %d): frame %d's canvas differs from the reference's", name, limit, i)
+			}
+			return nil
+		})
+		if err != nil || n != len(want) || res.Rendered != n {
+			t.Errorf("%s: %d frames, %+v, %v; the reference renders %d", name, n, res, err, len(want))
+		}
+	}
 }
 
 func TestFramesGIF(t *testing.T) {
@@ -177,5 +262,155 @@ func TestFramesWebP(t *testing.T) {
 				t.Errorf("Frames = %+v, %v", res, err)
 			}
 		})
+	}
+}
+
+// randomGIF is an animation of n frames of random rectangles, palettes
+// (some with a transparent colour, some shared), disposals and
+// interlacing.
+func randomGIF(t testing.TB, rng *rand.Rand, w, h, n int) []byte {
+	t.Helper()
+	a := &gif.GIF{Config: image.Config{Width: w, Height: h}}
+	var shared color.Palette
+	for range 1 + rng.IntN(255) {
+		shared = append(shared, color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255})
+	}
+	a.Config.ColorModel = shared
+	var interlaced []bool
+	for i := range n {
+		r := image.Rect(0, 0, w, h)
+		if i > 0 && rng.IntN(3) > 0 {
+			x0, y0 := rng.IntN(w), rng.IntN(h)
+			r = image.Rect(x0, y0, x0+1+rng.IntN(w-x0), y0+1+rng.IntN(h-y0))
+		}
+		pal := shared
+		if rng.IntN(2) == 0 {
+			pal = nil
+			for range 2 + rng.IntN(60) {
+				pal = append(pal, color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255})
+			}
+			if rng.IntN(2) == 0 {
+				pal[rng.IntN(len(pal))] = color.RGBA{}
+			}
+		}
+		p := image.NewPaletted(r, pal)
+		for k := range p.Pix {
+			if k == 0 || rng.IntN(4) == 0 {
+				p.Pix[k] = uint8(rng.IntN(len(pal)))
+			} else {
+				p.Pix[k] = p.Pix[k-1]
+			}
+		}
+		a.Image = append(a.Image, p)
+		a.Delay = append(a.Delay, 5)
+		a.Disposal = append(a.Disposal, byte(rng.IntN(4)))
+		interlaced = append(interlaced, rng.IntN(3) == 0)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, a); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	k := 0
+	_ = walkGIF(data, func(f gifFrame) bool {
+		if interlaced[k] {
+			f.image[9] |= 0x40 // both decoders read the rows in pass order
+		}
+		k++
+		return true
+	})
+	return data
+}
+
+// TestFramesGIFReference composes random animations, and the fixtures',
+// exactly as the RGBA canvas did, read as luma, with the area under a
+// "restore to previous" frame saved or drawn again.
+func TestFramesGIFReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sameAsReference(t, "fixture", animatedGIF(t, 7))
+	for i := range 40 {
+		w, h := 1+rng.IntN(50), 1+rng.IntN(40)
+		sameAsReference(t, fmt.Sprintf("random %d (%dx%d)", i, w, h), randomGIF(t, rng, w, h, 2+rng.IntN(8)))
+	}
+}
+
+// referenceWebP composes a WebP animation's frames as the RGBA canvas did
+// (x/image/webp's frames drawn with draw.Over or draw.Src, disposed
+// rectangles cleared) and returns the luma of each rendered canvas.
+func referenceWebP(t *testing.T, data []byte) []*image.Gray {
+	vp8x, _ := webpChunk(data, "VP8X")
+	c := image.NewNRGBA(image.Rect(0, 0, u24(vp8x[4:])+1, u24(vp8x[7:])+1))
+	var out []*image.Gray
+	webpChunks(data[12:], func(id string, d []byte) bool {
+		if id != "ANMF" {
+			return true
+		}
+		x, y, w, h := 2*u24(d[0:]), 2*u24(d[3:]), u24(d[6:])+1, u24(d[9:])+1
+		alph, bits, lossless := anmfBitstream(d)
+		img, err := webp.Decode(bytes.NewReader(webpFrame(w, h, alph, bits, lossless)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, op := image.Rect(x, y, x+w, y+h), draw.Src
+		if d[15]&0x02 == 0 {
+			op = draw.Over
+		}
+		draw.Draw(c, r, img, img.Bounds().Min, op)
+		g := image.NewGray(c.Rect)
+		for i := range g.Pix {
+			g.Pix[i] = toByte(lumaOf(c.Pix[4*i], c.Pix[4*i+1], c.Pix[4*i+2]))
+		}
+		out = append(out, g)
+		if d[15]&0x01 != 0 {
+			draw.Draw(c, r, image.Transparent, image.Point{}, draw.Src)
+		}
+		return true
+	})
+	return out
+}
+
+// TestFramesWebPReference: frames blended by their alpha onto the luma
+// canvas read as the RGBA canvas did, within rounding.
+func TestFramesWebPReference(t *testing.T) {
+	for _, f := range []string{"anim-lossless.webp", "anim-lossy.webp", "anim-alpha-lossless.webp", "anim-alpha-lossy.webp"} {
+		orig, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As written, and with every frame blended over the one before
+		// and every other one disposed of.
+		blended := append([]byte{}, orig...)
+		k := 0
+		webpChunks(blended[12:], func(id string, d []byte) bool {
+			if id == "ANMF" {
+				d[15] = d[15]&^3 | byte(k&1)
+				k++
+			}
+			return true
+		})
+		for _, data := range [][]byte{orig, blended} {
+			webPSameAsReference(t, f, data)
+		}
+	}
+}
+
+// webPSameAsReference checks every canvas of an animated WebP against
+// referenceWebP's, within two levels.
+func webPSameAsReference(t *testing.T, f string, data []byte) {
+	t.Helper()
+	want := referenceWebP(t, data)
+	res, err := Frames(data, Options{}, func(i int, img image.Image) error {
+		g := img.(*image.Gray)
+		worst := 0
+		for k, v := range g.Pix {
+			worst = max(worst, int(v)-int(want[i].Pix[k]), int(want[i].Pix[k])-int(v))
+		}
+		if worst > 2 {
+			t.Errorf("%s frame %d: a pixel differs from the RGBA canvas's by %d levels", f, i, worst)
+		}
+		return nil
+	})
+	if err != nil || res.Rendered != len(want) {
+		t.Errorf("%s: %+v, %v; the reference renders %d", f, res, err, len(want))
 	}
 }

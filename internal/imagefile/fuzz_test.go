@@ -13,7 +13,7 @@ var writeSeeds = flag.Bool("write-seeds", false, "rewrite testdata/fuzz/FuzzFram
 
 func frameSeeds(t testing.TB) map[string][]byte {
 	seeds := map[string][]byte{"gif-3": animatedGIF(t, 3), "gif-1": animatedGIF(t, 1)}
-	for _, f := range []string{"anim-lossless.webp", "anim-lossy.webp"} {
+	for _, f := range []string{"anim-lossless.webp", "anim-lossy.webp", "anim-alpha-lossless.webp", "anim-alpha-lossy.webp"} {
 		b, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
@@ -40,6 +40,11 @@ func FuzzFrames(f *testing.F) {
 			t.Fatalf("rendered %d frames, limit %d", res.Rendered, opts.MaxFrames)
 		}
 		_, _ = kind, err
+		// A GIF's canvases are an RGBA canvas's luma, frame by frame.
+		// (The reference allocates its canvas unchecked.)
+		if kind == GIF && (int(data[6])|int(data[7])<<8)*(int(data[8])|int(data[9])<<8) <= 1<<16 {
+			sameAsReference(t, "input", data)
+		}
 	})
 }
 
