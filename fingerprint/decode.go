@@ -78,7 +78,7 @@ func OnAbandon(fn func(finished <-chan struct{})) DecodeOption {
 func MinSide(n int) DecodeOption { return func(c *decodeConfig) { c.minSide = n } }
 
 // LumaOnly lets the decoder return the luma alone (an *image.Gray) when
-// that saves work (JPEG and TIFF; PNG when reduced too).
+// that saves work (JPEG, PNG and TIFF).
 func LumaOnly() DecodeOption { return func(c *decodeConfig) { c.luma = true } }
 
 // ForQuery decodes at the smallest size that gives Compute everything it
@@ -190,9 +190,9 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	switch {
 	case f == FormatJPEG:
 		return decodeJPEG(ctx, data, lim, c)
-	case f == FormatPNG && c.luma && c.minSide > 0:
-		// Reduced luma, as the JPEG path gives; a full-size or colour
-		// decode (hash's reference, report thumbnails) is image/png's.
+	case f == FormatPNG && c.luma:
+		// Luma, reduced as the JPEG path is (full size for hash); only a
+		// colour decode (report thumbnails) is image/png's.
 		return decodePNG(ctx, data, lim, c)
 	case f == FormatTIFF && c.luma:
 		// Luma a strip or tile row at a time, reduced as c allows (full

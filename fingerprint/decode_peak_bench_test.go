@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -119,24 +120,32 @@ var peakFiles = sync.OnceValue(func() map[string][]byte {
 	}
 })
 
-// BenchmarkDecodePeak decodes 49-megapixel files (the largest within
-// --max-pixels) the way match does (ForQuery) and with the full-size
-// decoder a colour decode still uses, and reports the peak live heap
-// sampled during one decode (peak-MB) beside what it allocated (B/op).
+// BenchmarkDecodePeak decodes 49-megapixel TIFFs (the largest within
+// --max-pixels) and a 12-megapixel 16-bit PNG the way match does
+// (ForQuery), the way hash does (LumaOnly: full size, or ForQuery when
+// that is over --max-decoded-pixels, as for these TIFFs) and with the
+// full-size colour decoder report thumbnails still use, and reports the
+// peak live heap sampled during one decode (peak-MB) beside what it
+// allocated (B/op).
 func BenchmarkDecodePeak(b *testing.B) {
 	files := peakFiles()
-	for _, name := range []string{"tiff-rgba16-deflate-one-strip", "tiff-rgb8-deflate-strips-of-16", "tiff-gray8-deflate-tiles-256"} {
+	files["png-rgba16-4000x3000"] = pngBenchFiles()["4000x3000-rgba16"]
+	for _, name := range []string{"tiff-rgba16-deflate-one-strip", "tiff-rgb8-deflate-strips-of-16", "tiff-gray8-deflate-tiles-256", "png-rgba16-4000x3000"} {
 		data := files[name]
 		b.Logf("%s: %d bytes", name, len(data))
 		for _, o := range []struct {
 			name string
 			opts []DecodeOption
-		}{{"full-size", nil}, {"for-query", []DecodeOption{ForQuery()}}} {
+		}{{"full-size", nil}, {"luma-only", []DecodeOption{LumaOnly()}}, {"for-query", []DecodeOption{ForQuery()}}} {
 			b.Run(name+"/"+o.name, func(b *testing.B) {
 				var peak uint64
 				for b.Loop() {
 					peak = max(peak, heappeak.Of(func() {
-						if _, err := DecodeBytes(data, DefaultLimits(), o.opts...); err != nil {
+						_, err := DecodeBytes(data, DefaultLimits(), o.opts...)
+						if errors.Is(err, ErrDecodeLimit) && o.name == "luma-only" {
+							_, err = DecodeBytes(data, DefaultLimits(), ForQuery()) // as hash does
+						}
+						if err != nil {
 							b.Fatal(err)
 						}
 					}))

@@ -13,7 +13,8 @@ import (
 )
 
 // TestPNGReducedSameFingerprint checks that a PNG read straight into the
-// reduced luma (ForQuery) hashes as image/png's full-size decode does.
+// reduced luma (ForQuery), or into the full-size luma (LumaOnly, as hash
+// reads it), hashes as image/png's full-size decode does.
 func TestPNGReducedSameFingerprint(t *testing.T) {
 	var pngs [][]byte
 	names, _ := filepath.Glob(filepath.Join(pdqFixtures, "data/*/*.png"))
@@ -41,35 +42,52 @@ func TestPNGReducedSameFingerprint(t *testing.T) {
 		pngs = append(pngs, buf.Bytes())
 		names = append(names, f+".png")
 	}
-	scaled := 0
+	scaled, worstRef := 0, 0
 	for i, data := range pngs {
 		full, err := DecodeBytes(data, DefaultLimits())
 		if err != nil {
 			t.Fatal(err)
 		}
-		red, err := DecodeBytes(data, DefaultLimits(), ForQuery())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := red.Image.(*image.Gray); !ok || red.Width != full.Width || red.Height != full.Height {
-			t.Fatalf("%s: reduced decode %T of %dx%d, full %dx%d", names[i], red.Image, red.Width, red.Height, full.Width, full.Height)
-		}
-		if red.Scale > 1 {
-			scaled++
-		}
 		a, err := Compute(full.Image)
 		if err != nil {
 			continue // too flat to hash, either way
 		}
-		b, err := Compute(red.Image, SourceSize(red.Width, red.Height))
-		if err != nil {
-			t.Fatalf("%s: %v", names[i], err)
+		// Reduced for matching; full-size luma for hash.
+		for _, opt := range []DecodeOption{ForQuery(), LumaOnly()} {
+			red, err := DecodeBytes(data, DefaultLimits(), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := red.Image.(*image.Gray); !ok || red.Width != full.Width || red.Height != full.Height {
+				t.Fatalf("%s: luma decode %T of %dx%d, full %dx%d", names[i], red.Image, red.Width, red.Height, full.Width, full.Height)
+			}
+			if red.Scale > 1 {
+				scaled++
+			}
+			b, err := Compute(red.Image, SourceSize(red.Width, red.Height))
+			if err != nil {
+				t.Fatalf("%s: %v", names[i], err)
+			}
+			sameHashes(t, fmt.Sprintf("%s (1/%d)", names[i], red.Scale), a, b)
+			if red.Scale == 1 {
+				// hash's reference PDQ, from the full-size luma.
+				ra, rb := a, b
+				ra.AddReference(full.Image)
+				rb.AddReference(red.Image)
+				for k := range ra.Reference.Hashes {
+					d := ra.Reference.Hashes[k].Distance(rb.Reference.Hashes[k])
+					worstRef = max(worstRef, d)
+					if d > 4 {
+						t.Errorf("%s: reference dihedral %d hash moved %d bits", names[i], k, d)
+					}
+				}
+			}
 		}
-		sameHashes(t, fmt.Sprintf("%s (1/%d)", names[i], red.Scale), a, b)
 	}
 	if scaled == 0 {
 		t.Error("no file was decoded reduced")
 	}
+	t.Logf("%d files; full-size luma moves hash's reference PDQ by at most %d bits", len(pngs), worstRef)
 }
 
 // sameHashes checks that b, a fingerprint of a reduced or luma decode,
