@@ -147,16 +147,20 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("GIF89a\x01\x00\x01\x00"))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
 	f.Add([]byte("II*\x00\x08\x00\x00\x00"))
+	f.Add(encodeTIFF(f, gradient(8, 8)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := DecodeBytes(data, Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 20})
-		if err != nil {
-			return
-		}
-		if int64(d.Width)*int64(d.Height) > 1<<20 {
-			t.Fatalf("decoded %dx%d beyond the pixel limit", d.Width, d.Height)
-		}
-		if _, err := Compute(d.Image); err != nil && !errors.Is(err, ErrCorrupt) {
-			t.Fatal(err)
+		// In colour, as matching reads it, and as hash reads it.
+		for _, opts := range [][]DecodeOption{nil, {ForQuery()}, {LumaOnly()}} {
+			d, err := DecodeBytes(data, Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 20}, opts...)
+			if err != nil {
+				continue
+			}
+			if int64(d.Width)*int64(d.Height) > 1<<20 {
+				t.Fatalf("decoded %dx%d beyond the pixel limit", d.Width, d.Height)
+			}
+			if _, err := Compute(d.Image, SourceSize(d.Width, d.Height)); err != nil && !errors.Is(err, ErrCorrupt) {
+				t.Fatal(err)
+			}
 		}
 	})
 }

@@ -168,7 +168,9 @@ func sameAsReference(t *testing.T, name string, data []byte) {
 			}
 			return nil
 		})
-		if err != nil || n != len(want) || res.Rendered != n {
+		// A broken structure ends the walk with an error after the frames
+		// before it, which the reference renders too.
+		if err != nil && !errors.Is(err, ErrCorrupt) || n != len(want) || res.Rendered != n {
 			t.Errorf("%s: %d frames, %+v, %v; the reference renders %d", name, n, res, err, len(want))
 		}
 	}
