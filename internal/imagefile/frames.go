@@ -186,17 +186,22 @@ func walkGIF(b []byte, fn func(gifFrame) bool) error {
 // maxSaved is the largest frame (in pixels) whose area of the canvas is
 // saved before it is drawn, to be restored when it is disposed of with
 // "restore to previous"; a larger one is undone by drawing the frames
-// before it again, which costs time instead of memory.
-const maxSaved = 1 << 20
+// before it again, which costs time instead of memory, up to
+// maxRedrawn canvases' worth of pixels in all (then the animation ends
+// there, as at MaxFrames).
+const (
+	maxSaved   = 1 << 20
+	maxRedrawn = 16
+)
 
 func gifFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
-	return composeGIF(data, opts, maxSaved, fn)
+	return composeGIF(data, opts, maxSaved, maxRedrawn, fn)
 }
 
 // composeGIF renders the frames of a GIF on a luma canvas. Each frame is
 // decoded a row at a time straight onto the canvas (once first to check
 // it, so that a frame image/gif would refuse is skipped, not half drawn).
-func composeGIF(data []byte, opts Options, saveLimit int, fn func(int, image.Image) error) (Result, error) {
+func composeGIF(data []byte, opts Options, saveLimit, redrawLimit int, fn func(int, image.Image) error) (Result, error) {
 	var res Result
 	w, h := int(binary.LittleEndian.Uint16(data[6:])), int(binary.LittleEndian.Uint16(data[8:]))
 	c, err := lumaCanvas(w, h, opts)
@@ -212,6 +217,7 @@ func composeGIF(data []byte, opts Options, saveLimit int, fn func(int, image.Ima
 	var drawn []gifImage
 	var disposals []byte
 	var saved []byte
+	var redrawn int64 // pixels drawn again to undo frames
 	var fnErr error
 	werr := walkGIF(data, func(f gifFrame) bool {
 		if res.Rendered >= opts.MaxFrames {
@@ -247,6 +253,13 @@ func composeGIF(data []byte, opts Options, saveLimit int, fn func(int, image.Ima
 				copy(c.Pix[y*c.Stride+r.Min.X:y*c.Stride+r.Max.X], saved[(y-r.Min.Y)*r.Dx():])
 			}
 		case f.disposal == 3:
+			for _, p := range drawn {
+				redrawn += int64(p.rect.Dx()) * int64(p.rect.Dy())
+			}
+			if redrawn > int64(redrawLimit)*int64(w)*int64(h) {
+				res.More = true
+				return false
+			}
 			clearGray(c, c.Rect)
 			for k, p := range drawn {
 				_ = p.draw(c) // drawn before

@@ -158,7 +158,7 @@ func sameAsReference(t *testing.T, name string, data []byte) {
 	want := referenceGIF(data, 16)
 	for _, limit := range []int{maxSaved, 0} {
 		n := 0
-		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 24}, limit, func(i int, img image.Image) error {
+		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 24}, limit, 1<<20, func(i int, img image.Image) error {
 			n++
 			if i >= len(want) {
 				t.Fatalf("%s: frame %d rendered, the reference renders %d", name, i, len(want))
@@ -414,5 +414,21 @@ func webPSameAsReference(t *testing.T, f string, data []byte) {
 	})
 	if err != nil || res.Rendered != len(want) {
 		t.Errorf("%s: %+v, %v; the reference renders %d", f, res, err, len(want))
+	}
+}
+
+// TestFramesGIFRedrawLimit: undoing frames by drawing the ones before them
+// again is bounded; past the bound the animation ends as at MaxFrames.
+func TestFramesGIFRedrawLimit(t *testing.T) {
+	data := animatedGIF(t, 7) // frames 2 and 5 are undone, after 2 and 4 drawn frames
+	for _, c := range []struct {
+		limit    int
+		rendered int
+		more     bool
+	}{{100, 7, false}, {3, 6, true}, {1, 3, true}} {
+		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 20}, 0, c.limit, func(int, image.Image) error { return nil })
+		if err != nil || res.Rendered != c.rendered || res.More != c.more {
+			t.Errorf("redraw limit %d canvases: %+v, %v; want %d rendered, more %v", c.limit, res, err, c.rendered, c.more)
+		}
 	}
 }
