@@ -10,11 +10,12 @@ import (
 	stdpng "image/png"
 	"io"
 
+	"github.com/leakwatch/leakwatch/fingerprint/bmp"
 	"github.com/leakwatch/leakwatch/fingerprint/jpeg"
 	"github.com/leakwatch/leakwatch/fingerprint/png"
 	"github.com/leakwatch/leakwatch/fingerprint/tiff"
 
-	"golang.org/x/image/bmp"
+	xbmp "golang.org/x/image/bmp"
 	xtiff "golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 )
@@ -46,8 +47,8 @@ type Limits struct {
 // DefaultLimits returns limits suited to photographs: 64 MiB encoded and 50
 // megapixels, and the JPEG decoder's default bounds. A JPEG decoded at the
 // working size (ForQuery, ForEnroll) then needs at most about 40 MB (a
-// 50-megapixel CMYK progressive file) and a PNG or TIFF about 4 MB; GIF,
-// WebP and BMP are decoded at full size (about 200 MB as RGBA in the
+// 50-megapixel CMYK progressive file) and a PNG, TIFF or BMP about 4 MB;
+// GIF and WebP are decoded at full size (about 200 MB as RGBA in the
 // worst case).
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000,
@@ -64,8 +65,9 @@ type decodeConfig struct {
 }
 
 // OnAbandon is called when the context ends during a decode that cannot
-// be stopped (GIF, WebP, BMP, a TIFF in colour): the call returns at once and the
-// decode finishes in the background; finished is closed when it has. A
+// be stopped (GIF, WebP, a TIFF or BMP in colour): the call returns at
+// once and the decode finishes in the background; finished is closed when
+// it has. A
 // caller that bounds how many decodes run at once keeps the decode's
 // place until then.
 func OnAbandon(fn func(finished <-chan struct{})) DecodeOption {
@@ -74,11 +76,11 @@ func OnAbandon(fn func(finished <-chan struct{})) DecodeOption {
 
 // MinSide lets the decoder reduce an image as long as its longer side
 // stays at least n pixels (1/2, 1/4 or 1/8: a JPEG in the DCT domain, a
-// PNG or TIFF decoded as luma by area averaging).
+// PNG, TIFF or BMP decoded as luma by area averaging).
 func MinSide(n int) DecodeOption { return func(c *decodeConfig) { c.minSide = n } }
 
 // LumaOnly lets the decoder return the luma alone (an *image.Gray) when
-// that saves work (JPEG, PNG and TIFF).
+// that saves work (JPEG, PNG, TIFF and BMP).
 func LumaOnly() DecodeOption { return func(c *decodeConfig) { c.luma = true } }
 
 // ForQuery decodes at the smallest size that gives Compute everything it
@@ -148,8 +150,8 @@ func Decode(r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
 }
 
 // DecodeContext is Decode that returns ctx's error as soon as ctx is done:
-// JPEG decoding checks it between scans and rows of blocks, PNG and TIFF
-// (for luma) between rows; other formats
+// JPEG decoding checks it between scans and rows of blocks, PNG, TIFF and
+// BMP (for luma) between rows; other formats
 // are decoded by code that cannot be stopped, which is left to finish in
 // the background (detach).
 func DecodeContext(ctx context.Context, r io.Reader, lim Limits, opts ...DecodeOption) (Decoded, error) {
@@ -198,6 +200,8 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 		// Luma a strip or tile row at a time, reduced as c allows (full
 		// size for hash); only a colour decode is x/image's.
 		return decodeTIFF(ctx, data, lim, c)
+	case f == FormatBMP && c.luma:
+		return decodeBMP(ctx, data, lim, c)
 	}
 	if err := ctx.Err(); err != nil {
 		return Decoded{}, err
@@ -275,65 +279,75 @@ func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 // JPEG path would choose for the same size (package png), never holding a
 // full-size copy.
 func decodePNG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
+	errs := readerErrors{png.ErrLimit, nil, png.ErrFormat}
 	cfg, err := png.DecodeConfig(data)
 	if err != nil {
-		return Decoded{}, pngError(err)
+		return Decoded{}, errs.mapped(err)
 	}
-	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
-		return Decoded{}, err
-	}
-	d := jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide)
-	img, err := png.Decode(ctx, data, png.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels,
-		MaxChunks: lim.MaxPNGChunks, MaxChunkBytes: lim.MaxPNGChunkBytes})
-	if err != nil {
-		return Decoded{}, pngError(err)
-	}
-	return Decoded{Image: img, Format: FormatPNG, Width: cfg.Width, Height: cfg.Height, Scale: d, Orientation: 1}, nil
+	return ownLuma(FormatPNG, cfg.Width, cfg.Height, lim, c, errs, func(d int) (*image.Gray, error) {
+		return png.Decode(ctx, data, png.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels,
+			MaxChunks: lim.MaxPNGChunks, MaxChunkBytes: lim.MaxPNGChunkBytes})
+	})
 }
 
 // decodeTIFF reads a TIFF's luma strip by strip (or tile by tile) into
 // the reduction the JPEG path would choose for the same size (package
 // tiff), never holding a full-size copy or a whole strip.
 func decodeTIFF(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
+	errs := readerErrors{tiff.ErrLimit, tiff.ErrUnsupported, tiff.ErrFormat}
 	cfg, err := tiff.DecodeConfig(data)
 	if err != nil {
-		return Decoded{}, tiffError(err)
+		return Decoded{}, errs.mapped(err)
 	}
-	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
-		return Decoded{}, err
-	}
-	d := jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide)
-	// The decompressors are x/image's and klauspost's: a panic in one is
-	// a corrupt file.
-	img, err := recovered(FormatTIFF, func() (image.Image, error) {
+	return ownLuma(FormatTIFF, cfg.Width, cfg.Height, lim, c, errs, func(d int) (*image.Gray, error) {
 		return tiff.Decode(ctx, data, tiff.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels})
 	})
-	if err != nil {
-		return Decoded{}, tiffError(err)
-	}
-	return Decoded{Image: img, Format: FormatTIFF, Width: cfg.Width, Height: cfg.Height, Scale: d, Orientation: 1}, nil
 }
 
-func tiffError(err error) error {
+// decodeBMP reads a BMP's luma row by row into the reduction the JPEG
+// path would choose for the same size (package bmp).
+func decodeBMP(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
+	errs := readerErrors{bmp.ErrLimit, bmp.ErrUnsupported, bmp.ErrFormat}
+	cfg, err := bmp.DecodeConfig(data)
+	if err != nil {
+		return Decoded{}, errs.mapped(err)
+	}
+	return ownLuma(FormatBMP, cfg.Width, cfg.Height, lim, c, errs, func(d int) (*image.Gray, error) {
+		return bmp.Decode(ctx, data, bmp.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels})
+	})
+}
+
+// ownLuma checks a w x h image against lim and runs read, one of this
+// package's luma readers, at the scale c allows (full size without a
+// minimum side).
+func ownLuma(f Format, w, h int, lim Limits, c decodeConfig, errs readerErrors, read func(denom int) (*image.Gray, error)) (Decoded, error) {
+	if err := checkPixels(w, h, lim); err != nil {
+		return Decoded{}, err
+	}
+	d := jpeg.ScaleFor(w, h, c.minSide)
+	// The decompressors some readers use are other projects' (x/image's,
+	// klauspost's): a panic in one is a corrupt file.
+	img, err := recovered(f, func() (image.Image, error) { return read(d) })
+	if err != nil {
+		return Decoded{}, errs.mapped(err)
+	}
+	return Decoded{Image: img, Format: f, Width: w, Height: h, Scale: d, Orientation: 1}, nil
+}
+
+// readerErrors are a luma reader's sentinel errors, mapped onto this
+// package's.
+type readerErrors struct{ limit, unsupported, format error }
+
+func (e readerErrors) mapped(err error) error {
 	switch {
-	case errors.Is(err, tiff.ErrLimit):
+	case errors.Is(err, e.limit):
 		return fmt.Errorf("%w: %w", ErrDecodeLimit, err)
-	case errors.Is(err, tiff.ErrUnsupported):
+	case e.unsupported != nil && errors.Is(err, e.unsupported):
 		return fmt.Errorf("%w: %w", ErrUnsupported, err)
-	case errors.Is(err, tiff.ErrFormat):
+	case errors.Is(err, e.format):
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return err // cancellation, or a panic already reported as ErrCorrupt
-}
-
-func pngError(err error) error {
-	switch {
-	case errors.Is(err, png.ErrLimit):
-		return fmt.Errorf("%w: %w", ErrDecodeLimit, err)
-	case errors.Is(err, png.ErrFormat):
-		return fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	return err // cancellation
 }
 
 // jpegError maps package jpeg's errors onto this package's.
@@ -407,7 +421,7 @@ func decoders(f Format) decoder {
 	case FormatWebP:
 		return decoder{webp.DecodeConfig, webp.Decode}
 	case FormatBMP:
-		return decoder{bmp.DecodeConfig, bmp.Decode}
+		return decoder{xbmp.DecodeConfig, xbmp.Decode}
 	default:
 		return decoder{xtiff.DecodeConfig, xtiff.Decode}
 	}

@@ -111,6 +111,30 @@ func bigTIFF(w, h, spp, bps, rps int, tiled bool) []byte {
 	return out
 }
 
+// bigBMP is a w x h 24-bit BMP of the same pattern.
+func bigBMP(w, h int) []byte {
+	row := (3*w + 3) &^ 3
+	out := make([]byte, 54+row*h)
+	le := binary.LittleEndian
+	copy(out, "BM")
+	le.PutUint32(out[2:], uint32(len(out)))
+	le.PutUint32(out[10:], 54)
+	le.PutUint32(out[14:], 40)
+	le.PutUint32(out[18:], uint32(w))
+	le.PutUint32(out[22:], uint32(h))
+	le.PutUint16(out[26:], 1)
+	le.PutUint16(out[28:], 24)
+	for y := range h {
+		p := out[54+y*row:]
+		for x := range w {
+			for c := range 3 {
+				p[3*x+c] = byte((x>>6+y>>6)&1*96 + x*(c+1)*64/w + y*64/h)
+			}
+		}
+	}
+	return out
+}
+
 // peakFiles are the 49-megapixel (7000x7000) files of BenchmarkDecodePeak.
 var peakFiles = sync.OnceValue(func() map[string][]byte {
 	return map[string][]byte{
@@ -121,7 +145,8 @@ var peakFiles = sync.OnceValue(func() map[string][]byte {
 })
 
 // BenchmarkDecodePeak decodes 49-megapixel TIFFs (the largest within
-// --max-pixels) and a 12-megapixel 16-bit PNG the way match does
+// --max-pixels), a 12-megapixel 16-bit PNG and a 22-megapixel 24-bit BMP
+// (the largest within --max-image-bytes) the way match does
 // (ForQuery), the way hash does (LumaOnly: full size, or ForQuery when
 // that is over --max-decoded-pixels, as for these TIFFs) and with the
 // full-size colour decoder report thumbnails still use, and reports the
@@ -130,7 +155,10 @@ var peakFiles = sync.OnceValue(func() map[string][]byte {
 func BenchmarkDecodePeak(b *testing.B) {
 	files := peakFiles()
 	files["png-rgba16-4000x3000"] = pngBenchFiles()["4000x3000-rgba16"]
-	for _, name := range []string{"tiff-rgba16-deflate-one-strip", "tiff-rgb8-deflate-strips-of-16", "tiff-gray8-deflate-tiles-256", "png-rgba16-4000x3000"} {
+	// The largest 24-bit BMP within --max-image-bytes: 22 megapixels.
+	files["bmp-rgb24-4700x4700"] = bigBMP(4700, 4700)
+	for _, name := range []string{"tiff-rgba16-deflate-one-strip", "tiff-rgb8-deflate-strips-of-16", "tiff-gray8-deflate-tiles-256",
+		"png-rgba16-4000x3000", "bmp-rgb24-4700x4700"} {
 		data := files[name]
 		b.Logf("%s: %d bytes", name, len(data))
 		for _, o := range []struct {

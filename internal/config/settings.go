@@ -115,7 +115,7 @@ func Settings() []Setting {
 		{Key: "limits.max_jpeg_coef_bytes", Flag: "max-jpeg-coef-bytes", Env: "LEAKWATCH_MAX_JPEG_COEF_BYTES", Type: "size", kind: kindSize, Default: "48MiB", Commands: decoding,
 			Usage: "memory for one progressive JPEG's coefficients at the working size", field: func(o *Options) any { return &o.Limits.MaxJPEGCoefBytes }},
 		{Key: "limits.max_decoded_pixels", Flag: "max-decoded-pixels", Env: "LEAKWATCH_MAX_DECODED_PIXELS", Type: "int", kind: kindInt, lo: 1, hi: 1 << 40, Default: "16777216", Commands: decoding,
-			Usage: "pixels of a JPEG, PNG or TIFF once decoded at the working size", field: func(o *Options) any { return &o.Limits.MaxDecodedPixels }},
+			Usage: "pixels of a JPEG, PNG, TIFF or BMP once decoded at the working size", field: func(o *Options) any { return &o.Limits.MaxDecodedPixels }},
 		{Key: "limits.max_links_per_page", Flag: "max-links-per-page", Env: "LEAKWATCH_MAX_LINKS_PER_PAGE", Type: "int", kind: kindInt, lo: 1, hi: math.MaxInt32, Default: "10000", Commands: scanning,
 			Usage: "links taken from one page", field: func(o *Options) any { return &o.Limits.MaxLinksPerPage }},
 		{Key: "limits.max_url_bytes", Flag: "max-url-bytes", Env: "LEAKWATCH_MAX_URL_BYTES", Type: "int", kind: kindInt, lo: 1, hi: 1 << 20, Default: "2048", Commands: scanning,

@@ -646,8 +646,8 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 	// At most GOMAXPROCS images are decoded at once, whatever the number
 	// of pages and archives in flight, which bounds memory as well: a JPEG
 	// decoded at the working size takes at most about 40 MB (a
-	// 48-megapixel CMYK progressive file), a PNG or TIFF about 4 MB; GIF,
-	// WebP and BMP are decoded at full size (up to 200 MB for 50
+	// 48-megapixel CMYK progressive file), a PNG, TIFF or BMP about 4 MB;
+	// GIF and WebP are decoded at full size (up to 200 MB for 50
 	// megapixels as RGBA). A decode that cannot be stopped and is
 	// abandoned at its timeout keeps its slot until it has finished.
 	select {
