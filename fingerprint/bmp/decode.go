@@ -136,7 +136,6 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	}
 	luma := newLumaFunc(c)
 	sum := area.New(w, h, d)
-	lum := make([]float32, w)
 	n := rowBytes(c)
 	for i := range h {
 		if err := ctx.Err(); err != nil {
@@ -146,8 +145,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 		if c.TopDown {
 			y = i
 		}
-		luma(lum, data[c.offset+i*n:][:n])
-		sum.Row(lum, 0, 1, y)
+		sum.AddPacked(data[c.offset+i*n:][:n], w, c.BitsPerPixel, 0, 1, y, luma)
 	}
 	return sum.Gray(), nil
 }

@@ -27,7 +27,6 @@ func (r *rows) read(ctx context.Context, zr io.Reader) error {
 	bpp := max(1, bitsPP/8) // the filters' byte distance
 	cur := make([]byte, 1+rowBytes(r.cfg, w))
 	prev := make([]byte, 1+rowBytes(r.cfg, w))
-	lum := make([]float32, w)
 	passes := [][4]int{{0, 0, 1, 1}}
 	if r.cfg.Interlaced {
 		passes = adam7[:]
@@ -51,8 +50,7 @@ func (r *rows) read(ctx context.Context, zr io.Reader) error {
 			if err := unfilter(c[0], c[1:], prev[1:n], bpp); err != nil {
 				return err
 			}
-			r.luma(lum[:pw], c[1:])
-			r.sum.Row(lum[:pw], x0, dx, y0+i*dy)
+			r.sum.AddPacked(c[1:], pw, bitsPP, x0, dx, y0+i*dy, r.luma)
 			cur, prev = prev, cur
 		}
 	}

@@ -323,8 +323,13 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	}
 	// Tiles cover whole multiples of their size, all of it decoded: an
 	// image of a few pixels in huge tiles is bounded here.
-	if pw, ph := int64(f.across)*int64(f.bw), int64(f.down)*int64(f.bh); f.Tiled && float64(pw)*float64(ph) > 2*float64(o.MaxPixels) {
-		return nil, &LimitError{Limit: "padded pixels", Value: int64(min(float64(pw)*float64(ph), math.MaxInt64)), Max: 2 * o.MaxPixels}
+	// Each side is under 2^33: the product, in float64, cannot overflow.
+	if padded := float64(f.across*f.bw) * float64(f.down*f.bh); f.Tiled && padded > 2*float64(o.MaxPixels) {
+		v := int64(math.MaxInt64)
+		if padded < 1<<62 {
+			v = int64(padded)
+		}
+		return nil, &LimitError{Limit: "padded pixels", Value: v, Max: 2 * o.MaxPixels}
 	}
 	if f.rowBytes > int64(o.MaxRowBytes) {
 		return nil, &LimitError{Limit: "row bytes", Value: f.rowBytes, Max: int64(o.MaxRowBytes)}
@@ -337,8 +342,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{f: f, sum: area.New(w, h, dn), luma: luma,
-		row: make([]byte, f.rowBytes), lum: make([]float32, f.bw)}
+	r := &reader{f: f, sum: area.New(w, h, dn), luma: luma, row: make([]byte, f.rowBytes)}
 	for i := range f.across * f.down {
 		if err := r.readBlock(ctx, data, i); err != nil {
 			return nil, err
@@ -353,7 +357,6 @@ type reader struct {
 	sum  *area.Sum
 	luma lumaFunc
 	row  []byte
-	lum  []float32
 	dec  decompressors
 }
 
@@ -382,8 +385,7 @@ func (r *reader) readBlock(ctx context.Context, data []byte, i int) error {
 			return formatErr("block %d: %v", i, err)
 		}
 		r.unpredict()
-		r.luma(r.lum[:n], r.row)
-		r.sum.Row(r.lum[:n], x0, 1, y)
+		r.sum.AddPacked(r.row, n, f.SamplesPerPixel*f.BitsPerSample, x0, 1, y, r.luma)
 	}
 	return nil
 }

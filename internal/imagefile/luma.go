@@ -203,44 +203,44 @@ type alphaCanvas struct {
 }
 
 // frameRows returns a function writing the straight luma and the alpha
-// of row y of a decoded frame (frames are anchored at 0,0), with fast
-// paths for the images x/image/webp returns.
-func frameRows(img image.Image) func(y int, lum []float32, alpha []uint8) {
+// of the pixels of row y of a decoded frame (frames are anchored at 0,0)
+// from x0 on, with fast paths for the images x/image/webp returns.
+func frameRows(img image.Image) func(y, x0 int, lum []float32, alpha []uint8) {
 	switch m := img.(type) {
 	case *image.YCbCr:
-		return func(y int, lum []float32, alpha []uint8) {
-			yrow := m.Y[m.YOffset(0, y):]
+		return func(y, x0 int, lum []float32, alpha []uint8) {
+			yrow := m.Y[m.YOffset(x0, y):]
 			for x := range lum {
-				ci := m.COffset(x, y)
+				ci := m.COffset(x0+x, y)
 				lum[x], alpha[x] = lumaOf(color.YCbCrToRGB(yrow[x], m.Cb[ci], m.Cr[ci])), 0xff
 			}
 		}
 	case *image.NYCbCrA:
 		// Drawn through its premultiplied colour, a transparent pixel
 		// loses it; an NRGBA frame's is copied as it is.
-		return func(y int, lum []float32, alpha []uint8) {
-			yrow, arow := m.Y[m.YOffset(0, y):], m.A[m.AOffset(0, y):]
+		return func(y, x0 int, lum []float32, alpha []uint8) {
+			yrow, arow := m.Y[m.YOffset(x0, y):], m.A[m.AOffset(x0, y):]
 			for x := range lum {
 				if alpha[x] = arow[x]; alpha[x] == 0 {
 					lum[x] = 0
 					continue
 				}
-				ci := m.COffset(x, y)
+				ci := m.COffset(x0+x, y)
 				lum[x] = lumaOf(color.YCbCrToRGB(yrow[x], m.Cb[ci], m.Cr[ci]))
 			}
 		}
 	case *image.NRGBA:
-		return func(y int, lum []float32, alpha []uint8) {
-			row := m.Pix[m.PixOffset(0, y):]
+		return func(y, x0 int, lum []float32, alpha []uint8) {
+			row := m.Pix[m.PixOffset(x0, y):]
 			for x := range lum {
 				p := row[4*x : 4*x+4 : 4*x+4]
 				lum[x], alpha[x] = lumaOf(p[0], p[1], p[2]), p[3]
 			}
 		}
 	}
-	return func(y int, lum []float32, alpha []uint8) {
+	return func(y, x0 int, lum []float32, alpha []uint8) {
 		for x := range lum {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			c := color.NRGBAModel.Convert(img.At(x0+x, y)).(color.NRGBA)
 			lum[x], alpha[x] = lumaOf(c.R, c.G, c.B), c.A
 		}
 	}
@@ -251,22 +251,32 @@ func frameRows(img image.Image) func(y int, lum []float32, alpha []uint8) {
 // RGBA canvas would hold it, within rounding).
 func (c alphaCanvas) put(r image.Rectangle, img image.Image, blend bool) {
 	read := frameRows(img)
-	lum, alpha := make([]float32, r.Dx()), make([]uint8, r.Dx())
+	// A chunk of a row at a time, however wide the frame.
+	const chunk = 4096
+	lum, alpha := make([]float32, min(chunk, r.Dx())), make([]uint8, min(chunk, r.Dx()))
 	for y := range r.Dy() {
-		read(y, lum, alpha)
-		o := (r.Min.Y+y)*c.Stride + r.Min.X
-		cl, ca := c.Pix[o:o+len(lum)], c.alpha[o:o+len(lum)]
-		for x, sl := range lum {
-			switch sa := alpha[x]; {
-			case !blend || sa == 0xff:
-				cl[x], ca[x] = toByte(sl), sa
-			case sa == 0:
-			default:
-				s, d := float32(sa)/255, float32(ca[x])/255
-				out := s + d*(1-s)
-				cl[x] = toByte((sl*s + float32(cl[x])*d*(1-s)) / out)
-				ca[x] = toByte(out * 255)
-			}
+		for x0 := 0; x0 < r.Dx(); x0 += chunk {
+			n := min(chunk, r.Dx()-x0)
+			read(y, x0, lum[:n], alpha[:n])
+			o := (r.Min.Y+y)*c.Stride + r.Min.X + x0
+			blendRow(c.Pix[o:o+n], c.alpha[o:o+n], lum[:n], alpha[:n], blend)
+		}
+	}
+}
+
+// blendRow puts a run of a frame's pixels (straight luma and alpha) onto
+// the canvas's.
+func blendRow(cl, ca []uint8, lum []float32, alpha []uint8, blend bool) {
+	for x, sl := range lum {
+		switch sa := alpha[x]; {
+		case !blend || sa == 0xff:
+			cl[x], ca[x] = toByte(sl), sa
+		case sa == 0:
+		default:
+			s, d := float32(sa)/255, float32(ca[x])/255
+			out := s + d*(1-s)
+			cl[x] = toByte((sl*s + float32(cl[x])*d*(1-s)) / out)
+			ca[x] = toByte(out * 255)
 		}
 	}
 }

@@ -10,7 +10,13 @@ type Sum struct {
 	// size (d == 1) each pixel is written once, straight into out.
 	acc []float32
 	out *image.Gray
+	lum []float32 // one chunk's luma, for AddPacked
 }
+
+// chunk is how many pixels of a row AddPacked converts at a time: a
+// multiple of 8, so that a chunk of packed samples starts on a byte, and
+// of every reduction, so that it starts on a block edge.
+const chunk = 4096
 
 // New returns an empty Sum for a w x h image reduced by d (d < 1 is 1):
 // the output is ceil(w/d) x ceil(h/d). The caller bounds the sizes.
@@ -55,6 +61,22 @@ func (s *Sum) Row(lum []float32, x0, dx, y int) {
 		}
 		out[ox] += sum
 		lum = lum[n:]
+	}
+}
+
+// AddPacked adds the n pixels of a row of packed samples, bits bits a
+// pixel, to pixels x0, x0+dx, ... of row y: luma writes the luma of the
+// pixels starting at its row's first byte to dst. It converts a chunk of
+// pixels at a time, so that a reader's buffers stay small however wide
+// the image.
+func (s *Sum) AddPacked(row []byte, n, bits, x0, dx, y int, luma func(dst []float32, row []byte)) {
+	if s.lum == nil {
+		s.lum = make([]float32, chunk)
+	}
+	for k := 0; k < n; k += chunk {
+		m := min(chunk, n-k)
+		luma(s.lum[:m], row[k*bits/8:])
+		s.Row(s.lum[:m], x0+k*dx, dx, y)
 	}
 }
 
