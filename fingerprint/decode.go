@@ -65,7 +65,7 @@ type decodeConfig struct {
 }
 
 // OnAbandon is called when the context ends during a decode that cannot
-// be stopped (GIF, WebP, a TIFF or BMP in colour): the call returns at
+// be stopped (GIF, WebP; a PNG, TIFF or BMP in colour): the call returns at
 // once and the decode finishes in the background; finished is closed when
 // it has. A
 // caller that bounds how many decodes run at once keeps the decode's
@@ -189,16 +189,21 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	for _, o := range opts {
 		o(&c)
 	}
+	if !c.luma && colourBytes(f, data) > colourBudget {
+		c.luma = true
+	}
 	switch {
 	case f == FormatJPEG:
 		return decodeJPEG(ctx, data, lim, c)
 	case f == FormatPNG && c.luma:
 		// Luma, reduced as the JPEG path is (full size for hash); only a
-		// colour decode (report thumbnails) is image/png's.
+		// colour decode within colourBudget (report thumbnails) is
+		// image/png's.
 		return decodePNG(ctx, data, lim, c)
 	case f == FormatTIFF && c.luma:
 		// Luma a strip or tile row at a time, reduced as c allows (full
-		// size for hash); only a colour decode is x/image's.
+		// size for hash); only a colour decode within colourBudget is
+		// x/image's.
 		return decodeTIFF(ctx, data, lim, c)
 	case f == FormatBMP && c.luma:
 		return decodeBMP(ctx, data, lim, c)
@@ -240,6 +245,52 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	}
 	b := img.Bounds()
 	return Decoded{Image: img, Format: f, Width: b.Dx(), Height: b.Dy(), Scale: 1, Orientation: 1}, nil
+}
+
+// colourBudget bounds what a colour decode of a PNG, TIFF or BMP (report
+// thumbnails) may allocate: past it, the full-size image image/png or
+// x/image would make is not made and the file's luma is read instead,
+// reduced as MinSide allows.
+const colourBudget = 64 << 20
+
+// colourBytes estimates what the full-size colour decoder allocates for
+// a PNG, TIFF or BMP: its image and, for a TIFF, twice the raw samples
+// (x/image reads a compressed strip whole, into a growing buffer). It is
+// 0 for other formats and for headers our readers do not parse (the
+// decode reports those).
+func colourBytes(f Format, data []byte) int64 {
+	// perPixel is the bytes a pixel of image/png's or x/image's image
+	// takes: 1 for palette and grey, 2 for 16-bit grey, 4 or 8 for
+	// colour as RGBA or RGBA64.
+	perPixel := func(grey bool, bits int) int64 {
+		switch {
+		case grey && bits > 8:
+			return 2
+		case grey:
+			return 1
+		case bits > 8:
+			return 8
+		}
+		return 4
+	}
+	switch f {
+	case FormatPNG:
+		if c, err := png.DecodeConfig(data); err == nil {
+			grey := c.ColorType == 0 || c.ColorType == 3
+			return int64(c.Width) * int64(c.Height) * perPixel(grey, c.Depth)
+		}
+	case FormatTIFF:
+		if c, err := tiff.DecodeConfig(data); err == nil {
+			px := int64(c.Width) * int64(c.Height)
+			raw := px * int64(c.SamplesPerPixel*c.BitsPerSample) / 8
+			return px*perPixel(c.Photometric <= 1 || c.Photometric == 3, c.BitsPerSample) + 2*raw
+		}
+	case FormatBMP:
+		if c, err := bmp.DecodeConfig(data); err == nil {
+			return int64(c.Width) * int64(c.Height) * perPixel(c.BitsPerPixel <= 8, 8)
+		}
+	}
+	return 0
 }
 
 // checkPixels refuses a w x h image over lim.MaxPixels, from its header.

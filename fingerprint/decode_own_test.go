@@ -138,3 +138,26 @@ func TestOwnBoundsAndCancel(t *testing.T) {
 		t.Errorf("run-length BMP: %v, want ErrUnsupported", err)
 	}
 }
+
+// TestColourDecodeBudget: a colour decode (a report thumbnail) of a file
+// whose full-size image would take more than 64 MB reads its luma
+// instead, reduced; a smaller one stays in colour.
+func TestColourDecodeBudget(t *testing.T) {
+	big := bigTIFF(3000, 3000, 4, 16, 3000, false) // 72 MB as RGBA64, 144 MB of raw strip
+	d, err := DecodeBytes(big, DefaultLimits(), MinSide(160))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Image.(*image.Gray); !ok || d.Scale != 8 || d.Width != 3000 {
+		t.Errorf("a 9-megapixel 16-bit TIFF for a thumbnail: %T at 1/%d of %dx%d, want luma at 1/8", d.Image, d.Scale, d.Width, d.Height)
+	}
+	for _, o := range ownFormats {
+		d, err := DecodeBytes(o.encode(t, gradient(600, 400)), DefaultLimits(), MinSide(160))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := d.Image.(*image.Gray); ok || d.Scale != 1 {
+			t.Errorf("a small %s for a thumbnail: %T at 1/%d, want colour at full size", o.format, d.Image, d.Scale)
+		}
+	}
+}

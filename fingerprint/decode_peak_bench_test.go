@@ -146,12 +146,13 @@ var peakFiles = sync.OnceValue(func() map[string][]byte {
 
 // BenchmarkDecodePeak decodes 49-megapixel TIFFs (the largest within
 // --max-pixels), a 12-megapixel 16-bit PNG and a 22-megapixel 24-bit BMP
-// (the largest within --max-image-bytes) the way match does
-// (ForQuery), the way hash does (LumaOnly: full size, or ForQuery when
-// that is over --max-decoded-pixels, as for these TIFFs) and with the
-// full-size colour decoder report thumbnails still use, and reports the
-// peak live heap sampled during one decode (peak-MB) beside what it
-// allocated (B/op).
+// (the largest within --max-image-bytes) with the full-size colour
+// decoder they all had before, for a report thumbnail (MinSide: in
+// colour, or as reduced luma when that decoder would take more than 64
+// MB), the way hash does (LumaOnly: full size, or ForQuery when that is
+// over --max-decoded-pixels) and the way match does (ForQuery), and
+// reports the peak live heap sampled during one decode (peak-MB) beside
+// what it allocated (B/op).
 func BenchmarkDecodePeak(b *testing.B) {
 	files := peakFiles()
 	files["png-rgba16-4000x3000"] = pngBenchFiles()["4000x3000-rgba16"]
@@ -161,15 +162,23 @@ func BenchmarkDecodePeak(b *testing.B) {
 		"png-rgba16-4000x3000", "bmp-rgb24-4700x4700"} {
 		data := files[name]
 		b.Logf("%s: %d bytes", name, len(data))
+		// The full-size decoder these files had before, as report
+		// thumbnails had it too.
+		fullSize := decoders(Sniff(data)).decode
 		for _, o := range []struct {
 			name string
 			opts []DecodeOption
-		}{{"full-size", nil}, {"luma-only", []DecodeOption{LumaOnly()}}, {"for-query", []DecodeOption{ForQuery()}}} {
+		}{{"full-size", nil}, {"thumbnail", []DecodeOption{MinSide(160)}}, {"luma-only", []DecodeOption{LumaOnly()}}, {"for-query", []DecodeOption{ForQuery()}}} {
 			b.Run(name+"/"+o.name, func(b *testing.B) {
 				var peak uint64
 				for b.Loop() {
 					peak = max(peak, heappeak.Of(func() {
-						_, err := DecodeBytes(data, DefaultLimits(), o.opts...)
+						var err error
+						if o.opts == nil {
+							_, err = fullSize(bytes.NewReader(data))
+						} else {
+							_, err = DecodeBytes(data, DefaultLimits(), o.opts...)
+						}
 						if errors.Is(err, ErrDecodeLimit) && o.name == "luma-only" {
 							_, err = DecodeBytes(data, DefaultLimits(), ForQuery()) // as hash does
 						}
