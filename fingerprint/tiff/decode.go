@@ -322,8 +322,8 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 		return nil, &LimitError{Limit: "blocks", Value: n, Max: int64(o.MaxBlocks)}
 	}
 	// Tiles cover whole multiples of their size, all of it decoded: an
-	// image of a few pixels in huge tiles is bounded here.
-	// Each side is under 2^33: the product, in float64, cannot overflow.
+	// image of a few pixels in huge tiles is bounded here (each side is
+	// under 2^33, so the product cannot overflow a float64).
 	if padded := float64(f.across*f.bw) * float64(f.down*f.bh); f.Tiled && padded > 2*float64(o.MaxPixels) {
 		v := int64(math.MaxInt64)
 		if padded < 1<<62 {
@@ -338,11 +338,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	if px := int64((w+dn-1)/dn) * int64((h+dn-1)/dn); px > o.MaxOutPixels {
 		return nil, &LimitError{Limit: "output pixels", Value: px, Max: o.MaxOutPixels}
 	}
-	luma, err := newLumaFunc(f)
-	if err != nil {
-		return nil, err
-	}
-	r := &reader{f: f, sum: area.New(w, h, dn), luma: luma, row: make([]byte, f.rowBytes)}
+	r := &reader{f: f, sum: area.New(w, h, dn), luma: newLumaFunc(f), row: make([]byte, f.rowBytes)}
 	for i := range f.across * f.down {
 		if err := r.readBlock(ctx, data, i); err != nil {
 			return nil, err

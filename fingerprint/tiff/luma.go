@@ -20,7 +20,7 @@ type lumaFunc func(dst []float32, row []byte)
 // color.NRGBAModel does); CMYK as image.CMYK is read. Extra samples x/image
 // refuses (grey with alpha, RGB with an unspecified fourth sample) are
 // ignored.
-func newLumaFunc(f *file) (lumaFunc, error) {
+func newLumaFunc(f *file) lumaFunc {
 	t := area.NewWeights()
 	spp, bps := f.SamplesPerPixel, f.BitsPerSample
 	switch f.Photometric {
@@ -35,7 +35,7 @@ func newLumaFunc(f *file) (lumaFunc, error) {
 					}
 					dst[i] = float32(v) / 257
 				}
-			}, nil
+			}
 		}
 		var table [256]float32
 		top := 1<<bps - 1
@@ -46,7 +46,7 @@ func newLumaFunc(f *file) (lumaFunc, error) {
 			}
 			table[v] = float32(g)
 		}
-		return packed(bps, spp, &table), nil
+		return packed(bps, spp, &table)
 	case phPalette:
 		var table [256]float32
 		cm := f.ifd.fields[tagColorMap]
@@ -57,14 +57,14 @@ func newLumaFunc(f *file) (lumaFunc, error) {
 		}
 		// Indices past the colour map read as black, as the fingerprint
 		// reads a Paletted image (x/image/tiff refuses the file).
-		return packed(bps, 1, &table), nil
+		return packed(bps, 1, &table)
 	case phCMYK:
 		return func(dst []float32, row []byte) {
 			for i := range dst {
 				p := row[spp*i : spp*i+4 : spp*i+4]
 				dst[i] = t.RGB(color.CMYKToRGB(p[0], p[1], p[2], p[3]))
 			}
-		}, nil
+		}
 	}
 	alpha := spp >= 4 && f.extra == 1
 	straight := spp >= 4 && f.extra == 2
@@ -80,7 +80,7 @@ func newLumaFunc(f *file) (lumaFunc, error) {
 				}
 				dst[i] = t.RGB(p[0], p[1], p[2])
 			}
-		}, nil
+		}
 	}
 	return func(dst []float32, row []byte) {
 		for i := range dst {
@@ -96,7 +96,7 @@ func newLumaFunc(f *file) (lumaFunc, error) {
 				dst[i] = t.RGB(uint8(r>>8), uint8(g>>8), uint8(b>>8))
 			}
 		}
-	}, nil
+	}
 }
 
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
