@@ -13,18 +13,18 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
-// Bank file layout, version 2 (all integers little-endian):
+// Bank file layout, version 4 (all integers little-endian):
 //
 //	header (64 bytes)
 //	  [0:8)   magic "LWBANK\r\n"
-//	  [8:12)  format version (2)
+//	  [8:12)  format version (4)
 //	  [12:16) flags (0)
 //	  [16:24) capture count
 //	  [24:32) PDQ entry count
 //	  [32:40) pHash entry count
 //	  [40:48) capture section length in bytes
 //	  [48:56) patch frame count (version 2; 0 in version 1)
-//	  [56:60) feature block count (version 3; 0 before)
+//	  [56:60) feature block count (versions 3 and 4; 0 before)
 //	  [60:64) CRC-32C of bytes [0:60)
 //	captures: per capture, uvarint-length-prefixed ID, kind, source,
 //	          varint enrolled-at (Unix seconds), uvarint meta pair count, pairs
@@ -34,21 +34,24 @@ import (
 //	patch frames (version 2): 14 bytes each, one per PDQ entry of region
 //	          RegionPatch, in entry order: entry index (uint32), then
 //	          X, Y, D, W, H (uint16 each, fractions of 65535; PatchFrame)
-//	feature blocks (version 3): one per capture with local features, in
-//	          capture order: capture index (uint32), enrolled width and
-//	          height (uint16 each), feature count (uint8), then per feature
-//	          its descriptor (32 bytes), X, Y (uint16, fractions of 65535),
-//	          scale and angle (uint8 each; feature.Feature)
+//	feature blocks (versions 3 and 4): one per capture with local
+//	          features, in capture order: capture index (uint32), enrolled
+//	          width and height (uint16 each), feature count (uint8), then
+//	          per feature its descriptor (16 bytes; 32 in version 3), X, Y
+//	          (uint16, fractions of 65535), scale and angle (uint8 each;
+//	          feature.Feature)
 //	trailer (8 bytes): CRC-32C of everything before it, then "LWBE"
 //
 // The whole file is read with one read and checked before anything is
 // parsed, so a truncated or corrupted bank is refused, never half-loaded.
 // Versions 1 and 2 (no local features) are read, and such a bank matches
-// through its hashes only until its captures are enrolled again; version 3
-// is written.
+// through its hashes only until its captures are enrolled again. Version 3
+// (256-bit descriptors) is read and its descriptors kept at the 128 bits
+// version 4 stores (feature.FromDrawn), so it needs no re-enrollment.
+// Version 4 is written.
 const (
 	bankMagic      = "LWBANK\r\n"
-	bankVersion    = 3
+	bankVersion    = 4
 	bankHeaderSize = 64
 	pdqEntrySize   = 38
 	phEntrySize    = 12
@@ -56,6 +59,8 @@ const (
 	bankTrailer    = "LWBE"
 	// featBlockHeader is a feature block's capture index, size and count.
 	featBlockHeader = 4 + 2 + 2 + 1
+	// featV3Bytes is a feature in version 3: a 256-bit descriptor.
+	featV3Bytes = 32 + 2 + 2 + 1 + 1
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -279,19 +284,28 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		if ci <= prev || uint64(ci) >= nc || n == 0 || w == 0 || h == 0 {
 			return nil, bad("feature block %d names capture %d (after %d) with %d features of a %dx%d capture", k, ci, prev, n, w, h)
 		}
-		if end-off < n*feature.FeatureBytes {
+		size := feature.FeatureBytes
+		if version == 3 {
+			size = featV3Bytes
+		}
+		if end-off < n*size {
 			return nil, bad("feature block %d truncated", k)
 		}
 		prev = ci
 		fs := make([]feature.Feature, n)
 		for i := range fs {
-			e := data[off : off+feature.FeatureBytes]
-			off += feature.FeatureBytes
-			for j := range fs[i].Desc {
-				fs[i].Desc[j] = le.Uint64(e[8*j:])
+			e := data[off : off+size]
+			off += size
+			g := e[size-6:]
+			if version == 3 {
+				fs[i].Desc = feature.FromDrawn([4]uint64{le.Uint64(e), le.Uint64(e[8:]), le.Uint64(e[16:]), le.Uint64(e[24:])})
+			} else {
+				for j := range fs[i].Desc {
+					fs[i].Desc[j] = le.Uint64(e[8*j:])
+				}
 			}
-			fs[i].X, fs[i].Y = le.Uint16(e[32:]), le.Uint16(e[34:])
-			fs[i].Scale, fs[i].Angle = e[36], e[37]
+			fs[i].X, fs[i].Y = le.Uint16(g), le.Uint16(g[2:])
+			fs[i].Scale, fs[i].Angle = g[4], g[5]
 		}
 		b.feat[ci] = feature.CaptureSet{W: w, H: h, Features: fs}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -186,7 +187,7 @@ func sampleFeatures(i int) feature.CaptureSet {
 	cs := feature.CaptureSet{W: uint16(512 - i), H: 384}
 	for j := range 1 + i%5 {
 		cs.Features = append(cs.Features, feature.Feature{
-			Desc: feature.Descriptor{uint64(i), uint64(j), ^uint64(i), uint64(i * j)},
+			Desc: feature.Descriptor{uint64(i)<<32 ^ uint64(j), ^uint64(i * j)},
 			X:    uint16(1000 * j), Y: uint16(65535 - j), Scale: uint8(j * 7), Angle: uint8(i * 13),
 		})
 	}
@@ -226,6 +227,75 @@ func TestFeaturesSurviveTheBankFile(t *testing.T) {
 	reseal(bad)
 	if _, err := UnmarshalBank(bad); !errors.Is(err, ErrBankFormat) {
 		t.Errorf("out-of-order feature block: %v", err)
+	}
+}
+
+// A bank of version 3 (256-bit descriptors) loads, its descriptors kept at
+// the bits version 4 stores, its geometry unchanged.
+func TestVersion3BankLoads(t *testing.T) {
+	b := sampleBank(t, 12)
+	for i := range 12 {
+		b.feat[i] = sampleFeatures(i)
+	}
+	v4, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the feature blocks with 32-byte descriptors of random bits.
+	nb := int(binary.LittleEndian.Uint32(v4[56:]))
+	blocks := 0
+	for i := range 12 {
+		if n := len(b.feat[i].Features); n > 0 {
+			blocks += featBlockHeader + n*feature.FeatureBytes
+		}
+	}
+	if nb == 0 || blocks == 0 {
+		t.Fatal("sample bank has no features")
+	}
+	start := len(v4) - 8 - blocks
+	v3 := slices.Clone(v4[:start])
+	binary.LittleEndian.PutUint32(v3[8:], 3)
+	r := rand.New(rand.NewPCG(3, 3))
+	want := map[int][]feature.Feature{}
+	for i := range 12 {
+		c := b.feat[i]
+		if len(c.Features) == 0 {
+			continue
+		}
+		v3 = binary.LittleEndian.AppendUint32(v3, uint32(i))
+		v3 = binary.LittleEndian.AppendUint16(v3, c.W)
+		v3 = binary.LittleEndian.AppendUint16(v3, c.H)
+		v3 = append(v3, byte(len(c.Features)))
+		for _, f := range c.Features {
+			var drawn [4]uint64
+			for j := range drawn {
+				drawn[j] = r.Uint64()
+				v3 = binary.LittleEndian.AppendUint64(v3, drawn[j])
+			}
+			v3 = binary.LittleEndian.AppendUint16(v3, f.X)
+			v3 = binary.LittleEndian.AppendUint16(v3, f.Y)
+			v3 = append(v3, f.Scale, f.Angle)
+			f.Desc = feature.FromDrawn(drawn)
+			want[i] = append(want[i], f)
+		}
+	}
+	v3 = append(v3, make([]byte, 8)...)
+	copy(v3[len(v3)-4:], bankTrailer)
+	reseal(v3)
+	got, err := UnmarshalBank(v3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		if !slices.Equal(got.feat[i].Features, want[i]) {
+			t.Errorf("capture %d: %+v, want %+v", i, got.feat[i].Features, want[i])
+		}
+	}
+	// The same blocks read as version 4 are the wrong length.
+	binary.LittleEndian.PutUint32(v3[8:], 4)
+	reseal(v3)
+	if _, err := UnmarshalBank(v3); !errors.Is(err, ErrBankFormat) {
+		t.Errorf("version 3 blocks read as version 4: %v", err)
 	}
 }
 

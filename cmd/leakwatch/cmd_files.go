@@ -42,7 +42,7 @@ low to match reliably are enrolled and reported as low_quality.`,
 	f.StringVar(&o.kind, "kind", "", "capture kind for files not in the manifest: face, plate or other")
 	f.StringVar(&o.manifest, "manifest", "", "CSV manifest mapping files to capture IDs and metadata")
 	f.BoolVar(&o.noPatches, "no-patches", false, "enroll no keypoint patches: a bank about 5x smaller, but unevenly cropped copies are not found")
-	f.IntVar(&o.features, "features", fingerprint.DefaultFeatures, "local features kept per capture, at most 64, 38 bytes each (0: none, no feature route; fewer: a smaller bank that finds fewer rotated, cropped or covered copies)")
+	f.IntVar(&o.features, "features", fingerprint.DefaultFeatures, "local features kept per capture, at most 64, 22 bytes each (0: none, no feature route; fewer: a smaller bank that finds fewer rotated, cropped or covered copies)")
 	f.BoolVar(&o.asJSON, "json", false, "one JSON object per file on stdout")
 	return cmd
 }

@@ -6,18 +6,20 @@ import (
 	"math/bits"
 )
 
-// Descriptor is 256 binary comparisons of smoothed intensities around a
+// Descriptor is 128 binary comparisons of smoothed intensities around a
 // keypoint, in the keypoint's own frame.
-type Descriptor [4]uint64
+type Descriptor [2]uint64
 
 // Distance is the Hamming distance between two descriptors.
 func (d Descriptor) Distance(e Descriptor) int {
-	return bits.OnesCount64(d[0]^e[0]) + bits.OnesCount64(d[1]^e[1]) +
-		bits.OnesCount64(d[2]^e[2]) + bits.OnesCount64(d[3]^e[3])
+	return bits.OnesCount64(d[0]^e[0]) + bits.OnesCount64(d[1]^e[1])
 }
 
 const (
-	descBits = 256
+	descBits = 128
+	// drawnPairs is how many comparisons are drawn; the pattern keeps
+	// descBits of them (keptTests).
+	drawnPairs = 256
 	// patchRadius bounds every comparison point; with the orientation
 	// window it sets the border a keypoint keeps from the level's edges.
 	patchRadius  = 13
@@ -31,16 +33,53 @@ const (
 // (TestPatternIsFixed pins it).
 type pattern [descBits][2][2]int8
 
+// keptTests are the drawn comparisons the pattern keeps, in pattern
+// order. The first maxKeyBits form the index key: they were chosen
+// greedily on real photographs (fixtures/photos) for balance and low
+// correlation with those already chosen, as ORB chose its tests, because
+// steering makes many tests lean one way, which would crowd a few lists.
+// The rest were chosen on the same photographs described under rotations,
+// scalings and recompression: the tests with the largest gap between how
+// often the bit differs between unrelated features, 2p(1-p), and how
+// often it flips between two views of one feature. Comparisons of close
+// points or of points near the centre flip often and tell little; half
+// the bits chosen this way separate copies from unrelated features better
+// than all 256 (BENCHMARKS.md, "Descriptor bits"), at half the bank.
+func keptTests() [descBits]int {
+	return [descBits]int{126, 16, 254, 31, 14, 134, 238, 83, 131, 48, 245, 228, 52, 111, 15, 20, 136, 125, 63, 54, 241, 58, 36, 253, 159, 225, 202, 216, 191, 22, 181, 178, 171, 13, 154, 90, 50, 177, 30, 234, 217, 34, 85, 133, 75, 72, 71, 173, 138, 208, 195, 105, 179, 222, 94, 107, 146, 227, 103, 235, 137, 242, 140, 250, 99, 243, 198, 51, 212, 2, 26, 91, 167, 132, 251, 152, 56, 201, 73, 40, 39, 158, 1, 180, 61, 113, 6, 247, 150, 23, 187, 44, 9, 106, 77, 236, 175, 17, 249, 69, 143, 86, 49, 210, 53, 153, 119, 82, 5, 196, 163, 104, 97, 115, 79, 155, 88, 65, 28, 68, 81, 162, 110, 232, 170, 33, 84, 100}
+}
+
 // steered holds the pattern rotated to each orientation bin, and the same
 // for the mirror image of the patch.
 type steered struct {
 	rot, mir [angleBins]pattern
 }
 
-// newPattern draws the comparison pairs from an isotropic Gaussian of
-// sigma patch/5 (BRIEF's best-performing sampling), clipped to the patch
-// radius, with a deterministic generator so that every build agrees.
+// newPattern is the comparisons kept, in pattern order.
 func newPattern() (p pattern) {
+	drawn := drawPairs()
+	for i, t := range keptTests() {
+		p[i] = drawn[t]
+	}
+	return p
+}
+
+// FromDrawn keeps, of a descriptor over all the drawn comparisons in
+// drawing order (how bank format 3 stored them), the bits the pattern
+// keeps.
+func FromDrawn(all [drawnPairs / 64]uint64) Descriptor {
+	var d Descriptor
+	for i, t := range keptTests() {
+		d[i>>6] |= (all[t>>6] >> (t & 63) & 1) << (i & 63)
+	}
+	return d
+}
+
+// drawPairs draws the candidate comparison pairs from an isotropic
+// Gaussian of sigma patch/5 (BRIEF's best-performing sampling), clipped to
+// the patch radius, with a deterministic generator so that every build
+// agrees.
+func drawPairs() (p [drawnPairs][2][2]int8) {
 	s := uint64(0x6C65616B77617463) // any fixed seed
 	next := func() float64 {
 		s += 0x9E3779B97F4A7C15
@@ -82,20 +121,27 @@ func newSteered() *steered {
 	base := newPattern()
 	st := &steered{}
 	for bin := range angleBins {
-		a := 2 * math.Pi * float64(bin) / angleBins
-		c, s := math.Cos(a), math.Sin(a)
 		for i, pair := range base {
-			for j, pt := range pair {
-				x, y := float64(pt[0]), float64(pt[1])
-				st.rot[bin][i][j] = [2]int8{int8(math.Round(c*x - s*y)), int8(math.Round(s*x + c*y))}
-				// The mirror image of the patch (x -> -x in the image, the
-				// angle becoming pi-a) seen through this frame is the
-				// pattern with y negated, rotated by a.
-				st.mir[bin][i][j] = [2]int8{int8(math.Round(c*x + s*y)), int8(math.Round(s*x - c*y))}
-			}
+			st.rot[bin][i], st.mir[bin][i] = steer(pair, bin)
 		}
 	}
 	return st
+}
+
+// steer turns a comparison to orientation bin bin, directly and for the
+// mirror image of the patch.
+func steer(pair [2][2]int8, bin int) (rot, mir [2][2]int8) {
+	a := 2 * math.Pi * float64(bin) / angleBins
+	c, s := math.Cos(a), math.Sin(a)
+	for j, pt := range pair {
+		x, y := float64(pt[0]), float64(pt[1])
+		rot[j] = [2]int8{int8(math.Round(c*x - s*y)), int8(math.Round(s*x + c*y))}
+		// The mirror image of the patch (x -> -x in the image, the
+		// angle becoming pi-a) seen through this frame is the
+		// pattern with y negated, rotated by a.
+		mir[j] = [2]int8{int8(math.Round(c*x + s*y)), int8(math.Round(s*x - c*y))}
+	}
+	return rot, mir
 }
 
 func angleBin(a float64) int {
@@ -111,11 +157,11 @@ func describe(sm *Gray, x, y int, p *pattern) Descriptor {
 
 // describeKeyed is describe with the key tests' margins (margins), taken
 // from the same samples.
-func describeKeyed(sm *Gray, x, y int, p *pattern, tests *[maxKeyBits]int) (d Descriptor, m [maxKeyBits]uint8) {
+func describeKeyed(sm *Gray, x, y int, p *pattern) (d Descriptor, m [maxKeyBits]uint8) {
 	var diffs [descBits]int16
 	d = describeInto(sm, x, y, p, &diffs)
-	for i, t := range tests {
-		m[i] = uint8(abs(int(diffs[t])))
+	for i := range m {
+		m[i] = uint8(min(abs(int(diffs[i])), 255))
 	}
 	return d, m
 }
@@ -180,9 +226,9 @@ func abs(v int) int {
 	return v
 }
 
-// PatternString spells out the comparison pattern and the key tests, so
-// that a test can pin them.
+// PatternString spells out the comparison pattern, so that a test can pin
+// it.
 func PatternString() string {
 	p := newPattern()
-	return fmt.Sprint(p, keyTests())
+	return fmt.Sprint(p)
 }

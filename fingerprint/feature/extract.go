@@ -110,7 +110,6 @@ func extract(g *Gray, o ExtractOptions, keep bool) *Query {
 	}
 	st := steering()
 	half := circleHalf()
-	keys := keyTests()
 	// Features per level fall with the level's linear size, so that
 	// coarse levels, which survive heavy shrinking, keep a fair share.
 	var weights []float64
@@ -159,9 +158,9 @@ func extract(g *Gray, o ExtractOptions, keep bool) *Query {
 				Scale: float32(scale), Angle: float32(a),
 				Response: c.score, level: l,
 			}
-			k.Desc, k.margin = describeKeyed(sm, c.x, c.y, &st.rot[bin], &keys)
+			k.Desc, k.margin = describeKeyed(sm, c.x, c.y, &st.rot[bin])
 			if o.Mirror {
-				k.Mirror, k.mirMargin = describeKeyed(sm, c.x, c.y, &st.mir[bin], &keys)
+				k.Mirror, k.mirMargin = describeKeyed(sm, c.x, c.y, &st.mir[bin])
 			}
 			out = append(out, k)
 		}

@@ -17,7 +17,7 @@ type Feature struct {
 }
 
 // FeatureBytes is the size of a Feature in the bank file.
-const FeatureBytes = 32 + 2 + 2 + 1 + 1
+const FeatureBytes = descBits/8 + 2 + 2 + 1 + 1
 
 // CaptureSet is what the index keeps of one capture: its size (the aspect
 // ratio matters for the geometry) and its features.
@@ -73,8 +73,7 @@ func (c *CaptureSet) size() (float64, float64) {
 // certain bits.
 type Index struct {
 	caps    []CaptureSet
-	featCap []uint32 // feature -> capture
-	capOff  []uint32 // capture -> its first feature
+	capOff  []uint32 // capture -> its first feature (capOf inverts it)
 	feats   []Feature
 	keyBits int
 	listOff []uint32
@@ -84,28 +83,15 @@ type Index struct {
 	nCommon int
 }
 
-// keyTests are the pattern tests whose bits form the key, in order of
-// use. They were chosen greedily from descriptors of real photographs
-// (fixtures/photos) for balance (each near half ones) and low correlation
-// with those already chosen, as ORB chose its tests; the steering makes
-// many tests lean one way, which would crowd a few lists. Part of the
-// bank format's meaning, like the pattern.
-func keyTests() [maxKeyBits]int {
-	return [maxKeyBits]int{126, 16, 254, 31, 14, 134, 238, 83, 131, 48, 245, 228, 52, 111, 15, 20, 136, 125, 63, 54, 241, 58}
-}
-
 const (
 	maxKeyBits = 22
 	minKeyBits = 10
 )
 
-func keyOf(d Descriptor, tests *[maxKeyBits]int, nbits int) uint32 {
-	var k uint32
-	for i := 0; i < nbits; i++ {
-		t := tests[i]
-		k |= uint32(d[t>>6]>>(t&63)&1) << i
-	}
-	return k
+// keyOf is the key of nbits bits: the pattern's first tests (keptTests)
+// were chosen for it.
+func keyOf(d Descriptor, nbits int) uint32 {
+	return uint32(d[0]) & (1<<nbits - 1)
 }
 
 // NewIndex builds the index over caps. The key length grows with the
@@ -121,23 +107,18 @@ func NewIndex(caps []CaptureSet) *Index {
 		total += len(c.Features)
 	}
 	ix.feats = make([]Feature, 0, total)
-	ix.featCap = make([]uint32, 0, total)
 	ix.capOff = make([]uint32, len(caps))
 	for ci, c := range caps {
 		off := len(ix.feats)
 		ix.capOff[ci] = uint32(off)
 		ix.feats = append(ix.feats, c.Features...)
-		for range c.Features {
-			ix.featCap = append(ix.featCap, uint32(ci))
-		}
 		ix.caps[ci] = CaptureSet{W: c.W, H: c.H, Features: ix.feats[off:len(ix.feats):len(ix.feats)]}
 	}
 	n := len(ix.feats)
 	ix.keyBits = min(max(bits.Len(uint(n/32)), minKeyBits), maxKeyBits)
-	tests := keyTests()
 	keys := make([]uint32, n)
 	for i, f := range ix.feats {
-		keys[i] = keyOf(f.Desc, &tests, ix.keyBits)
+		keys[i] = keyOf(f.Desc, ix.keyBits)
 	}
 	ix.fill(keys, nil)
 	ix.common = ix.findCommon()
@@ -171,7 +152,7 @@ func (ix *Index) fill(keys []uint32, skip []bool) {
 
 // Limits of "the same feature in another capture".
 const (
-	commonDist  = 36
+	commonDist  = 28
 	commonPlace = 0.04 * 65535 // of the width and height
 	commonScale = 16           // one octave
 	// commonScan bounds the pairs compared in one list, so that a bank of
@@ -181,15 +162,20 @@ const (
 
 func (ix *Index) findCommon() []bool {
 	common := make([]bool, len(ix.feats))
+	var caps []uint32
 	for k := 0; k+1 < len(ix.listOff); k++ {
 		l := ix.list[ix.listOff[k]:ix.listOff[k+1]]
 		if len(l) > commonScan {
 			l = l[:commonScan]
 		}
+		caps = caps[:0]
+		for _, i := range l {
+			caps = append(caps, ix.capOf(i))
+		}
 		for a, i := range l {
 			fi := &ix.feats[i]
-			for _, j := range l[a+1:] {
-				if ix.featCap[i] == ix.featCap[j] {
+			for b, j := range l[a+1:] {
+				if caps[a] == caps[a+1+b] {
 					continue
 				}
 				fj := &ix.feats[j]
@@ -207,6 +193,14 @@ func (ix *Index) findCommon() []bool {
 		}
 	}
 	return common
+}
+
+// capOf is the capture feature fi belongs to: the last capture whose
+// features start at or before it (a capture without features starts where
+// the next one does). A search rather than a table of 4 bytes a feature.
+func (ix *Index) capOf(fi uint32) uint32 {
+	i, _ := slices.BinarySearch(ix.capOff, fi+1)
+	return uint32(i - 1)
 }
 
 func absDiff(a, b uint16) float64 {

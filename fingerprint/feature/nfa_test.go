@@ -63,7 +63,7 @@ func TestNFABoundsUnrelatedPairs(t *testing.T) {
 	// share rule, one test per capture; and descriptors far looser than
 	// the policy's, so that chance correspondences are many and the
 	// tail of their NFA is measured rather than assumed.
-	o := feature.SearchOptions{Tests: 1, MaxLogNFA: 1e9, MinInlierFraction: 1e-9, MaxVerify: 1 << 20, MaxDistance: 64}
+	o := feature.SearchOptions{Tests: 1, MaxLogNFA: 1e9, MinInlierFraction: 1e-9, MaxVerify: 1 << 20, MaxDistance: 40}
 	var logNFAs []float64
 	pairs := 0
 	for qi, q := range queries {

@@ -44,7 +44,7 @@ type SearchOptions struct {
 
 // DefaultSearchOptions is the measured policy (BENCHMARKS.md).
 func DefaultSearchOptions() SearchOptions {
-	return SearchOptions{MaxDistance: 28, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256, MaxRead: 8, MinSiteAgreement: 0.88}
+	return SearchOptions{MaxDistance: 16, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256, MaxRead: 8, MinSiteAgreement: 0.90}
 }
 
 // WithDefaults returns o with every unset (zero or negative) field at its
@@ -109,7 +109,6 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	if len(ix.feats) == 0 || len(q) == 0 {
 		return nil, st
 	}
-	tests := keyTests()
 	maxList := max(256, 16*len(ix.list)>>ix.keyBits)
 	minScale := query.minScale
 	perCap := map[uint32][]Corr{}
@@ -131,7 +130,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 				}
 				d, mg = k.Mirror, &k.mirMargin
 			}
-			key := keyOf(d, &tests, ix.keyBits)
+			key := keyOf(d, ix.keyBits)
 			weak := weakest(mg, ix.keyBits, o.Probes)
 			cands = cands[:0]
 			for p := 0; p < 1<<len(weak); p++ {
@@ -153,7 +152,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 					st.Entries++
 					dist := ix.feats[fi].Desc.Distance(d)
 					if dist <= o.MaxDistance {
-						cands = append(cands, cand{ix.featCap[fi], fi, dist})
+						cands = append(cands, cand{ix.capOf(fi), fi, dist})
 					}
 				}
 			}
@@ -407,7 +406,7 @@ const minSites = 12
 
 // siteMaxDist is the largest distance at which a feature read at its
 // predicted place agrees.
-const siteMaxDist = 40
+const siteMaxDist = 26
 
 // perFeature is how many query keypoints an enrolled feature keeps in
 // each orientation when a capture is compared exhaustively: the same
@@ -444,7 +443,7 @@ func (ix *Index) rematch(q []Keypoint, c uint32, maxDist int, out []Corr) []Corr
 				if dist > maxDist {
 					continue
 				}
-				dist += bits.OnesCount64(f.Desc[1]^d[1]) + bits.OnesCount64(f.Desc[2]^d[2]) + bits.OnesCount64(f.Desc[3]^d[3])
+				dist += bits.OnesCount64(f.Desc[1] ^ d[1])
 				if dist > maxDist {
 					continue
 				}

@@ -344,7 +344,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			g.FalseMatches += len(ms)
 			g.MatchedQueries++
 			for _, mt := range ms {
-				n.Examples = append(n.Examples, fmt.Sprintf("%s -> %s (%s, distance %d)", u.id, mt.CaptureID, via(mt), mt.Distance))
+				n.Examples = append(n.Examples, fmt.Sprintf("%s -> %s (%s)", u.id, mt.CaptureID, evidence(mt)))
 			}
 		}
 		if err == nil {
@@ -411,4 +411,17 @@ feed:
 	close(next)
 	wg.Wait()
 	return context.Cause(ctx)
+}
+
+// evidence says why a match was made: the distance of a hash, or the
+// inliers, NFA and site reading of a feature match.
+func evidence(m fingerprint.Match) string {
+	if m.Algorithm != fingerprint.AlgoFeatures {
+		return fmt.Sprintf("%s, distance %d", via(m), m.Distance)
+	}
+	s := fmt.Sprintf("%s, %d inliers, log10 NFA %.1f", via(m), m.Inliers, m.LogNFA)
+	if m.SitesRead > 0 {
+		s += fmt.Sprintf(", %d of %d sites agree", m.SitesAgree, m.SitesRead)
+	}
+	return s
 }
