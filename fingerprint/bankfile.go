@@ -65,7 +65,7 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// MarshalBinary encodes the bank in the version 3 file format.
+// MarshalBinary encodes the bank in the version 4 file format.
 func (b *Bank) MarshalBinary() ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()

@@ -120,6 +120,12 @@ func TestUpdateBankConcurrentWriters(t *testing.T) {
 func FuzzUnmarshalBank(f *testing.F) {
 	d, _ := sampleBank(f, 3).MarshalBinary()
 	f.Add(d)
+	withFeatures := sampleBank(f, 6)
+	for i := range 6 {
+		withFeatures.feat[i] = sampleFeatures(i)
+	}
+	d, _ = withFeatures.MarshalBinary()
+	f.Add(d)
 	f.Add([]byte(bankMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := UnmarshalBank(data)

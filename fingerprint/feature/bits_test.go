@@ -1,6 +1,8 @@
 package feature
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -153,5 +155,18 @@ func TestFromDrawnKeepsThePattern(t *testing.T) {
 		if got := FromDrawn(describeDrawn(q, k)); got != k.Desc {
 			t.Fatalf("keypoint %d: %x from the drawn comparisons, %x described", i, got, k.Desc)
 		}
+	}
+}
+
+// The drawn comparisons and the key tests are those bank format 3 was
+// written with (its pattern digest), so that FromDrawn reads its
+// descriptors right.
+func TestDrawnPairsAreFormat3s(t *testing.T) {
+	kept := keptTests()
+	key := [maxKeyBits]int(kept[:maxKeyBits])
+	got := fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprint(drawPairs(), key))))
+	const want = "dd4f131ab2a87fecb4cf6db6a2aa4f4f6c374770837e30096281db0569b38e6e"
+	if got != want {
+		t.Errorf("drawn pairs and key digest %s, want %s (bank format 3's)", got, want)
 	}
 }

@@ -1,6 +1,6 @@
 // Package feature finds a capture inside an edited copy by its local
 // invariant features: oriented corners at several scales, each described by
-// 256 binary intensity comparisons steered by its orientation, looked up in
+// 128 binary intensity comparisons steered by its orientation, looked up in
 // an inverted index and verified by a geometric model.
 //
 // One keypoint carries position, scale and orientation, so a rotation by

@@ -68,8 +68,8 @@ func (c *CaptureSet) size() (float64, float64) {
 
 // Index finds, for a query's keypoints, the enrolled features with close
 // descriptors, without comparing the query with every capture: features
-// are filed under a key of keyBits of their descriptor's most stable bits,
-// and a query probes its own key and the keys that differ in its least
+// are filed under a key of their descriptor's first keyBits bits (the key
+// tests, keptTests), and a query probes its own key and the keys that differ in its least
 // certain bits.
 type Index struct {
 	caps    []CaptureSet

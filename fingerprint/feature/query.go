@@ -10,7 +10,7 @@ import (
 // SearchOptions is the match policy of the feature route.
 type SearchOptions struct {
 	// MaxDistance is the largest descriptor distance of a tentative
-	// correspondence (of 256 bits).
+	// correspondence (of 128 bits).
 	MaxDistance int
 	// Probes is the number of the query's least certain key bits whose
 	// combinations are probed (2^Probes lists per descriptor).
