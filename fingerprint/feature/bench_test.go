@@ -107,7 +107,7 @@ func BenchmarkSearchCopy(b *testing.B) {
 		g = feature.ResizeArea(g, g.W*512/m, g.H*512/m)
 	}
 	query := feature.ExtractQuery(g, feature.QueryOptions())
-	for _, n := range []int{1e3, 1e4} {
+	for _, n := range []int{1e3, 1e4, 1e5} {
 		b.Run(fmt.Sprintf("captures=%d", n), func(b *testing.B) {
 			ix := feature.NewIndex(append(slices.Clone(real), syntheticBank(n)...))
 			var st feature.SearchStats
@@ -120,6 +120,9 @@ func BenchmarkSearchCopy(b *testing.B) {
 			}
 			b.ReportMetric(float64(st.Verified), "verified/query")
 			b.ReportMetric(float64(st.Read), "read/query")
+			// The key grows with the bank: a copy's evidence must not
+			// shrink with it.
+			b.ReportMetric(float64(hits[0].Verdict.Inliers), "inliers")
 		})
 	}
 }

@@ -95,6 +95,18 @@ func (w *Worker) loop(ctx context.Context, f Flusher, kick <-chan struct{}, repo
 		case <-ctx.Done():
 			return
 		case <-w.stop:
+			// A kick that came while the lane was busy is flushed once
+			// more before the lane stops (select picks at random among
+			// ready cases): the run's last alerts must not be left to the
+			// final delivery pass, for which a hanging endpoint's lane
+			// may have left no time.
+			select {
+			case <-kick:
+				if r, err := f.Flush(ctx); r != (Result{}) || err != nil {
+					report(r, err)
+				}
+			default:
+			}
 			return
 		case <-kick:
 		case <-t.C:
