@@ -40,7 +40,10 @@ func BenchmarkEnroll(b *testing.B) {
 // bit statistics (and the index lists' balance) are those of real ones.
 func syntheticBank(n int) []feature.CaptureSet {
 	var real []feature.Keypoint
-	for _, p := range photos.All()[:8] {
+	// Not the first photograph: BenchmarkSearchCopy queries a copy of
+	// it, and its perturbed features scattered over 10^5 captures would
+	// land on its own often enough to be left out as common.
+	for _, p := range photos.All()[1:9] {
 		real = append(real, feature.Extract(feature.GrayFromImage(p.Image), feature.EnrollOptions())...)
 	}
 	r := rand.New(rand.NewPCG(uint64(n), 1))
