@@ -403,15 +403,7 @@ func (e readerErrors) mapped(err error) error {
 
 // jpegError maps package jpeg's errors onto this package's.
 func jpegError(err error) error {
-	switch {
-	case errors.Is(err, jpeg.ErrLimit):
-		return fmt.Errorf("%w: %w", ErrDecodeLimit, err)
-	case errors.Is(err, jpeg.ErrUnsupported):
-		return fmt.Errorf("%w: %w", ErrUnsupported, err)
-	case errors.Is(err, jpeg.ErrFormat):
-		return fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	return err // cancellation
+	return readerErrors{jpeg.ErrLimit, jpeg.ErrUnsupported, jpeg.ErrFormat}.mapped(err)
 }
 
 // detach runs decode, a decoder that cannot be cancelled (Go's and
