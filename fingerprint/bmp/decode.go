@@ -6,6 +6,7 @@ import (
 	"image"
 
 	"github.com/leakwatch/leakwatch/fingerprint/internal/area"
+	"github.com/leakwatch/leakwatch/fingerprint/internal/decodeerr"
 )
 
 // Options choose the reduction and bound the work of one decode.
@@ -49,15 +50,15 @@ const (
 // package can decode it and that the file holds all its rows.
 func DecodeConfig(data []byte) (Config, error) {
 	if len(data) < fileHeader+4 || string(data[:2]) != "BM" {
-		return Config{}, formatErr("not a BMP file")
+		return Config{}, errs.Formatf("not a BMP file")
 	}
 	le := binary.LittleEndian
 	offset, info := uint64(le.Uint32(data[10:])), int(le.Uint32(data[14:]))
 	if info != infoHeader && info != v4Header && info != v5Header {
-		return Config{}, unsupported("header of %d bytes", info)
+		return Config{}, errs.Unsupportedf("header of %d bytes", info)
 	}
 	if len(data) < fileHeader+info {
-		return Config{}, formatErr("truncated header")
+		return Config{}, errs.Formatf("truncated header")
 	}
 	h := data[fileHeader:]
 	w, ht := int64(int32(le.Uint32(h[4:]))), int64(int32(le.Uint32(h[8:])))
@@ -66,7 +67,7 @@ func DecodeConfig(data []byte) (Config, error) {
 		c.Height, c.TopDown = int(-ht), true
 	}
 	if w <= 0 || ht == 0 {
-		return Config{}, formatErr("image size %dx%d", w, ht)
+		return Config{}, errs.Formatf("image size %dx%d", w, ht)
 	}
 	planes, bpp, compression := le.Uint16(h[12:]), int(le.Uint16(h[14:])), le.Uint32(h[16:])
 	// Bit fields in the standard layout are what no compression means.
@@ -75,7 +76,7 @@ func DecodeConfig(data []byte) (Config, error) {
 		compression = 0
 	}
 	if planes != 1 || compression != 0 {
-		return Config{}, unsupported("%d planes, compression %d", planes, compression)
+		return Config{}, errs.Unsupportedf("%d planes, compression %d", planes, compression)
 	}
 	c.BitsPerPixel = bpp
 	switch bpp {
@@ -85,22 +86,22 @@ func DecodeConfig(data []byte) (Config, error) {
 			n = 1 << bpp
 		}
 		if n > 1<<bpp {
-			return Config{}, unsupported("%d colours for %d bits", n, bpp)
+			return Config{}, errs.Unsupportedf("%d colours for %d bits", n, bpp)
 		}
 		at := uint64(fileHeader + info)
 		if at+4*n > uint64(len(data)) || offset < at+4*n {
-			return Config{}, formatErr("palette of %d colours at %d, pixels at %d", n, at, offset)
+			return Config{}, errs.Formatf("palette of %d colours at %d, pixels at %d", n, at, offset)
 		}
 		c.colours = data[at : at+4*n]
 	case 24, 32:
 		if offset < uint64(fileHeader+info) {
-			return Config{}, formatErr("pixels at %d, inside the header", offset)
+			return Config{}, errs.Formatf("pixels at %d, inside the header", offset)
 		}
 	default:
-		return Config{}, unsupported("%d bits per pixel", bpp)
+		return Config{}, errs.Unsupportedf("%d bits per pixel", bpp)
 	}
 	if rows := uint64(rowBytes(c)) * uint64(c.Height); offset > uint64(len(data)) || rows > uint64(len(data))-offset {
-		return Config{}, formatErr("%d rows of %d bytes at %d, past the end", c.Height, rowBytes(c), offset)
+		return Config{}, errs.Formatf("%d rows of %d bytes at %d, past the end", c.Height, rowBytes(c), offset)
 	}
 	c.offset = int(offset)
 	return c, nil
@@ -114,25 +115,19 @@ func rowBytes(c Config) int {
 // Decode reads a BMP file held in memory into a grey image of its luma,
 // reduced by o.Denom.
 func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
-	if o.Denom < 1 {
-		o.Denom = 1
-	}
-	if o.MaxPixels <= 0 {
-		o.MaxPixels = DefaultMaxPixels
-	}
-	if o.MaxOutPixels <= 0 {
-		o.MaxOutPixels = DefaultMaxOutPixels
-	}
+	o.Denom = max(o.Denom, 1)
+	o.MaxPixels = decodeerr.Default(o.MaxPixels, DefaultMaxPixels)
+	o.MaxOutPixels = decodeerr.Default(o.MaxOutPixels, DefaultMaxOutPixels)
 	c, err := DecodeConfig(data)
 	if err != nil {
 		return nil, err
 	}
 	w, h, d := c.Width, c.Height, o.Denom
 	if px := int64(w) * int64(h); px > o.MaxPixels {
-		return nil, &LimitError{Limit: "pixels", Value: px, Max: o.MaxPixels}
+		return nil, errs.Limit("pixels", px, o.MaxPixels)
 	}
 	if px := int64((w+d-1)/d) * int64((h+d-1)/d); px > o.MaxOutPixels {
-		return nil, &LimitError{Limit: "output pixels", Value: px, Max: o.MaxOutPixels}
+		return nil, errs.Limit("output pixels", px, o.MaxOutPixels)
 	}
 	luma := newLumaFunc(c)
 	sum := area.New(w, h, d)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+
+	"github.com/leakwatch/leakwatch/fingerprint/internal/decodeerr"
 )
 
 // Options choose the output and bound the work of one decode.
@@ -37,15 +39,9 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	if o.MaxScans <= 0 {
-		o.MaxScans = DefaultMaxScans
-	}
-	if o.MaxCoefBytes <= 0 {
-		o.MaxCoefBytes = DefaultMaxCoefBytes
-	}
-	if o.MaxPixels <= 0 {
-		o.MaxPixels = DefaultMaxPixels
-	}
+	o.MaxScans = decodeerr.Default(o.MaxScans, DefaultMaxScans)
+	o.MaxCoefBytes = decodeerr.Default(o.MaxCoefBytes, DefaultMaxCoefBytes)
+	o.MaxPixels = decodeerr.Default(o.MaxPixels, DefaultMaxPixels)
 	return o
 }
 
@@ -157,7 +153,7 @@ func Decode(ctx context.Context, data []byte, o Options) (image.Image, error) {
 		return nil, err
 	}
 	if len(d.scans) > d.opt.MaxScans {
-		return nil, &LimitError{Limit: "scans", Value: int64(len(d.scans)), Max: int64(d.opt.MaxScans)}
+		return nil, errs.Limit("scans", int64(len(d.scans)), int64(d.opt.MaxScans))
 	}
 	if err := d.setup(); err != nil {
 		return nil, err
@@ -276,7 +272,7 @@ func (d *decoder) structure() error {
 			if len(d.scans) > d.opt.MaxScans {
 				// Stop counting: the bound is already exceeded and a
 				// million-scan file should not cost a million headers.
-				return &LimitError{Limit: "scans", Value: int64(len(d.scans)), Max: int64(d.opt.MaxScans)}
+				return errs.Limit("scans", int64(len(d.scans)), int64(d.opt.MaxScans))
 			}
 		case 0xE0:
 			if len(seg) >= 5 && string(seg[:5]) == "JFIF\x00" {
@@ -428,7 +424,7 @@ func (d *decoder) setup() error {
 	}
 	sw, sh := ScaledSize(d.width, d.height, d.denom)
 	if px := int64(sw) * int64(sh); px > d.opt.MaxPixels {
-		return &LimitError{Limit: "pixels", Value: px, Max: d.opt.MaxPixels}
+		return errs.Limit("pixels", px, d.opt.MaxPixels)
 	}
 	// Sizes in MCUs.
 	d.mcux = (d.width + 8*d.hmax - 1) / (8 * d.hmax)
@@ -450,11 +446,11 @@ func (d *decoder) setup() error {
 		}
 	}
 	if coefBytes > d.opt.MaxCoefBytes {
-		return &LimitError{Limit: "coefficient bytes", Value: coefBytes, Max: d.opt.MaxCoefBytes}
+		return errs.Limit("coefficient bytes", coefBytes, d.opt.MaxCoefBytes)
 	}
 	// Planes are padded to whole MCUs: at most a few times the output.
 	if planeBytes > 4*d.opt.MaxPixels+1<<20 {
-		return &LimitError{Limit: "pixels", Value: planeBytes / int64(max(1, d.neededCount())), Max: d.opt.MaxPixels}
+		return errs.Limit("pixels", planeBytes/int64(max(1, d.neededCount())), d.opt.MaxPixels)
 	}
 	for i := range d.comps {
 		c := &d.comps[i]

@@ -10,6 +10,7 @@ import (
 	"math"
 
 	"github.com/leakwatch/leakwatch/fingerprint/internal/area"
+	"github.com/leakwatch/leakwatch/fingerprint/internal/decodeerr"
 
 	// About a fifth faster than compress/zlib at inflating image data,
 	// which is most of a PNG decode.
@@ -49,24 +50,12 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	if o.Denom < 1 {
-		o.Denom = 1
-	}
-	if o.MaxPixels <= 0 {
-		o.MaxPixels = DefaultMaxPixels
-	}
-	if o.MaxOutPixels <= 0 {
-		o.MaxOutPixels = DefaultMaxOutPixels
-	}
-	if o.MaxChunks <= 0 {
-		o.MaxChunks = DefaultMaxChunks
-	}
-	if o.MaxChunkBytes <= 0 {
-		o.MaxChunkBytes = DefaultMaxChunkBytes
-	}
-	if o.MaxRowBytes <= 0 {
-		o.MaxRowBytes = DefaultMaxRowBytes
-	}
+	o.Denom = max(o.Denom, 1)
+	o.MaxPixels = decodeerr.Default(o.MaxPixels, DefaultMaxPixels)
+	o.MaxOutPixels = decodeerr.Default(o.MaxOutPixels, DefaultMaxOutPixels)
+	o.MaxChunks = decodeerr.Default(o.MaxChunks, DefaultMaxChunks)
+	o.MaxChunkBytes = decodeerr.Default(o.MaxChunkBytes, DefaultMaxChunkBytes)
+	o.MaxRowBytes = decodeerr.Default(o.MaxRowBytes, DefaultMaxRowBytes)
 	return o
 }
 
@@ -107,25 +96,25 @@ type walker struct {
 // next returns the next chunk's type and body.
 func (w *walker) next() (string, []byte, error) {
 	if w.count++; w.count > w.opt.MaxChunks {
-		return "", nil, &LimitError{Limit: "chunks", Value: int64(w.count), Max: int64(w.opt.MaxChunks)}
+		return "", nil, errs.Limit("chunks", int64(w.count), int64(w.opt.MaxChunks))
 	}
 	if len(w.data)-w.p < 12 {
-		return "", nil, formatErr("truncated chunk")
+		return "", nil, errs.Formatf("truncated chunk")
 	}
 	n := int64(binary.BigEndian.Uint32(w.data[w.p:]))
 	typ := string(w.data[w.p+4 : w.p+8])
 	if n > math.MaxInt32 {
-		return "", nil, formatErr("chunk length %d", n)
+		return "", nil, errs.Formatf("chunk length %d", n)
 	}
 	if typ != "IDAT" && n > w.opt.MaxChunkBytes {
-		return "", nil, &LimitError{Limit: "chunk bytes", Value: n, Max: w.opt.MaxChunkBytes}
+		return "", nil, errs.Limit("chunk bytes", n, w.opt.MaxChunkBytes)
 	}
 	if n > int64(len(w.data)-w.p-12) {
-		return "", nil, formatErr("truncated %s chunk", printable(typ))
+		return "", nil, errs.Formatf("truncated %s chunk", printable(typ))
 	}
 	end := w.p + 8 + int(n)
 	if crc32.ChecksumIEEE(w.data[w.p+4:end]) != binary.BigEndian.Uint32(w.data[end:]) {
-		return "", nil, formatErr("%s chunk checksum mismatch", printable(typ))
+		return "", nil, errs.Formatf("%s chunk checksum mismatch", printable(typ))
 	}
 	body := w.data[w.p+8 : end]
 	w.p = end + 4
@@ -144,22 +133,22 @@ func printable(typ string) string {
 
 func (w *walker) header() (Config, error) {
 	if len(w.data) < len(signature) || string(w.data[:len(signature)]) != signature {
-		return Config{}, formatErr("not a PNG file")
+		return Config{}, errs.Formatf("not a PNG file")
 	}
 	typ, b, err := w.next()
 	if err != nil {
 		return Config{}, err
 	}
 	if typ != "IHDR" || len(b) != 13 {
-		return Config{}, formatErr("missing IHDR")
+		return Config{}, errs.Formatf("missing IHDR")
 	}
 	wd, ht := binary.BigEndian.Uint32(b[0:]), binary.BigEndian.Uint32(b[4:])
 	c := Config{Width: int(wd), Height: int(ht), Depth: int(b[8]), ColorType: int(b[9]), Interlaced: b[12] == 1}
 	if wd == 0 || ht == 0 || wd > math.MaxInt32 || ht > math.MaxInt32 {
-		return Config{}, formatErr("image size %dx%d", wd, ht)
+		return Config{}, errs.Formatf("image size %dx%d", wd, ht)
 	}
 	if b[10] != 0 || b[11] != 0 || b[12] > 1 {
-		return Config{}, formatErr("compression %d, filter %d, interlace %d", b[10], b[11], b[12])
+		return Config{}, errs.Formatf("compression %d, filter %d, interlace %d", b[10], b[11], b[12])
 	}
 	ok := false
 	switch c.ColorType {
@@ -171,7 +160,7 @@ func (w *walker) header() (Config, error) {
 		ok = c.Depth == 8 || c.Depth == 16
 	}
 	if !ok {
-		return Config{}, formatErr("bit depth %d, colour type %d", c.Depth, c.ColorType)
+		return Config{}, errs.Formatf("bit depth %d, colour type %d", c.Depth, c.ColorType)
 	}
 	return c, nil
 }
@@ -204,15 +193,15 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 		return nil, err
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > o.MaxPixels {
-		return nil, &LimitError{Limit: "pixels", Value: px, Max: o.MaxPixels}
+		return nil, errs.Limit("pixels", px, o.MaxPixels)
 	}
 	if n := rowBytes(cfg, cfg.Width); n > o.MaxRowBytes {
-		return nil, &LimitError{Limit: "row bytes", Value: int64(n), Max: int64(o.MaxRowBytes)}
+		return nil, errs.Limit("row bytes", int64(n), int64(o.MaxRowBytes))
 	}
 	d := o.Denom
 	ow, oh := (cfg.Width+d-1)/d, (cfg.Height+d-1)/d
 	if px := int64(ow) * int64(oh); px > o.MaxOutPixels {
-		return nil, &LimitError{Limit: "output pixels", Value: px, Max: o.MaxOutPixels}
+		return nil, errs.Limit("output pixels", px, o.MaxOutPixels)
 	}
 	// Chunks before the image data: the palette and transparency are
 	// all that the luma depends on.
@@ -234,7 +223,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 		switch typ {
 		case "PLTE":
 			if len(b)%3 != 0 || len(b) == 0 || len(b)/3 > 256 {
-				return nil, formatErr("PLTE of %d bytes", len(b))
+				return nil, errs.Formatf("PLTE of %d bytes", len(b))
 			}
 			palette = b
 		case "tRNS":
@@ -242,11 +231,11 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 		case "IDAT":
 			first = b
 		case "IEND":
-			return nil, formatErr("no image data")
+			return nil, errs.Formatf("no image data")
 		}
 	}
 	if cfg.ColorType == ctPalette && palette == nil {
-		return nil, formatErr("missing palette")
+		return nil, errs.Formatf("missing palette")
 	}
 	r := &rows{cfg: cfg, sum: area.New(cfg.Width, cfg.Height, d), luma: newLumaFunc(cfg, trns, palette)}
 	idat := &idatReader{w: &w, cur: first}
@@ -261,7 +250,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	// included), and the file with IEND.
 	var one [1]byte
 	if n, err := zr.Read(one[:]); n != 0 || err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, formatErr("too much pixel data")
+		return nil, errs.Formatf("too much pixel data")
 	}
 	// Trailing IDAT data after the stream is ignored, as image/png does.
 	last := idat.last
@@ -295,9 +284,9 @@ func inflateErr(err error) error {
 		return err
 	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return formatErr("truncated image data")
+		return errs.Formatf("truncated image data")
 	}
-	return formatErr("image data: %v", err)
+	return errs.Formatf("image data: %v", err)
 }
 
 // idatReader presents consecutive IDAT chunks as one stream.

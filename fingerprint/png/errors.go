@@ -1,35 +1,19 @@
 package png
 
-import (
-	"errors"
-	"fmt"
-)
+import "github.com/leakwatch/leakwatch/fingerprint/internal/decodeerr"
+
+var errs = decodeerr.New("png")
 
 // Errors returned by this package; test with errors.Is.
 var (
 	// ErrFormat reports malformed or truncated PNG data.
-	ErrFormat = errors.New("png: invalid data")
+	ErrFormat = errs.ErrFormat
 	// ErrLimit reports a file over one of the bounds; the error is a
-	// *LimitError naming it.
-	ErrLimit = errors.New("png: over a decoding limit")
+	// *LimitError naming it ("pixels", "output pixels", "row bytes",
+	// "chunks" or "chunk bytes").
+	ErrLimit = errs.ErrLimit
 )
 
-// LimitError reports which bound a file exceeded.
-type LimitError struct {
-	// Limit names the bound: "pixels", "output pixels", "row bytes",
-	// "chunks" or "chunk bytes".
-	Limit string
-	// Value is what the file needs (or reached), Max the bound.
-	Value, Max int64
-}
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("png: %d %s, limit %d", e.Value, e.Limit, e.Max)
-}
-
-// Is makes errors.Is(err, ErrLimit) true.
-func (e *LimitError) Is(target error) bool { return target == ErrLimit }
-
-func formatErr(format string, a ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrFormat}, a...)...)
-}
+// LimitError reports which bound a file exceeded, what the file needs (or
+// reached) and the bound.
+type LimitError = decodeerr.LimitError

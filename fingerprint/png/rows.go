@@ -85,7 +85,7 @@ func unfilter(ft byte, cur, prev []byte, bpp int) error {
 			cur[i] += paeth(cur[i-bpp], prev[i], prev[i-bpp])
 		}
 	default:
-		return formatErr("filter type %d", ft)
+		return errs.Formatf("filter type %d", ft)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func (d *decompressors) open(f *file, src []byte, rows int) (io.ReadCloser, erro
 		}
 		if err != nil {
 			d.zr = nil
-			return nil, formatErr("deflate stream: %v", err)
+			return nil, errs.Formatf("deflate stream: %v", err)
 		}
 		return io.NopCloser(d.zr), nil
 	case compPackBits:

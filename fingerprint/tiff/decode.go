@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/leakwatch/leakwatch/fingerprint/internal/area"
+	"github.com/leakwatch/leakwatch/fingerprint/internal/decodeerr"
 )
 
 // Options choose the reduction and bound the work of one decode.
@@ -40,21 +41,11 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	if o.Denom < 1 {
-		o.Denom = 1
-	}
-	if o.MaxPixels <= 0 {
-		o.MaxPixels = DefaultMaxPixels
-	}
-	if o.MaxOutPixels <= 0 {
-		o.MaxOutPixels = DefaultMaxOutPixels
-	}
-	if o.MaxRowBytes <= 0 {
-		o.MaxRowBytes = DefaultMaxRowBytes
-	}
-	if o.MaxBlocks <= 0 {
-		o.MaxBlocks = DefaultMaxBlocks
-	}
+	o.Denom = max(o.Denom, 1)
+	o.MaxPixels = decodeerr.Default(o.MaxPixels, DefaultMaxPixels)
+	o.MaxOutPixels = decodeerr.Default(o.MaxOutPixels, DefaultMaxOutPixels)
+	o.MaxRowBytes = decodeerr.Default(o.MaxRowBytes, DefaultMaxRowBytes)
+	o.MaxBlocks = decodeerr.Default(o.MaxBlocks, DefaultMaxBlocks)
 	return o
 }
 
@@ -142,7 +133,7 @@ func parse(data []byte) (*file, error) {
 		}
 	}
 	if c.Width == 0 || c.Height == 0 {
-		return nil, formatErr("image size %dx%d", c.Width, c.Height)
+		return nil, errs.Formatf("image size %dx%d", c.Width, c.Height)
 	}
 	if c.Compression == 0 {
 		c.Compression = compNone
@@ -165,23 +156,23 @@ func (f *file) checkSamples() error {
 	c, d := &f.Config, f.ifd
 	spp, bps := c.SamplesPerPixel, c.BitsPerSample
 	if spp < 1 || spp > 16 {
-		return unsupported("%d samples per pixel", spp)
+		return errs.Unsupportedf("%d samples per pixel", spp)
 	}
 	if b, ok := d.fields[tagBitsPerSample]; ok && b.count != spp {
-		return formatErr("%d sample sizes for %d samples", b.count, spp)
+		return errs.Formatf("%d sample sizes for %d samples", b.count, spp)
 	}
 	if same, err := d.all(tagBitsPerSample, spp, func(v uint64) bool { return v == uint64(bps) }); err != nil {
 		return err
 	} else if !same {
-		return unsupported("samples of different sizes")
+		return errs.Unsupportedf("samples of different sizes")
 	}
 	if bps != 1 && bps != 2 && bps != 4 && bps != 8 && bps != 16 {
-		return unsupported("%d bits per sample", bps)
+		return errs.Unsupportedf("%d bits per sample", bps)
 	}
 	if uints, err := d.all(tagSampleFormat, spp, func(v uint64) bool { return v == 1 }); err != nil {
 		return err
 	} else if !uints {
-		return unsupported("samples that are not unsigned integers")
+		return errs.Unsupportedf("samples that are not unsigned integers")
 	}
 	var err error
 	if f.extra, err = d.get(tagExtraSamples, 0); err != nil {
@@ -191,15 +182,15 @@ func (f *file) checkSamples() error {
 	case phWhiteIsZero, phBlackIsZero:
 	case phPalette:
 		if bps > 8 || spp != 1 {
-			return unsupported("palette of %d samples of %d bits", spp, bps)
+			return errs.Unsupportedf("palette of %d samples of %d bits", spp, bps)
 		}
 		cm, ok := d.fields[tagColorMap]
 		if !ok || cm.typ != typeShort || cm.count%3 != 0 || cm.count == 0 || cm.count > 3*256 {
-			return formatErr("missing or malformed colour map")
+			return errs.Formatf("missing or malformed colour map")
 		}
 	case phRGB:
 		if bps < 8 || spp < 3 {
-			return unsupported("RGB of %d samples of %d bits", spp, bps)
+			return errs.Unsupportedf("RGB of %d samples of %d bits", spp, bps)
 		}
 	case phCMYK:
 		ink, err := d.get(tagInkSet, 1)
@@ -207,17 +198,17 @@ func (f *file) checkSamples() error {
 			return err
 		}
 		if bps != 8 || spp < 4 || ink != 1 {
-			return unsupported("separated colour of %d samples of %d bits, ink set %d", spp, bps, ink)
+			return errs.Unsupportedf("separated colour of %d samples of %d bits, ink set %d", spp, bps, ink)
 		}
 	default:
-		return unsupported("photometric interpretation %d", c.Photometric)
+		return errs.Unsupportedf("photometric interpretation %d", c.Photometric)
 	}
 	planar, err := d.get(tagPlanarConfig, 1)
 	if err != nil {
 		return err
 	}
 	if planar != 1 && spp > 1 {
-		return unsupported("separate colour planes")
+		return errs.Unsupportedf("separate colour planes")
 	}
 	return nil
 }
@@ -229,16 +220,16 @@ func (f *file) checkCoding() error {
 	case compNone, compLZW, compDeflate, compDeflateOld, compPackBits:
 	case compCCITT3, compCCITT4:
 		if c.BitsPerSample != 1 || c.SamplesPerPixel != 1 || c.Photometric > phBlackIsZero {
-			return formatErr("CCITT compression of %d samples of %d bits", c.SamplesPerPixel, c.BitsPerSample)
+			return errs.Formatf("CCITT compression of %d samples of %d bits", c.SamplesPerPixel, c.BitsPerSample)
 		}
 	default:
-		return unsupported("compression %d", c.Compression)
+		return errs.Unsupportedf("compression %d", c.Compression)
 	}
 	switch {
 	case f.predictor == 1:
 	case f.predictor == 2 && (c.BitsPerSample == 8 || c.BitsPerSample == 16):
 	default:
-		return unsupported("predictor %d with %d-bit samples", f.predictor, c.BitsPerSample)
+		return errs.Unsupportedf("predictor %d with %d-bit samples", f.predictor, c.BitsPerSample)
 	}
 	var err error
 	f.fillOrder, err = f.ifd.get(tagFillOrder, 1)
@@ -258,7 +249,7 @@ func (f *file) blocks() error {
 			return err
 		}
 		if f.bw == 0 || f.bh == 0 {
-			return formatErr("tile size %dx%d", f.bw, f.bh)
+			return errs.Formatf("tile size %dx%d", f.bw, f.bh)
 		}
 		offTag, countTag = tagTileOffsets, tagTileByteCounts
 	} else {
@@ -275,10 +266,10 @@ func (f *file) blocks() error {
 	n := int64(f.across) * int64(f.down)
 	var ok bool
 	if f.offsets, ok = d.fields[offTag]; !ok || int64(f.offsets.count) < n {
-		return formatErr("%d block offsets for %d blocks", f.offsets.count, n)
+		return errs.Formatf("%d block offsets for %d blocks", f.offsets.count, n)
 	}
 	if f.counts, f.hasCounts = d.fields[countTag]; f.hasCounts && int64(f.counts.count) < n {
-		return formatErr("%d block byte counts for %d blocks", f.counts.count, n)
+		return errs.Formatf("%d block byte counts for %d blocks", f.counts.count, n)
 	}
 	return nil
 }
@@ -290,16 +281,16 @@ func (f *file) blocks() error {
 func (f *file) block(data []byte, i int) ([]byte, error) {
 	off, ok := f.offsets.uint(f.ifd.bo, i)
 	if !ok {
-		return nil, formatErr("block %d: offset is not an integer", i)
+		return nil, errs.Formatf("block %d: offset is not an integer", i)
 	}
 	if off > uint64(len(data)) {
-		return nil, formatErr("block %d at %d, past the end", i, off)
+		return nil, errs.Formatf("block %d at %d, past the end", i, off)
 	}
 	end := uint64(len(data))
 	if f.hasCounts {
 		n, ok := f.counts.uint(f.ifd.bo, i)
 		if !ok {
-			return nil, formatErr("block %d: byte count is not an integer", i)
+			return nil, errs.Formatf("block %d: byte count is not an integer", i)
 		}
 		end = min(end, off+n)
 	}
@@ -316,10 +307,10 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	}
 	w, h := f.Width, f.Height
 	if px := int64(w) * int64(h); px > o.MaxPixels {
-		return nil, &LimitError{Limit: "pixels", Value: px, Max: o.MaxPixels}
+		return nil, errs.Limit("pixels", px, o.MaxPixels)
 	}
 	if n := int64(f.across) * int64(f.down); n > int64(o.MaxBlocks) {
-		return nil, &LimitError{Limit: "blocks", Value: n, Max: int64(o.MaxBlocks)}
+		return nil, errs.Limit("blocks", n, int64(o.MaxBlocks))
 	}
 	// Tiles cover whole multiples of their size, all of it decoded: an
 	// image of a few pixels in huge tiles is bounded here (each side is
@@ -329,14 +320,14 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 		if padded < 1<<62 {
 			v = int64(padded)
 		}
-		return nil, &LimitError{Limit: "padded pixels", Value: v, Max: 2 * o.MaxPixels}
+		return nil, errs.Limit("padded pixels", v, 2*o.MaxPixels)
 	}
 	if f.rowBytes > int64(o.MaxRowBytes) {
-		return nil, &LimitError{Limit: "row bytes", Value: f.rowBytes, Max: int64(o.MaxRowBytes)}
+		return nil, errs.Limit("row bytes", f.rowBytes, int64(o.MaxRowBytes))
 	}
 	dn := o.Denom
 	if px := int64((w+dn-1)/dn) * int64((h+dn-1)/dn); px > o.MaxOutPixels {
-		return nil, &LimitError{Limit: "output pixels", Value: px, Max: o.MaxOutPixels}
+		return nil, errs.Limit("output pixels", px, o.MaxOutPixels)
 	}
 	r := &reader{f: f, sum: area.New(w, h, dn), luma: newLumaFunc(f), row: make([]byte, f.rowBytes)}
 	for i := range f.across * f.down {
@@ -376,9 +367,9 @@ func (r *reader) readBlock(ctx context.Context, data []byte, i int) error {
 		}
 		if _, err := io.ReadFull(zr, r.row); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return formatErr("block %d ends at row %d of %d", i, y-y0, rows)
+				return errs.Formatf("block %d ends at row %d of %d", i, y-y0, rows)
 			}
-			return formatErr("block %d: %v", i, err)
+			return errs.Formatf("block %d: %v", i, err)
 		}
 		r.unpredict()
 		r.sum.AddPacked(r.row, n, f.SamplesPerPixel*f.BitsPerSample, x0, 1, y, r.luma)

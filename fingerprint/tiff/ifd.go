@@ -68,7 +68,7 @@ type ifd struct {
 // does not read are skipped unchecked; the others must lie inside data.
 func readIFD(data []byte) (*ifd, error) {
 	if len(data) < 8 {
-		return nil, formatErr("truncated header")
+		return nil, errs.Formatf("truncated header")
 	}
 	d := &ifd{fields: map[uint16]field{}}
 	switch string(data[:4]) {
@@ -77,17 +77,17 @@ func readIFD(data []byte) (*ifd, error) {
 	case "MM\x00*":
 		d.bo = binary.BigEndian
 	case "II+\x00", "MM\x00+":
-		return nil, unsupported("BigTIFF")
+		return nil, errs.Unsupportedf("BigTIFF")
 	default:
-		return nil, formatErr("not a TIFF file")
+		return nil, errs.Formatf("not a TIFF file")
 	}
 	off := uint64(d.bo.Uint32(data[4:]))
 	if off+2 > uint64(len(data)) {
-		return nil, formatErr("IFD offset %d past the end", off)
+		return nil, errs.Formatf("IFD offset %d past the end", off)
 	}
 	n := uint64(d.bo.Uint16(data[off:]))
 	if off+2+12*n > uint64(len(data)) {
-		return nil, formatErr("truncated IFD of %d entries", n)
+		return nil, errs.Formatf("truncated IFD of %d entries", n)
 	}
 	for i := range n {
 		e := data[off+2+12*i:][:12]
@@ -98,13 +98,13 @@ func readIFD(data []byte) (*ifd, error) {
 		typ, count := d.bo.Uint16(e[2:]), uint64(d.bo.Uint32(e[4:]))
 		size := typeSize(typ) * count
 		if typeSize(typ) == 0 {
-			return nil, formatErr("tag %d of unknown type %d", tag, typ)
+			return nil, errs.Formatf("tag %d of unknown type %d", tag, typ)
 		}
 		val := e[8:12]
 		if size > 4 {
 			at := uint64(d.bo.Uint32(e[8:]))
 			if at+size > uint64(len(data)) {
-				return nil, formatErr("tag %d: %d values past the end", tag, count)
+				return nil, errs.Formatf("tag %d: %d values past the end", tag, count)
 			}
 			val = data[at : at+size]
 		}
@@ -149,7 +149,7 @@ func (d *ifd) get(tag uint16, def uint64) (uint64, error) {
 	}
 	v, ok := f.uint(d.bo, 0)
 	if !ok {
-		return 0, formatErr("tag %d: no integer value", tag)
+		return 0, errs.Formatf("tag %d: no integer value", tag)
 	}
 	return v, nil
 }
@@ -158,7 +158,7 @@ func (d *ifd) get(tag uint16, def uint64) (uint64, error) {
 func (d *ifd) getInt(tag uint16, def uint64) (int, error) {
 	v, err := d.get(tag, def)
 	if err == nil && v > math.MaxInt32 {
-		return 0, formatErr("tag %d: value %d", tag, v)
+		return 0, errs.Formatf("tag %d: value %d", tag, v)
 	}
 	return int(v), err
 }
@@ -173,7 +173,7 @@ func (d *ifd) all(tag uint16, n int, ok func(uint64) bool) (bool, error) {
 	for i := range min(f.count, n) {
 		v, isInt := f.uint(d.bo, i)
 		if !isInt {
-			return false, formatErr("tag %d: no integer value", tag)
+			return false, errs.Formatf("tag %d: no integer value", tag)
 		}
 		if !ok(v) {
 			return false, nil
