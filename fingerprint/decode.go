@@ -42,6 +42,12 @@ type Limits struct {
 	// (nor is png's bound on one row, which no real image nears).
 	MaxPNGChunks     int
 	MaxPNGChunkBytes int64
+	// TIFF bounds (package tiff; 0 means its default): bytes of one row
+	// of a strip or tile, strips or tiles in one image, and pixels of a
+	// tiled image's tiles with their padding (default twice MaxPixels).
+	MaxTIFFRowBytes     int
+	MaxTIFFBlocks       int
+	MaxTIFFPaddedPixels int64
 }
 
 // DefaultLimits returns limits suited to photographs: 64 MiB encoded and 50
@@ -52,7 +58,8 @@ type Limits struct {
 // worst case).
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000,
-		MaxScans: jpeg.DefaultMaxScans, MaxCoefBytes: jpeg.DefaultMaxCoefBytes, MaxDecodedPixels: jpeg.DefaultMaxPixels}
+		MaxScans: jpeg.DefaultMaxScans, MaxCoefBytes: jpeg.DefaultMaxCoefBytes, MaxDecodedPixels: jpeg.DefaultMaxPixels,
+		MaxTIFFRowBytes: tiff.DefaultMaxRowBytes, MaxTIFFBlocks: tiff.DefaultMaxBlocks}
 }
 
 // DecodeOption adjusts a decode.
@@ -351,7 +358,8 @@ func decodeTIFF(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 		return Decoded{}, errs.mapped(err)
 	}
 	return ownLuma(FormatTIFF, cfg.Width, cfg.Height, lim, c, errs, func(d int) (*image.Gray, error) {
-		return tiff.Decode(ctx, data, tiff.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels})
+		return tiff.Decode(ctx, data, tiff.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels,
+			MaxRowBytes: lim.MaxTIFFRowBytes, MaxBlocks: lim.MaxTIFFBlocks, MaxPaddedPixels: lim.MaxTIFFPaddedPixels})
 	})
 }
 

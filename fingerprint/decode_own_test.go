@@ -9,6 +9,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	xbmp "golang.org/x/image/bmp"
@@ -136,6 +137,34 @@ func TestOwnBoundsAndCancel(t *testing.T) {
 	rle[30] = 1 // run-length coded
 	if _, err := DecodeBytes(rle, DefaultLimits(), ForQuery()); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("run-length BMP: %v, want ErrUnsupported", err)
+	}
+}
+
+// TestTIFFBoundSettings: a lowered TIFF bound reaches the reader and is
+// reported as a decode limit naming the bound and its value.
+func TestTIFFBoundSettings(t *testing.T) {
+	data := encodeTIFF(t, gradient(600, 400)) // one strip
+	for _, c := range []struct {
+		name string
+		set  func(*Limits)
+		want string
+	}{
+		{"row bytes", func(l *Limits) { l.MaxTIFFRowBytes = 100 }, "row bytes, limit 100"},
+		// A strip image counts no padding: only the pixel bounds apply.
+		{"padded pixels", func(l *Limits) { l.MaxTIFFPaddedPixels = 1 }, ""},
+	} {
+		lim := DefaultLimits()
+		c.set(&lim)
+		_, err := DecodeBytes(data, lim, ForQuery())
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want no error", c.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrDecodeLimit) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want ErrDecodeLimit naming %q", c.name, err, c.want)
+		}
 	}
 }
 

@@ -7,8 +7,8 @@ var (
 	// ErrTooManyPixels reports an image whose declared dimensions exceed the pixel limit.
 	ErrTooManyPixels = errors.New("image exceeds pixel limit")
 	// ErrDecodeLimit reports an image over one of the decoder's bounds
-	// (Limits.MaxScans, MaxCoefBytes, MaxDecodedPixels); the message
-	// names it.
+	// (Limits.MaxScans, MaxCoefBytes, MaxDecodedPixels, the PNG and TIFF
+	// bounds); the message names it.
 	ErrDecodeLimit = errors.New("image exceeds a decoding limit")
 	// ErrTooLarge reports an encoded image larger than the byte limit.
 	ErrTooLarge = errors.New("image exceeds size limit")

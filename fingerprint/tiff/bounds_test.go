@@ -20,18 +20,24 @@ func TestLimits(t *testing.T) {
 		data  []byte
 		opt   Options
 		limit string
+		max   int64 // the bound the error names
 	}{
-		{"pixels", strips, Options{MaxPixels: 64*48 - 1}, "pixels"},
-		{"output pixels", strips, Options{Denom: 2, MaxOutPixels: 32*24 - 1}, "output pixels"},
-		{"row bytes", strips, Options{MaxRowBytes: 64*3 - 1}, "row bytes"},
-		{"tile row bytes", tiles, Options{MaxRowBytes: 48*3 - 1}, "row bytes"},
-		{"strips", strips, Options{MaxBlocks: 11}, "blocks"},
+		{"pixels", strips, Options{MaxPixels: 64*48 - 1}, "pixels", 64*48 - 1},
+		{"output pixels", strips, Options{Denom: 2, MaxOutPixels: 32*24 - 1}, "output pixels", 32*24 - 1},
+		{"row bytes", strips, Options{MaxRowBytes: 64*3 - 1}, "row bytes", 64*3 - 1},
+		{"tile row bytes", tiles, Options{MaxRowBytes: 48*3 - 1}, "row bytes", 48*3 - 1},
+		{"strips", strips, Options{MaxBlocks: 11}, "blocks", 11},
 		// 64x64 decoded for 40x30.
-		{"padded pixels", big, Options{MaxPixels: 64*64/2 - 1}, "padded pixels"},
+		{"padded pixels", big, Options{MaxPixels: 64*64/2 - 1}, "padded pixels", 64*64 - 2},
+		{"padded pixels set", big, Options{MaxPaddedPixels: 64*64 - 1}, "padded pixels", 64*64 - 1},
 	} {
 		_, err := Decode(context.Background(), c.data, c.opt)
 		if !errors.As(err, &le) || !errors.Is(err, ErrLimit) || le.Limit != c.limit {
 			t.Errorf("%s: %v, want a %q LimitError", c.name, err, c.limit)
+			continue
+		}
+		if le.Max != c.max || le.Value <= c.max {
+			t.Errorf("%s: %v, want a value over the limit %d", c.name, err, c.max)
 		}
 	}
 	for _, data := range [][]byte{strips, tiles, big} {

@@ -19,8 +19,7 @@ type Options struct {
 	// pixels it covers (fewer at the right and bottom edges). 0 or 1
 	// keeps the full size.
 	Denom int
-	// MaxPixels bounds width*height as the header declares it; tiles
-	// may add padding up to twice as much.
+	// MaxPixels bounds width*height as the header declares it.
 	MaxPixels int64
 	// MaxOutPixels bounds the output's width*height (after Denom).
 	MaxOutPixels int64
@@ -30,6 +29,11 @@ type Options struct {
 	// MaxBlocks bounds the strips or tiles of the image: each costs a
 	// decompressor's set-up whatever its size.
 	MaxBlocks int
+	// MaxPaddedPixels bounds the pixels of a tiled image's tiles, padding
+	// included (0: twice MaxPixels). Tiles cover whole multiples of their
+	// size and all of it is decoded, so an image of a few pixels in huge
+	// tiles would otherwise cost what MaxPixels refuses.
+	MaxPaddedPixels int64
 }
 
 // Default bounds.
@@ -46,6 +50,7 @@ func (o Options) withDefaults() Options {
 	o.MaxOutPixels = decodeerr.Default(o.MaxOutPixels, DefaultMaxOutPixels)
 	o.MaxRowBytes = decodeerr.Default(o.MaxRowBytes, DefaultMaxRowBytes)
 	o.MaxBlocks = decodeerr.Default(o.MaxBlocks, DefaultMaxBlocks)
+	o.MaxPaddedPixels = decodeerr.Default(o.MaxPaddedPixels, 2*o.MaxPixels)
 	return o
 }
 
@@ -312,15 +317,13 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	if n := int64(f.across) * int64(f.down); n > int64(o.MaxBlocks) {
 		return nil, errs.Limit("blocks", n, int64(o.MaxBlocks))
 	}
-	// Tiles cover whole multiples of their size, all of it decoded: an
-	// image of a few pixels in huge tiles is bounded here (each side is
-	// under 2^33, so the product cannot overflow a float64).
-	if padded := float64(f.across*f.bw) * float64(f.down*f.bh); f.Tiled && padded > 2*float64(o.MaxPixels) {
+	// Each side is under 2^33, so the product cannot overflow a float64.
+	if padded := float64(f.across*f.bw) * float64(f.down*f.bh); f.Tiled && padded > float64(o.MaxPaddedPixels) {
 		v := int64(math.MaxInt64)
 		if padded < 1<<62 {
 			v = int64(padded)
 		}
-		return nil, errs.Limit("padded pixels", v, 2*o.MaxPixels)
+		return nil, errs.Limit("padded pixels", v, o.MaxPaddedPixels)
 	}
 	if f.rowBytes > int64(o.MaxRowBytes) {
 		return nil, errs.Limit("row bytes", f.rowBytes, int64(o.MaxRowBytes))

@@ -66,6 +66,10 @@ type Limits struct {
 	MaxJPEGScans         int
 	MaxJPEGCoefBytes     int64
 	MaxDecodedPixels     int
+	MaxTIFFRowBytes      int64
+	MaxTIFFBlocks        int
+	MaxTIFFPaddedPixels  int
+	MaxGIFRedraw         int
 	MaxLinksPerPage      int
 	MaxURLBytes          int
 	MaxLinkBytesPerPage  int64

@@ -36,6 +36,11 @@ type Options struct {
 	// MaxPixels caps the canvas, width times height (default 50
 	// megapixels).
 	MaxPixels int64
+	// MaxRedraw caps the pixels a GIF draws again to undo large
+	// "restore to previous" frames, in canvases' worth (default 16);
+	// past it the animation ends there, as at MaxFrames, with
+	// Result.Limit naming the bound.
+	MaxRedraw int
 }
 
 // Result says what Frames did.
@@ -45,6 +50,20 @@ type Result struct {
 	Rendered, Skipped int
 	// More reports frames beyond MaxFrames that were not rendered.
 	More bool
+	// Limit names the bound other than MaxFrames that ended the
+	// animation early, if one did.
+	Limit *LimitError
+}
+
+// LimitError names a bound that ended an animation early: what the file
+// needed (or reached) and the bound.
+type LimitError struct {
+	Limit      string
+	Value, Max int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("animation: %d %s, limit %d", e.Value, e.Limit, e.Max)
 }
 
 // Animated reports whether data is an animated GIF or WebP. It reads the
@@ -76,6 +95,9 @@ func Frames(data []byte, opts Options, fn func(i int, img image.Image) error) (R
 	}
 	if opts.MaxPixels <= 0 {
 		opts.MaxPixels = 50_000_000
+	}
+	if opts.MaxRedraw <= 0 {
+		opts.MaxRedraw = DefaultMaxRedraw
 	}
 	switch {
 	case isGIF(data):
@@ -187,21 +209,21 @@ func walkGIF(b []byte, fn func(gifFrame) bool) error {
 // saved before it is drawn, to be restored when it is disposed of with
 // "restore to previous"; a larger one is undone by drawing the frames
 // before it again, which costs time instead of memory, up to
-// maxRedrawn canvases' worth of pixels in all (then the animation ends
-// there, as at MaxFrames).
-const (
-	maxSaved   = 1 << 20
-	maxRedrawn = 16
-)
+// Options.MaxRedraw canvases' worth of pixels in all.
+const maxSaved = 1 << 20
+
+// DefaultMaxRedraw is Options.MaxRedraw's default: an animation may cost
+// 16 canvases' worth of drawing beyond its frames.
+const DefaultMaxRedraw = 16
 
 func gifFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
-	return composeGIF(data, opts, maxSaved, maxRedrawn, fn)
+	return composeGIF(data, opts, maxSaved, fn)
 }
 
 // composeGIF renders the frames of a GIF on a luma canvas. Each frame is
 // decoded a row at a time straight onto the canvas (once first to check
 // it, so that a frame image/gif would refuse is skipped, not half drawn).
-func composeGIF(data []byte, opts Options, saveLimit, redrawLimit int, fn func(int, image.Image) error) (Result, error) {
+func composeGIF(data []byte, opts Options, saveLimit int, fn func(int, image.Image) error) (Result, error) {
 	var res Result
 	w, h := int(binary.LittleEndian.Uint16(data[6:])), int(binary.LittleEndian.Uint16(data[8:]))
 	c, err := lumaCanvas(w, h, opts)
@@ -256,8 +278,8 @@ func composeGIF(data []byte, opts Options, saveLimit, redrawLimit int, fn func(i
 			for _, p := range drawn {
 				redrawn += int64(p.rect.Dx()) * int64(p.rect.Dy())
 			}
-			if redrawn > int64(redrawLimit)*int64(w)*int64(h) {
-				res.More = true
+			if limit := int64(opts.MaxRedraw) * int64(w) * int64(h); redrawn > limit {
+				res.More, res.Limit = true, &LimitError{Limit: "redrawn pixels", Value: redrawn, Max: limit}
 				return false
 			}
 			clearGray(c, c.Rect)

@@ -2,6 +2,7 @@ package imagefile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/webp"
@@ -158,7 +160,7 @@ func sameAsReference(t *testing.T, name string, data []byte) {
 	want := referenceGIF(data, 16)
 	for _, limit := range []int{maxSaved, 0} {
 		n := 0
-		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 24}, limit, 1<<20, func(i int, img image.Image) error {
+		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 24, MaxRedraw: 1 << 20}, limit, func(i int, img image.Image) error {
 			n++
 			if i >= len(want) {
 				t.Fatalf("%s: frame %d rendered, the reference renders %d", name, i, len(want))
@@ -418,17 +420,30 @@ func webPSameAsReference(t *testing.T, f string, data []byte) {
 }
 
 // TestFramesGIFRedrawLimit: undoing frames by drawing the ones before them
-// again is bounded; past the bound the animation ends as at MaxFrames.
+// again is bounded by Options.MaxRedraw; past the bound the animation ends
+// as at MaxFrames, with Result.Limit naming the bound and its value.
 func TestFramesGIFRedrawLimit(t *testing.T) {
 	data := animatedGIF(t, 7) // frames 2 and 5 are undone, after 2 and 4 drawn frames
+	canvas := int64(binary.LittleEndian.Uint16(data[6:])) * int64(binary.LittleEndian.Uint16(data[8:]))
 	for _, c := range []struct {
 		limit    int
 		rendered int
 		more     bool
 	}{{100, 7, false}, {3, 6, true}, {1, 3, true}} {
-		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 20}, 0, c.limit, func(int, image.Image) error { return nil })
+		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 20, MaxRedraw: c.limit}, 0, func(int, image.Image) error { return nil })
 		if err != nil || res.Rendered != c.rendered || res.More != c.more {
 			t.Errorf("redraw limit %d canvases: %+v, %v; want %d rendered, more %v", c.limit, res, err, c.rendered, c.more)
+		}
+		if !c.more {
+			if res.Limit != nil {
+				t.Errorf("redraw limit %d canvases: limit %v reported, want none", c.limit, res.Limit)
+			}
+			continue
+		}
+		want := int64(c.limit) * canvas
+		if l := res.Limit; l == nil || l.Limit != "redrawn pixels" || l.Max != want || l.Value <= want ||
+			!strings.Contains(l.Error(), fmt.Sprintf("redrawn pixels, limit %d", want)) {
+			t.Errorf("redraw limit %d canvases: limit %v, want redrawn pixels over %d", c.limit, res.Limit, want)
 		}
 	}
 }

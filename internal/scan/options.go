@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -91,6 +92,9 @@ func DecodeLimits(l config.Limits) fingerprint.Limits {
 	if l.MaxDecodedPixels > 0 {
 		lim.MaxDecodedPixels = int64(l.MaxDecodedPixels)
 	}
+	lim.MaxTIFFRowBytes = cmp.Or(int(l.MaxTIFFRowBytes), lim.MaxTIFFRowBytes)
+	lim.MaxTIFFBlocks = cmp.Or(l.MaxTIFFBlocks, lim.MaxTIFFBlocks)
+	lim.MaxTIFFPaddedPixels = int64(l.MaxTIFFPaddedPixels) // 0: twice MaxPixels
 	return lim
 }
 
@@ -148,7 +152,7 @@ func (o Options) Config(tc *tor.Client, seeds []string, bank *fingerprint.Bank, 
 		GroupBy: Grouping(o.Scope.GroupBy), Endpoints: endpoints, Logger: log,
 		Recrawl: o.Recrawl, WholeImageOnly: o.WholeImageOnly,
 		Limits:  DecodeLimits(o.Limits),
-		Archive: o.ArchiveLimits(), MaxFrames: o.Limits.MaxFrames,
+		Archive: o.ArchiveLimits(), MaxFrames: o.Limits.MaxFrames, MaxGIFRedraw: o.Limits.MaxGIFRedraw,
 		spec: new(o.Spec(seeds)),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/imagefile"
 	"github.com/leakwatch/leakwatch/internal/tor"
 )
 
@@ -31,6 +32,9 @@ func TestSettingDefaultsMatchPackages(t *testing.T) {
 	if got, want := o.Limits.MaxImageBytes, fingerprint.DefaultLimits().MaxBytes; got != want {
 		t.Errorf("max image bytes %d, want %d", got, want)
 	}
+	if got, want := DecodeLimits(o.Limits), fingerprint.DefaultLimits(); got != want {
+		t.Errorf("decode limits from the defaults = %+v, want %+v", got, want)
+	}
 	tc, err := tor.Start(t.Context(), tor.Config{Mode: tor.ModeOff})
 	if err != nil {
 		t.Fatal(err)
@@ -40,5 +44,23 @@ func TestSettingDefaultsMatchPackages(t *testing.T) {
 	// becomes a minute off Tor.
 	if c := o.Crawler(tc, nil); c.UserAgent != "" || c.RequestTimeout != time.Minute {
 		t.Errorf("crawler options %+v", c)
+	}
+	if got, want := o.Config(tc, nil, nil, nil, nil, nil).MaxGIFRedraw, imagefile.DefaultMaxRedraw; got != want {
+		t.Errorf("GIF redraw bound %d, want %d", got, want)
+	}
+}
+
+// TestDecodeLimitsCarrySettings: each decoding setting reaches the bound
+// it names.
+func TestDecodeLimitsCarrySettings(t *testing.T) {
+	l := config.Limits{MaxImageBytes: 1, MaxPixels: 2, MaxJPEGScans: 3, MaxJPEGCoefBytes: 4, MaxDecodedPixels: 5,
+		MaxTIFFRowBytes: 6, MaxTIFFBlocks: 7, MaxTIFFPaddedPixels: 8}
+	want := fingerprint.Limits{MaxBytes: 1, MaxPixels: 2, MaxScans: 3, MaxCoefBytes: 4, MaxDecodedPixels: 5,
+		MaxTIFFRowBytes: 6, MaxTIFFBlocks: 7, MaxTIFFPaddedPixels: 8}
+	if got := DecodeLimits(l); got != want {
+		t.Errorf("DecodeLimits(%+v) = %+v, want %+v", l, got, want)
+	}
+	if got, want := DecodeLimits(config.Limits{}), fingerprint.DefaultLimits(); got != want {
+		t.Errorf("DecodeLimits of no settings = %+v, want the defaults %+v", got, want)
 	}
 }

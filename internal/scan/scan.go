@@ -65,8 +65,10 @@ type Config struct {
 	ArchiveWorkers int
 	ArchiveBuffer  int64
 	// MaxFrames bounds the frames of an animated GIF or WebP that are
-	// hashed (default 16).
-	MaxFrames int
+	// hashed (default 16); MaxGIFRedraw the canvases' worth of pixels an
+	// animated GIF may draw again to undo frames (imagefile's default).
+	MaxFrames    int
+	MaxGIFRedraw int
 	// Endpoints are the keys of the alert endpoints events are queued for.
 	Endpoints []string
 	// OnFinding is called for every match (e.g. to stream JSON lines).
@@ -493,7 +495,7 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 		return ctx.Err()
 	}
 	defer func() { <-s.decodeSlots }()
-	res, err := imagefile.Frames(data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels}, func(i int, img image.Image) error {
+	res, err := imagefile.Frames(data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels, MaxRedraw: s.cfg.MaxGIFRedraw}, func(i int, img image.Image) error {
 		if i < from {
 			return nil
 		}
@@ -525,14 +527,18 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 	if err != nil {
 		return err
 	}
+	if res.More && res.Limit != nil {
+		return fmt.Errorf("%w: rendered the first %d frames of an animation: %w", ErrFrameLimit, res.Rendered, res.Limit)
+	}
 	if res.More {
 		return fmt.Errorf("%w: rendered the first %d frames of an animation", ErrFrameLimit, res.Rendered)
 	}
 	return nil
 }
 
-// ErrFrameLimit means an animation has more frames than Config.MaxFrames;
-// the first ones were hashed.
+// ErrFrameLimit means an animation has more frames than Config.MaxFrames,
+// or needs more drawing than Config.MaxGIFRedraw allows; the first ones
+// were hashed.
 var ErrFrameLimit = errors.New("frame limit reached")
 
 // match matches one fingerprint and records the matches as evidence;
