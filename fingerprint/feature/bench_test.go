@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkExtractQuery describes a 1920x1080 photograph as a query
-// (shrunk to 1024 pixels, 8 levels, up to 1000 keypoints, mirrored
+// (shrunk to 1024 pixels, 8 levels, up to 2000 keypoints, mirrored
 // descriptors): the route's cost per query image after decoding.
 func BenchmarkExtractQuery(b *testing.B) {
 	g := feature.GrayFromImage(transform.ResizeTo(1920, 1080)(photos.All()[0].Image))

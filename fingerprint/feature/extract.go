@@ -48,9 +48,14 @@ type ExtractOptions struct {
 
 // QueryOptions is how a query image is described: large enough that a
 // capture shown at a quarter of a 1024-pixel-wide picture keeps most of
-// its coarse features, with mirrored descriptors.
+// its coarse features, with mirrored descriptors. A capture gets a share
+// of the keypoints in proportion to the area it fills, so the budget is
+// set for a capture filling a ninth of the query (a 3x3 grid, a mosaic):
+// 2000 found 8-9 points more of those and of degraded copies (screen
+// photos, tiled text) than 1000, at 1.6-1.8 times the lookup cost and
+// about the same extraction cost (BENCHMARKS.md, "Query keypoints").
 func QueryOptions() ExtractOptions {
-	return ExtractOptions{MaxSide: 1024, MaxFeatures: 1000, Levels: 8, ScaleFactor: math.Sqrt2, Threshold: 12, Mirror: true, Upsample: true}
+	return ExtractOptions{MaxSide: 1024, MaxFeatures: 2000, Levels: 8, ScaleFactor: math.Sqrt2, Threshold: 12, Mirror: true, Upsample: true}
 }
 
 // EnrollOptions is how a capture is described before its most stable

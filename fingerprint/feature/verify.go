@@ -333,8 +333,18 @@ func refineWarp(cs []Corr, in []int, m Similarity, o VerifyOptions) (Homography,
 	if len(cur) <= len(in) || !spreadOut(cs, cur, o.CaptureW, o.CaptureH) {
 		return Homography{}, nil, false
 	}
+	// A homography is only as sure as the span of its points: fitted to
+	// one small part of the capture (a plate, a face) it bends the rest
+	// freely, and another photograph of that part then reads as a copy.
+	if fx, fy := extent(cs, cur, o.CaptureW, o.CaptureH); fx < minWarpSpan || fy < minWarpSpan {
+		return Homography{}, nil, false
+	}
 	return h, cur, true
 }
+
+// minWarpSpan is the least extent of a homography's inliers along each
+// axis of the capture, as a fraction of it.
+const minWarpSpan = 0.4
 
 // minWarpInliers is the fewest inliers a homography is fitted to: its 8
 // parameters need 4, and a few more keep one wrong point from bending it.

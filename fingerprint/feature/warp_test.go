@@ -70,3 +70,49 @@ func TestLocalSimilarityOfASimilarity(t *testing.T) {
 		t.Error("a folding projection counts as mild")
 	}
 }
+
+// A homography is kept only when its inliers span enough of the capture
+// to determine it: fitted to one small part (a plate, a face), it would
+// bend the rest of the capture freely where the sites are read.
+func TestWarpNeedsInliersAcrossTheCapture(t *testing.T) {
+	const w, h = 512.0, 384.0
+	keystone := Homography{0.9, 0.05, 20, 0.01, 1.0, 10, 2e-4, -1e-4, 1}
+	cases := []struct {
+		name           string
+		x0, x1, y0, y1 float64 // where the correspondences lie, as fractions of the capture
+		want           bool
+	}{
+		{"whole capture", 0, 1, 0, 1, true},
+		{"half of each axis", 0.2, 0.7, 0.3, 0.8, true},
+		{"a plate-sized band", 0.3, 0.7, 0.55, 0.78, false},
+		{"a narrow column", 0.4, 0.6, 0, 1, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(3, 4))
+			var cs []Corr
+			var in []int
+			for i := range 30 {
+				x := w * (c.x0 + (c.x1-c.x0)*r.Float64())
+				y := h * (c.y0 + (c.y1-c.y0)*r.Float64())
+				qx, qy, _ := keystone.Apply(x, y)
+				l, ok := keystone.local(x, y, false)
+				if !ok {
+					t.Fatal("no local similarity")
+				}
+				cs = append(cs, Corr{E: Point{X: float32(x), Y: float32(y), Scale: 1}, Q: Point{X: float32(qx), Y: float32(qy), Scale: float32(l.Scale), Angle: float32(l.Theta)}, EI: int32(i), QI: int32(i)})
+				if i < 10 {
+					in = append(in, i)
+				}
+			}
+			m, ok := fitSimilarity(cs, in, false)
+			if !ok {
+				t.Fatal("no similarity")
+			}
+			_, got, ok := refineWarp(cs, in, m, VerifyOptions{CaptureW: w, CaptureH: h})
+			if ok != c.want {
+				t.Errorf("warp kept = %v (%d inliers), want %v", ok, len(got), c.want)
+			}
+		})
+	}
+}
