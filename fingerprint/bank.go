@@ -154,12 +154,7 @@ func (b *Bank) Stats() Stats {
 			s.PatchHashes++
 		}
 	}
-	for _, c := range b.feat {
-		s.Features += len(c.Features)
-		if len(c.Features) > 0 {
-			s.FeatureCaptures++
-		}
-	}
+	s.Features, s.FeatureCaptures = b.featureCounts()
 	// The index is reported only if built: counting must not cost a
 	// multi-second build (doctor calls Stats).
 	if b.ix256 != nil && b.ix64 != nil {
@@ -241,7 +236,7 @@ func (b *Bank) Add(e Enrollment) error {
 			b.patches++
 		}
 	}
-	b.feat = append(b.feat, e.Features)
+	b.feat = append(b.featSets(), e.Features)
 	b.featIx = nil
 	if !e.NoPHash {
 		b.phHash = append(b.phHash, e.PHash)

@@ -76,8 +76,9 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 			nf++
 		}
 	}
+	feat := b.featSets()
 	nb, featBytes := 0, 0
-	for _, c := range b.feat {
+	for _, c := range feat {
 		if len(c.Features) > 0 {
 			nb++
 			featBytes += featBlockHeader + len(c.Features)*feature.FeatureBytes
@@ -121,7 +122,7 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 			out = le.AppendUint16(out, v)
 		}
 	}
-	for ci, c := range b.feat {
+	for ci, c := range feat {
 		if len(c.Features) == 0 {
 			continue
 		}

@@ -236,6 +236,50 @@ func TestFeaturesSurviveTheBankFile(t *testing.T) {
 	}
 }
 
+// Once the feature index is built it holds the bank's only copy of the
+// features: saving, counting and enrolling more still see every capture's
+// features as enrolled.
+func TestFeaturesSurviveTheIndex(t *testing.T) {
+	b := sampleBank(t, 12)
+	for i := range 12 {
+		b.feat[i] = sampleFeatures(i)
+	}
+	want := b.Features()
+	b.featureIndex()
+	if b.feat != nil {
+		t.Fatal("the bank keeps a second copy of the features")
+	}
+	if got := b.Features(); got != want || got == 0 {
+		t.Fatalf("%d features counted from the index, want %d", got, want)
+	}
+	if s := b.Stats(); s.Features != want || s.FeatureCaptures != 6 {
+		t.Errorf("stats: %d features in %d captures, want %d in 6", s.Features, s.FeatureCaptures, want)
+	}
+	extra := feature.CaptureSet{W: 300, H: 200, Features: []feature.Feature{{Desc: feature.Descriptor{7, 9}, X: 5, Y: 6, Scale: 3, Angle: 4}}}
+	if err := b.Add(Enrollment{Capture: Capture{ID: "late", Kind: "face"}, PDQ: []RegionHash{{Quality: 90}}, Features: extra}); err != nil {
+		t.Fatal(err)
+	}
+	b.featureIndex()
+	data, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnmarshalBank(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 13 {
+		w := extra
+		if i < 12 {
+			w = sampleFeatures(i)
+		}
+		c := got.feat[i]
+		if c.W != w.W || c.H != w.H || !slices.Equal(c.Features, w.Features) {
+			t.Errorf("capture %d after the index: %+v, want %+v", i, c, w)
+		}
+	}
+}
+
 // A bank of version 3 (256-bit descriptors) loads, its descriptors kept at
 // the bits version 4 stores, its geometry unchanged.
 func TestVersion3BankLoads(t *testing.T) {

@@ -74,11 +74,39 @@ func enrollFeatures(p *plane, n int) feature.CaptureSet {
 func (b *Bank) Features() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	n := 0
-	for _, c := range b.feat {
-		n += len(c.Features)
-	}
+	n, _ := b.featureCounts()
 	return n
+}
+
+// featureCounts counts the enrolled features and the captures that have
+// any, from the index when it holds them. The caller holds b.mu.
+func (b *Bank) featureCounts() (features, captures int) {
+	if b.feat == nil && b.featIx != nil {
+		for c := range b.featIx.Captures() {
+			if k := b.featIx.SetLen(c); k > 0 {
+				features += k
+				captures++
+			}
+		}
+		return features, captures
+	}
+	for _, c := range b.feat {
+		features += len(c.Features)
+		if len(c.Features) > 0 {
+			captures++
+		}
+	}
+	return features, captures
+}
+
+// featSets is every capture's features: the bank's list, or, once the
+// index is built and holds the only copy, a copy of the index's. The
+// caller holds b.mu.
+func (b *Bank) featSets() []feature.CaptureSet {
+	if b.feat == nil && b.featIx != nil {
+		return b.featIx.Sets()
+	}
+	return b.feat
 }
 
 func (b *Bank) featureIndex() *feature.Index {
@@ -92,9 +120,9 @@ func (b *Bank) featureIndex() *feature.Index {
 	defer b.mu.Unlock()
 	if b.featIx == nil {
 		b.featIx = feature.NewIndex(b.feat)
-		// The index holds the features in one array; the bank's view
-		// shares it rather than keeping a second copy.
-		b.feat = b.featIx.Sets()
+		// The index holds the features in its own order; the bank keeps
+		// no second copy (featSets).
+		b.feat = nil
 	}
 	return b.featIx
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"image/color"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/leakwatch/leakwatch/fingerprint/feature"
@@ -62,6 +64,19 @@ func syntheticBank(n int) []feature.CaptureSet {
 	return sets
 }
 
+// benchSizes are the bank sizes the search benchmarks run at: 10^3 to
+// 10^5 captures, and by tens up to LEAKWATCH_BENCH_MAX_CAPTURES when it is
+// set (10^6 takes about 4 GB and a minute to build).
+func benchSizes() []int {
+	sizes := []int{1e3, 1e4, 1e5}
+	if m, err := strconv.Atoi(os.Getenv("LEAKWATCH_BENCH_MAX_CAPTURES")); err == nil {
+		for n := int(1e6); n <= m; n *= 10 {
+			sizes = append(sizes, n)
+		}
+	}
+	return sizes
+}
+
 // BenchmarkSearch looks up and verifies an unrelated photograph's query
 // keypoints in banks of growing size: the cost per query beyond
 // extraction, and the index's memory per capture.
@@ -69,7 +84,7 @@ func BenchmarkSearch(b *testing.B) {
 	all := photos.All()
 	q := feature.GrayFromImage(transform.ResizeTo(1920, 1080)(all[len(all)-1].Image))
 	query := feature.ExtractQuery(q, feature.QueryOptions())
-	for _, n := range []int{1e3, 1e4, 1e5} {
+	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("captures=%d", n), func(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()
@@ -110,7 +125,7 @@ func BenchmarkSearchCopy(b *testing.B) {
 		g = feature.ResizeArea(g, g.W*512/m, g.H*512/m)
 	}
 	query := feature.ExtractQuery(g, feature.QueryOptions())
-	for _, n := range []int{1e3, 1e4, 1e5} {
+	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("captures=%d", n), func(b *testing.B) {
 			ix := feature.NewIndex(append(slices.Clone(real), syntheticBank(n)...))
 			var st feature.SearchStats

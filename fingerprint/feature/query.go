@@ -106,10 +106,10 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	// every correspondence.
 	o = o.WithDefaults()
 	q, qw, qh := query.Keypoints, query.W, query.H
-	if len(ix.feats) == 0 || len(q) == 0 {
+	if len(ix.descs) == 0 || len(q) == 0 {
 		return nil, st
 	}
-	maxList := max(256, 16*len(ix.list)>>ix.keyBits)
+	maxList := max(256, 16*int(ix.listOff[len(ix.listOff)-1])>>ix.keyBits)
 	minScale := query.minScale
 	perCap := map[uint32][]Corr{}
 	// best[feature] per (query keypoint, orientation): keep one
@@ -141,18 +141,18 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 					}
 				}
 				st.Probes++
-				l := ix.list[ix.listOff[pk]:ix.listOff[pk+1]]
-				if len(l) > maxList {
+				lo, hi := ix.listOff[pk], ix.listOff[pk+1]
+				if int(hi-lo) > maxList {
 					// A crowded key is a common pattern (a stop word):
 					// it costs much and tells little.
 					st.Crowded++
 					continue
 				}
-				for _, fi := range l {
-					st.Entries++
-					dist := ix.feats[fi].Desc.Distance(d)
-					if dist <= o.MaxDistance {
-						cands = append(cands, cand{ix.capOf(fi), fi, dist})
+				st.Entries += int(hi - lo)
+				for j, ed := range ix.descs[lo:hi] {
+					if dist := ed.Distance(d); dist <= o.MaxDistance {
+						p := lo + uint32(j)
+						cands = append(cands, cand{ix.owner[p], p, dist})
 					}
 				}
 			}
@@ -163,10 +163,8 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 				if i > 0 && cands[i-1].cap == c.cap {
 					continue
 				}
-				cs := &ix.caps[c.cap]
-				f := ix.feats[c.feat]
 				perCap[c.cap] = append(perCap[c.cap], Corr{
-					E: cs.point(f), Q: Point{X: k.X, Y: k.Y, Scale: k.Scale, Angle: k.Angle},
+					E: ix.point(c.feat), Q: Point{X: k.X, Y: k.Y, Scale: k.Scale, Angle: k.Angle},
 					Mirrored: mir == 1, Dist: c.dist, EI: int32(c.feat), QI: int32(qi),
 				})
 			}
@@ -344,13 +342,12 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 
 // verifyOptions are the inputs of capture c's verification.
 func (ix *Index) verifyOptions(c uint32, qw, qh int, minScale float64, o SearchOptions) VerifyOptions {
-	capSet := &ix.caps[c]
-	first := int(ix.capOff[c])
-	w, h := capSet.size()
-	pts := make([]Point, 0, len(capSet.Features))
-	for i, f := range capSet.Features {
-		if !ix.common[first+i] {
-			pts = append(pts, capSet.point(f))
+	w, h := ix.size(c)
+	ps := ix.features(c)
+	pts := make([]Point, 0, len(ps))
+	for _, p := range ps {
+		if !ix.isCommon(p) {
+			pts = append(pts, ix.point(p))
 		}
 	}
 	return VerifyOptions{Tests: o.Tests, QueryW: float64(qw), QueryH: float64(qh), CaptureW: w, CaptureH: h, Points: pts, MinScale: minScale}
@@ -361,18 +358,16 @@ func (ix *Index) verifyOptions(c uint32, qw, qh int, minScale float64, o SearchO
 // it was described at, agree those that read close to the enrolled
 // descriptor.
 func (ix *Index) readSites(query *Query, c uint32, v *Verdict) (sites, agree int) {
-	capSet := &ix.caps[c]
-	first := int(ix.capOff[c])
-	for i, f := range capSet.Features {
-		if ix.common[first+i] {
+	for _, fp := range ix.features(c) {
+		if ix.isCommon(fp) {
 			continue
 		}
-		p := capSet.point(f)
+		p := ix.point(fp)
 		m, ok := v.at(float64(p.X), float64(p.Y))
 		if !ok {
 			continue
 		}
-		if d, ok := query.siteDistance(p, f.Desc, m); ok {
+		if d, ok := query.siteDistance(p, ix.descs[fp], m); ok {
 			sites++
 			if d <= siteMaxDist {
 				agree++
@@ -418,18 +413,17 @@ const perFeature = 3
 // common ones excepted) and all query keypoints: for each feature and
 // orientation, its perFeature closest keypoints within maxDist.
 func (ix *Index) rematch(q []Keypoint, c uint32, maxDist int, out []Corr) []Corr {
-	capSet := &ix.caps[c]
-	first := int(ix.capOff[c])
 	type near struct {
 		qi   int32
 		dist int
 	}
 	var best [perFeature]near
-	for fi, f := range capSet.Features {
-		if ix.common[first+fi] {
+	for _, fp := range ix.features(c) {
+		if ix.isCommon(fp) {
 			continue
 		}
-		e := capSet.point(f)
+		e := ix.point(fp)
+		fd := &ix.descs[fp]
 		for mir := 0; mir < 2; mir++ {
 			nb := 0
 			for qi := range q {
@@ -439,11 +433,11 @@ func (ix *Index) rematch(q []Keypoint, c uint32, maxDist int, out []Corr) []Corr
 				}
 				// The first word's distance bounds the whole: most
 				// pairs are rejected after one popcount.
-				dist := bits.OnesCount64(f.Desc[0] ^ d[0])
+				dist := bits.OnesCount64(fd[0] ^ d[0])
 				if dist > maxDist {
 					continue
 				}
-				dist += bits.OnesCount64(f.Desc[1] ^ d[1])
+				dist += bits.OnesCount64(fd[1] ^ d[1])
 				if dist > maxDist {
 					continue
 				}
@@ -462,7 +456,7 @@ func (ix *Index) rematch(q []Keypoint, c uint32, maxDist int, out []Corr) []Corr
 			for _, b := range best[:nb] {
 				k := &q[b.qi]
 				out = append(out, Corr{E: e, Q: Point{X: k.X, Y: k.Y, Scale: k.Scale, Angle: k.Angle},
-					Mirrored: mir == 1, Dist: b.dist, EI: int32(first + fi), QI: b.qi})
+					Mirrored: mir == 1, Dist: b.dist, EI: int32(fp), QI: b.qi})
 			}
 		}
 	}
