@@ -232,3 +232,43 @@ func TestSearchReadsSmallCopies(t *testing.T) {
 		t.Errorf("found %d of %d small copies, want >= 30", found, 2*len(imgs))
 	}
 }
+
+// A photograph of a screen showing the picture loses many of its keys
+// (blur, moire, a colour cast), so the index finds too few of its
+// correspondences; compared exhaustively, such a copy shows a fair share
+// of inliers and reads as enrolled over most of the picture, though at
+// less than the reading rule alone asks. Those copies are found, and
+// nothing else is.
+func TestSearchFindsScreenPhotos(t *testing.T) {
+	all, ix := enrollAll(t)
+	plane := func(img image.Image) *feature.Gray {
+		g := feature.GrayFromImage(img)
+		if m := max(g.W, g.H); m > 512 {
+			g = feature.ResizeArea(g, g.W*512/m, g.H*512/m)
+		}
+		return g
+	}
+	found, byShare := 0, 0
+	for i, p := range all {
+		q := transform.ScreenPhoto(uint64(100 + i))(p.Image)
+		hits, _ := ix.Search(feature.ExtractQuery(plane(q), feature.QueryOptions()), feature.DefaultSearchOptions())
+		for _, h := range hits {
+			if h.Capture != i {
+				t.Errorf("%s matched %s", p.Name, all[h.Capture].Name)
+				continue
+			}
+			found++
+			v := h.Verdict
+			if v.Sites > 0 && float64(v.Agree) < feature.DefaultSearchOptions().MinSiteAgreement*float64(v.Sites) {
+				byShare++
+			}
+		}
+	}
+	t.Logf("found %d of %d screen photos, %d by the share of an exhaustive comparison", found, len(all), byShare)
+	if byShare == 0 {
+		t.Error("no screen photo was decided by the share of an exhaustive comparison")
+	}
+	if found*10 < len(all)*6 {
+		t.Errorf("found %d of %d screen photos, want >= 60%%", found, len(all))
+	}
+}
