@@ -49,10 +49,6 @@ func Encode(kps []Keypoint, w, h int) CaptureSet {
 	return cs
 }
 
-// point is a feature's geometry in the capture's own grid (longest side
-// enrolledSide).
-func (c *CaptureSet) point(f Feature) Point { return pointOf(c.W, c.H, f.geom()) }
-
 // geom is a feature's place, scale and angle as enrolled.
 type geom struct {
 	X, Y         uint16
@@ -61,6 +57,8 @@ type geom struct {
 
 func (f Feature) geom() geom { return geom{f.X, f.Y, f.Scale, f.Angle} }
 
+// pointOf is a feature's geometry in its capture's own grid (longest side
+// enrolledSide), for a cw x ch capture.
 func pointOf(cw, ch uint16, g geom) Point {
 	w, h := sizeOf(cw, ch)
 	return Point{
@@ -70,8 +68,6 @@ func pointOf(cw, ch uint16, g geom) Point {
 		Angle: float32(float64(g.Angle) * 2 * math.Pi / 256),
 	}
 }
-
-func (c *CaptureSet) size() (float64, float64) { return sizeOf(c.W, c.H) }
 
 func sizeOf(cw, ch uint16) (float64, float64) {
 	m := float64(max(cw, ch, 1))

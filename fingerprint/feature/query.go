@@ -314,12 +314,13 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 			continue
 		}
 		r.Exclusive = r.Inliers
-		r.Sites, r.Agree = ix.readSites(query, c.cap, &r)
+		var spread float64
+		r.Sites, r.Agree, spread = ix.readSites(query, c.cap, &r)
 		// The exhaustive comparison finds the correspondences a
 		// degraded copy's keys lost: its model is decided by the rule
 		// the index's was, or else by the reading.
 		ok := r.LogNFA <= o.MaxLogNFA && float64(r.Inliers) >= o.MinInlierFraction*float64(r.Visible) &&
-			float64(r.Agree) >= shareAgreement*float64(r.Sites) && ix.siteSpread(query, c.cap, &r) >= minAgreeSpread
+			float64(r.Agree) >= shareAgreement*float64(r.Sites) && spread >= minAgreeSpread
 		if r.Sites >= minSites && float64(r.Agree) >= o.MinSiteAgreement*float64(r.Sites) {
 			if sn := siteLogNFA(len(cs), r.Sites, r.Agree, o.Tests); sn <= o.MaxLogNFA {
 				r.LogNFA = min(r.LogNFA, sn)
@@ -360,70 +361,65 @@ func (ix *Index) verifyOptions(c uint32, qw, qh int, minScale float64, o SearchO
 }
 
 // readSites reads capture c's features (the common ones excepted) in the
-// query where v's model puts them: sites counts those the query shows at a scale
-// it was described at, agree those that read close to the enrolled
-// descriptor.
-func (ix *Index) readSites(query *Query, c uint32, v *Verdict) (sites, agree int) {
+// query where v's model puts them: sites counts those the query shows at
+// a scale it was described at, agree those that read close to the
+// enrolled descriptor, and spread is the area of the agreeing ones'
+// bounding box in the capture over that of all those read.
+func (ix *Index) readSites(query *Query, c uint32, v *Verdict) (sites, agree int, spread float64) {
+	var all, ok box
 	for _, fp := range ix.features(c) {
 		if ix.isCommon(fp) {
 			continue
 		}
 		p := ix.point(fp)
-		m, ok := v.at(float64(p.X), float64(p.Y))
-		if !ok {
+		m, in := v.at(float64(p.X), float64(p.Y))
+		if !in {
 			continue
 		}
-		if d, ok := query.siteDistance(p, ix.descs[fp], m); ok {
-			sites++
-			if d <= siteMaxDist {
-				agree++
-			}
+		d, in := query.siteDistance(p, ix.descs[fp], m)
+		if !in {
+			continue
+		}
+		sites++
+		all.add(float64(p.X), float64(p.Y))
+		if d <= siteMaxDist {
+			agree++
+			ok.add(float64(p.X), float64(p.Y))
 		}
 	}
-	return sites, agree
+	if a := all.area(); agree > 1 && a > 0 {
+		spread = ok.area() / a
+	}
+	return sites, agree, spread
 }
+
+// box is a bounding box grown one point at a time.
+type box struct {
+	x0, y0, x1, y1 float64
+	n              int
+}
+
+func (b *box) add(x, y float64) {
+	if b.n == 0 {
+		b.x0, b.y0, b.x1, b.y1 = x, y, x, y
+	}
+	b.x0, b.y0, b.x1, b.y1 = min(b.x0, x), min(b.y0, y), max(b.x1, x), max(b.y1, y)
+	b.n++
+}
+
+func (b *box) area() float64 { return (b.x1 - b.x0) * (b.y1 - b.y0) }
 
 // shareAgreement and minAgreeSpread are what a capture compared
 // exhaustively must also read like to be decided by the inlier-share
 // rule: most of its features read as enrolled (a degraded copy reads at
 // 0.75-0.92, frames of one camera at 0.35-0.7), and the agreeing ones
 // spread over most of what was read (another car with the same plate
-// agrees only on the plate). BENCHMARKS.md, "Exhaustive comparison".
+// agrees only on the plate). BENCHMARKS.md, "Exhaustive comparison
+// decided by share".
 const (
 	shareAgreement = 0.85
 	minAgreeSpread = 0.6
 )
-
-// siteSpread is the area of the agreeing sites' bounding box in the
-// capture over that of all sites read.
-func (ix *Index) siteSpread(query *Query, c uint32, v *Verdict) float64 {
-	ax0, ay0, ax1, ay1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-	sx0, sy0, sx1, sy1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-	for _, fp := range ix.features(c) {
-		if ix.isCommon(fp) {
-			continue
-		}
-		p := ix.point(fp)
-		m, ok := v.at(float64(p.X), float64(p.Y))
-		if !ok {
-			continue
-		}
-		d, ok := query.siteDistance(p, ix.descs[fp], m)
-		if !ok {
-			continue
-		}
-		x, y := float64(p.X), float64(p.Y)
-		sx0, sy0, sx1, sy1 = min(sx0, x), min(sy0, y), max(sx1, x), max(sy1, y)
-		if d <= siteMaxDist {
-			ax0, ay0, ax1, ay1 = min(ax0, x), min(ay0, y), max(ax1, x), max(ay1, y)
-		}
-	}
-	all := (sx1 - sx0) * (sy1 - sy0)
-	if !(all > 0) || !(ax1 > ax0) {
-		return 0
-	}
-	return (ax1 - ax0) * (ay1 - ay0) / all
-}
 
 func agreement(v Verdict) float64 { return float64(v.Agree) / float64(max(v.Sites, 1)) }
 

@@ -46,7 +46,7 @@ func TestSiteReadingNullRate(t *testing.T) {
 		}
 		q := ExtractQuery(g, QueryOptions())
 		for c := range sets {
-			w, h := sets[c].size()
+			w, h := ix.size(uint32(c))
 			for range 4 {
 				span := 0.3 + 0.7*r.Float64()
 				m := Similarity{Scale: span * float64(q.W) / w, Theta: 2 * math.Pi * r.Float64(), Mirrored: r.IntN(2) == 1}
@@ -54,7 +54,7 @@ func TestSiteReadingNullRate(t *testing.T) {
 				m.TX += float64(q.W)*r.Float64() - cx
 				m.TY += float64(q.H)*r.Float64() - cy
 				v := Verdict{Model: m}
-				s, a := ix.readSites(q, uint32(c), &v)
+				s, a, _ := ix.readSites(q, uint32(c), &v)
 				sites += s
 				agree += a
 				if s >= minSites {
