@@ -36,12 +36,12 @@ type Limits struct {
 	MaxScans         int
 	MaxCoefBytes     int64
 	MaxDecodedPixels int64
-	// PNG parsing bounds (package png; 0 means its default): chunks in
-	// one file and bytes of one chunk other than image data. They bound
-	// work on bytes MaxBytes already bounds, so they are not settings
-	// (nor is png's bound on one row, which no real image nears).
+	// PNG bounds (package png; 0 means its default): chunks in one
+	// file, bytes of one chunk other than image data, and bytes of one
+	// row of the file (the reader holds two).
 	MaxPNGChunks     int
 	MaxPNGChunkBytes int64
+	MaxPNGRowBytes   int
 	// TIFF bounds (package tiff; 0 means its default): bytes of one row
 	// of a strip or tile, strips or tiles in one image, and pixels of a
 	// tiled image's tiles with their padding (default twice MaxPixels).
@@ -59,6 +59,7 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000,
 		MaxScans: jpeg.DefaultMaxScans, MaxCoefBytes: jpeg.DefaultMaxCoefBytes, MaxDecodedPixels: jpeg.DefaultMaxPixels,
+		MaxPNGChunks: png.DefaultMaxChunks, MaxPNGChunkBytes: png.DefaultMaxChunkBytes, MaxPNGRowBytes: png.DefaultMaxRowBytes,
 		MaxTIFFRowBytes: tiff.DefaultMaxRowBytes, MaxTIFFBlocks: tiff.DefaultMaxBlocks}
 }
 
@@ -344,7 +345,7 @@ func decodePNG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (De
 	}
 	return ownLuma(FormatPNG, cfg.Width, cfg.Height, lim, c, errs, func(d int) (*image.Gray, error) {
 		return png.Decode(ctx, data, png.Options{Denom: d, MaxPixels: lim.MaxPixels, MaxOutPixels: lim.MaxDecodedPixels,
-			MaxChunks: lim.MaxPNGChunks, MaxChunkBytes: lim.MaxPNGChunkBytes})
+			MaxChunks: lim.MaxPNGChunks, MaxChunkBytes: lim.MaxPNGChunkBytes, MaxRowBytes: lim.MaxPNGRowBytes})
 	})
 }
 

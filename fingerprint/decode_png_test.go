@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -105,19 +106,30 @@ func sameHashes(t *testing.T, name string, a, b Fingerprint) {
 	}
 }
 
-// TestPNGBoundsAndCancel: the PNG reader's bounds are decode limits and a
-// cancelled context stops it.
+// TestPNGBoundsAndCancel: the PNG reader's bounds, lowered in Limits,
+// are decode limits naming the bound and its value, and a cancelled
+// context stops it.
 func TestPNGBoundsAndCancel(t *testing.T) {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, gradient(600, 400)); err != nil {
 		t.Fatal(err)
 	}
-	lim := DefaultLimits()
-	lim.MaxPNGChunks = 2
-	if _, err := DecodeBytes(buf.Bytes(), lim, ForQuery()); !errors.Is(err, ErrDecodeLimit) {
-		t.Errorf("chunk bound: %v, want ErrDecodeLimit", err)
+	for _, c := range []struct {
+		name string
+		set  func(*Limits)
+		want string
+	}{
+		{"chunks", func(l *Limits) { l.MaxPNGChunks = 2 }, "3 chunks, limit 2"},
+		{"chunk bytes", func(l *Limits) { l.MaxPNGChunkBytes = 12 }, "13 chunk bytes, limit 12"}, // the header
+		{"row bytes", func(l *Limits) { l.MaxPNGRowBytes = 100 }, "row bytes, limit 100"},
+	} {
+		lim := DefaultLimits()
+		c.set(&lim)
+		if _, err := DecodeBytes(buf.Bytes(), lim, ForQuery()); !errors.Is(err, ErrDecodeLimit) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want ErrDecodeLimit naming %q", c.name, err, c.want)
+		}
 	}
-	lim = DefaultLimits()
+	lim := DefaultLimits()
 	lim.MaxPixels = 600*400 - 1
 	if _, err := DecodeBytes(buf.Bytes(), lim, ForQuery()); !errors.Is(err, ErrTooManyPixels) {
 		t.Errorf("pixel bound: %v, want ErrTooManyPixels", err)

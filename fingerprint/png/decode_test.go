@@ -278,16 +278,24 @@ func TestLimits(t *testing.T) {
 		name  string
 		opt   Options
 		limit string
+		max   int64 // the bound the error names
 	}{
-		{"pixels", Options{MaxPixels: 64*48 - 1}, "pixels"},
-		{"output pixels", Options{Denom: 2, MaxOutPixels: 32*24 - 1}, "output pixels"},
-		{"chunks", Options{MaxChunks: 10}, "chunks"},
-		{"chunk bytes", Options{MaxChunkBytes: 8}, "chunk bytes"},
-		{"row bytes", Options{MaxRowBytes: 64*3 - 1}, "row bytes"},
+		{"pixels", Options{MaxPixels: 64*48 - 1}, "pixels", 64*48 - 1},
+		{"output pixels", Options{Denom: 2, MaxOutPixels: 32*24 - 1}, "output pixels", 32*24 - 1},
+		{"chunks", Options{MaxChunks: 10}, "chunks", 10},
+		{"chunk bytes", Options{MaxChunkBytes: 8}, "chunk bytes", 8},
+		{"row bytes", Options{MaxRowBytes: 64*3 - 1}, "row bytes", 64*3 - 1},
 	} {
 		_, err := Decode(context.Background(), data, c.opt)
 		if !errors.As(err, &le) || !errors.Is(err, ErrLimit) || le.Limit != c.limit {
 			t.Errorf("%s: %v, want a %q LimitError", c.name, err, c.limit)
+			continue
+		}
+		if le.Max != c.max || le.Value <= c.max {
+			t.Errorf("%s: %v, want a value over the limit %d", c.name, err, c.max)
+		}
+		if want := fmt.Sprintf("%d %s, limit %d", le.Value, c.limit, c.max); !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: message %q, want it to say %q", c.name, err, want)
 		}
 	}
 	// Two million 16-bit RGBA pixels in one row: within the pixel bound,

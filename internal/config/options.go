@@ -66,6 +66,9 @@ type Limits struct {
 	MaxJPEGScans         int
 	MaxJPEGCoefBytes     int64
 	MaxDecodedPixels     int
+	MaxPNGChunks         int
+	MaxPNGChunkBytes     int64
+	MaxPNGRowBytes       int64
 	MaxTIFFRowBytes      int64
 	MaxTIFFBlocks        int
 	MaxTIFFPaddedPixels  int

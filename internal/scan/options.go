@@ -92,6 +92,9 @@ func DecodeLimits(l config.Limits) fingerprint.Limits {
 	if l.MaxDecodedPixels > 0 {
 		lim.MaxDecodedPixels = int64(l.MaxDecodedPixels)
 	}
+	lim.MaxPNGChunks = cmp.Or(l.MaxPNGChunks, lim.MaxPNGChunks)
+	lim.MaxPNGChunkBytes = cmp.Or(l.MaxPNGChunkBytes, lim.MaxPNGChunkBytes)
+	lim.MaxPNGRowBytes = cmp.Or(int(l.MaxPNGRowBytes), lim.MaxPNGRowBytes)
 	lim.MaxTIFFRowBytes = cmp.Or(int(l.MaxTIFFRowBytes), lim.MaxTIFFRowBytes)
 	lim.MaxTIFFBlocks = cmp.Or(l.MaxTIFFBlocks, lim.MaxTIFFBlocks)
 	lim.MaxTIFFPaddedPixels = int64(l.MaxTIFFPaddedPixels) // 0: twice MaxPixels
