@@ -200,13 +200,9 @@ func sampleFeatures(i int) feature.CaptureSet {
 	return cs
 }
 
-func TestFeaturesSurviveTheBankFile(t *testing.T) {
-	b := sampleBank(t, 12)
-	// Features are added after the hashes: the patch-frame tests read
-	// frames at the end of a bank without features.
-	for i := range 12 {
-		b.feat[i] = sampleFeatures(i)
-	}
+// marshalled is b's bank file and the bank read back from it.
+func marshalled(t *testing.T, b *Bank) ([]byte, *Bank) {
+	t.Helper()
 	data, err := b.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +211,17 @@ func TestFeaturesSurviveTheBankFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data, got
+}
+
+func TestFeaturesSurviveTheBankFile(t *testing.T) {
+	b := sampleBank(t, 12)
+	// Features are added after the hashes: the patch-frame tests read
+	// frames at the end of a bank without features.
+	for i := range 12 {
+		b.feat[i] = sampleFeatures(i)
+	}
+	data, got := marshalled(t, b)
 	if got.Features() != b.Features() || got.Features() == 0 {
 		t.Fatalf("%d features after the round trip, want %d", got.Features(), b.Features())
 	}
@@ -260,14 +267,7 @@ func TestFeaturesSurviveTheIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.featureIndex()
-	data, err := b.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := UnmarshalBank(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, got := marshalled(t, b)
 	for i := range 13 {
 		w := extra
 		if i < 12 {
