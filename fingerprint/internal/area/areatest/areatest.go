@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"testing"
 
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
@@ -54,4 +55,33 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// CheckReduced is the fuzz check of a bounded luma reader on one input:
+// decoded at full size and at 1/3, an image has the reduced size the
+// header (size) declares, and, where the reference decoder (ref, full
+// size) reads the same bytes, its pixels are within one level of the
+// reference's, reduced. An input the reader refuses is not checked.
+func CheckReduced(t *testing.T, size func() (w, h int, err error), decode func(denom int) (*image.Gray, error), ref func() (image.Image, error)) {
+	t.Helper()
+	w, h, cerr := size()
+	for _, d := range []int{1, 3} {
+		img, err := decode(d)
+		if err != nil {
+			continue
+		}
+		if cerr != nil {
+			t.Fatalf("decoded, but the header read failed: %v", cerr)
+		}
+		if b := img.Bounds(); b.Dx() != (w+d-1)/d || b.Dy() != (h+d-1)/d {
+			t.Fatalf("bounds %v, header says %dx%d", b, w, h)
+		}
+		want, err := ref()
+		if err != nil {
+			continue
+		}
+		if n, err := Worst(img, Reduce(want, d)); err != nil || n > 1 {
+			t.Fatalf("1/%d: %v, a pixel differs from the reference decoder's by %d levels", d, err, n)
+		}
+	}
 }
