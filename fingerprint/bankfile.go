@@ -76,14 +76,8 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 			nf++
 		}
 	}
-	feat := b.featSets()
-	nb, featBytes := 0, 0
-	for _, c := range feat {
-		if len(c.Features) > 0 {
-			nb++
-			featBytes += featBlockHeader + len(c.Features)*feature.FeatureBytes
-		}
-	}
+	nFeat, nb := b.featureCounts()
+	featBytes := nb*featBlockHeader + nFeat*feature.FeatureBytes
 	size := bankHeaderSize + len(caps) + len(b.pdqHash)*pdqEntrySize + len(b.phHash)*phEntrySize + nf*frameEntrySize + featBytes + 8
 	out := make([]byte, bankHeaderSize, size)
 	copy(out, bankMagic)
@@ -122,7 +116,10 @@ func (b *Bank) MarshalBinary() ([]byte, error) {
 			out = le.AppendUint16(out, v)
 		}
 	}
-	for ci, c := range feat {
+	for ci := range b.featCaptures() {
+		// One capture at a time: once the index holds the features, a
+		// copy of them all would double the bank's memory while saving.
+		c := b.featSet(ci)
 		if len(c.Features) == 0 {
 			continue
 		}

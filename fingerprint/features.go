@@ -99,6 +99,24 @@ func (b *Bank) featureCounts() (features, captures int) {
 	return features, captures
 }
 
+// featCaptures is the number of captures featSet answers for. The
+// caller holds b.mu.
+func (b *Bank) featCaptures() int {
+	if b.feat == nil && b.featIx != nil {
+		return b.featIx.Captures()
+	}
+	return len(b.feat)
+}
+
+// featSet is capture ci's features: the bank's, or a copy of the
+// index's once it holds the only one. The caller holds b.mu.
+func (b *Bank) featSet(ci int) feature.CaptureSet {
+	if b.feat == nil && b.featIx != nil {
+		return b.featIx.Set(ci)
+	}
+	return b.feat[ci]
+}
+
 // featSets is every capture's features: the bank's list, or, once the
 // index is built and holds the only copy, a copy of the index's. The
 // caller holds b.mu.
