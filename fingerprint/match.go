@@ -124,9 +124,12 @@ type Match struct {
 	// perspective or stretched unevenly); Rotation and Scale are then its
 	// values at the capture's centre.
 	Perspective bool `json:"perspective,omitempty"`
-	// SitesRead and SitesAgree are set when the feature route decided by
-	// reading the capture's features where its model puts them: how many
-	// it could read, and how many read as enrolled.
+	// SitesRead and SitesAgree say how the capture's features read where
+	// the match puts the capture: how many the query could be read at,
+	// and how many read as enrolled. They are set when the feature route
+	// decided by reading, and for a hash match whose placement is
+	// axis-aligned (not a straightened candidate or an imported hash),
+	// which is refused when fewer than half of 12 or more sites agree.
 	SitesRead  int `json:"sites_read,omitempty"`
 	SitesAgree int `json:"sites_agree,omitempty"`
 }
@@ -267,6 +270,9 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	}
 	if o.SubImages && o.Patches && fp.local != nil && m.bank.Patches() > 0 {
 		stats.PatchLeadsSkipped = m.matchPatches(fp.local, best, offer)
+	}
+	if !o.NoFeatures && fp.local != nil && len(best) > 0 {
+		m.readHashMatches(fp.local, best)
 	}
 	if !o.NoFeatures && fp.local != nil {
 		// The query's features are computed here, on first use: a bank

@@ -49,3 +49,38 @@ func (q *Query) siteDistance(e Point, d Descriptor, m Similarity) (dist int, ok 
 // siteScaleTol is how far (log2) the predicted scale may be from the
 // nearest level described.
 const siteScaleTol = 0.35
+
+// Placement is a model that another comparison (a whole-image or region
+// hash) implies: an affine map from capture pixels to query pixels,
+// q = (A0 x + A1 y + A2, A3 x + A4 y + A5). A map with a negative
+// determinant shows the capture mirrored.
+type Placement [6]float64
+
+// Reading is what a capture's features read like where a placement puts
+// them: Sites is how many of them the query shows at a scale it was
+// described at, Agree how many read close to the enrolled descriptor.
+type Reading struct {
+	Sites, Agree int
+}
+
+// Contradicts reports whether the reading is evidence against the
+// placement: enough sites were read, and fewer than share of them agree.
+func (r Reading) Contradicts(share float64) bool {
+	return r.Sites >= minSites && float64(r.Agree) < share*float64(r.Sites)
+}
+
+// Read reads capture c's features (the common ones excepted) in the query
+// where p puts them.
+func (ix *Index) Read(query *Query, c int, p Placement) Reading {
+	if c < 0 || c >= ix.Captures() || len(query.levels) == 0 {
+		return Reading{}
+	}
+	h := Homography{p[0], p[1], p[2], p[3], p[4], p[5], 0, 0, 1}
+	v := Verdict{Model: Similarity{Mirrored: p[0]*p[4]-p[1]*p[3] < 0}, Warp: &h}
+	sites, agree, _ := ix.readSites(query, uint32(c), &v)
+	return Reading{Sites: sites, Agree: agree}
+}
+
+// CaptureSize is capture c's size in its enrolled pixels, the frame of its
+// features' coordinates.
+func (ix *Index) CaptureSize(c int) (w, h float64) { return ix.size(uint32(c)) }

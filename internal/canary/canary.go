@@ -1,26 +1,20 @@
 package canary
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
-	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 	"github.com/leakwatch/leakwatch/internal/ledger"
 	"github.com/leakwatch/leakwatch/internal/local"
 	"github.com/leakwatch/leakwatch/internal/store"
-	"github.com/leakwatch/leakwatch/internal/synth"
 )
 
 // Source is the bank source of every canary capture.
@@ -104,13 +98,14 @@ func Issue(ctx context.Context, st Store, o Options) ([]Issued, store.Transfer, 
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, t, fmt.Errorf("canary: %w", err)
 	}
+	pics, err := drawDistinct(ctx, o)
+	if err != nil {
+		return nil, t, err
+	}
 	issued := make([]Issued, 0, o.Count)
 	var rows []local.ManifestRow
-	for range o.Count {
-		if err := ctx.Err(); err != nil {
-			return nil, t, err
-		}
-		c, err := draw(o)
+	for _, pic := range pics {
+		c, err := write(o, pic)
 		if err != nil {
 			return nil, t, err
 		}
@@ -141,44 +136,20 @@ func Issue(ctx context.Context, st Store, o Options) ([]Issued, store.Transfer, 
 	return issued, t, nil
 }
 
-// maxDraws bounds the draws for one canary that hashes well enough.
-const maxDraws = 8
-
-// draw makes one canary from a fresh secret seed and writes it. A picture
-// too flat for PDQ to hash reliably (whose copies might not be found) is
-// drawn again.
-func draw(o Options) (Issued, error) {
-	var img image.Image
-	for range maxDraws {
-		var b [8]byte
-		if _, err := io.ReadFull(o.Rand, b[:]); err != nil {
-			return Issued{}, fmt.Errorf("canary: random seed: %w", err)
-		}
-		seed := binary.LittleEndian.Uint64(b[:])
-		if o.Kind == "plate" {
-			img, _ = synth.Plate(seed)
-		} else {
-			img = synth.Face(seed)
-		}
-		if pdq.Hash(img).Quality >= pdq.MinQuality {
-			break
-		}
-	}
+// write names one canary and writes its JPEG file (never over an
+// existing file).
+func write(o Options, jpg []byte) (Issued, error) {
 	suffix, err := randomHex(o.Rand, 6)
 	if err != nil {
 		return Issued{}, err
 	}
 	c := Issued{CaptureID: o.IDPrefix + suffix, Kind: o.Kind}
 	c.Path = filepath.Join(o.Out, c.CaptureID+".jpg")
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality}); err != nil {
-		return Issued{}, fmt.Errorf("canary: %w", err)
-	}
 	f, err := os.OpenFile(c.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return Issued{}, fmt.Errorf("canary: %w", err)
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(jpg); err != nil {
 		f.Close()
 		return Issued{}, fmt.Errorf("canary: %w", err)
 	}

@@ -1,7 +1,12 @@
 package canary
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -113,5 +118,65 @@ func TestIssueRefuses(t *testing.T) {
 	}
 	if ts, _ := st.Transfers(ctx, ""); len(ts) != 0 {
 		t.Errorf("refused issues recorded %+v", ts)
+	}
+}
+
+// TestIssueRedrawsLookalikes gives Issue the same secret seed twice: the
+// second draw is the first canary again, so it must be replaced, within
+// one issue and against a canary already in the bank.
+func TestIssueRedrawsLookalikes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	seed := func(s uint64) []byte { return binary.LittleEndian.AppendUint64(nil, s) }
+	// scripted feeds the transfer ID, then the given seeds; IDs and any
+	// further draws come from crypto/rand.
+	issues := byte(0)
+	scripted := func(seeds ...uint64) io.Reader {
+		issues++
+		b := []byte{issues, 0, 0, 0}
+		for _, s := range seeds {
+			b = append(b, seed(s)...)
+		}
+		return io.MultiReader(bytes.NewReader(b), rand.Reader)
+	}
+	bank := filepath.Join(dir, "bank.lwb")
+	issue := func(rec string, r io.Reader, n int) [][]byte {
+		t.Helper()
+		issued, _, err := Issue(ctx, st, Options{Recipient: rec, Count: n, Kind: "plate", Out: filepath.Join(dir, rec), Bank: bank, Rand: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]byte
+		for _, c := range issued {
+			b, err := os.ReadFile(c.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+		return out
+	}
+	const s, u = 0x5eed, 0xbeef
+	within := issue("Acme", scripted(s, s), 2)
+	if bytes.Equal(within[0], within[1]) {
+		t.Error("one issue wrote the same canary twice")
+	}
+	again := issue("Bolt", scripted(s), 1)
+	if bytes.Equal(again[0], within[0]) {
+		t.Error("a canary already enrolled was issued again to another recipient")
+	}
+	// The check passes a draw that matches nothing.
+	fresh := issue("Cole", scripted(u), 1)
+	want, err := drawOne(ctx, Options{Kind: "plate", Rand: bytes.NewReader(seed(u))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh[0], want.jpg) {
+		t.Error("a distinct draw was replaced")
 	}
 }

@@ -1,0 +1,173 @@
+package fingerprint
+
+import (
+	"math"
+
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
+)
+
+// A hash match says where the capture is in the query (the whole query,
+// one of its dihedral variants, or a rectangle of it holding one of the
+// capture's central regions) but a hash sees only the coarse layout: two
+// captures of one scene (the same car body with another plate, one
+// camera's frames) can be as close as a copy. Where the capture's
+// features can be read, the match is checked against them.
+
+// dihedralMap gives, for each pdq.Transform v, where the point (u, v) of
+// the capture (as a fraction of its sides) lies in the query the
+// transform was applied to, as fractions of the query's sides:
+// a = c[0] u + c[1] v + c[2], b = c[3] u + c[4] v + c[5]. Query
+// hash v is that of the query turned by v, so the capture is the query
+// turned by v.
+var dihedralMap = [8][6]float64{
+	pdq.Original:   {1, 0, 0, 0, 1, 0},
+	pdq.Rotate90:   {0, -1, 1, 1, 0, 0},
+	pdq.Rotate180:  {-1, 0, 1, 0, -1, 1},
+	pdq.Rotate270:  {0, 1, 0, -1, 0, 1},
+	pdq.FlipX:      {1, 0, 0, 0, -1, 1},
+	pdq.FlipY:      {-1, 0, 1, 0, 1, 0},
+	pdq.FlipPlus1:  {0, 1, 0, 1, 0, 0},
+	pdq.FlipMinus1: {0, -1, 1, -1, 0, 1},
+}
+
+// placement is the affine map from capture ci's enrolled feature pixels
+// to the query's feature pixels that hash match mt implies, or false when
+// mt implies none that is axis-aligned (a straightened candidate, an
+// imported hash).
+func placement(mt Match, ix *feature.Index, ci uint32, q *queryFeatures) (feature.Placement, bool) {
+	if mt.Algorithm != AlgoPDQ {
+		return feature.Placement{}, false
+	}
+	switch mt.Via {
+	case "", CandidateWindow.String(), CandidateSubImage.String(), ViaPatch:
+	default:
+		return feature.Placement{}, false
+	}
+	v := pdq.Original
+	for i := range dihedralMap {
+		if pdq.Transform(i).String() == mt.Variant {
+			v = pdq.Transform(i)
+		}
+	}
+	// The capture's part that matched, in its feature pixels.
+	cw, ch := ix.CaptureSize(int(ci))
+	cx0, cy0, cx1, cy1 := 0.0, 0.0, cw, ch
+	if mt.Region != 0 {
+		keep, ok := regionKeep(mt.Region)
+		if !ok {
+			return feature.Placement{}, false
+		}
+		cx0, cx1 = cw*(1-keep)/2, cw*(1+keep)/2
+		cy0, cy1 = ch*(1-keep)/2, ch*(1+keep)/2
+	}
+	// The query's part that holds it, in the query's feature pixels.
+	qx0, qy0, qx1, qy1 := 0.0, 0.0, float64(q.q.W), float64(q.q.H)
+	if mt.Rect != nil {
+		qx0, qy0 = float64(mt.Rect[0])/q.toQuery, float64(mt.Rect[1])/q.toQuery
+		qx1, qy1 = float64(mt.Rect[2])/q.toQuery, float64(mt.Rect[3])/q.toQuery
+	}
+	if cx1 <= cx0 || cy1 <= cy0 || qx1 <= qx0 || qy1 <= qy0 {
+		return feature.Placement{}, false
+	}
+	// x -> u = (x-cx0)/cw' -> (a, b) by the transform -> query pixels.
+	d := dihedralMap[v]
+	su, sv := 1/(cx1-cx0), 1/(cy1-cy0)
+	qw, qh := qx1-qx0, qy1-qy0
+	return feature.Placement{
+		qw * d[0] * su, qw * d[1] * sv, qx0 + qw*(d[2]-d[0]*su*cx0-d[1]*sv*cy0),
+		qh * d[3] * su, qh * d[4] * sv, qy0 + qh*(d[5]-d[3]*su*cx0-d[4]*sv*cy0),
+	}, true
+}
+
+// minHashAgreement is the share of a hash match's sites that must read
+// as enrolled where the match places the capture. Copies matched by a
+// hash read at 0.62 or more (keystone, whose corners the axis-aligned
+// placement misses, lowest), generated plates on one car body at
+// 0.03-0.6 (BENCHMARKS.md, "Hash matches read").
+const minHashAgreement = 0.5
+
+// readHashMatches reads, for each hash match in best, the capture's
+// features where the match places the capture, and drops the matches
+// whose reading contradicts them, and those that read clearly worse than
+// another capture placed at the same part of the query (a leaked canary
+// or capture must not also name its look-alike's recipient). The feature
+// route may still find a capture dropped here.
+func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match) {
+	ix := m.bank.featureIndex()
+	if ix.Features() == 0 {
+		return
+	}
+	type read struct {
+		ci    uint32
+		share float64
+		box   [4]float64
+	}
+	var q *queryFeatures
+	var reads []read
+	for ci, mt := range best {
+		if int(ci) >= ix.Captures() {
+			continue
+		}
+		if q == nil {
+			q = lq.features()
+		}
+		p, ok := placement(mt, ix, ci, q)
+		if !ok {
+			continue
+		}
+		r := ix.Read(q.q, int(ci), p)
+		if r.Contradicts(minHashAgreement) {
+			delete(best, ci)
+			continue
+		}
+		mt.SitesRead, mt.SitesAgree = r.Sites, r.Agree
+		best[ci] = mt
+		if r.Sites >= minHashSites {
+			cw, ch := ix.CaptureSize(int(ci))
+			reads = append(reads, read{ci, float64(r.Agree) / float64(r.Sites), outlineOf(p, cw, ch)})
+		}
+	}
+	for _, a := range reads {
+		for _, b := range reads {
+			if b.share > a.share+hashTie && overlap(a.box, b.box) >= samePlaceOverlap {
+				delete(best, a.ci)
+				break
+			}
+		}
+	}
+}
+
+// minHashSites is the fewest sites a reading compares captures on;
+// hashTie is how much lower a capture placed where a better-reading one
+// is may read and still be kept (the same picture enrolled twice reads
+// alike); samePlaceOverlap is the overlap (intersection over union) of
+// two placements that show the same part of the query.
+const (
+	minHashSites     = 12
+	hashTie          = 0.05
+	samePlaceOverlap = 0.5
+)
+
+// outlineOf is the bounding box, in query feature pixels, of a w x h
+// capture placed by p.
+func outlineOf(p feature.Placement, w, h float64) [4]float64 {
+	b := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+	for _, c := range [4][2]float64{{0, 0}, {w, 0}, {0, h}, {w, h}} {
+		x := p[0]*c[0] + p[1]*c[1] + p[2]
+		y := p[3]*c[0] + p[4]*c[1] + p[5]
+		b[0], b[1], b[2], b[3] = min(b[0], x), min(b[1], y), max(b[2], x), max(b[3], y)
+	}
+	return b
+}
+
+// overlap is the intersection over union of two boxes.
+func overlap(a, b [4]float64) float64 {
+	iw := min(a[2], b[2]) - max(a[0], b[0])
+	ih := min(a[3], b[3]) - max(a[1], b[1])
+	if iw <= 0 || ih <= 0 {
+		return 0
+	}
+	inter := iw * ih
+	return inter / ((a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - inter)
+}

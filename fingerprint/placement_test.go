@@ -1,0 +1,138 @@
+package fingerprint
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/jpeg"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/fixtures/imagegen"
+	"github.com/leakwatch/leakwatch/fixtures/photos"
+	"github.com/leakwatch/leakwatch/fixtures/transform"
+)
+
+// TestHashPlacementReadsEveryVariant turns and mirrors a photograph in
+// each of the 8 ways the whole-image hash finds, and crops it to one of
+// the enrolled central regions: the placement each hash match implies
+// must put the capture's features where the copy shows them.
+func TestHashPlacementReadsEveryVariant(t *testing.T) {
+	p := photoNamed(t, "lake-hills")
+	e, err := EnrollImage(p.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Capture = Capture{ID: p.Name}
+	b := NewBank()
+	if err := b.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	b.BuildIndex()
+	m := NewMatcher(b, DefaultMatchOptions())
+	transpose := func(img image.Image) image.Image { return transform.FlipH(transform.Rotate90(img)) }
+	keep, _ := regionKeep(3)
+	for _, tc := range []struct {
+		name string
+		fn   func(image.Image) image.Image
+	}{
+		{"original", func(i image.Image) image.Image { return i }},
+		{"rotate90", transform.Rotate90},
+		{"rotate180", transform.Rotate180},
+		{"rotate270", transform.Rotate270},
+		{"fliph", transform.FlipH},
+		{"flipv", transform.FlipV},
+		{"transpose", transpose},
+		{"antitranspose", func(i image.Image) image.Image { return transform.Rotate180(transpose(i)) }},
+		{"region", transform.CentreCrop(keep)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fp, err := Compute(transform.JPEG(85)(tc.fn(p.Image)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, err := m.Match(fp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) != 1 || ms[0].Algorithm != AlgoPDQ {
+				t.Fatalf("matches %+v, want one hash match", ms)
+			}
+			mt := ms[0]
+			if mt.SitesRead < 16 || float64(mt.SitesAgree) < 0.9*float64(mt.SitesRead) {
+				t.Errorf("%s (%s, region %d): %d of %d features read as enrolled", mt.Variant, mt.Via, mt.Region, mt.SitesAgree, mt.SitesRead)
+			}
+		})
+	}
+}
+
+// TestHashMatchesOfLookalikesAreRefused enrolls generated plates that are
+// pairwise within PDQ's whole-image radius (one car body, other plate
+// text): each, queried as a JPEG file is by match, must match itself and
+// not the other, and so must a resized, recompressed copy of each.
+func TestHashMatchesOfLookalikesAreRefused(t *testing.T) {
+	// Seeds of plates found to lie within the radius of each other; the
+	// test checks that they still do.
+	pairs := [][2]uint64{{117, 202}, {177, 187}, {71, 241}, {96, 235}}
+	seed := func(i uint64) uint64 { return i*7919 + 13 }
+	b := NewBank()
+	imgs := map[uint64]image.Image{}
+	hashes := map[uint64]Enrollment{}
+	for _, pr := range pairs {
+		for _, i := range pr {
+			img, _ := imagegen.Plate(seed(i))
+			imgs[i] = transform.JPEG(92)(img)
+			e, err := EnrollImage(imgs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Capture = Capture{ID: string(rune('a' + len(hashes)))}
+			hashes[i] = e
+			if err := b.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d := hashes[pr[0]].PDQ[0].Hash.Distance(hashes[pr[1]].PDQ[0].Hash); d > DefaultMatchOptions().PDQRadius {
+			t.Fatalf("plates %d and %d are %d bits apart: the generator changed, pick new pairs", pr[0], pr[1], d)
+		}
+	}
+	b.BuildIndex()
+	m := NewMatcher(b, DefaultMatchOptions())
+	for i, img := range imgs {
+		for _, q := range []struct {
+			name string
+			img  image.Image
+		}{{"itself", img}, {"copy", transform.JPEG(70)(transform.Resize(0.6)(img))}} {
+			var buf bytes.Buffer
+			if err := jpeg.Encode(&buf, q.img, &jpeg.Options{Quality: 92}); err != nil {
+				t.Fatal(err)
+			}
+			d, err := DecodeContext(context.Background(), &buf, DefaultLimits(), ForQuery())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fp, err := Compute(d.Image, SourceSize(d.Width, d.Height))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, err := m.Match(fp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := hashes[i].Capture.ID
+			if len(ms) != 1 || ms[0].CaptureID != want || ms[0].Algorithm != AlgoPDQ {
+				t.Errorf("plate %d, %s: matches %+v, want only %s by its hash", i, q.name, ms, want)
+			}
+		}
+	}
+}
+
+func photoNamed(t *testing.T, name string) photos.Photo {
+	t.Helper()
+	for _, p := range photos.All() {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no fixture photograph %q", name)
+	return photos.Photo{}
+}
