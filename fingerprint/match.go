@@ -187,6 +187,10 @@ type MatchStats struct {
 	// FeatureEntries counts index entries the feature route compared,
 	// FeatureVerified the captures it verified geometrically.
 	FeatureEntries, FeatureVerified int
+	// FeatureUnread counts captures with a plausible feature model that
+	// the reading budget (8 per query) left unread: a degraded copy among
+	// them may have been missed.
+	FeatureUnread int
 }
 
 // MatchStats is Match, also reporting what the bounds left undone, so a
@@ -286,7 +290,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 						best[ci] = mt
 					}
 				})
-				stats.FeatureEntries, stats.FeatureVerified = st.Entries, st.Verified
+				stats.FeatureEntries, stats.FeatureVerified, stats.FeatureUnread = st.Entries, st.Verified, st.Unread
 			}
 		}
 	}

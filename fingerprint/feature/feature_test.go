@@ -272,3 +272,27 @@ func TestSearchFindsScreenPhotos(t *testing.T) {
 		t.Errorf("found %d of %d screen photos, want >= 60%%", found, len(all))
 	}
 }
+
+// TestSearchCountsUnreadCaptures degrades each photograph until the index's
+// model fails and captures are read instead: with one read allowed, the
+// plausible captures left over are counted; with a budget larger than the
+// bank, none are.
+func TestSearchCountsUnreadCaptures(t *testing.T) {
+	all, ix := enrollAll(t)
+	unread := map[int]int{}
+	for _, maxRead := range []int{1, len(all) + 1} {
+		o := feature.DefaultSearchOptions()
+		o.MaxRead = maxRead
+		for i, p := range all {
+			q := transform.Chain(transform.Stickers(0.15, uint64(i)), transform.RotateKeep(7, color.Black), transform.Resize(0.8), transform.JPEG(75))(p.Image)
+			_, st := ix.Search(feature.ExtractQuery(feature.GrayFromImage(q), feature.QueryOptions()), o)
+			if st.Read > maxRead {
+				t.Errorf("%s: %d captures read, budget %d", p.Name, st.Read, maxRead)
+			}
+			unread[maxRead] += st.Unread
+		}
+	}
+	if unread[1] == 0 || unread[len(all)+1] != 0 {
+		t.Errorf("captures left unread: %d with one read allowed, %d with %d", unread[1], unread[len(all)+1], len(all)+1)
+	}
+}

@@ -95,6 +95,12 @@ type SearchStats struct {
 	// Read counts captures whose features were read where a model put
 	// them.
 	Read int
+	// Unread counts captures with a plausible model that MaxRead left
+	// unread: a copy among them may have been missed. (Captures beyond
+	// MaxVerify are not counted: the shortlist is ranked by
+	// correspondences, and in a bank of hundreds every query has
+	// hundreds of captures with a few chance ones.)
+	Unread int
 }
 
 // Search matches query keypoints (found in a qw x qh image) against the
@@ -289,8 +295,13 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		reads = nil
 	}
 	var read []Hit
-	for _, c := range reads {
+	for i, c := range reads {
 		if st.Read >= o.MaxRead {
+			for _, u := range reads[i:] {
+				if !math.IsInf(u.nfa, 1) {
+					st.Unread++
+				}
+			}
 			break
 		}
 		// A model whose detected inliers are too few for the share rule

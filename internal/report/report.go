@@ -63,7 +63,10 @@ type Summary struct {
 	// verification budget (fingerprint.MatchStats): a copy among the
 	// leads left unchecked may have been missed.
 	PatchLimited int64 `json:"patch_limited"`
-	Matches      int64 `json:"matches"`
+	// FeatureLimited counts images with more plausible feature models
+	// than the reading budget (fingerprint.MatchStats.FeatureUnread).
+	FeatureLimited int64 `json:"feature_limited"`
+	Matches        int64 `json:"matches"`
 	// Silenced counts matches left out because their (capture, file)
 	// pair was dismissed or is in the baseline.
 	Silenced    int64            `json:"silenced,omitempty"`
@@ -137,6 +140,9 @@ func (f Finished) Lines() []string {
 	}
 	if sum.PatchLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images raised more patch leads than the verification budget: an uneven crop among them may have been missed (README, Match policy)", sum.PatchLimited))
+	}
+	if sum.FeatureLimited > 0 {
+		out = append(out, fmt.Sprintf("%d images had more plausible feature matches than the reading budget: a degraded copy among them may have been missed (README, Match policy)", sum.FeatureLimited))
 	}
 	for _, c := range sum.Incidents {
 		state := "updated"

@@ -550,6 +550,10 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint
 		s.count(func(x *report.Summary) { x.PatchLimited++ })
 		s.log.Warn("patch leads left unverified (verification budget used up)", "url", w.url, "archive_path", w.archivePath, "leads", stats.PatchLeadsSkipped)
 	}
+	if stats.FeatureUnread > 0 {
+		s.count(func(x *report.Summary) { x.FeatureLimited++ })
+		s.log.Warn("captures left unread (feature reading budget used up)", "url", w.url, "archive_path", w.archivePath, "captures", stats.FeatureUnread)
+	}
 	if errors.Is(err, fingerprint.ErrLowQuality) {
 		s.count(func(x *report.Summary) { x.Unhashable++ })
 		s.log.Info("unhashable image", "url", w.url, "archive_path", w.archivePath, "quality", fp.PDQ.Quality)
