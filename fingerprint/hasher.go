@@ -141,6 +141,11 @@ type Fingerprint struct {
 	// WholeOnly records that the candidates were not computed
 	// (ComputeWhole), as opposed to an image that has none.
 	WholeOnly bool
+	// Refused names the captures whose hash match a reading of this
+	// image's features refused when it was matched (MatchStats.Refused).
+	// A fingerprint without the image's pixels (one from a cache) cannot
+	// be read again: Match keeps these captures refused for it.
+	Refused []string
 	// local holds the query's working plane for uneven-crop matching
 	// (patches.go; the patches themselves are computed on first use).
 	// Only a freshly computed fingerprint has it: a decoded cache entry

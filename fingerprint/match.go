@@ -187,6 +187,10 @@ type MatchStats struct {
 	// FeatureEntries counts index entries the feature route compared,
 	// FeatureVerified the captures it verified geometrically.
 	FeatureEntries, FeatureVerified int
+	// Refused names the captures whose hash match the reading of the
+	// query's features refused; keep it with a cached fingerprint
+	// (Fingerprint.Refused).
+	Refused []string
 	// FeatureUnread counts captures with a plausible feature model that
 	// the reading budget (8 per query) left unread: a degraded copy among
 	// them may have been missed.
@@ -275,8 +279,18 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	if o.SubImages && o.Patches && fp.local != nil && m.bank.Patches() > 0 {
 		stats.PatchLeadsSkipped = m.matchPatches(fp.local, best, offer)
 	}
-	if !o.NoFeatures && fp.local != nil && len(best) > 0 {
-		m.readHashMatches(fp.local, best)
+	switch {
+	case !o.NoFeatures && fp.local != nil && len(best) > 0:
+		for _, ci := range m.readHashMatches(fp.local, best) {
+			stats.Refused = append(stats.Refused, m.bank.Capture(ci).ID)
+		}
+		slices.Sort(stats.Refused)
+	case fp.local == nil && len(fp.Refused) > 0:
+		for ci := range best {
+			if slices.Contains(fp.Refused, m.bank.Capture(ci).ID) {
+				delete(best, ci)
+			}
+		}
 	}
 	if !o.NoFeatures && fp.local != nil {
 		// The query's features are computed here, on first use: a bank

@@ -114,13 +114,21 @@ func TestHashMatchesOfLookalikesAreRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ms, err := m.Match(fp)
+			ms, st, err := m.MatchStats(fp)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := hashes[i].Capture.ID
 			if len(ms) != 1 || ms[0].CaptureID != want || ms[0].Algorithm != AlgoPDQ {
 				t.Errorf("plate %d, %s: matches %+v, want only %s by its hash", i, q.name, ms, want)
+			}
+			// A cached fingerprint has no pixels to read: the refusals
+			// travel with it.
+			cached := fp
+			cached.local = nil
+			cached.Refused = st.Refused
+			if ms, err := m.Match(cached); err != nil || len(ms) != 1 || ms[0].CaptureID != want {
+				t.Errorf("plate %d, %s, cached with refusals %v: matches %+v, %v", i, q.name, st.Refused, ms, err)
 			}
 		}
 	}

@@ -11,7 +11,15 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
-// Cached fingerprints, version 4 (big-endian):
+// Cached fingerprints, version 5 (big-endian):
+//
+//	version (1 byte, 5), patched-at (8), refused count (2, at most
+//	fpMaxRefused), then per refused capture its ID's length (2, at most
+//	fpMaxRefusedID) and bytes (fingerprint.Fingerprint.Refused: captures
+//	whose hash match a reading of the image refused), then the version 3
+//	body.
+//
+// Version 4 is version 5 without the refused captures (read as none):
 //
 //	version (1 byte, 4), patched-at (8: Unix seconds at which the image's
 //	keypoint patches were computed and matched, 0 if they were not),
@@ -34,8 +42,12 @@ import (
 const fpNoCandidates = 255
 
 const (
-	fpCodecVersion   = 4
+	fpCodecVersion   = 5
+	fpV4             = 4
 	fpV3             = 3
+	fpMaxRefused     = 256
+	fpMaxRefusedID   = 1024
+	fpRefusedSize    = 2 // the count; none refused
 	fpPatchedAtSize  = 8
 	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1 + 8*32 + 1 // version 3
 	fpCandidateSize  = 1 + 1 + 1 + 4*2 + 32
@@ -46,17 +58,56 @@ const (
 var errFPVersion = errors.New("cached fingerprint has an old or unknown encoding")
 
 // encodeFP encodes fp for the cache; patchedAt is when its keypoint
-// patches were matched against the bank (zero: they were not).
+// patches were matched against the bank (zero: they were not). It returns
+// nil for a fingerprint whose refused captures do not fit: caching it
+// without them would let their matches back.
 func encodeFP(fp fingerprint.Fingerprint, patchedAt time.Time) []byte {
 	var ts uint64
 	if !patchedAt.IsZero() && patchedAt.Unix() > 0 {
 		ts = uint64(patchedAt.Unix())
 	}
+	if len(fp.Refused) > fpMaxRefused {
+		return nil
+	}
 	body := encodeFPv3(fp)
-	out := make([]byte, 0, len(body)+fpPatchedAtSize)
+	out := make([]byte, 0, len(body)+fpPatchedAtSize+fpRefusedSize)
 	out = append(out, fpCodecVersion)
 	out = binary.BigEndian.AppendUint64(out, ts)
+	out = binary.BigEndian.AppendUint16(out, uint16(len(fp.Refused)))
+	for _, id := range fp.Refused {
+		if len(id) > fpMaxRefusedID {
+			return nil
+		}
+		out = binary.BigEndian.AppendUint16(out, uint16(len(id)))
+		out = append(out, id...)
+	}
 	return append(out, body[1:]...)
+}
+
+// decodeRefused reads the refused captures of a version 5 entry and
+// returns the rest.
+func decodeRefused(b []byte) ([]string, []byte, error) {
+	if len(b) < fpRefusedSize {
+		return nil, nil, fmt.Errorf("cached fingerprint: no refused count")
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if n > fpMaxRefused {
+		return nil, nil, fmt.Errorf("cached fingerprint: %d refused captures", n)
+	}
+	b = b[2:]
+	var out []string
+	for range n {
+		if len(b) < 2 {
+			return nil, nil, fmt.Errorf("cached fingerprint: refused captures cut short")
+		}
+		l := int(binary.BigEndian.Uint16(b))
+		if l > fpMaxRefusedID || len(b) < 2+l {
+			return nil, nil, fmt.Errorf("cached fingerprint: refused capture ID of %d bytes", l)
+		}
+		out = append(out, string(b[2:2+l]))
+		b = b[2+l:]
+	}
+	return out, b, nil
 }
 
 func encodeFPv3(fp fingerprint.Fingerprint) []byte {
@@ -97,7 +148,7 @@ func encodeFPv3(fp fingerprint.Fingerprint) []byte {
 // decodeFP decodes a cached fingerprint and when its patches were matched
 // (zero if never).
 func decodeFP(b []byte) (fingerprint.Fingerprint, time.Time, error) {
-	if len(b) == 0 || (b[0] != fpCodecVersion && b[0] != fpV3) {
+	if len(b) == 0 || (b[0] != fpCodecVersion && b[0] != fpV4 && b[0] != fpV3) {
 		return fingerprint.Fingerprint{}, time.Time{}, errFPVersion
 	}
 	if b[0] == fpV3 {
@@ -115,12 +166,21 @@ func decodeFP(b []byte) (fingerprint.Fingerprint, time.Time, error) {
 	if ts > 0 {
 		at = time.Unix(int64(ts), 0).UTC()
 	}
-	v3 := make([]byte, 0, len(b)-fpPatchedAtSize)
+	rest := b[1+fpPatchedAtSize:]
+	var refused []string
+	if b[0] == fpCodecVersion {
+		var err error
+		if refused, rest, err = decodeRefused(rest); err != nil {
+			return fingerprint.Fingerprint{}, time.Time{}, err
+		}
+	}
+	v3 := make([]byte, 0, 1+len(rest))
 	v3 = append(v3, fpV3)
-	fp, err := decodeFPv3(append(v3, b[1+fpPatchedAtSize:]...))
+	fp, err := decodeFPv3(append(v3, rest...))
 	if err != nil {
 		return fingerprint.Fingerprint{}, time.Time{}, err
 	}
+	fp.Refused = refused
 	return fp, at, nil
 }
 

@@ -37,6 +37,7 @@ func TestFPCodecRoundTrip(t *testing.T) {
 		{"candidates", full},
 		{"reference hashes", withRef},
 		{"candidates not computed", fingerprint.Fingerprint{PHash: 9, WholeOnly: true}},
+		{"refused captures", fingerprint.Fingerprint{PHash: 11, Refused: []string{"plate-0001", "", "☃"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,13 +53,23 @@ func TestFPCodecRoundTrip(t *testing.T) {
 			if !gotAt.Equal(at) {
 				t.Errorf("patched-at %v, want %v", gotAt, at)
 			}
-			// A version 3 entry (before patches) reads as never patch-matched.
+			// Versions 3 and 4 (before refusals) read as none refused;
+			// version 3 (before patches) as never patch-matched.
+			noRefused := tt.fp
+			noRefused.Refused = nil
 			v3, v3At, err := decodeFP(encodeFPv3(tt.fp))
 			if err != nil || !v3At.IsZero() {
 				t.Fatalf("version 3: %v, patched-at %v", err, v3At)
 			}
-			if d := cmp.Diff(tt.fp, v3, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
+			if d := cmp.Diff(noRefused, v3, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
 				t.Errorf("version 3 (-want +got):\n%s", d)
+			}
+			v4, v4At, err := decodeFP(asV4(encodeFP(noRefused, at)))
+			if err != nil || !v4At.Equal(at) {
+				t.Fatalf("version 4: %v, patched-at %v", err, v4At)
+			}
+			if d := cmp.Diff(noRefused, v4, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
+				t.Errorf("version 4 (-want +got):\n%s", d)
 			}
 		})
 	}
@@ -71,7 +82,7 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 		fp.Candidates[i] = fingerprint.Candidate{Kind: fingerprint.CandidateWindow, Quality: 300, Rect: image.Rect(-5, 0, 70000, 1)}
 	}
 	b := encodeFP(fp, time.Time{})
-	if len(b) > fpMaxEncodedSize+fpPatchedAtSize {
+	if len(b) > fpMaxEncodedSize+fpPatchedAtSize+fpRefusedSize {
 		t.Fatalf("encoded %d bytes, bound is %d", len(b), fpMaxEncodedSize)
 	}
 	got, _, err := decodeFP(b)
@@ -89,7 +100,12 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 
 func TestFPCodecRejects(t *testing.T) {
 	good := encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}}, time.Time{})
-	head := fpPatchedAtSize + fpHeaderSize
+	head := fpPatchedAtSize + fpRefusedSize + fpHeaderSize
+	refused := encodeFP(fingerprint.Fingerprint{Refused: []string{"abc"}}, time.Time{})
+	refusedCut := bytes.Clone(refused)
+	refusedCut[1+fpPatchedAtSize+3] = 200 // the ID runs past the entry
+	tooMany := bytes.Clone(good)
+	tooMany[1+fpPatchedAtSize] = 0xff
 	badKind := bytes.Clone(good)
 	badKind[head] = 9
 	badRegion := bytes.Clone(good)
@@ -109,6 +125,8 @@ func TestFPCodecRejects(t *testing.T) {
 		{"truncated candidate", good[:len(good)-1], false},
 		{"trailing byte", append(bytes.Clone(good), 0), false},
 		{"unknown kind", badKind, false},
+		{"refused ID past the end", refusedCut, false},
+		{"too many refused", tooMany, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +149,7 @@ func FuzzDecodeFP(f *testing.F) {
 		{Kind: fingerprint.CandidateSubImage, Quality: 80, Rect: image.Rect(1, 2, 3, 4)},
 		{Kind: fingerprint.CandidateStraightened, Region: 2},
 	}}, time.Unix(1764000000, 0)))
+	f.Add(encodeFP(fingerprint.Fingerprint{Refused: []string{"cap-1", "cap-2"}}, time.Time{}))
 	f.Add([]byte{2})
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -139,11 +158,20 @@ func FuzzDecodeFP(f *testing.F) {
 			return
 		}
 		again := encodeFP(fp, at)
-		if b[0] == fpV3 {
+		switch b[0] {
+		case fpV3:
 			again = encodeFPv3(fp)
+		case fpV4:
+			again = asV4(again)
 		}
 		if !bytes.Equal(again, b) {
 			t.Fatalf("re-encoding differs:\n%x\n%x", b, again)
 		}
 	})
+}
+
+// asV4 is a version 5 entry with no refused captures as version 4 wrote it.
+func asV4(b []byte) []byte {
+	out := append([]byte{fpV4}, b[1:1+fpPatchedAtSize]...)
+	return append(out, b[1+fpPatchedAtSize+fpRefusedSize:]...)
 }

@@ -101,5 +101,5 @@ func (s *scanner) unchanged(ctx context.Context, a crawler.Asset) error {
 		return fmt.Errorf("cached fingerprint of %s: %w", a.URL, err)
 	}
 	s.count(func(x *report.Summary) { x.Images++; x.Cached++ })
-	return s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, fp, nil)
+	return s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, &fp, nil)
 }

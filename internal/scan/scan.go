@@ -468,13 +468,13 @@ func (s *scanner) still(ctx context.Context, w where, data []byte, remember bool
 	} else {
 		s.count(func(x *report.Summary) { x.Hashed++ })
 	}
-	err = s.match(ctx, w, sha, fp, data)
+	err = s.match(ctx, w, sha, &fp, data)
 	// The cache says the image's patches and features were matched: only
 	// true once its matches are recorded. Cached before that, a match that
 	// the store could not record (and that the next attempt finds only
 	// from the pixels) would be lost for good.
 	if cache != nil && !errors.Is(err, ErrStorage) {
-		cache()
+		cache(fp)
 	}
 	return err
 }
@@ -519,7 +519,7 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 			fw.url += fmt.Sprintf("#frame=%d", i+1)
 		}
 		// Matched before the next frame is drawn: the canvas is shared.
-		return s.match(ctx, fw, sha, fp, data)
+		return s.match(ctx, fw, sha, &fp, data)
 	})
 	if errors.Is(err, imagefile.ErrTooManyPixels) {
 		return fmt.Errorf("%w: %w", fingerprint.ErrTooManyPixels, err)
@@ -544,8 +544,12 @@ var ErrFrameLimit = errors.New("frame limit reached")
 // match matches one fingerprint and records the matches as evidence;
 // data is the image's bytes (nil when matched from the cache), for the
 // evidence locker.
-func (s *scanner) match(ctx context.Context, w where, sha string, fp fingerprint.Fingerprint, data []byte) error {
-	ms, stats, err := s.matcher.MatchStats(fp)
+func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprint.Fingerprint, data []byte) error {
+	ms, stats, err := s.matcher.MatchStats(*fp)
+	if fp.HasPatches() {
+		// Kept with the cached fingerprint, which cannot be read again.
+		fp.Refused = stats.Refused
+	}
 	if stats.PatchLeadsSkipped > 0 {
 		s.count(func(x *report.Summary) { x.PatchLimited++ })
 		s.log.Warn("patch leads left unverified (verification budget used up)", "url", w.url, "archive_path", w.archivePath, "leads", stats.PatchLeadsSkipped)
@@ -644,7 +648,7 @@ func (s *scanner) cacheUsable(fp fingerprint.Fingerprint, patchedAt time.Time) b
 // fingerprint returns the cached fingerprint for sha or computes it; a
 // computed one comes with cache, which stores it for next time (to be
 // called once it has been matched and its matches recorded).
-func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp fingerprint.Fingerprint, cached bool, cache func(), err error) {
+func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp fingerprint.Fingerprint, cached bool, cache func(fingerprint.Fingerprint), err error) {
 	if blob, msg, ok, err := s.cfg.Store.SeenAsset(ctx, sha); err == nil && ok {
 		if msg != "" {
 			return fingerprint.Fingerprint{}, true, nil, errors.New(msg)
@@ -703,8 +707,12 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 	if s.patches && fp.HasPatches() {
 		patchedAt = s.cfg.Now() // matched next, against this bank
 	}
-	return fp, false, func() {
-		if err := s.cfg.Store.RecordAsset(ctx, sha, encodeFP(fp, patchedAt), ""); err != nil {
+	return fp, false, func(matched fingerprint.Fingerprint) {
+		blob := encodeFP(matched, patchedAt)
+		if blob == nil {
+			return // matched from the pixels again next time
+		}
+		if err := s.cfg.Store.RecordAsset(ctx, sha, blob, ""); err != nil {
 			s.log.Warn("cache fingerprint", "err", err)
 		}
 	}, nil
