@@ -23,12 +23,7 @@ import (
 // finds itself and nothing else, so a canary names one recipient only.
 func TestCanariesAreDistinct(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "lw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := tempStore(t)
 	bank := filepath.Join(dir, "bank.lwb")
 	owner := map[string]string{}
 	var files []string
@@ -95,12 +90,7 @@ func TestCanariesAreDistinct(t *testing.T) {
 
 func TestIssueRefuses(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "lw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := tempStore(t)
 	ok := Options{Recipient: "Acme", Count: 1, Kind: "face", Out: dir, Bank: filepath.Join(dir, "b.lwb")}
 	for name, mod := range map[string]func(*Options){
 		"no recipient": func(o *Options) { o.Recipient = "" },
@@ -126,12 +116,7 @@ func TestIssueRefuses(t *testing.T) {
 // one issue and against a canary already in the bank.
 func TestIssueRedrawsLookalikes(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "lw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := tempStore(t)
 	seed := func(s uint64) []byte { return binary.LittleEndian.AppendUint64(nil, s) }
 	// scripted feeds the transfer ID, then the given seeds; IDs and any
 	// further draws come from crypto/rand.
@@ -179,4 +164,16 @@ func TestIssueRedrawsLookalikes(t *testing.T) {
 	if !bytes.Equal(fresh[0], want.jpg) {
 		t.Error("a distinct draw was replaced")
 	}
+}
+
+// tempStore opens a store in a temporary directory, which it returns.
+func tempStore(t *testing.T) (string, *store.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return dir, st
 }
