@@ -203,7 +203,13 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	o := m.opts
 	var stats MatchStats
 	best := map[uint32]Match{}
+	// every hash match offered per capture: each is a placement the
+	// reading may try.
+	offered := map[uint32][]Match{}
 	offer := func(ci uint32, mt Match) {
+		if len(offered[ci]) < maxPlacements {
+			offered[ci] = append(offered[ci], mt)
+		}
 		cur, seen := best[ci]
 		if !seen || mt.Distance < cur.Distance || (mt.Distance == cur.Distance && mt.Via == "" && cur.Via != "") {
 			best[ci] = mt
@@ -281,7 +287,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	}
 	switch {
 	case !o.NoFeatures && fp.local != nil && len(best) > 0:
-		for _, ci := range m.readHashMatches(fp.local, best) {
+		for _, ci := range m.readHashMatches(fp.local, best, offered) {
 			stats.Refused = append(stats.Refused, m.bank.Capture(ci).ID)
 		}
 		slices.Sort(stats.Refused)

@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"math"
+	"slices"
 
 	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
@@ -92,9 +93,11 @@ const minHashAgreement = 0.5
 // whose reading contradicts them, and those that read clearly worse than
 // another capture placed at the same part of the query (a leaked canary
 // or capture must not also name its look-alike's recipient). The feature
-// route may still find a capture dropped here. It returns the captures
-// dropped.
-func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match) (refused []uint32) {
+// route may still find a capture dropped here. A capture is read at
+// each placement its hash matches offered (closest first) until one
+// does not contradict it: the closest hash of a near-symmetric picture
+// may be its mirror image. It returns the captures dropped.
+func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, offered map[uint32][]Match) (refused []uint32) {
 	ix := m.bank.featureIndex()
 	if ix.Features() == 0 {
 		return nil
@@ -113,14 +116,28 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match) (re
 		if q == nil {
 			q = lq.features()
 		}
-		p, ok := placement(mt, ix, ci, q)
-		if !ok {
-			continue
+		alts := slices.Clone(offered[ci])
+		slices.SortStableFunc(alts, func(a, b Match) int { return a.Distance - b.Distance })
+		var p feature.Placement
+		var r feature.Reading
+		found := false
+		for _, c := range append([]Match{mt}, alts...) {
+			cp, ok := placement(c, ix, ci, q)
+			if !ok {
+				continue
+			}
+			if cr := ix.Read(q.q, int(ci), cp); !cr.Contradicts(minHashAgreement) {
+				mt, p, r, found = c, cp, cr, true
+				break
+			}
 		}
-		r := ix.Read(q.q, int(ci), p)
-		if r.Contradicts(minHashAgreement) {
-			delete(best, ci)
-			refused = append(refused, ci)
+		if !found {
+			// Refused when the closest match could be read; a closest
+			// match that cannot (a straightened candidate) stands unread.
+			if _, ok := placement(mt, ix, ci, q); ok {
+				delete(best, ci)
+				refused = append(refused, ci)
+			}
 			continue
 		}
 		mt.SitesRead, mt.SitesAgree = r.Sites, r.Agree
@@ -145,6 +162,10 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match) (re
 	}
 	return refused
 }
+
+// maxPlacements bounds the hash matches kept per capture for the reading
+// to try.
+const maxPlacements = 16
 
 // minHashSites is the fewest sites a reading compares captures on;
 // hashTie is how much lower a capture placed where a better-reading one

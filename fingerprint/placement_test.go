@@ -144,3 +144,45 @@ func photoNamed(t *testing.T, name string) photos.Photo {
 	t.Fatalf("no fixture photograph %q", name)
 	return photos.Photo{}
 }
+
+// TestHashReadingTriesEveryPlacement: a capture whose closest hash match
+// places it wrongly (here, turned half round) is kept at another
+// placement its hash matches offered, and refused when none reads.
+func TestHashReadingTriesEveryPlacement(t *testing.T) {
+	p := photoNamed(t, "lake-hills")
+	e, err := EnrollImage(p.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Capture = Capture{ID: p.Name}
+	b := NewBank()
+	if err := b.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	b.BuildIndex()
+	m := NewMatcher(b, DefaultMatchOptions())
+	fp, err := Compute(p.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := Match{Algorithm: AlgoPDQ, Variant: "rotate180", Distance: 5}
+	right := Match{Algorithm: AlgoPDQ, Variant: "original", Distance: 10}
+	for _, tc := range []struct {
+		name    string
+		offered []Match
+		kept    bool
+	}{
+		{"another placement reads", []Match{wrong, right}, true},
+		{"none reads", []Match{wrong}, false},
+	} {
+		best := map[uint32]Match{0: wrong}
+		refused := m.readHashMatches(fp.local, best, map[uint32][]Match{0: tc.offered})
+		got, kept := best[0]
+		if kept != tc.kept || (len(refused) == 0) != tc.kept {
+			t.Errorf("%s: kept %v, refused %v; want kept %v", tc.name, kept, refused, tc.kept)
+		}
+		if kept && (got.Variant != "original" || got.SitesAgree < 32) {
+			t.Errorf("%s: kept %+v", tc.name, got)
+		}
+	}
+}

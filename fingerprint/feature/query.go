@@ -256,6 +256,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		cap uint32
 		vo  VerifyOptions
 		nfa float64
+		v   Verdict // the index's model, when plausible
 	}
 	var reads []toRead
 	for x, a := range all {
@@ -274,7 +275,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 			continue
 		}
 		if v.LogNFA <= plausibleLogNFA {
-			reads = append(reads, toRead{a.cap, a.vo, v.LogNFA})
+			reads = append(reads, toRead{a.cap, a.vo, v.LogNFA, v})
 			queued[a.cap] = true
 		}
 	}
@@ -288,7 +289,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 			break
 		}
 		if !queued[c.cap] {
-			reads = append(reads, toRead{c.cap, ix.verifyOptions(c.cap, qw, qh, minScale, o), math.Inf(1)})
+			reads = append(reads, toRead{cap: c.cap, vo: ix.verifyOptions(c.cap, qw, qh, minScale, o), nfa: math.Inf(1)})
 		}
 	}
 	if len(query.levels) == 0 {
@@ -297,8 +298,10 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	var read []Hit
 	for i, c := range reads {
 		if st.Read >= o.MaxRead {
+			// A capture placed where a match already is would not be
+			// read anyway (another frame of the same camera).
 			for _, u := range reads[i:] {
-				if !math.IsInf(u.nfa, 1) {
+				if !math.IsInf(u.nfa, 1) && !slices.ContainsFunc(hits, func(h Hit) bool { return samePlace(h.Verdict, u.v) }) {
 					st.Unread++
 				}
 			}
