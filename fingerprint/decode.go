@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,19 +49,44 @@ type Limits struct {
 	MaxTIFFRowBytes     int
 	MaxTIFFBlocks       int
 	MaxTIFFPaddedPixels int64
+	// MaxFullDecodeBytes bounds the memory of a GIF or WebP decode, which
+	// the libraries make at full size, estimated from the header before
+	// decoding (fullDecodeBytes); 0 means DefaultMaxFullDecodeBytes.
+	MaxFullDecodeBytes int64
 }
+
+// DefaultMaxFullDecodeBytes is Limits.MaxFullDecodeBytes's default: a
+// GIF of up to 64 megapixels (a byte a pixel) passes, a lossy WebP of up
+// to 32 and a lossless one of up to 16.
+const DefaultMaxFullDecodeBytes = 64_000_000
 
 // DefaultLimits returns limits suited to photographs: 64 MiB encoded and 50
 // megapixels, and the JPEG decoder's default bounds. A JPEG decoded at the
 // working size (ForQuery, ForEnroll) then needs at most about 40 MB (a
 // 50-megapixel CMYK progressive file) and a PNG, TIFF or BMP about 4 MB;
-// GIF and WebP are decoded at full size (about 200 MB as RGBA in the
-// worst case).
+// GIF and WebP are decoded at full size, within MaxFullDecodeBytes.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: 64 << 20, MaxPixels: 50_000_000,
 		MaxScans: jpeg.DefaultMaxScans, MaxCoefBytes: jpeg.DefaultMaxCoefBytes, MaxDecodedPixels: jpeg.DefaultMaxPixels,
 		MaxPNGChunks: png.DefaultMaxChunks, MaxPNGChunkBytes: png.DefaultMaxChunkBytes, MaxPNGRowBytes: png.DefaultMaxRowBytes,
-		MaxTIFFRowBytes: tiff.DefaultMaxRowBytes, MaxTIFFBlocks: tiff.DefaultMaxBlocks}
+		MaxTIFFRowBytes: tiff.DefaultMaxRowBytes, MaxTIFFBlocks: tiff.DefaultMaxBlocks, MaxFullDecodeBytes: DefaultMaxFullDecodeBytes}
+}
+
+// fullDecodeBytes estimates the peak memory of decoding a w x h image of
+// format f at full size, from what the library decodes into (measured in
+// BENCHMARKS.md, "GIF and WebP": 49 MB, 89 MB and 196 MB at 49
+// megapixels): a byte a pixel for a GIF (*image.Paletted), two for a
+// lossy WebP without alpha (*image.YCbCr 4:2:0 and the decoder's
+// buffers), four for any other WebP (*image.NRGBA, or lossy with alpha).
+func fullDecodeBytes(f Format, data []byte, w, h int) int64 {
+	px := int64(w) * int64(h)
+	switch {
+	case f == FormatGIF:
+		return px
+	case f == FormatWebP && len(data) >= 16 && string(data[12:16]) == "VP8 ":
+		return 2 * px
+	}
+	return 4 * px
 }
 
 // DecodeOption adjusts a decode.
@@ -236,6 +262,12 @@ func DecodeBytesContext(ctx context.Context, data []byte, lim Limits, opts ...De
 	}
 	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
 		return Decoded{}, err
+	}
+	if f == FormatGIF || f == FormatWebP {
+		maxB := cmp.Or(max(lim.MaxFullDecodeBytes, 0), DefaultMaxFullDecodeBytes)
+		if need := fullDecodeBytes(f, data, cfg.Width, cfg.Height); need > maxB {
+			return Decoded{}, fmt.Errorf("%w: %s of %dx%d: %d full-size decode bytes, limit %d", ErrDecodeLimit, f, cfg.Width, cfg.Height, need, maxB)
+		}
 	}
 	img, err := detach(ctx, f, c.abandoned, func() (image.Image, error) { return dec.decode(bytes.NewReader(data)) })
 	if err != nil {

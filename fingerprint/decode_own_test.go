@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/gif"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	xbmp "golang.org/x/image/bmp"
 	xtiff "golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
 )
 
 func encodeTIFF(t testing.TB, img image.Image) []byte {
@@ -188,5 +190,48 @@ func TestColourDecodeBudget(t *testing.T) {
 		if _, ok := d.Image.(*image.Gray); ok || d.Scale != 1 {
 			t.Errorf("a small %s for a thumbnail: %T at 1/%d, want colour at full size", o.format, d.Image, d.Scale)
 		}
+	}
+}
+
+// TestFullDecodeBound: a GIF or WebP, which the libraries decode at full
+// size, is refused before decoding when its estimate is over the bound,
+// naming it; within the bound it decodes.
+func TestFullDecodeBound(t *testing.T) {
+	var gifBuf bytes.Buffer
+	if err := gif.Encode(&gifBuf, gradient(300, 200), nil); err != nil {
+		t.Fatal(err)
+	}
+	lossy, err := os.ReadFile("../fixtures/pdq/data/misc-images/modes/F.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := webp.DecodeConfig(bytes.NewReader(lossy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		need int64 // the estimate
+	}{
+		{"gif", gifBuf.Bytes(), 300 * 200},
+		{"lossy webp", lossy, 2 * int64(cfg.Width) * int64(cfg.Height)},
+	} {
+		for _, max := range []int64{c.need, c.need - 1} {
+			lim := DefaultLimits()
+			lim.MaxFullDecodeBytes = max
+			_, err := DecodeBytes(c.data, lim, ForQuery())
+			switch refused := errors.Is(err, ErrDecodeLimit); {
+			case max >= c.need && err != nil:
+				t.Errorf("%s, bound %d: %v, want a decode", c.name, max, err)
+			case max < c.need && (!refused || !strings.Contains(err.Error(), fmt.Sprintf("%d full-size decode bytes, limit %d", c.need, max))):
+				t.Errorf("%s, bound %d: %v, want ErrDecodeLimit naming %d bytes", c.name, max, err, c.need)
+			}
+		}
+	}
+	// A lossless or extended WebP decodes into four bytes a pixel.
+	ext := append([]byte("RIFF\x00\x00\x00\x00WEBPVP8L"), make([]byte, 8)...)
+	if got := fullDecodeBytes(FormatWebP, ext, 10, 10); got != 400 {
+		t.Errorf("lossless WebP estimate %d, want 400", got)
 	}
 }

@@ -72,6 +72,7 @@ type Limits struct {
 	MaxTIFFRowBytes      int64
 	MaxTIFFBlocks        int
 	MaxTIFFPaddedPixels  int
+	MaxFullDecodeBytes   int64
 	MaxGIFRedraw         int
 	MaxLinksPerPage      int
 	MaxURLBytes          int

@@ -128,6 +128,8 @@ func Settings() []Setting {
 			Usage: "strips or tiles in one TIFF (each costs a decompressor's set-up)", field: func(o *Options) any { return &o.Limits.MaxTIFFBlocks }},
 		{Key: "limits.max_tiff_padded_pixels", Flag: "max-tiff-padded-pixels", Env: "LEAKWATCH_MAX_TIFF_PADDED_PIXELS", Type: "int", kind: kindInt, lo: 0, hi: 1 << 42, Default: "0", Commands: decoding,
 			Usage: "pixels of a tiled TIFF's tiles, padding included (0: twice --max-pixels)", field: func(o *Options) any { return &o.Limits.MaxTIFFPaddedPixels }},
+		{Key: "limits.max_full_decode_bytes", Flag: "max-full-decode-bytes", Env: "LEAKWATCH_MAX_FULL_DECODE_BYTES", Type: "size", kind: kindSize, lo: 1, hi: 1 << 40, Default: "64MB", Commands: decoding,
+			Usage: "memory of one GIF or WebP decode, which is made at full size, estimated from the header: a byte a pixel (GIF), two (lossy WebP) or four (other WebP)", field: func(o *Options) any { return &o.Limits.MaxFullDecodeBytes }},
 		{Key: "limits.max_gif_redraw", Flag: "max-gif-redraw", Env: "LEAKWATCH_MAX_GIF_REDRAW", Type: "int", kind: kindInt, lo: 1, hi: 10_000, Default: "16", Commands: scanning,
 			Usage: "canvases' worth of pixels drawn again per animated GIF to undo large \"restore to previous\" frames (more ends the animation: a counted frame_limit error)", field: func(o *Options) any { return &o.Limits.MaxGIFRedraw }},
 		{Key: "limits.max_links_per_page", Flag: "max-links-per-page", Env: "LEAKWATCH_MAX_LINKS_PER_PAGE", Type: "int", kind: kindInt, lo: 1, hi: math.MaxInt32, Default: "10000", Commands: scanning,

@@ -41,7 +41,17 @@ type Options struct {
 	// past it the animation ends there, as at MaxFrames, with
 	// Result.Limit naming the bound.
 	MaxRedraw int
+	// MaxDecodeBytes caps what a WebP animation holds at once, estimated
+	// before each frame is decoded (x/image decodes a frame at full size):
+	// its canvas, two bytes a pixel (luma and alpha), and the frame, two
+	// bytes a pixel if lossy without alpha, else four (default 64 MB). A
+	// canvas over it is refused; a frame over it ends the animation
+	// there, with Result.Limit naming the bound.
+	MaxDecodeBytes int64
 }
+
+// DefaultMaxDecodeBytes is Options.MaxDecodeBytes's default.
+const DefaultMaxDecodeBytes = 64_000_000
 
 // Result says what Frames did.
 type Result struct {
@@ -95,6 +105,9 @@ func Frames(data []byte, opts Options, fn func(i int, img image.Image) error) (R
 	}
 	if opts.MaxPixels <= 0 {
 		opts.MaxPixels = 50_000_000
+	}
+	if opts.MaxDecodeBytes <= 0 {
+		opts.MaxDecodeBytes = DefaultMaxDecodeBytes
 	}
 	if opts.MaxRedraw <= 0 {
 		opts.MaxRedraw = DefaultMaxRedraw
@@ -398,7 +411,12 @@ func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Res
 	if !ok || len(vp8x) < 10 {
 		return res, fmt.Errorf("%w: WebP without a VP8X header", ErrCorrupt)
 	}
-	g, err := lumaCanvas(u24(vp8x[4:])+1, u24(vp8x[7:])+1, opts)
+	cw, ch := u24(vp8x[4:])+1, u24(vp8x[7:])+1
+	canvasBytes := 2 * int64(cw) * int64(ch)
+	if canvasBytes > opts.MaxDecodeBytes {
+		return res, fmt.Errorf("%w: %dx%d WebP canvas: %d decode bytes, limit %d", ErrTooManyPixels, cw, ch, canvasBytes, opts.MaxDecodeBytes)
+	}
+	g, err := lumaCanvas(cw, ch, opts)
 	if err != nil {
 		return res, err
 	}
@@ -424,6 +442,15 @@ func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Res
 		if bits == nil || !r.In(c.Rect) {
 			res.Skipped++
 			return true
+		}
+		frameBytes := 4 * int64(w) * int64(h)
+		if !lossless && alph == nil {
+			frameBytes /= 2
+		}
+		if need := canvasBytes + frameBytes; need > opts.MaxDecodeBytes {
+			res.More = true
+			res.Limit = &LimitError{Limit: "decode bytes", Value: need, Max: opts.MaxDecodeBytes}
+			return false
 		}
 		one := webpFrame(w, h, alph, bits, lossless)
 		// The bitstream declares its own size, which the decoder

@@ -447,3 +447,29 @@ func TestFramesGIFRedrawLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestFramesWebPDecodeBytes: a WebP animation's canvas and each frame's
+// full-size decode must fit Options.MaxDecodeBytes: a canvas over it is
+// refused, a frame over it ends the animation there, naming the bound.
+func TestFramesWebPDecodeBytes(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "anim-lossless.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp8x, _ := webpChunk(data, "VP8X")
+	canvas := 2 * int64(u24(vp8x[4:])+1) * int64(u24(vp8x[7:])+1)
+	count := func(max int64) (Result, error) {
+		return Frames(data, Options{MaxDecodeBytes: max}, func(int, image.Image) error { return nil })
+	}
+	all, err := count(0)
+	if err != nil || all.Rendered < 2 || all.Limit != nil {
+		t.Fatalf("default bound: %+v, %v", all, err)
+	}
+	if _, err := count(canvas - 1); !errors.Is(err, ErrTooManyPixels) {
+		t.Errorf("bound under the canvas: %v, want ErrTooManyPixels", err)
+	}
+	res, err := count(canvas + 1)
+	if err != nil || res.Rendered != 0 || !res.More || res.Limit == nil || res.Limit.Limit != "decode bytes" || res.Limit.Max != canvas+1 {
+		t.Errorf("bound under canvas and frame: %+v, %v; want the animation ended naming decode bytes", res, err)
+	}
+}

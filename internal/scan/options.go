@@ -98,6 +98,7 @@ func DecodeLimits(l config.Limits) fingerprint.Limits {
 	lim.MaxTIFFRowBytes = cmp.Or(int(l.MaxTIFFRowBytes), lim.MaxTIFFRowBytes)
 	lim.MaxTIFFBlocks = cmp.Or(l.MaxTIFFBlocks, lim.MaxTIFFBlocks)
 	lim.MaxTIFFPaddedPixels = int64(l.MaxTIFFPaddedPixels) // 0: twice MaxPixels
+	lim.MaxFullDecodeBytes = cmp.Or(l.MaxFullDecodeBytes, lim.MaxFullDecodeBytes)
 	return lim
 }
 

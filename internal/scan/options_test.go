@@ -54,9 +54,9 @@ func TestSettingDefaultsMatchPackages(t *testing.T) {
 // it names.
 func TestDecodeLimitsCarrySettings(t *testing.T) {
 	l := config.Limits{MaxImageBytes: 1, MaxPixels: 2, MaxJPEGScans: 3, MaxJPEGCoefBytes: 4, MaxDecodedPixels: 5,
-		MaxTIFFRowBytes: 6, MaxTIFFBlocks: 7, MaxTIFFPaddedPixels: 8, MaxPNGChunks: 9, MaxPNGChunkBytes: 10, MaxPNGRowBytes: 11}
+		MaxTIFFRowBytes: 6, MaxTIFFBlocks: 7, MaxTIFFPaddedPixels: 8, MaxPNGChunks: 9, MaxPNGChunkBytes: 10, MaxPNGRowBytes: 11, MaxFullDecodeBytes: 12}
 	want := fingerprint.Limits{MaxBytes: 1, MaxPixels: 2, MaxScans: 3, MaxCoefBytes: 4, MaxDecodedPixels: 5,
-		MaxTIFFRowBytes: 6, MaxTIFFBlocks: 7, MaxTIFFPaddedPixels: 8, MaxPNGChunks: 9, MaxPNGChunkBytes: 10, MaxPNGRowBytes: 11}
+		MaxTIFFRowBytes: 6, MaxTIFFBlocks: 7, MaxTIFFPaddedPixels: 8, MaxPNGChunks: 9, MaxPNGChunkBytes: 10, MaxPNGRowBytes: 11, MaxFullDecodeBytes: 12}
 	if got := DecodeLimits(l); got != want {
 		t.Errorf("DecodeLimits(%+v) = %+v, want %+v", l, got, want)
 	}

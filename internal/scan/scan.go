@@ -495,7 +495,8 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 		return ctx.Err()
 	}
 	defer func() { <-s.decodeSlots }()
-	res, err := imagefile.Frames(data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels, MaxRedraw: s.cfg.MaxGIFRedraw}, func(i int, img image.Image) error {
+	res, err := imagefile.Frames(data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels, MaxRedraw: s.cfg.MaxGIFRedraw,
+		MaxDecodeBytes: s.cfg.Limits.MaxFullDecodeBytes}, func(i int, img image.Image) error {
 		if i < from {
 			return nil
 		}
