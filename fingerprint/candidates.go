@@ -52,6 +52,10 @@ type Candidate struct {
 	// Rect is the candidate's bounding box in the query's pixels (for a
 	// straightened candidate, the box of the turned rectangle).
 	Rect image.Rectangle
+	// Angle is a straightened candidate's turn: the angle, in degrees
+	// clockwise as displayed, of the enrolled region's x axis in the
+	// query (0 for other kinds; not kept in a cache).
+	Angle float64
 }
 
 // MaxCandidates bounds Fingerprint.Candidates.
@@ -73,7 +77,8 @@ func queryCandidates(p *plane, imgW, imgH int) []Candidate {
 	out := make([]Candidate, 0, MaxCandidates)
 	add := func(kind CandidateKind, q quad, r Region) {
 		h := p.hashQuad(q)
-		out = append(out, Candidate{Kind: kind, Hash: h.Hash, Quality: h.Quality, Region: r, Rect: p.bounds(q, imgW, imgH)})
+		out = append(out, Candidate{Kind: kind, Hash: h.Hash, Quality: h.Quality, Region: r, Rect: p.bounds(q, imgW, imgH),
+			Angle: q.angle * 180 / math.Pi})
 	}
 	rects := subImageRects(p)
 	for _, r := range rects {

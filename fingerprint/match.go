@@ -117,7 +117,8 @@ type Match struct {
 	LogNFA  float64 `json:"log_nfa,omitempty"`
 	// Rotation (degrees, clockwise as displayed: image y points down) and
 	// Scale are the feature route's model: how the copy is turned and
-	// sized relative to the enrolled capture.
+	// sized relative to the enrolled capture. A straightened candidate's
+	// match gives its turn as Rotation too.
 	Rotation float64 `json:"rotation,omitempty"`
 	Scale    float64 `json:"scale,omitempty"`
 	// Perspective says the model is a homography (the copy is seen in
@@ -277,7 +278,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 				}
 				r := [4]int{c.Rect.Min.X, c.Rect.Min.Y, c.Rect.Max.X, c.Rect.Max.Y}
 				offer(h.Capture, Match{Algorithm: AlgoPDQ, Distance: h.Distance, Variant: pdq.Original.String(), Region: h.Region,
-					Via: c.Kind.String(), Rect: &r, Quality: c.Quality})
+					Via: c.Kind.String(), Rect: &r, Quality: c.Quality, Rotation: c.Angle})
 				return true
 			})
 		}

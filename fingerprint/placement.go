@@ -42,6 +42,8 @@ func placement(mt Match, ix *feature.Index, ci uint32, q *queryFeatures) (featur
 	}
 	switch mt.Via {
 	case "", CandidateWindow.String(), CandidateSubImage.String(), ViaPatch:
+	case CandidateStraightened.String():
+		return straightenedPlacement(mt, ix, ci, q)
 	default:
 		return feature.Placement{}, false
 	}
@@ -201,4 +203,53 @@ func overlap(a, b [4]float64) float64 {
 	}
 	inter := iw * ih
 	return inter / ((a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - inter)
+}
+
+// straightenedPlacement places capture ci for a straightened candidate's
+// match: the enrolled region, turned by mt.Rotation about the query's
+// centre and zoomed as the candidate was made (straightened), in the
+// query's feature pixels.
+func straightenedPlacement(mt Match, ix *feature.Index, ci uint32, q *queryFeatures) (feature.Placement, bool) {
+	keep, ok := regionKeep(mt.Region)
+	if !ok || mt.Rotation == 0 {
+		return feature.Placement{}, false
+	}
+	th := mt.Rotation * math.Pi / 180
+	w, h := float64(q.q.W), float64(q.q.H)
+	c, s := math.Abs(math.Cos(th)), math.Abs(math.Sin(th))
+	z := math.Max((w*c+h*s)/w, (w*s+h*c)/h)
+	qw, qh := z*keep*w, z*keep*h
+	cw, ch := ix.CaptureSize(int(ci))
+	cx0, cy0 := cw*(1-keep)/2, ch*(1-keep)/2
+	ax, ay := qw/(keep*cw), qh/(keep*ch)
+	// The region's point (X, Y) lies at (u, v) along the turned quad's
+	// axes from its centre, then turned by th (clockwise, y down).
+	u0, v0 := -ax*cx0-qw/2, -ay*cy0-qh/2
+	cos, sin := math.Cos(th), math.Sin(th)
+	return feature.Placement{
+		cos * ax, -sin * ay, w/2 + cos*u0 - sin*v0,
+		sin * ax, cos * ay, h/2 + sin*u0 + cos*v0,
+	}, true
+}
+
+// ReadMatch reads capture ci's features in fp where hash match mt places
+// the capture, as Match does before keeping such a match, and reports
+// whether the reading refuses it. It is for analysis (the robustness
+// report measures how often unrelated images pass); ok is false when fp
+// has no pixels, the bank no features, or mt no placement.
+func (m *BankMatcher) ReadMatch(fp Fingerprint, ci uint32, mt Match) (r feature.Reading, refused, ok bool) {
+	if fp.local == nil || m.opts.NoFeatures {
+		return r, false, false
+	}
+	ix := m.bank.featureIndex()
+	if ix.Features() == 0 || int(ci) >= ix.Captures() {
+		return r, false, false
+	}
+	q := fp.local.features()
+	p, ok := placement(mt, ix, ci, q)
+	if !ok {
+		return r, false, false
+	}
+	r = ix.Read(q.q, int(ci), p)
+	return r, r.Contradicts(minHashAgreement), true
 }

@@ -44,6 +44,8 @@ func TestHashPlacementReadsEveryVariant(t *testing.T) {
 		{"transpose", transpose},
 		{"antitranspose", func(i image.Image) image.Image { return transform.Rotate180(transpose(i)) }},
 		{"region", transform.CentreCrop(keep)},
+		{"straightened 3", transform.RotateCrop(3)},
+		{"straightened -5", transform.RotateCrop(-5)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fp, err := Compute(transform.JPEG(85)(tc.fn(p.Image)))
@@ -58,6 +60,7 @@ func TestHashPlacementReadsEveryVariant(t *testing.T) {
 				t.Fatalf("matches %+v, want one hash match", ms)
 			}
 			mt := ms[0]
+			t.Logf("%s (%s, region %d, turned %.0f): %d of %d features read as enrolled", mt.Variant, mt.Via, mt.Region, mt.Rotation, mt.SitesAgree, mt.SitesRead)
 			if mt.SitesRead < 16 || float64(mt.SitesAgree) < 0.9*float64(mt.SitesRead) {
 				t.Errorf("%s (%s, region %d): %d of %d features read as enrolled", mt.Variant, mt.Via, mt.Region, mt.SitesAgree, mt.SitesRead)
 			}

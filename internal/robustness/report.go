@@ -61,20 +61,25 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| comparison\t measured\t per query-capture pair\t min\t 0.1%\t 1%\t mean ± sd\t radius\t within\t P, per-kind normals\t worst kinds\t P, per-kind tail extrapolation\t worst kinds\t")
-	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
+	fmt.Fprintln(tw, "| comparison\t measured\t per query-capture pair\t min\t 0.1%\t 1%\t mean ± sd\t radius\t within\t P, per-kind normals\t worst kinds\t P, per-kind tail extrapolation\t worst kinds\t read, passed\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, c := range r.Distances {
 		if c.N == 0 {
-			fmt.Fprintf(tw, "| %s\t 0\t -\t -\t -\t -\t -\t %d\t -\t -\t -\t -\t -\t\n", c.Kind, c.Radius)
+			fmt.Fprintf(tw, "| %s\t 0\t -\t -\t -\t -\t -\t %d\t -\t -\t -\t -\t -\t -\t\n", c.Kind, c.Radius)
 			continue
 		}
-		fmt.Fprintf(tw, "| %s\t %d\t %.1f\t %d\t %d\t %d\t %.1f ± %.1f\t %d\t %d\t %.1e\t %s\t %.1e\t %s\t\n",
-			c.Kind, c.N, c.PerPair, c.Min, c.P001, c.P01, c.Mean, c.SD, c.Radius, c.Within, c.PRadius, c.Worst, c.PExp, c.WorstExp)
+		read := "-"
+		if c.ReadN > 0 {
+			read = fmt.Sprintf("%d, %d", c.ReadN, c.ReadPass)
+		}
+		fmt.Fprintf(tw, "| %s\t %d\t %.1f\t %d\t %d\t %d\t %.1f ± %.1f\t %d\t %d\t %.1e\t %s\t %.1e\t %s\t %s\t\n",
+			c.Kind, c.N, c.PerPair, c.Min, c.P001, c.P01, c.Mean, c.SD, c.Radius, c.Within, c.PRadius, c.Worst, c.PExp, c.WorstExp, read)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "\nestimated false-match rate (per-kind normals): %.1e per query-capture pair, %.1e per query against %.0e captures\n",
+	fmt.Fprintf(&b, "\nthe estimates multiply each comparison's P by the share of its close unrelated comparisons (within %d bits of the radius) whose reading let the match through, (passed+1)/(read+1), taken as independent of the distance\n", ReadWindow)
+	fmt.Fprintf(&b, "estimated false-match rate (per-kind normals): %.1e per query-capture pair, %.1e per query against %.0e captures\n",
 		r.Estimate.PerCapture, r.Estimate.PerQuery, r.Estimate.BankSize)
 	fmt.Fprintf(&b, "estimated false-match rate (per-kind tail extrapolation): %.1e per query-capture pair, %.1e per query\n",
 		r.Estimate.PerCaptureExp, r.Estimate.PerQueryExp)

@@ -352,7 +352,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			// capture, not the bank: its pair with it is left out of the
 			// model extrapolated to 10^7 captures (its false matches are
 			// counted above); its pairs with every other capture are in.
-			dist.add(u.kind, fp, enrolled, policy.MinQuality, u.sameCamera)
+			dist.add(u.kind, fp, enrolled, m, policy, u.sameCamera)
 			dist.addLeads(u.kind, m.PatchLeads(fp), bank.Capture, u.sameCamera)
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
 
 // Comparison kinds, as the matcher makes them.
@@ -62,6 +63,15 @@ type Comparison struct {
 	// most 1%, the shape a heavy tail takes, weighted like PRadius.
 	// Classes too small to have such a tail count with their normal.
 	PExp float64 `json:"p_exp"`
+	// ReadN counts the comparisons within ReadWindow bits of Radius whose
+	// placement the matcher could read, ReadPass those whose reading did
+	// not refuse the match; PassRate is (ReadPass+1)/(ReadN+1), the share
+	// of close unrelated comparisons the reading lets through, by which
+	// the estimates above are multiplied (1 for kinds that are not read,
+	// or with fewer than minReadN read).
+	ReadN    int     `json:"read_n"`
+	ReadPass int     `json:"read_pass"`
+	PassRate float64 `json:"pass_rate"`
 	// WorstExp names the pair of kinds with the highest PExp.
 	WorstExp string `json:"worst_pair_exp"`
 	// Worst names the pair of kinds with the highest estimate.
@@ -97,10 +107,20 @@ type distances struct {
 	hist    map[string]*[257]int
 	classes map[string]map[string]*[257]int // comparison kind -> "query/capture" kinds
 	pairs   map[string]int                  // query-capture pairs seen, per kind
+	// readings of close comparisons, and those the reading let through
+	readN, readPass map[string]int
 }
 
+// ReadWindow is how far beyond a kind's radius an unrelated comparison
+// is read; minReadN the fewest readings a pass rate is used from.
+const (
+	ReadWindow = 64
+	minReadN   = 20
+)
+
 func newDistances() *distances {
-	d := &distances{hist: map[string]*[257]int{}, classes: map[string]map[string]*[257]int{}, pairs: map[string]int{}}
+	d := &distances{hist: map[string]*[257]int{}, classes: map[string]map[string]*[257]int{}, pairs: map[string]int{},
+		readN: map[string]int{}, readPass: map[string]int{}}
 	for _, k := range compareKinds {
 		d.hist[k] = new([257]int)
 		d.classes[k] = map[string]*[257]int{}
@@ -119,14 +139,33 @@ func (d *distances) record(kind, class string, dist int) {
 	h[dist]++
 }
 
+// read reads, for a comparison of kind within ReadWindow of radius, the
+// capture where the match would place it, and counts whether the
+// reading would let the match through.
+func (d *distances) read(kind string, dist, radius int, m *fingerprint.BankMatcher, fp fingerprint.Fingerprint, ci uint32, mt fingerprint.Match) {
+	if m == nil || dist > radius+ReadWindow {
+		return
+	}
+	mt.Algorithm = fingerprint.AlgoPDQ
+	if _, refused, ok := m.ReadMatch(fp, ci, mt); ok {
+		d.readN[kind]++
+		if !refused {
+			d.readPass[kind]++
+		}
+	}
+}
+
 // add records the comparisons the matcher would make between fp and every
-// enrolled capture but skip (a frame of the same camera: see run.go).
-func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fingerprint.Enrollment, minQ int, skip string) {
+// enrolled capture but skip (a frame of the same camera: see run.go), and
+// reads the close ones with m (nil: none) as the matcher would.
+func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fingerprint.Enrollment, m *fingerprint.BankMatcher, o fingerprint.MatchOptions, skip string) {
+	minQ := o.MinQuality
 	patches := fp.PatchHashes()
-	for _, e := range enrolled {
+	for ei, e := range enrolled {
 		if skip != "" && (e.Capture.ID == skip || e.Capture.ID == skip+siblingSuffix) {
 			continue
 		}
+		ci := uint32(ei)
 		class := qkind + "/" + e.Capture.Kind
 		for _, r := range e.PDQ {
 			if r.Quality < minQ {
@@ -134,11 +173,15 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 			}
 			if fp.PDQ.Quality >= minQ {
 				if r.Region == 0 {
-					for _, h := range fp.PDQ.Hashes {
-						d.record(CompareWhole, class, h.Distance(r.Hash))
+					for v, h := range fp.PDQ.Hashes {
+						dist := h.Distance(r.Hash)
+						d.record(CompareWhole, class, dist)
+						d.read(CompareWhole, dist, o.PDQRadius, m, fp, ci, fingerprint.Match{Variant: pdq.Transform(v).String()})
 					}
 				} else if fingerprint.IsCentralRegion(r.Region) {
-					d.record(CompareRegion, class, fp.PDQ.Hashes[0].Distance(r.Hash))
+					dist := fp.PDQ.Hashes[0].Distance(r.Hash)
+					d.record(CompareRegion, class, dist)
+					d.read(CompareRegion, dist, o.RegionRadius, m, fp, ci, fingerprint.Match{Variant: pdq.Original.String(), Region: r.Region})
 				}
 			}
 			if r.Region == fingerprint.RegionPatch {
@@ -153,13 +196,19 @@ func (d *distances) add(qkind string, fp fingerprint.Fingerprint, enrolled []fin
 				if c.Quality < minQ {
 					continue
 				}
+				rect := [4]int{c.Rect.Min.X, c.Rect.Min.Y, c.Rect.Max.X, c.Rect.Max.Y}
+				mt := fingerprint.Match{Variant: pdq.Original.String(), Region: r.Region, Via: c.Kind.String(), Rect: &rect, Rotation: c.Angle}
+				dist := c.Hash.Distance(r.Hash)
 				switch {
 				case c.Kind == fingerprint.CandidateSubImage && r.Region == 0:
-					d.record(CompareSubImage, class, c.Hash.Distance(r.Hash))
+					d.record(CompareSubImage, class, dist)
+					d.read(CompareSubImage, dist, o.SubImageRadius, m, fp, ci, mt)
 				case c.Kind == fingerprint.CandidateWindow && fingerprint.IsCentralRegion(r.Region):
-					d.record(CompareRegion, class, c.Hash.Distance(r.Hash))
+					d.record(CompareRegion, class, dist)
+					d.read(CompareRegion, dist, o.RegionRadius, m, fp, ci, mt)
 				case c.Kind == fingerprint.CandidateStraightened && r.Region == c.Region:
-					d.record(CompareStraightened, class, c.Hash.Distance(r.Hash))
+					d.record(CompareStraightened, class, dist)
+					d.read(CompareStraightened, dist, o.RegionRadius, m, fp, ci, mt)
 				}
 			}
 		}
@@ -187,6 +236,10 @@ func (d *distances) summaries() []Comparison {
 	for _, k := range compareKinds {
 		c := summarise(k, d.hist[k], d.pairs[k])
 		c.classes = d.classes[k]
+		c.ReadN, c.ReadPass, c.PassRate = d.readN[k], d.readPass[k], 1
+		if c.ReadN >= minReadN {
+			c.PassRate = float64(c.ReadPass+1) / float64(c.ReadN+1)
+		}
 		out = append(out, c)
 	}
 	return out
@@ -338,9 +391,16 @@ func estimate(cs []Comparison, o fingerprint.MatchOptions) Estimate {
 		if c.Kind == ComparePatchLead {
 			continue // leads cost verification time; they are not matches
 		}
-		e.PerCapture += c.PerPair * c.PRadius
-		e.PerCaptureTail += c.PerPair * c.PTail
-		e.PerCaptureExp += c.PerPair * c.PExp
+		// A match within the radius must also pass its reading: taken
+		// as independent of the distance, at the rate measured on the
+		// closest unrelated comparisons.
+		pass := c.PassRate
+		if pass == 0 {
+			pass = 1
+		}
+		e.PerCapture += c.PerPair * c.PRadius * pass
+		e.PerCaptureTail += c.PerPair * c.PTail * pass
+		e.PerCaptureExp += c.PerPair * c.PExp * pass
 	}
 	e.PerQuery = -math.Expm1(e.BankSize * math.Log1p(-e.PerCapture))
 	e.PerQueryTail = -math.Expm1(e.BankSize * math.Log1p(-math.Min(e.PerCaptureTail, 1-1e-16)))
