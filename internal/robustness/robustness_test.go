@@ -167,6 +167,19 @@ func TestEstimateOnKnownNormals(t *testing.T) {
 	if math.Abs(e.PerCapture-8*c.PRadius) > 1e-15 {
 		t.Errorf("per capture %.3g, want %.3g", e.PerCapture, 8*c.PRadius)
 	}
+	// Readings scale the estimate by the share they let through, once
+	// there are enough of them.
+	for _, tc := range []struct {
+		read, passed int
+		rate         float64
+	}{{minReadN - 1, 0, 1}, {100, 9, 10.0 / 101}} {
+		d.readN[CompareWhole], d.readPass[CompareWhole] = tc.read, tc.passed
+		cs := d.summaries()
+		e := estimate(cs, fingerprint.MatchOptions{PDQRadius: 60})
+		if cs[0].PassRate != tc.rate || math.Abs(e.PerCapture-8*cs[0].PRadius*tc.rate) > 1e-15 {
+			t.Errorf("%d read, %d passed: pass rate %v, per capture %.3g; want %v, %.3g", tc.read, tc.passed, cs[0].PassRate, e.PerCapture, tc.rate, 8*cs[0].PRadius*tc.rate)
+		}
+	}
 }
 
 // TestExpTailRecoversExponentialTail builds a histogram whose CDF falls by
