@@ -18,17 +18,7 @@ import (
 // must put the capture's features where the copy shows them.
 func TestHashPlacementReadsEveryVariant(t *testing.T) {
 	p := photoNamed(t, "lake-hills")
-	e, err := EnrollImage(p.Image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Capture = Capture{ID: p.Name}
-	b := NewBank()
-	if err := b.Add(e); err != nil {
-		t.Fatal(err)
-	}
-	b.BuildIndex()
-	m := NewMatcher(b, DefaultMatchOptions())
+	m := matcherOf(t, p)
 	transpose := func(img image.Image) image.Image { return transform.FlipH(transform.Rotate90(img)) }
 	keep, _ := regionKeep(3)
 	for _, tc := range []struct {
@@ -137,6 +127,22 @@ func TestHashMatchesOfLookalikesAreRefused(t *testing.T) {
 	}
 }
 
+// matcherOf is the default matcher over a bank of p alone.
+func matcherOf(t *testing.T, p photos.Photo) *BankMatcher {
+	t.Helper()
+	e, err := EnrollImage(p.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Capture = Capture{ID: p.Name}
+	b := NewBank()
+	if err := b.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	b.BuildIndex()
+	return NewMatcher(b, DefaultMatchOptions())
+}
+
 func photoNamed(t *testing.T, name string) photos.Photo {
 	t.Helper()
 	for _, p := range photos.All() {
@@ -153,17 +159,7 @@ func photoNamed(t *testing.T, name string) photos.Photo {
 // placement its hash matches offered, and refused when none reads.
 func TestHashReadingTriesEveryPlacement(t *testing.T) {
 	p := photoNamed(t, "lake-hills")
-	e, err := EnrollImage(p.Image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Capture = Capture{ID: p.Name}
-	b := NewBank()
-	if err := b.Add(e); err != nil {
-		t.Fatal(err)
-	}
-	b.BuildIndex()
-	m := NewMatcher(b, DefaultMatchOptions())
+	m := matcherOf(t, p)
 	fp, err := Compute(p.Image)
 	if err != nil {
 		t.Fatal(err)
