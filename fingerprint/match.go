@@ -128,9 +128,9 @@ type Match struct {
 	// SitesRead and SitesAgree say how the capture's features read where
 	// the match puts the capture: how many the query could be read at,
 	// and how many read as enrolled. They are set when the feature route
-	// decided by reading, and for a hash match whose placement is
-	// axis-aligned (not a straightened candidate or an imported hash),
-	// which is refused when fewer than half of 12 or more sites agree.
+	// decided by reading, and for a hash match other than an imported
+	// hash's, which is refused when fewer than half of 12 or more sites
+	// agree.
 	SitesRead  int `json:"sites_read,omitempty"`
 	SitesAgree int `json:"sites_agree,omitempty"`
 }

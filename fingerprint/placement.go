@@ -34,8 +34,7 @@ var dihedralMap = [8][6]float64{
 
 // placement is the affine map from capture ci's enrolled feature pixels
 // to the query's feature pixels that hash match mt implies, or false when
-// mt implies none that is axis-aligned (a straightened candidate, an
-// imported hash).
+// mt implies none (an imported hash).
 func placement(mt Match, ix *feature.Index, ci uint32, q *queryFeatures) (feature.Placement, bool) {
 	if mt.Algorithm != AlgoPDQ {
 		return feature.Placement{}, false
