@@ -286,12 +286,10 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	if o.SubImages && o.Patches && fp.local != nil && m.bank.Patches() > 0 {
 		stats.PatchLeadsSkipped = m.matchPatches(fp.local, best, offer)
 	}
+	var refused []uint32
 	switch {
 	case !o.NoFeatures && fp.local != nil && len(best) > 0:
-		for _, ci := range m.readHashMatches(fp.local, best, offered) {
-			stats.Refused = append(stats.Refused, m.bank.Capture(ci).ID)
-		}
-		slices.Sort(stats.Refused)
+		refused = m.readHashMatches(fp.local, best, offered)
 	case fp.local == nil && len(fp.Refused) > 0:
 		for ci := range best {
 			if slices.Contains(fp.Refused, m.bank.Capture(ci).ID) {
@@ -315,6 +313,15 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 			}
 		}
 	}
+	// A capture the feature route found despite its refused hash match
+	// is matched: a cached fingerprint, which cannot run the route, must
+	// not refuse it.
+	for _, ci := range refused {
+		if _, matched := best[ci]; !matched {
+			stats.Refused = append(stats.Refused, m.bank.Capture(ci).ID)
+		}
+	}
+	slices.Sort(stats.Refused)
 	if !usable {
 		return nil, stats, fmt.Errorf("%w: quality %d < %d", ErrLowQuality, fp.PDQ.Quality, o.MinQuality)
 	}

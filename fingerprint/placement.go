@@ -117,25 +117,32 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, off
 		if q == nil {
 			q = lq.features()
 		}
-		alts := slices.Clone(offered[ci])
+		alts := slices.DeleteFunc(slices.Clone(offered[ci]), func(c Match) bool { return c == mt })
 		slices.SortStableFunc(alts, func(a, b Match) int { return a.Distance - b.Distance })
 		var p feature.Placement
 		var r feature.Reading
-		found := false
+		found, contradicted := false, false
 		for _, c := range append([]Match{mt}, alts...) {
 			cp, ok := placement(c, ix, ci, q)
 			if !ok {
 				continue
 			}
-			if cr := ix.Read(q.q, int(ci), cp); !cr.Contradicts(minHashAgreement) {
-				mt, p, r, found = c, cp, cr, true
-				break
+			cr := ix.Read(q.q, int(ci), cp)
+			if cr.Contradicts(minHashAgreement) {
+				contradicted = true
+				continue
 			}
+			if contradicted && cr.Sites < minHashSites {
+				// Too few sites to overturn a reading that refused.
+				continue
+			}
+			mt, p, r, found = c, cp, cr, true
+			break
 		}
 		if !found {
-			// Refused when the closest match could be read; a closest
-			// match that cannot (a straightened candidate) stands unread.
-			if _, ok := placement(mt, ix, ci, q); ok {
+			// Refused when a placement could be read; a match none of
+			// whose placements can be (an imported hash) stands unread.
+			if contradicted {
 				delete(best, ci)
 				refused = append(refused, ci)
 			}

@@ -173,6 +173,9 @@ func TestHashReadingTriesEveryPlacement(t *testing.T) {
 	}{
 		{"another placement reads", []Match{wrong, right}, true},
 		{"none reads", []Match{wrong}, false},
+		// A placement that reads too few sites cannot overturn one that
+		// refused.
+		{"too few sites", []Match{wrong, {Algorithm: AlgoPDQ, Variant: "original", Via: "window", Region: 1, Rect: &[4]int{0, 0, 24, 24}, Distance: 12}}, false},
 	} {
 		best := map[uint32]Match{0: wrong}
 		refused := m.readHashMatches(fp.local, best, map[uint32][]Match{0: tc.offered})

@@ -19,13 +19,10 @@ import (
 //	whose hash match a reading of the image refused), then the version 3
 //	body.
 //
-// Version 4 is version 5 without the refused captures (read as none):
+// Patched-at is the Unix second at which the image's keypoint patches
+// were computed and matched, 0 if they were not. The version 3 body:
 //
-//	version (1 byte, 4), patched-at (8: Unix seconds at which the image's
-//	keypoint patches were computed and matched, 0 if they were not),
-//	then the version 3 body:
-//
-// Version 3: version (1 byte, 3), PDQ quality (1), pHash (8),
+//	version (1 byte, 3), PDQ quality (1), pHash (8),
 //
 //	the eight dihedral PDQ hashes of the whole image (8 x 32),
 //	reference-front-end quality (1; 255 if not computed) and eight
@@ -34,16 +31,16 @@ import (
 //	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
 //
-// Version 3 entries are read as never patch-matched. Version 1 held only
-// the whole-image hashes, computed with the reference PDQ front end, and
-// version 2 lacked the reference hashes; such entries are refused
-// (errFPVersion) and recomputed.
+// Older entries are refused (errFPVersion) and recomputed: version 4
+// lacked the refused captures (a look-alike refused when the image was
+// matched would match again from the cache), version 3 also the
+// patched-at time, version 2 the reference hashes, and version 1 held
+// only the whole-image hashes.
 // fpNoCandidates in the candidate count means they were not computed.
 const fpNoCandidates = 255
 
 const (
 	fpCodecVersion   = 5
-	fpV4             = 4
 	fpV3             = 3
 	fpMaxRefused     = 256
 	fpMaxRefusedID   = 1024
@@ -148,12 +145,8 @@ func encodeFPv3(fp fingerprint.Fingerprint) []byte {
 // decodeFP decodes a cached fingerprint and when its patches were matched
 // (zero if never).
 func decodeFP(b []byte) (fingerprint.Fingerprint, time.Time, error) {
-	if len(b) == 0 || (b[0] != fpCodecVersion && b[0] != fpV4 && b[0] != fpV3) {
+	if len(b) == 0 || b[0] != fpCodecVersion {
 		return fingerprint.Fingerprint{}, time.Time{}, errFPVersion
-	}
-	if b[0] == fpV3 {
-		fp, err := decodeFPv3(b)
-		return fp, time.Time{}, err
 	}
 	if len(b) < 1+fpPatchedAtSize {
 		return fingerprint.Fingerprint{}, time.Time{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
@@ -166,13 +159,9 @@ func decodeFP(b []byte) (fingerprint.Fingerprint, time.Time, error) {
 	if ts > 0 {
 		at = time.Unix(int64(ts), 0).UTC()
 	}
-	rest := b[1+fpPatchedAtSize:]
-	var refused []string
-	if b[0] == fpCodecVersion {
-		var err error
-		if refused, rest, err = decodeRefused(rest); err != nil {
-			return fingerprint.Fingerprint{}, time.Time{}, err
-		}
+	refused, rest, err := decodeRefused(b[1+fpPatchedAtSize:])
+	if err != nil {
+		return fingerprint.Fingerprint{}, time.Time{}, err
 	}
 	v3 := make([]byte, 0, 1+len(rest))
 	v3 = append(v3, fpV3)
