@@ -188,6 +188,9 @@ type MatchStats struct {
 	// FeatureEntries counts index entries the feature route compared,
 	// FeatureVerified the captures it verified geometrically.
 	FeatureEntries, FeatureVerified int
+	// HashUnread counts hash matches kept unread because the query used
+	// up its readings (256): a look-alike among them may be reported.
+	HashUnread int
 	// Refused names the captures whose hash match the reading of the
 	// query's features refused; keep it with a cached fingerprint
 	// (Fingerprint.Refused).
@@ -289,7 +292,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	var refused []uint32
 	switch {
 	case !o.NoFeatures && fp.local != nil && len(best) > 0:
-		refused = m.readHashMatches(fp.local, best, offered)
+		refused, stats.HashUnread = m.readHashMatches(fp.local, best, offered, maxHashReads)
 	case fp.local == nil && len(fp.Refused) > 0:
 		for ci := range best {
 			if slices.Contains(fp.Refused, m.bank.Capture(ci).ID) {

@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"cmp"
+	"maps"
 	"math"
 	"slices"
 
@@ -97,11 +99,13 @@ const minHashAgreement = 0.5
 // route may still find a capture dropped here. A capture is read at
 // each placement its hash matches offered (closest first) until one
 // does not contradict it: the closest hash of a near-symmetric picture
-// may be its mirror image. It returns the captures dropped.
-func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, offered map[uint32][]Match) (refused []uint32) {
+// may be its mirror image. Captures are read closest first, at most
+// budget readings in all (maxHashReads); the matches beyond stand unread.
+// It returns the captures dropped and how many were left unread.
+func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, offered map[uint32][]Match, budget int) (refused []uint32, unread int) {
 	ix := m.bank.featureIndex()
 	if ix.Features() == 0 {
-		return nil
+		return nil, 0
 	}
 	type read struct {
 		ci    uint32
@@ -110,8 +114,15 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, off
 	}
 	var q *queryFeatures
 	var reads []read
-	for ci, mt := range best {
+	order := slices.Collect(maps.Keys(best))
+	slices.SortFunc(order, func(a, b uint32) int { return cmp.Or(best[a].Distance-best[b].Distance, cmp.Compare(a, b)) })
+	for _, ci := range order {
+		mt := best[ci]
 		if int(ci) >= ix.Captures() {
+			continue
+		}
+		if budget <= 0 {
+			unread++
 			continue
 		}
 		if q == nil {
@@ -127,12 +138,16 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, off
 			if !ok {
 				continue
 			}
+			if budget <= 0 {
+				break
+			}
+			budget--
 			cr := ix.Read(q.q, int(ci), cp)
 			if cr.Contradicts(minHashAgreement) {
 				contradicted = true
 				continue
 			}
-			if contradicted && cr.Sites < minHashSites {
+			if contradicted && !cr.Decides() {
 				// Too few sites to overturn a reading that refused.
 				continue
 			}
@@ -150,13 +165,13 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, off
 		}
 		mt.SitesRead, mt.SitesAgree = r.Sites, r.Agree
 		best[ci] = mt
-		if r.Sites >= minHashSites {
+		if r.Decides() {
 			cw, ch := ix.CaptureSize(int(ci))
 			box := outlineOf(p, cw, ch)
 			// Only the part of the query the capture covers: a region's
 			// placement puts the rest of the capture outside.
 			box = [4]float64{max(box[0], 0), max(box[1], 0), min(box[2], float64(q.q.W)), min(box[3], float64(q.q.H))}
-			reads = append(reads, read{ci, float64(r.Agree) / float64(r.Sites), box})
+			reads = append(reads, read{ci, r.Share(), box})
 		}
 	}
 	for _, a := range reads {
@@ -168,14 +183,18 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, off
 			}
 		}
 	}
-	return refused
+	return refused, unread
 }
 
 // maxPlacements bounds the hash matches kept per capture for the reading
-// to try.
-const maxPlacements = 16
+// to try; maxHashReads the readings of hash matches per query (about 50
+// microseconds each): a query that a bank of look-alikes (one camera's
+// frames) matches by hash thousands of times must not cost seconds.
+const (
+	maxPlacements = 16
+	maxHashReads  = 256
+)
 
-// minHashSites is the fewest sites a reading compares captures on;
 // hashTie is how much lower a capture placed where a better-reading one
 // is may read and still be kept: one photograph enrolled twice from two
 // files reads a few sites apart (34 of 36 against 36 of 36), a look-alike
@@ -183,7 +202,6 @@ const maxPlacements = 16
 // samePlaceOverlap is the overlap (intersection over union) of two
 // placements' parts of the query.
 const (
-	minHashSites     = 12
 	hashTie          = 0.2
 	samePlaceOverlap = 0.5
 )

@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/jpeg"
+	"slices"
 	"testing"
 
 	"github.com/leakwatch/leakwatch/fixtures/imagegen"
@@ -178,7 +179,7 @@ func TestHashReadingTriesEveryPlacement(t *testing.T) {
 		{"too few sites", []Match{wrong, {Algorithm: AlgoPDQ, Variant: "original", Via: "window", Region: 1, Rect: &[4]int{0, 0, 24, 24}, Distance: 12}}, false},
 	} {
 		best := map[uint32]Match{0: wrong}
-		refused := m.readHashMatches(fp.local, best, map[uint32][]Match{0: tc.offered})
+		refused, _ := m.readHashMatches(fp.local, best, map[uint32][]Match{0: tc.offered}, maxHashReads)
 		got, kept := best[0]
 		if kept != tc.kept || (len(refused) == 0) != tc.kept {
 			t.Errorf("%s: kept %v, refused %v; want kept %v", tc.name, kept, refused, tc.kept)
@@ -186,5 +187,37 @@ func TestHashReadingTriesEveryPlacement(t *testing.T) {
 		if kept && (got.Variant != "original" || got.SitesAgree < 32) {
 			t.Errorf("%s: kept %+v", tc.name, got)
 		}
+	}
+}
+
+// TestHashReadingIsBounded: past its budget of readings, a query keeps its
+// remaining hash matches unread and counts them, closest read first.
+func TestHashReadingIsBounded(t *testing.T) {
+	p := photoNamed(t, "lake-hills")
+	b := NewBank()
+	for _, name := range []string{"lake-hills", "orchard-truck", "power-lines"} {
+		e, err := EnrollImage(photoNamed(t, name).Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Capture = Capture{ID: name}
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.BuildIndex()
+	m := NewMatcher(b, DefaultMatchOptions())
+	fp, err := Compute(p.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := func(d int) Match { return Match{Algorithm: AlgoPDQ, Variant: "rotate180", Distance: d} }
+	best := map[uint32]Match{0: wrong(9), 1: wrong(3), 2: wrong(6)}
+	refused, unread := m.readHashMatches(fp.local, best, map[uint32][]Match{}, 2)
+	if unread != 1 || !slices.Equal(refused, []uint32{1, 2}) {
+		t.Errorf("budget 2: refused %v, %d unread; want the two closest refused and one unread", refused, unread)
+	}
+	if _, kept := best[0]; !kept {
+		t.Error("the match left unread was dropped")
 	}
 }

@@ -63,10 +63,17 @@ type Reading struct {
 	Sites, Agree int
 }
 
+// Decides reports whether enough sites were read for the reading to
+// decide anything.
+func (r Reading) Decides() bool { return r.Sites >= minSites }
+
+// Share is the fraction of the sites read that agree.
+func (r Reading) Share() float64 { return float64(r.Agree) / float64(max(r.Sites, 1)) }
+
 // Contradicts reports whether the reading is evidence against the
 // placement: enough sites were read, and fewer than share of them agree.
 func (r Reading) Contradicts(share float64) bool {
-	return r.Sites >= minSites && float64(r.Agree) < share*float64(r.Sites)
+	return r.Decides() && r.Share() < share
 }
 
 // Read reads capture c's features (the common ones excepted) in the query

@@ -66,7 +66,10 @@ type Summary struct {
 	// FeatureLimited counts images with more plausible feature models
 	// than the reading budget (fingerprint.MatchStats.FeatureUnread).
 	FeatureLimited int64 `json:"feature_limited"`
-	Matches        int64 `json:"matches"`
+	// HashLimited counts images with more hash matches than the
+	// readings that check them (fingerprint.MatchStats.HashUnread).
+	HashLimited int64 `json:"hash_limited"`
+	Matches     int64 `json:"matches"`
 	// Silenced counts matches left out because their (capture, file)
 	// pair was dismissed or is in the baseline.
 	Silenced    int64            `json:"silenced,omitempty"`
@@ -143,6 +146,9 @@ func (f Finished) Lines() []string {
 	}
 	if sum.FeatureLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images had more plausible feature matches than the reading budget: a degraded copy among them may have been missed (README, Match policy)", sum.FeatureLimited))
+	}
+	if sum.HashLimited > 0 {
+		out = append(out, fmt.Sprintf("%d images matched more captures by hash than could be checked by reading: a look-alike among them may be reported (README, Match policy)", sum.HashLimited))
 	}
 	for _, c := range sum.Incidents {
 		state := "updated"

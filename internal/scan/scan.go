@@ -555,6 +555,10 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 		s.count(func(x *report.Summary) { x.PatchLimited++ })
 		s.log.Warn("patch leads left unverified (verification budget used up)", "url", w.url, "archive_path", w.archivePath, "leads", stats.PatchLeadsSkipped)
 	}
+	if stats.HashUnread > 0 {
+		s.count(func(x *report.Summary) { x.HashLimited++ })
+		s.log.Warn("hash matches left unread (reading budget used up)", "url", w.url, "archive_path", w.archivePath, "matches", stats.HashUnread)
+	}
 	if stats.FeatureUnread > 0 {
 		s.count(func(x *report.Summary) { x.FeatureLimited++ })
 		s.log.Warn("captures left unread (feature reading budget used up)", "url", w.url, "archive_path", w.archivePath, "captures", stats.FeatureUnread)
