@@ -94,6 +94,7 @@ type DecodeOption func(*decodeConfig)
 
 type decodeConfig struct {
 	minSide   int
+	minShort  int
 	luma      bool
 	abandoned func(finished <-chan struct{})
 }
@@ -120,12 +121,21 @@ func LumaOnly() DecodeOption { return func(c *decodeConfig) { c.luma = true } }
 // ForQuery decodes at the smallest size that gives Compute everything it
 // reads (QuerySide), luma only.
 func ForQuery() DecodeOption {
-	return func(c *decodeConfig) { c.minSide, c.luma = QuerySide(), true }
+	return func(c *decodeConfig) { c.minSide, c.minShort, c.luma = QuerySide(), 0, true }
+}
+
+// ForWhole decodes at the smallest size ComputeWhole needs, luma only:
+// both sides at least WholeShortSide, two pixels per cell of PDQ's 64x64
+// grid and a full pHash thumbnail. Its hashes stay within a few bits of a
+// ForQuery decode's (BENCHMARKS.md, "JPEG decoding at the working size");
+// AddReference, which resamples like Meta's reference, needs ForQuery.
+func ForWhole() DecodeOption {
+	return func(c *decodeConfig) { c.minSide, c.minShort, c.luma = 0, WholeShortSide, true }
 }
 
 // ForEnroll is ForQuery for EnrollImage.
 func ForEnroll() DecodeOption {
-	return func(c *decodeConfig) { c.minSide, c.luma = EnrollSide(), true }
+	return func(c *decodeConfig) { c.minSide, c.minShort, c.luma = EnrollSide(), 0, true }
 }
 
 // Format names an image encoding recognised by magic bytes.
@@ -351,7 +361,7 @@ func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
 		return Decoded{}, err
 	}
-	img, err := jpeg.Decode(ctx, data, jpeg.Options{MinSide: c.minSide, Luma: c.luma,
+	img, err := jpeg.Decode(ctx, data, jpeg.Options{MinSide: c.minSide, MinShortSide: c.minShort, Luma: c.luma,
 		MaxScans: lim.MaxScans, MaxCoefBytes: lim.MaxCoefBytes, MaxPixels: lim.MaxDecodedPixels})
 	if err != nil {
 		return Decoded{}, jpegError(err)
@@ -363,7 +373,7 @@ func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 		w, h = h, w
 	}
 	return Decoded{Image: img, Format: FormatJPEG, Width: w, Height: h,
-		Scale: jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide), Orientation: orient}, nil
+		Scale: jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide, c.minShort), Orientation: orient}, nil
 }
 
 // decodePNG reads a PNG row by row into its luma reduced by the scale the
@@ -416,7 +426,7 @@ func ownLuma(f Format, w, h int, lim Limits, c decodeConfig, errs readerErrors, 
 	if err := checkPixels(w, h, lim); err != nil {
 		return Decoded{}, err
 	}
-	d := jpeg.ScaleFor(w, h, c.minSide)
+	d := jpeg.ScaleFor(w, h, c.minSide, c.minShort)
 	// The decompressors some readers use are other projects' (x/image's,
 	// klauspost's): a panic in one is a corrupt file.
 	img, err := recovered(f, func() (image.Image, error) { return read(d) })

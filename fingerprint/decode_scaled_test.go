@@ -250,3 +250,80 @@ func TestDecodeLimitErrors(t *testing.T) {
 		t.Errorf("cancelled: %v, want context.Canceled", err)
 	}
 }
+
+// TestWholeDecodeSameHashes checks ForWhole, the smaller decode of
+// whole-image-only matching: it keeps both sides at WholeShortSide or more,
+// decodes no larger than ForQuery, and its whole-image hashes stay close
+// to a full-size decode's (Meta's test JPEGs, the fixture photographs, and
+// generated 1080p and 12-megapixel camera-like files).
+func TestWholeDecodeSameHashes(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(pdqFixtures, "data/*/*.jpg"))
+	more, _ := filepath.Glob("../fixtures/photos/*.jpg")
+	names := append(files, more...)
+	var inputs [][]byte
+	for _, f := range names {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, data)
+	}
+	for _, size := range []string{"1920x1080", "4000x3000"} {
+		inputs = append(inputs, robustBenchJPEGs()[size])
+		names = append(names, size)
+	}
+	scaled, sum, n := 0, 0, 0
+	for i, data := range inputs {
+		name := names[i]
+		full, err := DecodeBytes(data, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		query, err := DecodeBytes(data, DefaultLimits(), ForQuery())
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := DecodeBytes(data, DefaultLimits(), ForWhole())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.Scale < query.Scale {
+			t.Errorf("%s: ForWhole decodes at 1/%d, larger than ForQuery's 1/%d", name, whole.Scale, query.Scale)
+		}
+		if whole.Scale == 1 {
+			continue
+		}
+		scaled++
+		if b := whole.Image.Bounds(); min(b.Dx(), b.Dy()) < WholeShortSide {
+			t.Errorf("%s: decoded %v, under the whole-image side %d", name, b, WholeShortSide)
+		}
+		a, err := ComputeWhole(full.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ComputeWhole(whole.Image, SourceSize(whole.Width, whole.Height))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.PDQ.Quality < pdq.MinQuality {
+			continue
+		}
+		for k := range a.PDQ.Hashes {
+			d := a.PDQ.Hashes[k].Distance(b.PDQ.Hashes[k])
+			if d > 10 {
+				t.Errorf("%s (1/%d): dihedral %d hash moved %d bits", name, whole.Scale, k, d)
+			}
+			sum, n = sum+d, n+1
+		}
+		if d := a.PHash.Distance(b.PHash); d > 6 {
+			t.Errorf("%s (1/%d): pHash moved %d bits", name, whole.Scale, d)
+		}
+	}
+	if scaled < 20 {
+		t.Fatalf("%d files decoded reduced; want at least 20", scaled)
+	}
+	if mean := float64(sum) / float64(n); mean > 2 {
+		t.Errorf("mean distance %.2f bits over %d hashes, want <= 2", mean, n)
+	}
+	t.Logf("%d files reduced, mean distance %.2f bits over %d hashes", scaled, float64(sum)/float64(n), n)
+}

@@ -44,12 +44,12 @@ func cpuLoop(b *testing.B, fn func()) {
 }
 
 // BenchmarkPipeline measures a query JPEG from bytes to verdict at 1080p
-// and 12 megapixels beside the naive anchor of issue 12 (image/jpeg and
+// and 12 megapixels beside a naive anchor (image/jpeg and
 // goimagehash's pHash of the decoded image), in one run: decoding alone
-// (ours at the working size, image/jpeg at full size), fingerprinting
-// alone (on an already decoded image), and the whole of what `match`
-// does per file with the default policy and with whole-image matching
-// only. B/op with -benchmem is what one decode allocates, which bounds
+// (ours at the working size, ForQuery, and at the whole-image size,
+// ForWhole; image/jpeg at full size), fingerprinting alone (on an already
+// decoded image), and the whole of what `match` does per file with the
+// default policy and with whole-image matching only. B/op with -benchmem is what one decode allocates, which bounds
 // its peak memory.
 func BenchmarkPipeline(b *testing.B) {
 	bank := pipelineBank(b)
@@ -105,9 +105,20 @@ func BenchmarkPipeline(b *testing.B) {
 				fp.local.features() // what a default match adds: the query's local features
 			})
 		})
+		b.Run(size+"/decode-whole", func(b *testing.B) {
+			cpuLoop(b, func() {
+				if _, err := DecodeBytes(data, DefaultLimits(), ForWhole()); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		dw, err := DecodeBytes(data, DefaultLimits(), ForWhole())
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Run(size+"/fingerprint-whole", func(b *testing.B) {
 			cpuLoop(b, func() {
-				if _, err := ComputeWhole(img, SourceSize(d.Width, d.Height)); err != nil {
+				if _, err := ComputeWhole(dw.Image, SourceSize(dw.Width, dw.Height)); err != nil {
 					b.Fatal(err)
 				}
 			})
@@ -116,10 +127,11 @@ func BenchmarkPipeline(b *testing.B) {
 			name    string
 			matcher Matcher
 			compute func(image.Image, ...ComputeOption) (Fingerprint, error)
-		}{{"match", full, Compute}, {"match-whole", whole, ComputeWhole}} {
+			size    DecodeOption
+		}{{"match", full, Compute, ForQuery()}, {"match-whole", whole, ComputeWhole, ForWhole()}} {
 			b.Run(fmt.Sprintf("%s/%s", size, m.name), func(b *testing.B) {
 				cpuLoop(b, func() {
-					d, err := DecodeBytes(data, DefaultLimits(), ForQuery())
+					d, err := DecodeBytes(data, DefaultLimits(), m.size)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -18,6 +18,10 @@ import "github.com/leakwatch/leakwatch/fingerprint/feature"
 // (MinSide, ForQuery).
 func QuerySide() int { return max(workingMaxSide, featureSide(feature.QueryOptions())) }
 
+// WholeShortSide is the shorter side ComputeWhole needs (ForWhole): twice
+// PDQ's 64-cell grid, and the pHash's 128-pixel thumbnail.
+const WholeShortSide = max(2*gridSide, phashThumb)
+
 // EnrollSide is QuerySide for enrollment (ForEnroll).
 func EnrollSide() int { return max(workingMaxSide, featureSide(feature.EnrollOptions())) }
 

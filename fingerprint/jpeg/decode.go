@@ -17,6 +17,9 @@ type Options struct {
 	// the smallest scale (1/8, 1/4, 1/2, 1/1) whose longer side is at
 	// least MinSide. 0 decodes at full size.
 	MinSide int
+	// MinShortSide is the same for the shorter side; the scale keeps
+	// both.
+	MinShortSide int
 	// Luma returns an *image.Gray of the luma alone.
 	Luma bool
 	// MaxScans bounds the scans of a file (progressive files usually
@@ -55,11 +58,15 @@ type Config struct {
 }
 
 // ScaleFor returns the denominator (1, 2, 4 or 8) of the smallest scale at
-// which a w x h image keeps a longer side of at least minSide.
-func ScaleFor(w, h, minSide int) int {
-	m := max(w, h)
+// which a w x h image keeps a longer side of at least minSide and a shorter
+// side of at least minShort; 1 when both are 0.
+func ScaleFor(w, h, minSide, minShort int) int {
+	long, short := max(w, h), min(w, h)
+	if minSide <= 0 && minShort <= 0 {
+		return 1
+	}
 	for _, d := range []int{8, 4, 2} {
-		if minSide > 0 && (m+d-1)/d >= minSide {
+		if (long+d-1)/d >= minSide && (short+d-1)/d >= minShort {
 			return d
 		}
 	}
@@ -401,7 +408,7 @@ func (d *decoder) parseScan(seg []byte) (scanHeader, error) {
 // setup chooses the scale, plans which scans matter, checks the bounds and
 // allocates the planes and coefficient stores.
 func (d *decoder) setup() error {
-	d.denom = ScaleFor(d.width, d.height, d.opt.MinSide)
+	d.denom = ScaleFor(d.width, d.height, d.opt.MinSide, d.opt.MinShortSide)
 	d.n = 8 / d.denom
 	freqs := keptFreqs(d.n)
 	m := len(freqs)

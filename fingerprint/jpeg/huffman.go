@@ -9,11 +9,21 @@ import (
 // codes (rare in real files) take the canonical slow path.
 const lutBits = 9
 
+// fastBits is how many bits the AC coefficient table resolves at once: a
+// run/size code and its magnitude bits together (most coefficients of a
+// photograph take 3 to 8 bits).
+const fastBits = 10
+
 // huffman is one decoding table.
 type huffman struct {
 	// lut[peek] is length<<8 | symbol for codes up to lutBits long, 0 for
 	// longer codes.
 	lut [1 << lutBits]uint16
+	// fast[peek], for a code whose run/size symbol has a non-zero size
+	// and whose bits and magnitude fit in fastBits, is value<<16 | run<<8
+	// | bits used; 0 otherwise (then lut and the magnitude are read as
+	// usual). Read only for AC tables.
+	fast [1 << fastBits]int32
 	// maxCode[l] is the largest code of length l (-1 if none); valPtr[l]
 	// the index in vals of the first code of length l, minus that code.
 	maxCode [17]int32
@@ -79,8 +89,28 @@ func (h *huffman) build() error {
 		}
 		code <<= 1
 	}
+	h.buildFast()
 	h.built = true
 	return nil
+}
+
+// buildFast fills fast from lut: each peek whose code is short enough to
+// be followed by its whole magnitude gets the coefficient it decodes to.
+func (h *huffman) buildFast() {
+	for peek := range int32(1 << fastBits) {
+		h.fast[peek] = 0
+		v := h.lut[peek>>(fastBits-lutBits)]
+		l, rs := int32(v>>8), int32(v&0xFF)
+		run, sz := rs>>4, rs&15
+		if v == 0 || sz == 0 || l+sz > fastBits {
+			continue
+		}
+		bits := peek >> (fastBits - l - sz) & (1<<sz - 1)
+		if bits < 1<<(sz-1) {
+			bits += -1<<sz + 1
+		}
+		h.fast[peek] = bits<<16 | run<<8 | (l + sz)
+	}
 }
 
 // bitReader reads entropy-coded bits, removing stuffed zero bytes. At a

@@ -13,7 +13,7 @@ func (d *decoder) idct(blk *[64]int32, dst []byte, stride int) {
 	case 4:
 		idctHalf(blk, dst, stride)
 	case 2:
-		idctN(blk, dst, stride, reduced2)
+		idctQuarter(blk, dst, stride)
 	default:
 		dst[0] = clamp8((blk[0]+4)>>3 + 128)
 	}
@@ -204,34 +204,38 @@ func flat(blk *[64]int32, k int, dst []byte, stride, n int) bool {
 	return true
 }
 
-// idctN is the separable reduced transform; blk holds the m x m kept
-// coefficients.
-func idctN(blk *[64]int32, dst []byte, stride int, r *reduced) {
-	n, m := r.n, len(r.freqs)
-	if flat(blk, m*m, dst, stride, n) {
+// idctQuarter is the transform to 2x2 samples (reduced2: frequencies 0,
+// 1, 3, 5 and 7 kept, 5x5 coefficients). The second sample of an axis
+// weighs frequency 0 as the first and the odd ones with the sign changed
+// (sample 7-j of the 8-point basis is (-1)^u times sample j), so each
+// axis is an even term plus or minus an odd one: the same integer sums as
+// the general form (reducedTransform in the tests), in half the products.
+func idctQuarter(blk *[64]int32, dst []byte, stride int) {
+	const m = 5
+	if flat(blk, m*m, dst, stride, 2) {
 		return
 	}
-	var ws [32]int32            // n x m
-	const mid = reducedBits - 3 // precision kept between the passes
+	t := &reduced2.t
+	k0, k1, k3, k5, k7 := t[0], t[1], t[2], t[3], t[4]
+	const mid = reducedBits - 3
+	const r1 = 1 << (reducedBits - mid - 1)
+	// Columns: ws0[i] and ws1[i] are the two outputs of column i.
+	var ws0, ws1 [m]int32
+	b := blk[:m*m]
 	for i := range m {
-		for y := range n {
-			var s int32
-			for j := range m {
-				s += r.t[y*m+j] * blk[j*m+i]
-			}
-			ws[y*m+i] = (s + 1<<(reducedBits-mid-1)) >> (reducedBits - mid)
-		}
+		e := k0 * b[i]
+		o := k1*b[m+i] + k3*b[2*m+i] + k5*b[3*m+i] + k7*b[4*m+i]
+		ws0[i] = (e + o + r1) >> (reducedBits - mid)
+		ws1[i] = (e - o + r1) >> (reducedBits - mid)
 	}
-	for y := range n {
-		out := dst[y*stride : y*stride+n]
-		w := ws[y*m : y*m+m]
-		for x := range n {
-			var s int32
-			for i, v := range w {
-				s += r.t[x*m+i] * v
-			}
-			out[x] = clamp8((s+1<<(reducedBits+mid-1))>>(reducedBits+mid) + 128)
-		}
+	const shift = reducedBits + mid
+	const r2 = 1 << (shift - 1)
+	for y, w := range [2]*[m]int32{&ws0, &ws1} {
+		e := k0 * w[0]
+		o := k1*w[1] + k3*w[2] + k5*w[3] + k7*w[4]
+		out := dst[y*stride : y*stride+2]
+		out[0] = clamp8((e+o+r2)>>shift + 128)
+		out[1] = clamp8((e-o+r2)>>shift + 128)
 	}
 }
 
@@ -262,11 +266,11 @@ func halfConsts() (k [8]int64) {
 // sum_u k(u) F(u) cos((2x+1) u pi/8), and frequencies 5, 6 and 7 are 3, 2
 // and 1 with the sign changed. Outputs carry 2*reducedBits fractional
 // bits.
-func half(in []int64, st int) (o0, o1, o2, o3 int64) {
-	g0 := halfK[0] * in[0]
-	g1 := halfK[1]*in[st] - halfK[7]*in[6*st]
-	g2 := halfK[2]*in[2*st] - halfK[6]*in[5*st]
-	g3 := halfK[3]*in[3*st] - halfK[5]*in[4*st]
+func half(i0, i1, i2, i3, i5, i6, i7 int64) (o0, o1, o2, o3 int64) {
+	g0 := halfK[0] * i0
+	g1 := halfK[1]*i1 - halfK[7]*i7
+	g2 := halfK[2]*i2 - halfK[6]*i6
+	g3 := halfK[3]*i3 - halfK[5]*i5
 	a := g0 << reducedBits
 	b := g2 * halfC2
 	e0, e1 := a+b, a-b
@@ -277,26 +281,32 @@ func half(in []int64, st int) (o0, o1, o2, o3 int64) {
 
 // idctHalf is the transform to 4x4 samples, each the exact mean of the
 // 2x2 full-size samples it replaces, as libjpeg's 1/2 scaling computes.
+// A column with no AC coefficient (most columns of a photograph's block)
+// is its DC term times k(0), which is what half computes for it exactly.
 func idctHalf(blk *[64]int32, dst []byte, stride int) {
 	const m = 7
 	if flat(blk, m*m, dst, stride, 4) {
 		return
 	}
-	var in [m * m]int64
-	for i, v := range blk[:m*m] {
-		in[i] = int64(v)
-	}
+	b := blk[:m*m]
 	// Columns, kept at reducedBits fractional bits.
 	var ws [4 * m]int64
 	const r1 = 1 << (reducedBits - 1)
 	for i := range m {
-		o0, o1, o2, o3 := half(in[i:], m)
+		if b[m+i]|b[2*m+i]|b[3*m+i]|b[4*m+i]|b[5*m+i]|b[6*m+i] == 0 {
+			v := halfK[0] * int64(b[i])
+			ws[i], ws[m+i], ws[2*m+i], ws[3*m+i] = v, v, v, v
+			continue
+		}
+		o0, o1, o2, o3 := half(int64(b[i]), int64(b[m+i]), int64(b[2*m+i]), int64(b[3*m+i]),
+			int64(b[4*m+i]), int64(b[5*m+i]), int64(b[6*m+i]))
 		ws[i], ws[m+i], ws[2*m+i], ws[3*m+i] = (o0+r1)>>reducedBits, (o1+r1)>>reducedBits, (o2+r1)>>reducedBits, (o3+r1)>>reducedBits
 	}
 	const shift = 3 * reducedBits
 	const r2 = 1 << (shift - 1)
 	for y := range 4 {
-		o0, o1, o2, o3 := half(ws[y*m:], 1)
+		w := ws[y*m : y*m+m]
+		o0, o1, o2, o3 := half(w[0], w[1], w[2], w[3], w[4], w[5], w[6])
 		out := dst[y*stride : y*stride+4]
 		out[0] = clamp8(int32((o0+r2)>>shift) + 128)
 		out[1] = clamp8(int32((o1+r2)>>shift) + 128)

@@ -345,10 +345,29 @@ func (d *decoder) baselineBlock(c *component, dc, ac *huffman, bx, by int, blk *
 		clear(blk[:d.k])
 		blk[0] = c.pred * q[0]
 	}
+	// A transform to one sample a block (1/8) reads the DC term alone.
+	acNeeded := needed && d.k > 1
+	slot := &d.slot
 	for z := 1; z < 64; z++ {
 		// 32 bits cover a code (16) and its magnitude (15).
 		if b.n < 32 {
 			b.fill()
+		}
+		if f := ac.fast[b.acc>>(64-fastBits)]; f != 0 {
+			n := int(f & 0xFF)
+			b.acc <<= n
+			b.n -= n
+			z += int(f>>8) & 15
+			if !acNeeded {
+				continue
+			}
+			if z > 63 {
+				return fmt.Errorf("%w: too many coefficients", ErrFormat)
+			}
+			if sl := slot[z]; sl >= 0 {
+				blk[sl] = f >> 16 * q[unzig[z]]
+			}
+			continue
 		}
 		var rs uint8
 		if v := ac.lut[b.acc>>(64-lutBits)]; v != 0 {
@@ -371,13 +390,13 @@ func (d *decoder) baselineBlock(c *component, dc, ac *huffman, bx, by int, blk *
 		bits := int32(b.acc >> (64 - sz))
 		b.acc <<= sz
 		b.n -= sz
-		if !needed {
+		if !acNeeded {
 			continue
 		}
 		if z > 63 {
 			return fmt.Errorf("%w: too many coefficients", ErrFormat)
 		}
-		if sl := d.slot[z]; sl >= 0 {
+		if sl := slot[z]; sl >= 0 {
 			if bits < 1<<(sz-1) {
 				bits += -1<<sz + 1
 			}

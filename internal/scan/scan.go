@@ -692,14 +692,17 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 		dctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	d, err := fingerprint.DecodeBytesContext(dctx, data, s.cfg.Limits, fingerprint.ForQuery(),
+	compute, size := fingerprint.Compute, fingerprint.ForQuery()
+	if s.cfg.WholeImageOnly {
+		compute = fingerprint.ComputeWhole
+		if !s.needRef {
+			size = fingerprint.ForWhole()
+		}
+	}
+	d, err := fingerprint.DecodeBytesContext(dctx, data, s.cfg.Limits, size,
 		fingerprint.OnAbandon(func(f <-chan struct{}) { finishing = f }))
 	if err != nil {
 		return fingerprint.Fingerprint{}, false, nil, err
-	}
-	compute := fingerprint.Compute
-	if s.cfg.WholeImageOnly {
-		compute = fingerprint.ComputeWhole
 	}
 	fp, err = compute(d.Image, fingerprint.SourceSize(d.Width, d.Height))
 	if err != nil {
