@@ -25,7 +25,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, cerr := DecodeConfig(data)
 		for _, o := range []Options{{}, {MinSide: 16, Luma: true}, {MinShortSide: 8, Luma: true}} {
-			o.MaxPixels, o.MaxCoefBytes, o.MaxScans = 1<<20, 8<<20, 50
+			o.MaxPixels, o.MaxCoefBytes, o.MaxScans = 1<<16, 1<<20, 20
 			img, err := Decode(context.Background(), data, o)
 			if err != nil {
 				continue
