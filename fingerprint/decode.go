@@ -94,7 +94,7 @@ type DecodeOption func(*decodeConfig)
 
 type decodeConfig struct {
 	minSide   int
-	minShort  int
+	whole     bool
 	luma      bool
 	abandoned func(finished <-chan struct{})
 }
@@ -121,21 +121,32 @@ func LumaOnly() DecodeOption { return func(c *decodeConfig) { c.luma = true } }
 // ForQuery decodes at the smallest size that gives Compute everything it
 // reads (QuerySide), luma only.
 func ForQuery() DecodeOption {
-	return func(c *decodeConfig) { c.minSide, c.minShort, c.luma = QuerySide(), 0, true }
+	return func(c *decodeConfig) { c.minSide, c.whole, c.luma = QuerySide(), false, true }
 }
 
 // ForWhole decodes at the smallest size ComputeWhole needs, luma only:
-// both sides at least WholeShortSide, two pixels per cell of PDQ's 64x64
-// grid and a full pHash thumbnail. Its hashes stay within a few bits of a
-// ForQuery decode's (BENCHMARKS.md, "JPEG decoding at the working size");
-// AddReference, which resamples like Meta's reference, needs ForQuery.
+// both sides at least WholeShortSide (two pixels per cell of PDQ's 64x64
+// grid, and a full pHash thumbnail), but never larger than ForQuery would
+// (a panorama keeps fewer than WholeShortSide rows at the query scale).
+// Its hashes stay within a few bits of a full-size decode's (BENCHMARKS.md,
+// "JPEG decoding at the working size"); AddReference, which resamples like
+// Meta's reference, needs ForQuery.
 func ForWhole() DecodeOption {
-	return func(c *decodeConfig) { c.minSide, c.minShort, c.luma = 0, WholeShortSide, true }
+	return func(c *decodeConfig) { c.minSide, c.whole, c.luma = QuerySide(), true, true }
+}
+
+// denom is the scale (1/denom) a w x h image is decoded at.
+func (c decodeConfig) denom(w, h int) int {
+	d := jpeg.ScaleFor(w, h, c.minSide, 0)
+	if c.whole {
+		d = max(d, jpeg.ScaleFor(w, h, 0, WholeShortSide))
+	}
+	return d
 }
 
 // ForEnroll is ForQuery for EnrollImage.
 func ForEnroll() DecodeOption {
-	return func(c *decodeConfig) { c.minSide, c.minShort, c.luma = EnrollSide(), 0, true }
+	return func(c *decodeConfig) { c.minSide, c.whole, c.luma = EnrollSide(), false, true }
 }
 
 // Format names an image encoding recognised by magic bytes.
@@ -361,7 +372,8 @@ func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
 		return Decoded{}, err
 	}
-	img, err := jpeg.Decode(ctx, data, jpeg.Options{MinSide: c.minSide, MinShortSide: c.minShort, Luma: c.luma,
+	denom := c.denom(cfg.Width, cfg.Height)
+	img, err := jpeg.Decode(ctx, data, jpeg.Options{Denom: denom, Luma: c.luma,
 		MaxScans: lim.MaxScans, MaxCoefBytes: lim.MaxCoefBytes, MaxPixels: lim.MaxDecodedPixels})
 	if err != nil {
 		return Decoded{}, jpegError(err)
@@ -373,7 +385,7 @@ func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (D
 		w, h = h, w
 	}
 	return Decoded{Image: img, Format: FormatJPEG, Width: w, Height: h,
-		Scale: jpeg.ScaleFor(cfg.Width, cfg.Height, c.minSide, c.minShort), Orientation: orient}, nil
+		Scale: denom, Orientation: orient}, nil
 }
 
 // decodePNG reads a PNG row by row into its luma reduced by the scale the
@@ -426,7 +438,7 @@ func ownLuma(f Format, w, h int, lim Limits, c decodeConfig, errs readerErrors, 
 	if err := checkPixels(w, h, lim); err != nil {
 		return Decoded{}, err
 	}
-	d := jpeg.ScaleFor(w, h, c.minSide, c.minShort)
+	d := c.denom(w, h)
 	// The decompressors some readers use are other projects' (x/image's,
 	// klauspost's): a panic in one is a corrupt file.
 	img, err := recovered(f, func() (image.Image, error) { return read(d) })

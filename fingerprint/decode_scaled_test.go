@@ -256,6 +256,7 @@ func TestDecodeLimitErrors(t *testing.T) {
 // decodes no larger than ForQuery, and its whole-image hashes stay close
 // to a full-size decode's (Meta's test JPEGs, the fixture photographs, and
 // generated 1080p and 12-megapixel camera-like files).
+// TestWholeDecodeNoLargerThanQuery covers shapes the files here lack.
 func TestWholeDecodeSameHashes(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(pdqFixtures, "data/*/*.jpg"))
 	more, _ := filepath.Glob("../fixtures/photos/*.jpg")
@@ -305,6 +306,9 @@ func TestWholeDecodeSameHashes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if d := a.PHash.Distance(b.PHash); d > 6 {
+			t.Errorf("%s (1/%d): pHash moved %d bits", name, whole.Scale, d)
+		}
 		if a.PDQ.Quality < pdq.MinQuality {
 			continue
 		}
@@ -315,15 +319,44 @@ func TestWholeDecodeSameHashes(t *testing.T) {
 			}
 			sum, n = sum+d, n+1
 		}
-		if d := a.PHash.Distance(b.PHash); d > 6 {
-			t.Errorf("%s (1/%d): pHash moved %d bits", name, whole.Scale, d)
-		}
 	}
-	if scaled < 20 {
-		t.Fatalf("%d files decoded reduced; want at least 20", scaled)
+	if scaled < 20 || n == 0 {
+		t.Fatalf("%d files decoded reduced, %d hashes compared; want at least 20 files", scaled, n)
 	}
 	if mean := float64(sum) / float64(n); mean > 2 {
 		t.Errorf("mean distance %.2f bits over %d hashes, want <= 2", mean, n)
 	}
 	t.Logf("%d files reduced, mean distance %.2f bits over %d hashes", scaled, float64(sum)/float64(n), n)
+}
+
+// TestWholeDecodeNoLargerThanQuery: a panorama or a long screenshot keeps
+// fewer than WholeShortSide rows at the query scale; ForWhole then decodes
+// at that scale, never larger (a larger decode would cost more memory and
+// time than ForQuery and could fail its bounds).
+func TestWholeDecodeNoLargerThanQuery(t *testing.T) {
+	for _, tc := range []struct {
+		w, h, want int
+	}{
+		{20000, 400, 8}, // the query scale: 2500x50
+		{4000, 3000, 8}, // the whole-image scale: 500x375
+		{1920, 1080, 8},
+		{1920, 1000, 4}, // 1/8 would keep 125 rows
+		{600, 200, 1},
+	} {
+		data := jpegtest.ProgressiveCMYK(tc.w, tc.h)
+		q, err := DecodeBytes(data, DefaultLimits(), ForQuery())
+		if err != nil {
+			t.Fatalf("%dx%d ForQuery: %v", tc.w, tc.h, err)
+		}
+		d, err := DecodeBytes(data, DefaultLimits(), ForWhole())
+		if err != nil {
+			t.Fatalf("%dx%d ForWhole: %v", tc.w, tc.h, err)
+		}
+		if d.Scale != tc.want || d.Scale < q.Scale {
+			t.Errorf("%dx%d: ForWhole 1/%d, ForQuery 1/%d; want 1/%d", tc.w, tc.h, d.Scale, q.Scale, tc.want)
+		}
+		if b := d.Image.Bounds(); b.Dx() != (tc.w+d.Scale-1)/d.Scale || b.Dy() != (tc.h+d.Scale-1)/d.Scale {
+			t.Errorf("%dx%d at 1/%d: decoded %v", tc.w, tc.h, d.Scale, b)
+		}
+	}
 }

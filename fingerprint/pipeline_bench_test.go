@@ -44,13 +44,13 @@ func cpuLoop(b *testing.B, fn func()) {
 }
 
 // BenchmarkPipeline measures a query JPEG from bytes to verdict at 1080p
-// and 12 megapixels beside a naive anchor (image/jpeg and
-// goimagehash's pHash of the decoded image), in one run: decoding alone
-// (ours at the working size, ForQuery, and at the whole-image size,
-// ForWhole; image/jpeg at full size), fingerprinting alone (on an already
-// decoded image), and the whole of what `match` does per file with the
-// default policy and with whole-image matching only. B/op with -benchmem is what one decode allocates, which bounds
-// its peak memory.
+// and 12 megapixels beside a naive anchor (image/jpeg and goimagehash's
+// pHash of the decoded image), in one run: decoding alone (ours at the
+// working size, ForQuery, and at the whole-image size, ForWhole;
+// image/jpeg at full size), fingerprinting alone (on an already decoded
+// image), and the whole of what `match` does per file with the default
+// policy and with whole-image matching only. B/op with -benchmem is what
+// one decode allocates, which bounds its peak memory.
 func BenchmarkPipeline(b *testing.B) {
 	bank := pipelineBank(b)
 	full := NewMatcher(bank, DefaultMatchOptions())

@@ -15,11 +15,11 @@ import (
 type Options struct {
 	// MinSide is the smallest longer side the caller needs: Decode picks
 	// the smallest scale (1/8, 1/4, 1/2, 1/1) whose longer side is at
-	// least MinSide. 0 decodes at full size.
+	// least MinSide. 0 decodes at full size, unless Denom is set.
 	MinSide int
-	// MinShortSide is the same for the shorter side; the scale keeps
-	// both.
-	MinShortSide int
+	// Denom, when 1, 2, 4 or 8, is the scale itself (1/Denom), chosen by
+	// the caller (ScaleFor); MinSide is then ignored.
+	Denom int
 	// Luma returns an *image.Gray of the luma alone.
 	Luma bool
 	// MaxScans bounds the scans of a file (progressive files usually
@@ -59,7 +59,7 @@ type Config struct {
 
 // ScaleFor returns the denominator (1, 2, 4 or 8) of the smallest scale at
 // which a w x h image keeps a longer side of at least minSide and a shorter
-// side of at least minShort; 1 when both are 0.
+// side of at least minShort; 1 (full size) when neither is positive.
 func ScaleFor(w, h, minSide, minShort int) int {
 	long, short := max(w, h), min(w, h)
 	if minSide <= 0 && minShort <= 0 {
@@ -408,7 +408,12 @@ func (d *decoder) parseScan(seg []byte) (scanHeader, error) {
 // setup chooses the scale, plans which scans matter, checks the bounds and
 // allocates the planes and coefficient stores.
 func (d *decoder) setup() error {
-	d.denom = ScaleFor(d.width, d.height, d.opt.MinSide, d.opt.MinShortSide)
+	switch d.opt.Denom {
+	case 1, 2, 4, 8:
+		d.denom = d.opt.Denom
+	default:
+		d.denom = ScaleFor(d.width, d.height, d.opt.MinSide, 0)
+	}
 	d.n = 8 / d.denom
 	freqs := keptFreqs(d.n)
 	m := len(freqs)

@@ -24,7 +24,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(jpegtest.ProgressiveCMYK(40, 24))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, cerr := DecodeConfig(data)
-		for _, o := range []Options{{}, {MinSide: 16, Luma: true}, {MinShortSide: 8, Luma: true}} {
+		for _, o := range []Options{{}, {MinSide: 16, Luma: true}, {MinSide: 64, Luma: true}, {MinSide: 128}, {Denom: 4, Luma: true}} {
 			o.MaxPixels, o.MaxCoefBytes, o.MaxScans = 1<<16, 1<<20, 20
 			img, err := Decode(context.Background(), data, o)
 			if err != nil {
@@ -33,7 +33,11 @@ func FuzzDecode(f *testing.F) {
 			if cerr != nil {
 				t.Fatalf("decoded, but DecodeConfig failed: %v", cerr)
 			}
-			w, h := ScaledSize(cfg.Width, cfg.Height, ScaleFor(cfg.Width, cfg.Height, o.MinSide, o.MinShortSide))
+			denom := o.Denom
+			if denom == 0 {
+				denom = ScaleFor(cfg.Width, cfg.Height, o.MinSide, 0)
+			}
+			w, h := ScaledSize(cfg.Width, cfg.Height, denom)
 			if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
 				t.Fatalf("bounds %v, header says %dx%d at this scale", b, w, h)
 			}

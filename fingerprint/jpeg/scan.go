@@ -358,11 +358,11 @@ func (d *decoder) baselineBlock(c *component, dc, ac *huffman, bx, by int, blk *
 			b.acc <<= n
 			b.n -= n
 			z += int(f>>8) & 15
+			if z > 63 && needed {
+				return fmt.Errorf("%w: too many coefficients", ErrFormat)
+			}
 			if !acNeeded {
 				continue
-			}
-			if z > 63 {
-				return fmt.Errorf("%w: too many coefficients", ErrFormat)
 			}
 			if sl := slot[z]; sl >= 0 {
 				blk[sl] = f >> 16 * q[unzig[z]]
@@ -390,11 +390,11 @@ func (d *decoder) baselineBlock(c *component, dc, ac *huffman, bx, by int, blk *
 		bits := int32(b.acc >> (64 - sz))
 		b.acc <<= sz
 		b.n -= sz
+		if z > 63 && needed {
+			return fmt.Errorf("%w: too many coefficients", ErrFormat)
+		}
 		if !acNeeded {
 			continue
-		}
-		if z > 63 {
-			return fmt.Errorf("%w: too many coefficients", ErrFormat)
 		}
 		if sl := slot[z]; sl >= 0 {
 			if bits < 1<<(sz-1) {

@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/jpeg"
 	"net/http"
@@ -18,7 +19,11 @@ import (
 
 // TestWholeImageOnlyCameraSize: a whole-image-only scan decodes a camera
 // sized JPEG at its smallest scale (ForWhole, 1/8 here) and still finds
-// the enrolled photograph it shows, and not another one.
+// the enrolled photograph it shows, and not another one. The decode bound
+// admits the 1/8 decode but not the working size's 1/4, so the scan fails
+// if it decodes at the working size. With imported hashes in the bank it
+// must decode at the working size (the reference hash resamples the
+// decoded image as Meta's does), and then that bound refuses it.
 func TestWholeImageOnlyCameraSize(t *testing.T) {
 	ctx := context.Background()
 	all := photos.All()
@@ -35,6 +40,16 @@ func TestWholeImageOnlyCameraSize(t *testing.T) {
 	if err := bank.Add(e); err != nil {
 		t.Fatal(err)
 	}
+	withImported := fingerprint.NewBank()
+	if err := withImported.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := withImported.Add(fingerprint.Enrollment{Capture: fingerprint.Capture{ID: "ext"}, NoPHash: true,
+		PDQ: []fingerprint.RegionHash{{Region: fingerprint.RegionImported, Quality: 100}}}); err != nil {
+		t.Fatal(err)
+	}
+	lim := fingerprint.DefaultLimits()
+	lim.MaxDecodedPixels = 200_000
 	camera := func(img image.Image) []byte {
 		b := img.Bounds()
 		w := 3072
@@ -45,9 +60,11 @@ func TestWholeImageOnlyCameraSize(t *testing.T) {
 		if err := jpeg.Encode(&out, big, &jpeg.Options{Quality: 85}); err != nil {
 			t.Fatal(err)
 		}
-		d, err := fingerprint.DecodeBytes(out.Bytes(), fingerprint.DefaultLimits(), fingerprint.ForWhole())
-		if err != nil || d.Scale != 8 {
+		if d, err := fingerprint.DecodeBytes(out.Bytes(), lim, fingerprint.ForWhole()); err != nil || d.Scale != 8 {
 			t.Fatalf("ForWhole decoded %dx%d at 1/%d (%v), want 1/8", w, h, d.Scale, err)
+		}
+		if _, err := fingerprint.DecodeBytes(out.Bytes(), lim, fingerprint.ForQuery()); !errors.Is(err, fingerprint.ErrDecodeLimit) {
+			t.Fatalf("ForQuery within the test's decode bound (%v): the bound no longer tells the sizes apart", err)
 		}
 		return out.Bytes()
 	}
@@ -63,20 +80,29 @@ func TestWholeImageOnlyCameraSize(t *testing.T) {
 	}))
 	defer srv.Close()
 	for _, tc := range []struct {
-		path    string
-		matches int64
-	}{{"/leak.jpg", 1}, {"/other.jpg", 0}} {
-		st, err := store.Open(ctx, filepath.Join(t.TempDir(), "lw.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := Run(ctx, Config{Seeds: []string{srv.URL + tc.path}, Bank: bank, Store: st, WholeImageOnly: true})
-		st.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sum.Images != 1 || sum.Matches != tc.matches {
-			t.Errorf("%s: %d images, %d matches, want 1 image and %d matches", tc.path, sum.Images, sum.Matches, tc.matches)
-		}
+		name          string
+		path          string
+		bank          *fingerprint.Bank
+		hashed, match int64
+		decodeLimit   int64
+	}{
+		{"copy", "/leak.jpg", bank, 1, 1, 0},
+		{"other photograph", "/other.jpg", bank, 1, 0, 0},
+		{"imported hashes: working size, over the bound", "/leak.jpg", withImported, 0, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := store.Open(ctx, filepath.Join(t.TempDir(), "lw.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			sum, err := Run(ctx, Config{Seeds: []string{srv.URL + tc.path}, Bank: tc.bank, Store: st, WholeImageOnly: true, Limits: lim})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Images != 1 || sum.Hashed != tc.hashed || sum.Matches != tc.match || sum.ErrorsBy["decode_limit"] != tc.decodeLimit {
+				t.Errorf("%+v; want 1 image, %d hashed, %d matches, %d decode_limit errors", sum, tc.hashed, tc.match, tc.decodeLimit)
+			}
+		})
 	}
 }
