@@ -11,9 +11,11 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
-// Cached fingerprints, version 5 (big-endian):
+// Cached fingerprints, version 6 (big-endian):
 //
-//	version (1 byte, 5), patched-at (8), refused count (2, at most
+//	version (1 byte, 6), flags (1: bit 0 set when the image's hash
+//	matches were read, so the refused captures below are complete; the
+//	other bits zero), patched-at (8), refused count (2, at most
 //	fpMaxRefused), then per refused capture its ID's length (2, at most
 //	fpMaxRefusedID) and bytes (fingerprint.Fingerprint.Refused: captures
 //	whose hash match a reading of the image refused), then the version 3
@@ -31,17 +33,20 @@ import (
 //	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
 //
-// Older entries are refused (errFPVersion) and recomputed: version 4
-// lacked the refused captures (a look-alike refused when the image was
-// matched would match again from the cache), version 3 also the
-// patched-at time, version 2 the reference hashes, and version 1 held
-// only the whole-image hashes.
+// Older entries are refused (errFPVersion) and recomputed: version 5 did
+// not say whether the hash matches had been read (a scan without the
+// feature route refuses nothing, and its entries would have let a
+// look-alike match in a later scan that reads), version 4 lacked the
+// refused captures, version 3 also the patched-at time, version 2 the
+// reference hashes, and version 1 held only the whole-image hashes.
 // fpNoCandidates in the candidate count means they were not computed.
 const fpNoCandidates = 255
 
 const (
-	fpCodecVersion   = 5
+	fpCodecVersion   = 6
 	fpV3             = 3
+	fpFlagsSize      = 1
+	fpFlagRead       = 1
 	fpMaxRefused     = 256
 	fpMaxRefusedID   = 1024
 	fpRefusedSize    = 2 // the count; none refused
@@ -54,24 +59,38 @@ const (
 // errFPVersion reports a cached fingerprint of another version.
 var errFPVersion = errors.New("cached fingerprint has an old or unknown encoding")
 
-// encodeFP encodes fp for the cache; patchedAt is when its keypoint
-// patches were matched against the bank (zero: they were not). It returns
-// nil for a fingerprint whose refused captures do not fit: caching it
-// without them would let their matches back.
-func encodeFP(fp fingerprint.Fingerprint, patchedAt time.Time) []byte {
+// cacheEntry is a cached fingerprint and how it was matched.
+type cacheEntry struct {
+	fp fingerprint.Fingerprint
+	// patchedAt is when its keypoint patches were matched against the
+	// bank (zero: they were not).
+	patchedAt time.Time
+	// read: its hash matches were read (the feature route was on), so
+	// fp.Refused lists every capture a reading refused.
+	read bool
+}
+
+// encodeFP encodes e for the cache. It returns nil for a fingerprint whose
+// refused captures do not fit: caching it without them would let their
+// matches back.
+func encodeFP(e cacheEntry) []byte {
 	var ts uint64
-	if !patchedAt.IsZero() && patchedAt.Unix() > 0 {
-		ts = uint64(patchedAt.Unix())
+	if !e.patchedAt.IsZero() && e.patchedAt.Unix() > 0 {
+		ts = uint64(e.patchedAt.Unix())
 	}
-	if len(fp.Refused) > fpMaxRefused {
+	if len(e.fp.Refused) > fpMaxRefused {
 		return nil
 	}
-	body := encodeFPv3(fp)
-	out := make([]byte, 0, len(body)+fpPatchedAtSize+fpRefusedSize)
-	out = append(out, fpCodecVersion)
+	var flags byte
+	if e.read {
+		flags |= fpFlagRead
+	}
+	body := encodeFPv3(e.fp)
+	out := make([]byte, 0, len(body)+fpFlagsSize+fpPatchedAtSize+fpRefusedSize)
+	out = append(out, fpCodecVersion, flags)
 	out = binary.BigEndian.AppendUint64(out, ts)
-	out = binary.BigEndian.AppendUint16(out, uint16(len(fp.Refused)))
-	for _, id := range fp.Refused {
+	out = binary.BigEndian.AppendUint16(out, uint16(len(e.fp.Refused)))
+	for _, id := range e.fp.Refused {
 		if len(id) > fpMaxRefusedID {
 			return nil
 		}
@@ -81,8 +100,8 @@ func encodeFP(fp fingerprint.Fingerprint, patchedAt time.Time) []byte {
 	return append(out, body[1:]...)
 }
 
-// decodeRefused reads the refused captures of a version 5 entry and
-// returns the rest.
+// decodeRefused reads the refused captures of an entry and returns the
+// rest.
 func decodeRefused(b []byte) ([]string, []byte, error) {
 	if len(b) < fpRefusedSize {
 		return nil, nil, fmt.Errorf("cached fingerprint: no refused count")
@@ -142,35 +161,40 @@ func encodeFPv3(fp fingerprint.Fingerprint) []byte {
 	return b
 }
 
-// decodeFP decodes a cached fingerprint and when its patches were matched
-// (zero if never).
-func decodeFP(b []byte) (fingerprint.Fingerprint, time.Time, error) {
+// decodeFP decodes a cached fingerprint.
+func decodeFP(b []byte) (cacheEntry, error) {
 	if len(b) == 0 || b[0] != fpCodecVersion {
-		return fingerprint.Fingerprint{}, time.Time{}, errFPVersion
+		return cacheEntry{}, errFPVersion
 	}
-	if len(b) < 1+fpPatchedAtSize {
-		return fingerprint.Fingerprint{}, time.Time{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
+	const head = 1 + fpFlagsSize + fpPatchedAtSize
+	if len(b) < head {
+		return cacheEntry{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
-	var at time.Time
-	ts := binary.BigEndian.Uint64(b[1:])
+	flags := b[1]
+	if flags&^fpFlagRead != 0 {
+		return cacheEntry{}, fmt.Errorf("cached fingerprint: flags %#x", flags)
+	}
+	e := cacheEntry{read: flags&fpFlagRead != 0}
+	ts := binary.BigEndian.Uint64(b[1+fpFlagsSize:])
 	if ts > 1<<40 {
-		return fingerprint.Fingerprint{}, time.Time{}, fmt.Errorf("cached fingerprint: patched-at %d", ts)
+		return cacheEntry{}, fmt.Errorf("cached fingerprint: patched-at %d", ts)
 	}
 	if ts > 0 {
-		at = time.Unix(int64(ts), 0).UTC()
+		e.patchedAt = time.Unix(int64(ts), 0).UTC()
 	}
-	refused, rest, err := decodeRefused(b[1+fpPatchedAtSize:])
+	refused, rest, err := decodeRefused(b[head:])
 	if err != nil {
-		return fingerprint.Fingerprint{}, time.Time{}, err
+		return cacheEntry{}, err
 	}
 	v3 := make([]byte, 0, 1+len(rest))
 	v3 = append(v3, fpV3)
 	fp, err := decodeFPv3(append(v3, rest...))
 	if err != nil {
-		return fingerprint.Fingerprint{}, time.Time{}, err
+		return cacheEntry{}, err
 	}
 	fp.Refused = refused
-	return fp, at, nil
+	e.fp = fp
+	return e, nil
 }
 
 func decodeFPv3(b []byte) (fingerprint.Fingerprint, error) {

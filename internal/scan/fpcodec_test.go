@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"testing"
 	"time"
@@ -41,27 +42,30 @@ func TestFPCodecRoundTrip(t *testing.T) {
 		{"refused captures", fingerprint.Fingerprint{PHash: 11, Refused: []string{"plate-0001", "", "☃"}}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			at := time.Unix(1764000000, 0).UTC()
-			b := encodeFP(tt.fp, at)
-			got, gotAt, err := decodeFP(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(tt.fp, got, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
-				t.Errorf("round trip (-want +got):\n%s", d)
-			}
-			if !gotAt.Equal(at) {
-				t.Errorf("patched-at %v, want %v", gotAt, at)
-			}
-			// Entries from before the refusals (versions 3 and 4) are
-			// recomputed, not read as refusing nothing.
-			for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b)} {
-				if _, _, err := decodeFP(old); !errors.Is(err, errFPVersion) {
-					t.Errorf("version %d entry: %v, want errFPVersion", old[0], err)
+		for _, read := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/read=%v", tt.name, read), func(t *testing.T) {
+				at := time.Unix(1764000000, 0).UTC()
+				b := encodeFP(cacheEntry{fp: tt.fp, patchedAt: at, read: read})
+				got, err := decodeFP(b)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				if d := cmp.Diff(tt.fp, got.fp, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
+					t.Errorf("round trip (-want +got):\n%s", d)
+				}
+				if !got.patchedAt.Equal(at) || got.read != read {
+					t.Errorf("patched-at %v, read %v; want %v, %v", got.patchedAt, got.read, at, read)
+				}
+				// Entries from before the refusals (versions 3 and 4) and
+				// from before the read flag (version 5) are recomputed,
+				// not read as refusing nothing.
+				for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b), asV5(b)} {
+					if _, err := decodeFP(old); !errors.Is(err, errFPVersion) {
+						t.Errorf("version %d entry: %v, want errFPVersion", old[0], err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -71,37 +75,40 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 	for i := range fp.Candidates {
 		fp.Candidates[i] = fingerprint.Candidate{Kind: fingerprint.CandidateWindow, Quality: 300, Rect: image.Rect(-5, 0, 70000, 1)}
 	}
-	b := encodeFP(fp, time.Time{})
-	if len(b) > fpMaxEncodedSize+fpPatchedAtSize+fpRefusedSize {
+	b := encodeFP(cacheEntry{fp: fp})
+	if len(b) > fpMaxEncodedSize+fpFlagsSize+fpPatchedAtSize+fpRefusedSize {
 		t.Fatalf("encoded %d bytes, bound is %d", len(b), fpMaxEncodedSize)
 	}
-	got, _, err := decodeFP(b)
+	got, err := decodeFP(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Candidates) != fingerprint.MaxCandidates {
-		t.Errorf("kept %d candidates, want %d", len(got.Candidates), fingerprint.MaxCandidates)
+	if len(got.fp.Candidates) != fingerprint.MaxCandidates {
+		t.Errorf("kept %d candidates, want %d", len(got.fp.Candidates), fingerprint.MaxCandidates)
 	}
-	c := got.Candidates[0]
+	c := got.fp.Candidates[0]
 	if c.Quality != 255 || c.Rect != image.Rect(0, 0, 65535, 1) {
 		t.Errorf("candidate not clamped: %+v", c)
 	}
 }
 
 func TestFPCodecRejects(t *testing.T) {
-	good := encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}}, time.Time{})
-	head := fpPatchedAtSize + fpRefusedSize + fpHeaderSize
-	refused := encodeFP(fingerprint.Fingerprint{Refused: []string{"abc"}}, time.Time{})
+	good := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}}})
+	const refusedAt = 1 + fpFlagsSize + fpPatchedAtSize
+	head := fpFlagsSize + fpPatchedAtSize + fpRefusedSize + fpHeaderSize
+	refused := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"abc"}}})
 	refusedCut := bytes.Clone(refused)
-	refusedCut[1+fpPatchedAtSize+3] = 200 // the ID runs past the entry
+	refusedCut[refusedAt+3] = 200 // the ID runs past the entry
 	tooMany := bytes.Clone(good)
-	tooMany[1+fpPatchedAtSize] = 0xff
+	tooMany[refusedAt] = 0xff
 	badKind := bytes.Clone(good)
 	badKind[head] = 9
 	badRegion := bytes.Clone(good)
 	badRegion[head+2] = byte(fingerprint.RegionPatch)
 	badTime := bytes.Clone(good)
-	badTime[1] = 0xff
+	badTime[1+fpFlagsSize] = 0xff
+	badFlags := bytes.Clone(good)
+	badFlags[1] = 2
 	tests := []struct {
 		name    string
 		b       []byte
@@ -112,6 +119,7 @@ func TestFPCodecRejects(t *testing.T) {
 		{"truncated header", good[:head-1], false},
 		{"window naming a patch region", badRegion, false},
 		{"patched-at out of range", badTime, false},
+		{"unknown flag", badFlags, false},
 		{"truncated candidate", good[:len(good)-1], false},
 		{"trailing byte", append(bytes.Clone(good), 0), false},
 		{"unknown kind", badKind, false},
@@ -120,7 +128,7 @@ func TestFPCodecRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := decodeFP(tt.b)
+			_, err := decodeFP(tt.b)
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -134,34 +142,40 @@ func TestFPCodecRejects(t *testing.T) {
 // FuzzDecodeFP checks that decoding never panics and that whatever decodes
 // encodes back to the same bytes (in its own version).
 func FuzzDecodeFP(f *testing.F) {
-	f.Add(encodeFP(fingerprint.Fingerprint{}, time.Time{}))
-	f.Add(encodeFP(fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{
+	f.Add(encodeFP(cacheEntry{}))
+	f.Add(encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{
 		{Kind: fingerprint.CandidateSubImage, Quality: 80, Rect: image.Rect(1, 2, 3, 4)},
 		{Kind: fingerprint.CandidateStraightened, Region: 2},
-	}}, time.Unix(1764000000, 0)))
-	f.Add(encodeFP(fingerprint.Fingerprint{Refused: []string{"cap-1", "cap-2"}}, time.Time{}))
+	}}, patchedAt: time.Unix(1764000000, 0)}))
+	f.Add(encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"cap-1", "cap-2"}}, read: true}))
 	f.Add([]byte{2})
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fp, at, err := decodeFP(b)
+		e, err := decodeFP(b)
 		if err != nil {
 			return
 		}
-		again := encodeFP(fp, at)
+		again := encodeFP(e)
 		if !bytes.Equal(again, b) {
 			t.Fatalf("re-encoding differs:\n%x\n%x", b, again)
 		}
 	})
 }
 
-// asV4 is a version 5 entry as version 4 wrote it, without the refused
-// captures.
+// asV5 is a version 6 entry as version 5 wrote it, without the flags.
+func asV5(b []byte) []byte {
+	return append([]byte{5}, b[1+fpFlagsSize:]...)
+}
+
+// asV4 is a version 6 entry as version 4 wrote it, without the flags and
+// the refused captures.
 func asV4(b []byte) []byte {
-	n := int(binary.BigEndian.Uint16(b[1+fpPatchedAtSize:]))
-	rest := b[1+fpPatchedAtSize+fpRefusedSize:]
+	v5 := asV5(b)
+	n := int(binary.BigEndian.Uint16(v5[1+fpPatchedAtSize:]))
+	rest := v5[1+fpPatchedAtSize+fpRefusedSize:]
 	for range n {
 		rest = rest[2+int(binary.BigEndian.Uint16(rest)):]
 	}
-	out := append([]byte{4}, b[1:1+fpPatchedAtSize]...)
+	out := append([]byte{4}, v5[1:1+fpPatchedAtSize]...)
 	return append(out, rest...)
 }

@@ -18,7 +18,8 @@ import (
 // body as an enrolled one is within PDQ's radius of it, and the reading
 // of the enrolled plate's features refuses the match. The same file found
 // again at another URL is matched from the cached fingerprint, which has
-// no pixels to read: the refusal must come with it.
+// no pixels to read: the refusal must come with it, and a fingerprint
+// cached by a scan that read nothing must not be used by one that reads.
 func TestCachedFingerprintKeepsRefusals(t *testing.T) {
 	ctx := context.Background()
 	plate := func(i uint64) []byte {
@@ -67,6 +68,35 @@ func TestCachedFingerprintKeepsRefusals(t *testing.T) {
 		}
 		if sum.Matches != 0 || sum.Images != 1 || (i == 1) != (sum.Cached == 1) {
 			t.Errorf("%s: %+v, want the image (from the cache the second time) and no match", path, sum)
+		}
+	}
+
+	// A scan without the feature route reads nothing and refuses nothing:
+	// the look-alike matches there, and the fingerprint it caches must not
+	// serve a later scan that reads, which hashes the image again.
+	st2, err := store.Open(ctx, filepath.Join(t.TempDir(), "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	noFeatures := fingerprint.DefaultMatchOptions()
+	noFeatures.NoFeatures = true
+	for _, tc := range []struct {
+		path    string
+		match   fingerprint.MatchOptions
+		matches int64
+		cached  int64
+	}{
+		{"/b.jpg", noFeatures, 1, 0},
+		{"/copy-of-b.jpg", fingerprint.DefaultMatchOptions(), 0, 0},
+		{"/again-b.jpg", fingerprint.DefaultMatchOptions(), 0, 1},
+	} {
+		sum, err := Run(ctx, Config{Seeds: []string{srv.URL + tc.path}, Bank: bank, Store: st2, Match: tc.match})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Images != 1 || sum.Matches != tc.matches || sum.Cached != tc.cached {
+			t.Errorf("%s (no features %v): %+v, want %d matches, %d cached", tc.path, tc.match.NoFeatures, sum, tc.matches, tc.cached)
 		}
 	}
 }

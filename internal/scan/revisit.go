@@ -3,10 +3,8 @@ package scan
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/leakwatch/leakwatch/crawler"
-	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
@@ -21,9 +19,9 @@ type revisit struct {
 	st    *store.Store
 	runID int64
 	log   func(msg string, args ...any)
-	// usable says whether a cached fingerprint (and the time its patches
-	// were matched) serves this scan; if not, the image is fetched again.
-	usable func(fingerprint.Fingerprint, time.Time) bool
+	// usable says whether a cached fingerprint serves this scan; if not,
+	// the image is fetched again.
+	usable func(cacheEntry) bool
 	// charge, if set, spends a page's link bytes from a budget kept
 	// outside this process (a shared run's, in the store): false means
 	// the page is not remembered.
@@ -53,8 +51,8 @@ func (r *revisit) Lookup(u string) (crawler.Validators, bool) {
 		if err != nil || !ok || msg != "" {
 			return out, false
 		}
-		fp, at, err := decodeFP(blob)
-		return out, err == nil && r.usable(fp, at)
+		e, err := decodeFP(blob)
+		return out, err == nil && r.usable(e)
 	case "archive":
 		out.Kind = crawler.LinkArchive
 		return out, true
@@ -96,10 +94,11 @@ func (s *scanner) unchanged(ctx context.Context, a crawler.Asset) error {
 	if err != nil || !ok || msg != "" {
 		return err
 	}
-	fp, _, err := decodeFP(blob)
+	e, err := decodeFP(blob)
 	if err != nil {
 		return fmt.Errorf("cached fingerprint of %s: %w", a.URL, err)
 	}
+	fp := e.fp
 	s.count(func(x *report.Summary) { x.Images++; x.Cached++ })
 	return s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, &fp, nil)
 }

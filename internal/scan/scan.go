@@ -115,6 +115,10 @@ type scanner struct {
 	// captures and is computed again (cacheUsable).
 	patches      bool
 	patchesSince time.Time
+	// reads: the policy reads the captures its hash matches name (the
+	// feature route is on), refusing look-alikes; a cached fingerprint
+	// from a scan that did not read carries no refusals (cacheUsable).
+	reads bool
 	// decodeSlots bounds concurrent decodes (see fingerprint).
 	decodeSlots chan struct{}
 	matcher     *fingerprint.BankMatcher
@@ -182,6 +186,7 @@ func newScanner(cfg Config) (Config, *scanner) {
 		decodeSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		changes:     map[string]*report.IncidentChange{}}
 	s.patches = cfg.Match.SubImages && (cfg.Match.Patches || !cfg.Match.NoFeatures) && !cfg.WholeImageOnly
+	s.reads = !cfg.Match.NoFeatures && !cfg.WholeImageOnly
 	if s.patches && (cfg.Bank.Patches() > 0 || cfg.Bank.Features() > 0) {
 		s.patchesSince = cfg.Bank.NewestEnrollment()
 	}
@@ -639,15 +644,17 @@ func (s *scanner) count(f func(*report.Summary)) {
 
 // cacheUsable reports whether a cached fingerprint (with the time its
 // patches were matched) serves this scan: it carries what the policy
-// compares, and, when patches are followed, was matched after the newest
-// capture was enrolled. (A capture enrolled later can only have been
-// compared with the cached hashes, not with the image's patches; a bank
-// whose captures carry no enrollment time is taken as unchanged.)
-func (s *scanner) cacheUsable(fp fingerprint.Fingerprint, patchedAt time.Time) bool {
-	if (!fp.HasReference && s.needRef) || (fp.WholeOnly && !s.cfg.WholeImageOnly) {
+// compares, its hash matches were read if this scan reads them (a scan
+// without the feature route refuses no look-alike), and, when patches are
+// followed, it was matched after the newest capture was enrolled. (A
+// capture enrolled later can only have been compared with the cached
+// hashes, not with the image's patches; a bank whose captures carry no
+// enrollment time is taken as unchanged.)
+func (s *scanner) cacheUsable(e cacheEntry) bool {
+	if (!e.fp.HasReference && s.needRef) || (e.fp.WholeOnly && !s.cfg.WholeImageOnly) || (s.reads && !e.read) {
 		return false
 	}
-	return s.patchesSince.IsZero() || patchedAt.After(s.patchesSince)
+	return s.patchesSince.IsZero() || e.patchedAt.After(s.patchesSince)
 }
 
 // fingerprint returns the cached fingerprint for sha or computes it; a
@@ -658,8 +665,8 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 		if msg != "" {
 			return fingerprint.Fingerprint{}, true, nil, errors.New(msg)
 		}
-		if fp, at, err := decodeFP(blob); err == nil && s.cacheUsable(fp, at) {
-			return fp, true, nil, nil
+		if e, err := decodeFP(blob); err == nil && s.cacheUsable(e) {
+			return e.fp, true, nil, nil
 		}
 	}
 	// At most GOMAXPROCS images are decoded at once, whatever the number
@@ -716,7 +723,7 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 		patchedAt = s.cfg.Now() // matched next, against this bank
 	}
 	return fp, false, func(matched fingerprint.Fingerprint) {
-		blob := encodeFP(matched, patchedAt)
+		blob := encodeFP(cacheEntry{fp: matched, patchedAt: patchedAt, read: s.reads})
 		if blob == nil {
 			return // matched from the pixels again next time
 		}
