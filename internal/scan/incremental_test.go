@@ -115,11 +115,26 @@ func (s *statusRecorder) WriteHeader(code int) {
 }
 
 // TestPatchCacheStaleAfterEnrollment: an uneven crop is only found through
-// keypoint patches, which are verified on pixels. When a capture is
-// enrolled after an image was cached, the next run fetches and hashes the
-// image again (a 200 instead of a 304) and finds the crop; the run after
-// that is back to 304s.
+// keypoint patches or local features, which are matched on pixels. When a
+// capture is enrolled after an image was cached, the next run fetches and
+// hashes the image again (a 200 instead of a 304) and finds the crop; the
+// run after that is back to 304s. The same holds when only the feature
+// route reads pixels (the region routes and patches off).
 func TestPatchCacheStaleAfterEnrollment(t *testing.T) {
+	featuresOnly := fingerprint.DefaultMatchOptions()
+	featuresOnly.SubImages = false
+	for _, tc := range []struct {
+		name  string
+		match fingerprint.MatchOptions
+	}{
+		{"default policy", fingerprint.DefaultMatchOptions()},
+		{"local features without the region routes", featuresOnly},
+	} {
+		t.Run(tc.name, func(t *testing.T) { patchCacheStale(t, tc.match) })
+	}
+}
+
+func patchCacheStale(t *testing.T, match fingerprint.MatchOptions) {
 	c := corpus.New(6, corpus.WithFaces(2), corpus.WithPlates(0))
 	a, b := c.Captures[0], c.Captures[1]
 	var crop bytes.Buffer
@@ -173,7 +188,7 @@ func TestPatchCacheStaleAfterEnrollment(t *testing.T) {
 		clock = clock.Add(10 * time.Second)
 		now := clock
 		cfg := Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, Crawler: crawler.Options{RequestTimeout: 5 * time.Second},
-			Now: func() time.Time { return now }}
+			Now: func() time.Time { return now }, Match: match}
 		if _, err := Run(context.Background(), cfg); err != nil {
 			t.Fatal(err)
 		}

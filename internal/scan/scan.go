@@ -185,7 +185,9 @@ func newScanner(cfg Config) (Config, *scanner) {
 	s := &scanner{cfg: cfg, matcher: fingerprint.NewMatcher(cfg.Bank, cfg.Match), log: cfg.Logger, needRef: cfg.Bank.Imported() > 0,
 		decodeSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		changes:     map[string]*report.IncidentChange{}}
-	s.patches = cfg.Match.SubImages && (cfg.Match.Patches || !cfg.Match.NoFeatures) && !cfg.WholeImageOnly
+	// The feature route runs with or without the region routes; patches
+	// are one of them.
+	s.patches = (cfg.Match.SubImages && cfg.Match.Patches || !cfg.Match.NoFeatures) && !cfg.WholeImageOnly
 	s.reads = !cfg.Match.NoFeatures && !cfg.WholeImageOnly
 	if s.patches && (cfg.Bank.Patches() > 0 || cfg.Bank.Features() > 0) {
 		s.patchesSince = cfg.Bank.NewestEnrollment()
