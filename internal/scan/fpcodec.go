@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"time"
 
@@ -13,16 +14,17 @@ import (
 
 // Cached fingerprints, version 6 (big-endian):
 //
-//	version (1 byte, 6), flags (1: bit 0 set when the image's hash
-//	matches were read, so the refused captures below are complete; the
-//	other bits zero), patched-at (8), refused count (2, at most
+//	version (1 byte, 6), policy (8: policyKey of the match options the
+//	image was matched with), bank time (8), refused count (2, at most
 //	fpMaxRefused), then per refused capture its ID's length (2, at most
 //	fpMaxRefusedID) and bytes (fingerprint.Fingerprint.Refused: captures
 //	whose hash match a reading of the image refused), then the version 3
 //	body.
 //
-// Patched-at is the Unix second at which the image's keypoint patches
-// were computed and matched, 0 if they were not. The version 3 body:
+// The bank time is the Unix second of the newest enrollment in the bank
+// the image's pixels were matched against (keypoint patches, local
+// features and the readings of hash matches), 0 if none was. The version
+// 3 body:
 //
 //	version (1 byte, 3), PDQ quality (1), pHash (8),
 //
@@ -34,23 +36,23 @@ import (
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
 //
 // Older entries are refused (errFPVersion) and recomputed: version 5 did
-// not say whether the hash matches had been read (a scan without the
-// feature route refuses nothing, and its entries would have let a
-// look-alike match in a later scan that reads), version 4 lacked the
-// refused captures, version 3 also the patched-at time, version 2 the
-// reference hashes, and version 1 held only the whole-image hashes.
+// not record the policy (an entry from a scan without the feature route,
+// which refuses nothing, or without the patches served a later scan that
+// has them) and recorded the scan's clock rather than its bank's newest
+// enrollment, version 4 lacked the refused captures, version 3 also the
+// time, version 2 the reference hashes, and version 1 held only the
+// whole-image hashes.
 // fpNoCandidates in the candidate count means they were not computed.
 const fpNoCandidates = 255
 
 const (
 	fpCodecVersion   = 6
 	fpV3             = 3
-	fpFlagsSize      = 1
-	fpFlagRead       = 1
+	fpPolicySize     = 8
 	fpMaxRefused     = 256
 	fpMaxRefusedID   = 1024
 	fpRefusedSize    = 2 // the count; none refused
-	fpPatchedAtSize  = 8
+	fpBankAtSize     = 8
 	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1 + 8*32 + 1 // version 3
 	fpCandidateSize  = 1 + 1 + 1 + 4*2 + 32
 	fpMaxEncodedSize = fpHeaderSize + fingerprint.MaxCandidates*fpCandidateSize
@@ -62,12 +64,20 @@ var errFPVersion = errors.New("cached fingerprint has an old or unknown encoding
 // cacheEntry is a cached fingerprint and how it was matched.
 type cacheEntry struct {
 	fp fingerprint.Fingerprint
-	// patchedAt is when its keypoint patches were matched against the
-	// bank (zero: they were not).
-	patchedAt time.Time
-	// read: its hash matches were read (the feature route was on), so
-	// fp.Refused lists every capture a reading refused.
-	read bool
+	// policy is the policyKey of the match options it was matched with.
+	policy uint64
+	// bankAt is the newest enrollment of the bank its pixels were
+	// matched against (zero: they were not, or the bank has no times).
+	bankAt time.Time
+}
+
+// policyKey identifies match options: a cached fingerprint matched with
+// other options may lack what this policy's pixel routes would have found
+// or refused (a wider radius offers hash matches that were never read).
+func policyKey(o fingerprint.MatchOptions) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%+v", o)
+	return h.Sum64()
 }
 
 // encodeFP encodes e for the cache. It returns nil for a fingerprint whose
@@ -75,19 +85,16 @@ type cacheEntry struct {
 // matches back.
 func encodeFP(e cacheEntry) []byte {
 	var ts uint64
-	if !e.patchedAt.IsZero() && e.patchedAt.Unix() > 0 {
-		ts = uint64(e.patchedAt.Unix())
+	if !e.bankAt.IsZero() && e.bankAt.Unix() > 0 {
+		ts = uint64(e.bankAt.Unix())
 	}
 	if len(e.fp.Refused) > fpMaxRefused {
 		return nil
 	}
-	var flags byte
-	if e.read {
-		flags |= fpFlagRead
-	}
 	body := encodeFPv3(e.fp)
-	out := make([]byte, 0, len(body)+fpFlagsSize+fpPatchedAtSize+fpRefusedSize)
-	out = append(out, fpCodecVersion, flags)
+	out := make([]byte, 0, len(body)+fpPolicySize+fpBankAtSize+fpRefusedSize)
+	out = append(out, fpCodecVersion)
+	out = binary.BigEndian.AppendUint64(out, e.policy)
 	out = binary.BigEndian.AppendUint64(out, ts)
 	out = binary.BigEndian.AppendUint16(out, uint16(len(e.fp.Refused)))
 	for _, id := range e.fp.Refused {
@@ -166,21 +173,17 @@ func decodeFP(b []byte) (cacheEntry, error) {
 	if len(b) == 0 || b[0] != fpCodecVersion {
 		return cacheEntry{}, errFPVersion
 	}
-	const head = 1 + fpFlagsSize + fpPatchedAtSize
+	const head = 1 + fpPolicySize + fpBankAtSize
 	if len(b) < head {
 		return cacheEntry{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
-	flags := b[1]
-	if flags&^fpFlagRead != 0 {
-		return cacheEntry{}, fmt.Errorf("cached fingerprint: flags %#x", flags)
-	}
-	e := cacheEntry{read: flags&fpFlagRead != 0}
-	ts := binary.BigEndian.Uint64(b[1+fpFlagsSize:])
+	e := cacheEntry{policy: binary.BigEndian.Uint64(b[1:])}
+	ts := binary.BigEndian.Uint64(b[1+fpPolicySize:])
 	if ts > 1<<40 {
-		return cacheEntry{}, fmt.Errorf("cached fingerprint: patched-at %d", ts)
+		return cacheEntry{}, fmt.Errorf("cached fingerprint: bank time %d", ts)
 	}
 	if ts > 0 {
-		e.patchedAt = time.Unix(int64(ts), 0).UTC()
+		e.bankAt = time.Unix(int64(ts), 0).UTC()
 	}
 	refused, rest, err := decodeRefused(b[head:])
 	if err != nil {

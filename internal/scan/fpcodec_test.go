@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"image"
 	"testing"
 	"time"
@@ -42,29 +41,48 @@ func TestFPCodecRoundTrip(t *testing.T) {
 		{"refused captures", fingerprint.Fingerprint{PHash: 11, Refused: []string{"plate-0001", "", "☃"}}},
 	}
 	for _, tt := range tests {
-		for _, read := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/read=%v", tt.name, read), func(t *testing.T) {
-				at := time.Unix(1764000000, 0).UTC()
-				b := encodeFP(cacheEntry{fp: tt.fp, patchedAt: at, read: read})
-				got, err := decodeFP(b)
-				if err != nil {
-					t.Fatal(err)
+		t.Run(tt.name, func(t *testing.T) {
+			want := cacheEntry{fp: tt.fp, policy: 0xfedcba9876543210, bankAt: time.Unix(1764000000, 0).UTC()}
+			b := encodeFP(want)
+			got, err := decodeFP(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.fp, got.fp, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
+				t.Errorf("round trip (-want +got):\n%s", d)
+			}
+			if !got.bankAt.Equal(want.bankAt) || got.policy != want.policy {
+				t.Errorf("bank time %v, policy %x; want %v, %x", got.bankAt, got.policy, want.bankAt, want.policy)
+			}
+			// Entries from before the refusals (versions 3 and 4) and
+			// from before the policy (version 5) are recomputed, not read
+			// as refusing nothing.
+			for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b), asV5(b)} {
+				if _, err := decodeFP(old); !errors.Is(err, errFPVersion) {
+					t.Errorf("version %d entry: %v, want errFPVersion", old[0], err)
 				}
-				if d := cmp.Diff(tt.fp, got.fp, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
-					t.Errorf("round trip (-want +got):\n%s", d)
-				}
-				if !got.patchedAt.Equal(at) || got.read != read {
-					t.Errorf("patched-at %v, read %v; want %v, %v", got.patchedAt, got.read, at, read)
-				}
-				// Entries from before the refusals (versions 3 and 4) and
-				// from before the read flag (version 5) are recomputed,
-				// not read as refusing nothing.
-				for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b), asV5(b)} {
-					if _, err := decodeFP(old); !errors.Is(err, errFPVersion) {
-						t.Errorf("version %d entry: %v, want errFPVersion", old[0], err)
-					}
-				}
-			})
+			}
+		})
+	}
+}
+
+// TestPolicyKey: options that change what a scan finds or refuses from
+// pixels give another key; the same options the same key.
+func TestPolicyKey(t *testing.T) {
+	base := fingerprint.DefaultMatchOptions()
+	if policyKey(base) != policyKey(fingerprint.DefaultMatchOptions()) {
+		t.Fatal("the same options give two keys")
+	}
+	for name, edit := range map[string]func(*fingerprint.MatchOptions){
+		"no features":  func(o *fingerprint.MatchOptions) { o.NoFeatures = true },
+		"no patches":   func(o *fingerprint.MatchOptions) { o.Patches = false },
+		"wider radius": func(o *fingerprint.MatchOptions) { o.PDQRadius++ },
+		"reading":      func(o *fingerprint.MatchOptions) { o.Features.MaxRead++ },
+	} {
+		o := base
+		edit(&o)
+		if policyKey(o) == policyKey(base) {
+			t.Errorf("%s: same key as the default policy", name)
 		}
 	}
 }
@@ -76,8 +94,8 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 		fp.Candidates[i] = fingerprint.Candidate{Kind: fingerprint.CandidateWindow, Quality: 300, Rect: image.Rect(-5, 0, 70000, 1)}
 	}
 	b := encodeFP(cacheEntry{fp: fp})
-	if len(b) > fpMaxEncodedSize+fpFlagsSize+fpPatchedAtSize+fpRefusedSize {
-		t.Fatalf("encoded %d bytes, bound is %d", len(b), fpMaxEncodedSize)
+	if bound := fpMaxEncodedSize + fpPolicySize + fpBankAtSize + fpRefusedSize; len(b) > bound {
+		t.Fatalf("encoded %d bytes, bound is %d", len(b), bound)
 	}
 	got, err := decodeFP(b)
 	if err != nil {
@@ -94,8 +112,8 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 
 func TestFPCodecRejects(t *testing.T) {
 	good := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}}})
-	const refusedAt = 1 + fpFlagsSize + fpPatchedAtSize
-	head := fpFlagsSize + fpPatchedAtSize + fpRefusedSize + fpHeaderSize
+	const refusedAt = 1 + fpPolicySize + fpBankAtSize
+	head := fpPolicySize + fpBankAtSize + fpRefusedSize + fpHeaderSize
 	refused := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"abc"}}})
 	refusedCut := bytes.Clone(refused)
 	refusedCut[refusedAt+3] = 200 // the ID runs past the entry
@@ -106,9 +124,7 @@ func TestFPCodecRejects(t *testing.T) {
 	badRegion := bytes.Clone(good)
 	badRegion[head+2] = byte(fingerprint.RegionPatch)
 	badTime := bytes.Clone(good)
-	badTime[1+fpFlagsSize] = 0xff
-	badFlags := bytes.Clone(good)
-	badFlags[1] = 2
+	badTime[1+fpPolicySize] = 0xff
 	tests := []struct {
 		name    string
 		b       []byte
@@ -118,8 +134,7 @@ func TestFPCodecRejects(t *testing.T) {
 		{"version 1", append([]byte{1}, make([]byte, 2+8+8*32-1)...), true},
 		{"truncated header", good[:head-1], false},
 		{"window naming a patch region", badRegion, false},
-		{"patched-at out of range", badTime, false},
-		{"unknown flag", badFlags, false},
+		{"bank time out of range", badTime, false},
 		{"truncated candidate", good[:len(good)-1], false},
 		{"trailing byte", append(bytes.Clone(good), 0), false},
 		{"unknown kind", badKind, false},
@@ -146,8 +161,8 @@ func FuzzDecodeFP(f *testing.F) {
 	f.Add(encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{
 		{Kind: fingerprint.CandidateSubImage, Quality: 80, Rect: image.Rect(1, 2, 3, 4)},
 		{Kind: fingerprint.CandidateStraightened, Region: 2},
-	}}, patchedAt: time.Unix(1764000000, 0)}))
-	f.Add(encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"cap-1", "cap-2"}}, read: true}))
+	}}, bankAt: time.Unix(1764000000, 0), policy: policyKey(fingerprint.DefaultMatchOptions())}))
+	f.Add(encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"cap-1", "cap-2"}}, policy: 1}))
 	f.Add([]byte{2})
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -162,20 +177,21 @@ func FuzzDecodeFP(f *testing.F) {
 	})
 }
 
-// asV5 is a version 6 entry as version 5 wrote it, without the flags.
+// asV5 is a version 6 entry as version 5 wrote it: a flags byte instead
+// of the policy, and the time.
 func asV5(b []byte) []byte {
-	return append([]byte{5}, b[1+fpFlagsSize:]...)
+	return append([]byte{5, 0}, b[1+fpPolicySize:]...)
 }
 
-// asV4 is a version 6 entry as version 4 wrote it, without the flags and
+// asV4 is a version 6 entry as version 4 wrote it, without the policy and
 // the refused captures.
 func asV4(b []byte) []byte {
-	v5 := asV5(b)
-	n := int(binary.BigEndian.Uint16(v5[1+fpPatchedAtSize:]))
-	rest := v5[1+fpPatchedAtSize+fpRefusedSize:]
+	rest := b[1+fpPolicySize+fpBankAtSize:]
+	n := int(binary.BigEndian.Uint16(rest))
+	rest = rest[fpRefusedSize:]
 	for range n {
 		rest = rest[2+int(binary.BigEndian.Uint16(rest)):]
 	}
-	out := append([]byte{4}, v5[1:1+fpPatchedAtSize]...)
+	out := append([]byte{4}, b[1+fpPolicySize:1+fpPolicySize+fpBankAtSize]...)
 	return append(out, rest...)
 }

@@ -116,7 +116,7 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 // TestPatchCacheStaleAfterEnrollment: an uneven crop is only found through
 // keypoint patches or local features, which are matched on pixels. When a
-// capture is enrolled after an image was cached, the next run fetches and
+// bank gains a capture after an image was cached, the next run fetches and
 // hashes the image again (a 200 instead of a 304) and finds the crop; the
 // run after that is back to 304s. The same holds when only the feature
 // route reads pixels (the region routes and patches off).
@@ -213,8 +213,10 @@ func patchCacheStale(t *testing.T, match fingerprint.MatchOptions) {
 	if found()[b.ID] {
 		t.Fatal("found a capture that was not enrolled")
 	}
-	// b is enrolled after the images were cached.
-	grown := bankOf(map[string]time.Time{a.ID: early, b.ID: clock.Add(5 * time.Second)})
+	// b was enrolled before the first run, but after the bank that run
+	// loaded (enrollment stamps a capture when it starts and writes the
+	// bank when it ends): the cache must go by the bank, not the clock.
+	grown := bankOf(map[string]time.Time{a.ID: early, b.ID: early.Add(time.Second)})
 	if got := run(grown); got["/u.jpg 200"] != 1 || got["/ 304"] != 1 {
 		t.Errorf("second run fetched %v: want the page unchanged (304) and the image fetched again", got)
 	}

@@ -98,6 +98,12 @@ func (s *scanner) unchanged(ctx context.Context, a crawler.Asset) error {
 	if err != nil {
 		return fmt.Errorf("cached fingerprint of %s: %w", a.URL, err)
 	}
+	if !s.cacheUsable(e) {
+		// Replaced since the request was made (another worker on a shared
+		// store, matching with other options): matched from it all the
+		// same, since the image was not fetched.
+		s.log.Warn("cached fingerprint no longer serves this scan", "url", a.URL)
+	}
 	fp := e.fp
 	s.count(func(x *report.Summary) { x.Images++; x.Cached++ })
 	return s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, &fp, nil)

@@ -107,18 +107,15 @@ type scanner struct {
 	// needRef: the bank holds imported hashes, which are matched with the
 	// query's reference-front-end PDQ, so compute it.
 	needRef bool
-	// patches: the policy follows keypoint-patch leads or local features,
-	// both computed from the image's pixels, which a cached fingerprint
-	// does not hold.
-	// patchesSince is the bank's newest enrollment: a fingerprint whose
-	// patches were matched before it was never checked against the newer
-	// captures and is computed again (cacheUsable).
-	patches      bool
-	patchesSince time.Time
-	// reads: the policy reads the captures its hash matches name (the
-	// feature route is on), refusing look-alikes; a cached fingerprint
-	// from a scan that did not read carries no refusals (cacheUsable).
-	reads bool
+	// pixels: this scan matches the image's pixels as well as its hashes
+	// (keypoint-patch leads, local features, the readings that refuse
+	// look-alikes' hash matches), which a cached fingerprint cannot do.
+	// bankAt is then the bank's newest enrollment, policy the match
+	// options' key: a cached fingerprint serves only if it was matched
+	// with the same options against a bank at least as new (cacheUsable).
+	pixels bool
+	bankAt time.Time
+	policy uint64
 	// decodeSlots bounds concurrent decodes (see fingerprint).
 	decodeSlots chan struct{}
 	matcher     *fingerprint.BankMatcher
@@ -187,10 +184,12 @@ func newScanner(cfg Config) (Config, *scanner) {
 		changes:     map[string]*report.IncidentChange{}}
 	// The feature route runs with or without the region routes; patches
 	// are one of them.
-	s.patches = (cfg.Match.SubImages && cfg.Match.Patches || !cfg.Match.NoFeatures) && !cfg.WholeImageOnly
-	s.reads = !cfg.Match.NoFeatures && !cfg.WholeImageOnly
-	if s.patches && (cfg.Bank.Patches() > 0 || cfg.Bank.Features() > 0) {
-		s.patchesSince = cfg.Bank.NewestEnrollment()
+	patches := cfg.Match.SubImages && cfg.Match.Patches && cfg.Bank.Patches() > 0
+	features := !cfg.Match.NoFeatures && cfg.Bank.Features() > 0
+	s.pixels = (patches || features) && !cfg.WholeImageOnly
+	s.policy = policyKey(cfg.Match)
+	if s.pixels {
+		s.bankAt = cfg.Bank.NewestEnrollment()
 	}
 	s.sum.ErrorsBy = map[string]int64{}
 	return cfg, s
@@ -644,19 +643,18 @@ func (s *scanner) count(f func(*report.Summary)) {
 	s.mu.Unlock()
 }
 
-// cacheUsable reports whether a cached fingerprint (with the time its
-// patches were matched) serves this scan: it carries what the policy
-// compares, its hash matches were read if this scan reads them (a scan
-// without the feature route refuses no look-alike), and, when patches are
-// followed, it was matched after the newest capture was enrolled. (A
-// capture enrolled later can only have been compared with the cached
-// hashes, not with the image's patches; a bank whose captures carry no
-// enrollment time is taken as unchanged.)
+// cacheUsable reports whether a cached fingerprint serves this scan: it
+// carries what the policy compares, and, when this scan matches pixels,
+// it was matched with the same options against this bank or a newer one.
+// (A capture enrolled later was only compared with the cached hashes, not
+// with the image's patches and features, and none of its hash matches was
+// read; a bank whose captures carry no enrollment time is taken as
+// unchanged.)
 func (s *scanner) cacheUsable(e cacheEntry) bool {
-	if (!e.fp.HasReference && s.needRef) || (e.fp.WholeOnly && !s.cfg.WholeImageOnly) || (s.reads && !e.read) {
+	if (!e.fp.HasReference && s.needRef) || (e.fp.WholeOnly && !s.cfg.WholeImageOnly) {
 		return false
 	}
-	return s.patchesSince.IsZero() || e.patchedAt.After(s.patchesSince)
+	return !s.pixels || e.policy == s.policy && !e.bankAt.Before(s.bankAt)
 }
 
 // fingerprint returns the cached fingerprint for sha or computes it; a
@@ -720,12 +718,12 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 	if s.needRef {
 		fp.AddReference(d.Image)
 	}
-	var patchedAt time.Time
-	if s.patches && fp.HasPatches() {
-		patchedAt = s.cfg.Now() // matched next, against this bank
-	}
 	return fp, false, func(matched fingerprint.Fingerprint) {
-		blob := encodeFP(cacheEntry{fp: matched, patchedAt: patchedAt, read: s.reads})
+		e := cacheEntry{fp: matched, policy: s.policy}
+		if s.pixels {
+			e.bankAt = s.bankAt // matched against this bank's captures
+		}
+		blob := encodeFP(e)
 		if blob == nil {
 			return // matched from the pixels again next time
 		}
