@@ -1,13 +1,15 @@
 package fingerprint
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/leakwatch/leakwatch/fingerprint/feature"
+	"hash/fnv"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )
@@ -79,9 +81,9 @@ type Bank struct {
 	feat   []feature.CaptureSet
 	featIx *feature.Index
 
-	imported int   // PDQ entries with RegionImported
-	patches  int   // PDQ entries with RegionPatch
-	newest   int64 // latest EnrolledAt, Unix seconds
+	imported int    // PDQ entries with RegionImported
+	patches  int    // PDQ entries with RegionPatch
+	content  uint64 // ContentKey: the sum of every capture's captureKey
 }
 
 // Imported counts PDQ hashes imported from other systems.
@@ -98,17 +100,23 @@ func (b *Bank) Patches() int {
 	return b.patches
 }
 
-// NewestEnrollment returns the latest EnrolledAt of the bank's captures,
-// or the zero time if none has one. A fingerprint matched through its
-// patches before that time has not been checked against every capture
-// (see internal/scan's cache).
-func (b *Bank) NewestEnrollment() time.Time {
+// ContentKey identifies the bank's captures (IDs and enrollment times),
+// whatever order they were added in: any capture added changes it. A
+// fingerprint whose pixels were matched against a bank with another key
+// has not been checked against every capture (see internal/scan's cache);
+// a time would not do, since enrollments can finish out of order.
+func (b *Bank) ContentKey() uint64 {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if b.newest <= 0 {
-		return time.Time{}
-	}
-	return time.Unix(b.newest, 0).UTC()
+	return b.content
+}
+
+// captureKey is one capture's share of ContentKey.
+func captureKey(id []byte, enrolledAt int64) uint64 {
+	h := fnv.New64a()
+	h.Write(id)
+	h.Write(binary.BigEndian.AppendUint64([]byte{0}, uint64(enrolledAt)))
+	return h.Sum64()
 }
 
 // NewBank returns an empty bank.
@@ -218,7 +226,7 @@ func (b *Bank) Add(e Enrollment) error {
 	}
 	ci := uint32(b.caps.len())
 	b.caps.appendRecord(e.Capture)
-	b.newest = max(b.newest, e.Capture.EnrolledAt.Unix())
+	b.content += captureKey([]byte(e.Capture.ID), e.Capture.EnrolledAt.Unix())
 	for _, r := range e.PDQ {
 		b.pdqHash = append(b.pdqHash, r.Hash)
 		b.pdqCap = append(b.pdqCap, ci)

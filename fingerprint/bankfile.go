@@ -201,13 +201,13 @@ func UnmarshalBank(data []byte) (*Bank, error) {
 		return nil, bad("%d captures cannot fit in %d bytes of records", nc, cl)
 	}
 	caps := data[bankHeaderSize : bankHeaderSize+int(cl)]
-	offs, newest, err := scanRecords(caps, nc)
+	offs, content, err := scanRecords(caps, nc)
 	if err != nil {
 		return nil, bad("capture records damaged")
 	}
 	// The records are kept in their encoded form: one copy, no per-capture
 	// allocation.
-	b := &Bank{caps: captureTable{data: append([]byte(nil), caps...), off: offs}, newest: newest}
+	b := &Bank{caps: captureTable{data: append([]byte(nil), caps...), off: offs}, content: content}
 	off := bankHeaderSize + int(cl)
 	b.pdqHash = make([]hamming.Hash256, np)
 	b.pdqCap = make([]uint32, np)

@@ -377,3 +377,47 @@ func TestVersion2BankLoads(t *testing.T) {
 		t.Errorf("a newer version: %v", err)
 	}
 }
+
+// TestContentKey: the key changes with every capture added, does not
+// depend on the order they were added in, and is the same once the bank
+// has been through its file.
+func TestContentKey(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	enroll := func(ids ...string) *Bank {
+		b := NewBank()
+		for _, id := range ids {
+			e := Enrollment{Capture: Capture{ID: id, EnrolledAt: at.Add(time.Duration(len(id)) * time.Second)}}
+			if err := b.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b
+	}
+	ab, ba, abc := enroll("a", "bb"), enroll("bb", "a"), enroll("a", "bb", "ccc")
+	if ab.ContentKey() != ba.ContentKey() {
+		t.Error("the key depends on the order captures were added in")
+	}
+	if ab.ContentKey() == abc.ContentKey() || ab.ContentKey() == NewBank().ContentKey() {
+		t.Error("adding a capture left the key unchanged")
+	}
+	later := NewBank()
+	for _, id := range []string{"a", "bb"} {
+		if err := later.Add(Enrollment{Capture: Capture{ID: id, EnrolledAt: at.Add(time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if later.ContentKey() == ab.ContentKey() {
+		t.Error("the same IDs enrolled at another time have the same key")
+	}
+	data, err := abc.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := UnmarshalBank(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.ContentKey() != abc.ContentKey() {
+		t.Errorf("key %x after the file, %x before", loaded.ContentKey(), abc.ContentKey())
+	}
+}

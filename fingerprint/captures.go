@@ -129,12 +129,13 @@ func (t *captureTable) index() (dup string) {
 // minRecordSize is the smallest encoded capture record.
 const minRecordSize = 5
 
-// scan walks n records in data, returning their offsets; it checks every
-// length against the data so a damaged file is refused at load time.
-func scanRecords(data []byte, n uint64) ([]uint64, int64, error) {
+// scanRecords walks n records in data, returning their offsets and the
+// bank's ContentKey; it checks every length against the data so a damaged
+// file is refused at load time.
+func scanRecords(data []byte, n uint64) ([]uint64, uint64, error) {
 	off := make([]uint64, 0, min(n, uint64(len(data))/minRecordSize))
 	p := 0
-	var newest int64
+	var content uint64
 	skip := func() bool {
 		l, k := binary.Uvarint(data[p:])
 		if k <= 0 || l > uint64(len(data)-p-k) {
@@ -145,6 +146,7 @@ func scanRecords(data []byte, n uint64) ([]uint64, int64, error) {
 	}
 	for i := uint64(0); i < n; i++ {
 		off = append(off, uint64(p))
+		idAt := p
 		for range 3 { // ID, kind, source
 			if !skip() {
 				return nil, 0, errRecord
@@ -155,7 +157,8 @@ func scanRecords(data []byte, n uint64) ([]uint64, int64, error) {
 			return nil, 0, errRecord
 		}
 		p += k
-		newest = max(newest, ts)
+		l, n := binary.Uvarint(data[idAt:])
+		content += captureKey(data[idAt+n:idAt+n+int(l)], ts)
 		nm, k := binary.Uvarint(data[p:])
 		if k <= 0 || nm > uint64(len(data)-p) {
 			return nil, 0, errRecord
@@ -170,5 +173,5 @@ func scanRecords(data []byte, n uint64) ([]uint64, int64, error) {
 	if p != len(data) {
 		return nil, 0, errRecord
 	}
-	return off, newest, nil
+	return off, content, nil
 }

@@ -6,25 +6,23 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image"
-	"time"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
-// Cached fingerprints, version 6 (big-endian):
+// Cached fingerprints, version 7 (big-endian):
 //
-//	version (1 byte, 6), policy (8: policyKey of the match options the
-//	image was matched with), bank time (8), refused count (2, at most
+//	version (1 byte, 7), policy (8: policyKey of the match options the
+//	image was matched with), bank (8), refused count (2, at most
 //	fpMaxRefused), then per refused capture its ID's length (2, at most
 //	fpMaxRefusedID) and bytes (fingerprint.Fingerprint.Refused: captures
 //	whose hash match a reading of the image refused), then the version 3
 //	body.
 //
-// The bank time is the Unix second of the newest enrollment in the bank
-// the image's pixels were matched against (keypoint patches, local
-// features and the readings of hash matches), 0 if none was. The version
-// 3 body:
+// The bank is the ContentKey of the bank the image's pixels were matched
+// against (keypoint patches, local features and the readings of hash
+// matches), 0 if they were not. The version 3 body:
 //
 //	version (1 byte, 3), PDQ quality (1), pHash (8),
 //
@@ -35,24 +33,24 @@ import (
 //	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
 //
-// Older entries are refused (errFPVersion) and recomputed: version 5 did
-// not record the policy (an entry from a scan without the feature route,
-// which refuses nothing, or without the patches served a later scan that
-// has them) and recorded the scan's clock rather than its bank's newest
-// enrollment, version 4 lacked the refused captures, version 3 also the
-// time, version 2 the reference hashes, and version 1 held only the
-// whole-image hashes.
+// Older entries are refused (errFPVersion) and recomputed: version 6
+// recorded the bank's newest enrollment time (enrollments can finish out
+// of order), version 5 neither the policy (an entry from a scan without
+// the feature route, which refuses nothing, or without the patches served
+// a later scan that has them) nor the bank but the scan's clock, version
+// 4 lacked the refused captures, version 3 also the time, version 2 the
+// reference hashes, and version 1 held only the whole-image hashes.
 // fpNoCandidates in the candidate count means they were not computed.
 const fpNoCandidates = 255
 
 const (
-	fpCodecVersion   = 6
+	fpCodecVersion   = 7
 	fpV3             = 3
 	fpPolicySize     = 8
 	fpMaxRefused     = 256
 	fpMaxRefusedID   = 1024
 	fpRefusedSize    = 2 // the count; none refused
-	fpBankAtSize     = 8
+	fpBankSize       = 8
 	fpHeaderSize     = 1 + 1 + 8 + 8*32 + 1 + 8*32 + 1 // version 3
 	fpCandidateSize  = 1 + 1 + 1 + 4*2 + 32
 	fpMaxEncodedSize = fpHeaderSize + fingerprint.MaxCandidates*fpCandidateSize
@@ -66,17 +64,23 @@ type cacheEntry struct {
 	fp fingerprint.Fingerprint
 	// policy is the policyKey of the match options it was matched with.
 	policy uint64
-	// bankAt is the newest enrollment of the bank its pixels were
-	// matched against (zero: they were not, or the bank has no times).
-	bankAt time.Time
+	// bank is the ContentKey of the bank its pixels were matched against
+	// (zero: they were not).
+	bank uint64
 }
 
 // policyKey identifies match options: a cached fingerprint matched with
 // other options may lack what this policy's pixel routes would have found
 // or refused (a wider radius offers hash matches that were never read).
+// Every field is listed (TestPolicyKey fails on one that is not), so the
+// key is the same in every process for the same options.
 func policyKey(o fingerprint.MatchOptions) uint64 {
+	f := o.Features.WithDefaults()
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%+v", o)
+	fmt.Fprintln(h, o.PDQRadius, o.RegionRadius, o.SubImageRadius, o.MinQuality, o.PHashRadius,
+		o.Dihedral, o.SubImages, o.Patches, o.PatchRadius, o.PatchMatchRadius, o.NoFeatures)
+	fmt.Fprintln(h, f.MaxDistance, f.Probes, f.Tests, f.MaxLogNFA, f.MinInlierFraction, f.MaxVerify, f.MaxCorr, f.MaxRead,
+		f.MinSiteAgreement)
 	return h.Sum64()
 }
 
@@ -84,18 +88,14 @@ func policyKey(o fingerprint.MatchOptions) uint64 {
 // refused captures do not fit: caching it without them would let their
 // matches back.
 func encodeFP(e cacheEntry) []byte {
-	var ts uint64
-	if !e.bankAt.IsZero() && e.bankAt.Unix() > 0 {
-		ts = uint64(e.bankAt.Unix())
-	}
 	if len(e.fp.Refused) > fpMaxRefused {
 		return nil
 	}
 	body := encodeFPv3(e.fp)
-	out := make([]byte, 0, len(body)+fpPolicySize+fpBankAtSize+fpRefusedSize)
+	out := make([]byte, 0, len(body)+fpPolicySize+fpBankSize+fpRefusedSize)
 	out = append(out, fpCodecVersion)
 	out = binary.BigEndian.AppendUint64(out, e.policy)
-	out = binary.BigEndian.AppendUint64(out, ts)
+	out = binary.BigEndian.AppendUint64(out, e.bank)
 	out = binary.BigEndian.AppendUint16(out, uint16(len(e.fp.Refused)))
 	for _, id := range e.fp.Refused {
 		if len(id) > fpMaxRefusedID {
@@ -173,18 +173,11 @@ func decodeFP(b []byte) (cacheEntry, error) {
 	if len(b) == 0 || b[0] != fpCodecVersion {
 		return cacheEntry{}, errFPVersion
 	}
-	const head = 1 + fpPolicySize + fpBankAtSize
+	const head = 1 + fpPolicySize + fpBankSize
 	if len(b) < head {
 		return cacheEntry{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
-	e := cacheEntry{policy: binary.BigEndian.Uint64(b[1:])}
-	ts := binary.BigEndian.Uint64(b[1+fpPolicySize:])
-	if ts > 1<<40 {
-		return cacheEntry{}, fmt.Errorf("cached fingerprint: bank time %d", ts)
-	}
-	if ts > 0 {
-		e.bankAt = time.Unix(int64(ts), 0).UTC()
-	}
+	e := cacheEntry{policy: binary.BigEndian.Uint64(b[1:]), bank: binary.BigEndian.Uint64(b[1+fpPolicySize:])}
 	refused, rest, err := decodeRefused(b[head:])
 	if err != nil {
 		return cacheEntry{}, err

@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
+	"reflect"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -42,7 +42,7 @@ func TestFPCodecRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := cacheEntry{fp: tt.fp, policy: 0xfedcba9876543210, bankAt: time.Unix(1764000000, 0).UTC()}
+			want := cacheEntry{fp: tt.fp, policy: 0xfedcba9876543210, bank: 0x0123456789abcdef}
 			b := encodeFP(want)
 			got, err := decodeFP(b)
 			if err != nil {
@@ -51,13 +51,14 @@ func TestFPCodecRoundTrip(t *testing.T) {
 			if d := cmp.Diff(tt.fp, got.fp, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
 				t.Errorf("round trip (-want +got):\n%s", d)
 			}
-			if !got.bankAt.Equal(want.bankAt) || got.policy != want.policy {
-				t.Errorf("bank time %v, policy %x; want %v, %x", got.bankAt, got.policy, want.bankAt, want.policy)
+			if got.bank != want.bank || got.policy != want.policy {
+				t.Errorf("bank %x, policy %x; want %x, %x", got.bank, got.policy, want.bank, want.policy)
 			}
-			// Entries from before the refusals (versions 3 and 4) and
-			// from before the policy (version 5) are recomputed, not read
-			// as refusing nothing.
-			for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b), asV5(b)} {
+			// Entries from before the refusals (versions 3 and 4), the
+			// policy (version 5) and the bank's content key (version 6)
+			// are recomputed, not read as refusing nothing or as matched
+			// against this bank.
+			for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b), asV5(b), asV6(b)} {
 				if _, err := decodeFP(old); !errors.Is(err, errFPVersion) {
 					t.Errorf("version %d entry: %v, want errFPVersion", old[0], err)
 				}
@@ -66,25 +67,42 @@ func TestFPCodecRoundTrip(t *testing.T) {
 	}
 }
 
-// TestPolicyKey: options that change what a scan finds or refuses from
-// pixels give another key; the same options the same key.
+// TestPolicyKey: every field of the match options, nested ones included,
+// changes the key (a field added to the options and not to the key fails
+// here), and the same options give the same key.
 func TestPolicyKey(t *testing.T) {
 	base := fingerprint.DefaultMatchOptions()
+	base.Features = base.Features.WithDefaults()
 	if policyKey(base) != policyKey(fingerprint.DefaultMatchOptions()) {
 		t.Fatal("the same options give two keys")
 	}
-	for name, edit := range map[string]func(*fingerprint.MatchOptions){
-		"no features":  func(o *fingerprint.MatchOptions) { o.NoFeatures = true },
-		"no patches":   func(o *fingerprint.MatchOptions) { o.Patches = false },
-		"wider radius": func(o *fingerprint.MatchOptions) { o.PDQRadius++ },
-		"reading":      func(o *fingerprint.MatchOptions) { o.Features.MaxRead++ },
-	} {
-		o := base
-		edit(&o)
-		if policyKey(o) == policyKey(base) {
-			t.Errorf("%s: same key as the default policy", name)
+	var edited fingerprint.MatchOptions
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), path+v.Type().Field(i).Name
+			switch f.Kind() {
+			case reflect.Struct:
+				walk(f, name+".")
+				continue
+			case reflect.Bool:
+				f.SetBool(!f.Bool())
+			case reflect.Int:
+				f.SetInt(f.Int() + 1)
+			case reflect.Float64:
+				f.SetFloat(f.Float() + 0.5)
+			default:
+				t.Errorf("%s is a %s: list it in policyKey in a stable form and here", name, f.Kind())
+				continue
+			}
+			if policyKey(edited) == policyKey(base) {
+				t.Errorf("changing %s leaves the key unchanged", name)
+			}
+			edited = base
 		}
 	}
+	edited = base
+	walk(reflect.ValueOf(&edited).Elem(), "")
 }
 
 func TestFPCodecClampsAndBounds(t *testing.T) {
@@ -94,7 +112,7 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 		fp.Candidates[i] = fingerprint.Candidate{Kind: fingerprint.CandidateWindow, Quality: 300, Rect: image.Rect(-5, 0, 70000, 1)}
 	}
 	b := encodeFP(cacheEntry{fp: fp})
-	if bound := fpMaxEncodedSize + fpPolicySize + fpBankAtSize + fpRefusedSize; len(b) > bound {
+	if bound := fpMaxEncodedSize + fpPolicySize + fpBankSize + fpRefusedSize; len(b) > bound {
 		t.Fatalf("encoded %d bytes, bound is %d", len(b), bound)
 	}
 	got, err := decodeFP(b)
@@ -112,8 +130,8 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 
 func TestFPCodecRejects(t *testing.T) {
 	good := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}}})
-	const refusedAt = 1 + fpPolicySize + fpBankAtSize
-	head := fpPolicySize + fpBankAtSize + fpRefusedSize + fpHeaderSize
+	const refusedAt = 1 + fpPolicySize + fpBankSize
+	head := fpPolicySize + fpBankSize + fpRefusedSize + fpHeaderSize
 	refused := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"abc"}}})
 	refusedCut := bytes.Clone(refused)
 	refusedCut[refusedAt+3] = 200 // the ID runs past the entry
@@ -123,8 +141,6 @@ func TestFPCodecRejects(t *testing.T) {
 	badKind[head] = 9
 	badRegion := bytes.Clone(good)
 	badRegion[head+2] = byte(fingerprint.RegionPatch)
-	badTime := bytes.Clone(good)
-	badTime[1+fpPolicySize] = 0xff
 	tests := []struct {
 		name    string
 		b       []byte
@@ -134,7 +150,6 @@ func TestFPCodecRejects(t *testing.T) {
 		{"version 1", append([]byte{1}, make([]byte, 2+8+8*32-1)...), true},
 		{"truncated header", good[:head-1], false},
 		{"window naming a patch region", badRegion, false},
-		{"bank time out of range", badTime, false},
 		{"truncated candidate", good[:len(good)-1], false},
 		{"trailing byte", append(bytes.Clone(good), 0), false},
 		{"unknown kind", badKind, false},
@@ -161,7 +176,7 @@ func FuzzDecodeFP(f *testing.F) {
 	f.Add(encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{
 		{Kind: fingerprint.CandidateSubImage, Quality: 80, Rect: image.Rect(1, 2, 3, 4)},
 		{Kind: fingerprint.CandidateStraightened, Region: 2},
-	}}, bankAt: time.Unix(1764000000, 0), policy: policyKey(fingerprint.DefaultMatchOptions())}))
+	}}, bank: 0x0123456789abcdef, policy: policyKey(fingerprint.DefaultMatchOptions())}))
 	f.Add(encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"cap-1", "cap-2"}}, policy: 1}))
 	f.Add([]byte{2})
 	f.Add([]byte{1, 0, 0})
@@ -177,21 +192,30 @@ func FuzzDecodeFP(f *testing.F) {
 	})
 }
 
-// asV5 is a version 6 entry as version 5 wrote it: a flags byte instead
-// of the policy, and the time.
-func asV5(b []byte) []byte {
-	return append([]byte{5, 0}, b[1+fpPolicySize:]...)
+// asV6 is a version 7 entry as version 6 wrote it: a bank time in place
+// of the content key.
+func asV6(b []byte) []byte {
+	out := append([]byte{6}, b[1:1+fpPolicySize]...)
+	out = binary.BigEndian.AppendUint64(out, 1764000000)
+	return append(out, b[1+fpPolicySize+fpBankSize:]...)
 }
 
-// asV4 is a version 6 entry as version 4 wrote it, without the policy and
-// the refused captures.
+// asV5 is a version 7 entry as version 5 wrote it: a flags byte and a
+// time in place of the policy and the bank.
+func asV5(b []byte) []byte {
+	out := binary.BigEndian.AppendUint64([]byte{5, 0}, 1764000000)
+	return append(out, b[1+fpPolicySize+fpBankSize:]...)
+}
+
+// asV4 is a version 7 entry as version 4 wrote it: a time, no refused
+// captures.
 func asV4(b []byte) []byte {
-	rest := b[1+fpPolicySize+fpBankAtSize:]
+	rest := b[1+fpPolicySize+fpBankSize:]
 	n := int(binary.BigEndian.Uint16(rest))
 	rest = rest[fpRefusedSize:]
 	for range n {
 		rest = rest[2+int(binary.BigEndian.Uint16(rest)):]
 	}
-	out := append([]byte{4}, b[1+fpPolicySize:1+fpPolicySize+fpBankAtSize]...)
+	out := binary.BigEndian.AppendUint64([]byte{4}, 1764000000)
 	return append(out, rest...)
 }

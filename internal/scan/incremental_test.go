@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"image/jpeg"
+	"image/png"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +25,9 @@ import (
 
 // TestIncrementalRecrawl: an unchanged site costs only conditional
 // requests, and a capture enrolled after the first run is still found in
-// an unchanged image, from the cached fingerprint.
+// an unchanged image, from the cached fingerprint, by a scan that matches
+// hashes only (one that matches pixels fetches the image again:
+// TestPatchCacheStaleAfterEnrollment).
 func TestIncrementalRecrawl(t *testing.T) {
 	c := corpus.New(5, corpus.WithFaces(2), corpus.WithPlates(1))
 	a, b := c.Captures[0], c.Captures[1]
@@ -73,25 +77,31 @@ func TestIncrementalRecrawl(t *testing.T) {
 	}
 	bank := fingerprint.NewBank()
 	enroll(bank, a)
-	run := func(bank *fingerprint.Bank) report.Summary {
+	run := func(bank *fingerprint.Bank, wholeOnly bool) report.Summary {
 		mu.Lock()
 		clear(status)
 		mu.Unlock()
-		sum, err := Run(context.Background(), Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, Crawler: crawler.Options{RequestTimeout: 5 * time.Second}})
+		sum, err := Run(context.Background(), Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, Crawler: crawler.Options{RequestTimeout: 5 * time.Second},
+			WholeImageOnly: wholeOnly})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return sum
 	}
-	first := run(bank)
+	first := run(bank, false)
 	if first.Hashed != 2 || status[200] != 3 {
 		t.Fatalf("first run: %+v, statuses %v", first, status)
+	}
+	// Nothing changes: conditional requests only, with the default policy.
+	again := run(bank, false)
+	if status[200] != 0 || status[304] != 3 || again.Hashed != 0 || again.Cached != 2 || again.Unchanged != 3 {
+		t.Errorf("unchanged site and bank: %+v, statuses %v, want only three 304s", again, status)
 	}
 	// The bank grows; the site does not change.
 	bank2 := fingerprint.NewBank()
 	enroll(bank2, a)
 	enroll(bank2, b)
-	second := run(bank2)
+	second := run(bank2, true)
 	if status[200] != 0 || status[304] != 3 {
 		t.Errorf("unchanged site: statuses %v, want only three 304s", status)
 	}
@@ -141,13 +151,20 @@ func patchCacheStale(t *testing.T, match fingerprint.MatchOptions) {
 	if err := jpeg.Encode(&crop, transform.CropSides(0.15, 0.05, 0.10, 0.20)(b.Image), &jpeg.Options{Quality: 85}); err != nil {
 		t.Fatal(err)
 	}
+	// A tracking pixel: too small for patches or features, cached all the
+	// same.
+	var tiny bytes.Buffer
+	if err := png.Encode(&tiny, image.NewGray(image.Rect(0, 0, 3, 3))); err != nil {
+		t.Fatal(err)
+	}
 	mod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var mu sync.Mutex
 	fetched := map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, code: 200}
 		defer func() { mu.Lock(); fetched[fmt.Sprint(r.URL.Path, " ", rec.code)]++; mu.Unlock() }()
-		body := map[string][]byte{"/": []byte(`<html><img src="/a.jpg"><img src="/u.jpg"></html>`), "/a.jpg": a.JPEG, "/u.jpg": crop.Bytes()}[r.URL.Path]
+		body := map[string][]byte{"/": []byte(`<html><img src="/a.jpg"><img src="/u.jpg"><img src="/t.png"></html>`), "/a.jpg": a.JPEG, "/u.jpg": crop.Bytes(),
+			"/t.png": tiny.Bytes()}[r.URL.Path]
 		if body == nil {
 			rec.WriteHeader(404)
 			return
@@ -213,18 +230,19 @@ func patchCacheStale(t *testing.T, match fingerprint.MatchOptions) {
 	if found()[b.ID] {
 		t.Fatal("found a capture that was not enrolled")
 	}
-	// b was enrolled before the first run, but after the bank that run
-	// loaded (enrollment stamps a capture when it starts and writes the
-	// bank when it ends): the cache must go by the bank, not the clock.
-	grown := bankOf(map[string]time.Time{a.ID: early, b.ID: early.Add(time.Second)})
+	// b's enrollment started before a's but finished after the first run
+	// loaded the bank (enrollment stamps a capture when it starts and
+	// writes the bank when it ends): the cache must go by the bank's
+	// captures, not by any time.
+	grown := bankOf(map[string]time.Time{a.ID: early, b.ID: early.Add(-time.Second)})
 	if got := run(grown); got["/u.jpg 200"] != 1 || got["/ 304"] != 1 {
 		t.Errorf("second run fetched %v: want the page unchanged (304) and the image fetched again", got)
 	}
 	if !found()[b.ID] {
 		t.Errorf("the uneven crop of %s, enrolled after the image was cached, was not found", b.ID)
 	}
-	// The image is now cached after the newest enrollment: 304s only.
-	if got := run(grown); got["/u.jpg 304"] != 1 || got["/u.jpg 200"] != 0 {
-		t.Errorf("third run fetched %v: want a 304 for the image", got)
+	// The image is now cached against this bank: 304s only.
+	if got := run(grown); got["/u.jpg 304"] != 1 || got["/u.jpg 200"] != 0 || got["/t.png 304"] != 1 {
+		t.Errorf("third run fetched %v: want a 304 for each image", got)
 	}
 }

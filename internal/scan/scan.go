@@ -110,11 +110,11 @@ type scanner struct {
 	// pixels: this scan matches the image's pixels as well as its hashes
 	// (keypoint-patch leads, local features, the readings that refuse
 	// look-alikes' hash matches), which a cached fingerprint cannot do.
-	// bankAt is then the bank's newest enrollment, policy the match
-	// options' key: a cached fingerprint serves only if it was matched
-	// with the same options against a bank at least as new (cacheUsable).
+	// bank is then the bank's ContentKey, policy the match options' key: a
+	// cached fingerprint serves only if it was matched with the same
+	// options against the same captures (cacheUsable).
 	pixels bool
-	bankAt time.Time
+	bank   uint64
 	policy uint64
 	// decodeSlots bounds concurrent decodes (see fingerprint).
 	decodeSlots chan struct{}
@@ -189,7 +189,7 @@ func newScanner(cfg Config) (Config, *scanner) {
 	s.pixels = (patches || features) && !cfg.WholeImageOnly
 	s.policy = policyKey(cfg.Match)
 	if s.pixels {
-		s.bankAt = cfg.Bank.NewestEnrollment()
+		s.bank = cfg.Bank.ContentKey()
 	}
 	s.sum.ErrorsBy = map[string]int64{}
 	return cfg, s
@@ -645,16 +645,15 @@ func (s *scanner) count(f func(*report.Summary)) {
 
 // cacheUsable reports whether a cached fingerprint serves this scan: it
 // carries what the policy compares, and, when this scan matches pixels,
-// it was matched with the same options against this bank or a newer one.
-// (A capture enrolled later was only compared with the cached hashes, not
+// it was matched with the same options against the same captures. (A
+// capture enrolled since was only compared with the cached hashes, not
 // with the image's patches and features, and none of its hash matches was
-// read; a bank whose captures carry no enrollment time is taken as
-// unchanged.)
+// read.)
 func (s *scanner) cacheUsable(e cacheEntry) bool {
 	if (!e.fp.HasReference && s.needRef) || (e.fp.WholeOnly && !s.cfg.WholeImageOnly) {
 		return false
 	}
-	return !s.pixels || e.policy == s.policy && !e.bankAt.Before(s.bankAt)
+	return !s.pixels || e.policy == s.policy && e.bank == s.bank
 }
 
 // fingerprint returns the cached fingerprint for sha or computes it; a
@@ -719,11 +718,7 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 		fp.AddReference(d.Image)
 	}
 	return fp, false, func(matched fingerprint.Fingerprint) {
-		e := cacheEntry{fp: matched, policy: s.policy}
-		if s.pixels {
-			e.bankAt = s.bankAt // matched against this bank's captures
-		}
-		blob := encodeFP(e)
+		blob := encodeFP(cacheEntry{fp: matched, policy: s.policy, bank: s.bank})
 		if blob == nil {
 			return // matched from the pixels again next time
 		}
