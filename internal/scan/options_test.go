@@ -64,3 +64,19 @@ func TestDecodeLimitsCarrySettings(t *testing.T) {
 		t.Errorf("DecodeLimits of no settings = %+v, want the defaults %+v", got, want)
 	}
 }
+
+// TestRadiusZeroKeepsPolicy: --pdq-radius 0 (the matcher's default radius)
+// leaves the other match options as the flags set them; only options left
+// entirely unset become the default policy.
+func TestRadiusZeroKeepsPolicy(t *testing.T) {
+	var o Options
+	config.AddFlags(pflag.NewFlagSet("scan", pflag.ContinueOnError), "scan", &o.Options)
+	o.Limits.PDQRadius, o.Limits.NoFeatures, o.Limits.NoPatches = 0, true, true
+	cfg, _ := newScanner(Config{Bank: fingerprint.NewBank(), Match: o.MatchOptions()})
+	if !cfg.Match.NoFeatures || cfg.Match.Patches || !cfg.Match.SubImages {
+		t.Errorf("radius 0 with --no-features --no-patches became %+v", cfg.Match)
+	}
+	if cfg, _ := newScanner(Config{Bank: fingerprint.NewBank()}); cfg.Match != fingerprint.DefaultMatchOptions() {
+		t.Errorf("unset options became %+v, want the default policy", cfg.Match)
+	}
+}

@@ -166,7 +166,9 @@ func newScanner(cfg Config) (Config, *scanner) {
 	if cfg.GroupBy == "" {
 		cfg.GroupBy = GroupSite
 	}
-	if cfg.Match.PDQRadius == 0 {
+	// Unset options are the default policy; a radius of 0 alone (the
+	// matcher's default radius) keeps the other options it came with.
+	if cfg.Match == (fingerprint.MatchOptions{}) {
 		cfg.Match = fingerprint.DefaultMatchOptions()
 	}
 	if cfg.Limits.MaxPixels == 0 {
