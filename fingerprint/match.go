@@ -294,6 +294,9 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 	case !o.NoFeatures && fp.local != nil && len(best) > 0:
 		refused, stats.HashUnread = m.readHashMatches(fp.local, best, offered, maxHashReads)
 	case fp.local == nil && len(fp.Refused) > 0:
+		// A cached fingerprint brings the refusals of the scan that read
+		// it; they hold under any policy, --no-features included, since
+		// each says the image is not that capture.
 		for ci := range best {
 			if slices.Contains(fp.Refused, m.bank.Capture(ci).ID) {
 				delete(best, ci)
