@@ -157,8 +157,8 @@ func scanRecords(data []byte, n uint64) ([]uint64, uint64, error) {
 			return nil, 0, errRecord
 		}
 		p += k
-		l, n := binary.Uvarint(data[idAt:])
-		content += captureKey(data[idAt+n:idAt+n+int(l)], ts)
+		idLen, lenSize := binary.Uvarint(data[idAt:])
+		content += captureKey(data[idAt+lenSize:idAt+lenSize+int(idLen)], ts)
 		nm, k := binary.Uvarint(data[p:])
 		if k <= 0 || nm > uint64(len(data)-p) {
 			return nil, 0, errRecord

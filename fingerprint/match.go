@@ -168,6 +168,9 @@ func NewMatcher(b *Bank, opts MatchOptions) *BankMatcher {
 	return &BankMatcher{bank: b, opts: opts}
 }
 
+// Options returns the policy m matches with, defaults filled in.
+func (m *BankMatcher) Options() MatchOptions { return m.opts }
+
 // Match implements Matcher: it returns at most one Match per capture, the
 // closest, sorted by distance then capture ID. A query none of whose
 // hashes reaches MinQuality returns ErrLowQuality: the caller counts it as

@@ -79,4 +79,13 @@ func TestRadiusZeroKeepsPolicy(t *testing.T) {
 	if cfg, _ := newScanner(Config{Bank: fingerprint.NewBank()}); cfg.Match != fingerprint.DefaultMatchOptions() {
 		t.Errorf("unset options became %+v, want the default policy", cfg.Match)
 	}
+	// The same effective policy has the same cache key, so switching
+	// between 0 and the default radius does not hash every image again.
+	m0 := fingerprint.DefaultMatchOptions()
+	m0.PDQRadius = 0
+	_, s0 := newScanner(Config{Bank: fingerprint.NewBank(), Match: m0})
+	_, sd := newScanner(Config{Bank: fingerprint.NewBank(), Match: fingerprint.DefaultMatchOptions()})
+	if s0.policy != sd.policy {
+		t.Error("radius 0 and the default radius give two cache keys")
+	}
 }

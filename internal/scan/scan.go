@@ -49,8 +49,6 @@ const (
 
 // Config is everything one scan needs.
 type Config struct {
-	// Now is the clock that stamps cached fingerprints (default time.Now).
-	Now     func() time.Time
 	Seeds   []string
 	Bank    *fingerprint.Bank
 	Match   fingerprint.MatchOptions
@@ -157,9 +155,6 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 
 // newScanner fills in cfg's defaults and returns the scanner for it.
 func newScanner(cfg Config) (Config, *scanner) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -189,7 +184,7 @@ func newScanner(cfg Config) (Config, *scanner) {
 	patches := cfg.Match.SubImages && cfg.Match.Patches && cfg.Bank.Patches() > 0
 	features := !cfg.Match.NoFeatures && cfg.Bank.Features() > 0
 	s.pixels = (patches || features) && !cfg.WholeImageOnly
-	s.policy = policyKey(cfg.Match)
+	s.policy = policyKey(s.matcher.Options())
 	if s.pixels {
 		s.bank = cfg.Bank.ContentKey()
 	}
