@@ -324,6 +324,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if err == nil {
 			ms, err = m.Match(fp)
 		}
+		// This query's comparisons, read outside the lock (each reading
+		// describes the query's features) and merged under it.
+		var own *distances
+		if err == nil {
+			// A frame of an enrolled capture's camera resembles that one
+			// capture, not the bank: its pair with it is left out of the
+			// model extrapolated to 10^7 captures (its false matches are
+			// counted below); its pairs with every other capture are in.
+			own = newDistances()
+			own.add(u.kind, fp, enrolled, m, policy, u.sameCamera)
+			own.addLeads(u.kind, m.PatchLeads(fp), bank.Capture, u.sameCamera)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		n := &rep.Negatives
@@ -347,13 +359,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				n.Examples = append(n.Examples, fmt.Sprintf("%s -> %s (%s)", u.id, mt.CaptureID, evidence(mt)))
 			}
 		}
-		if err == nil {
-			// A frame of an enrolled capture's camera resembles that one
-			// capture, not the bank: its pair with it is left out of the
-			// model extrapolated to 10^7 captures (its false matches are
-			// counted above); its pairs with every other capture are in.
-			dist.add(u.kind, fp, enrolled, m, policy, u.sameCamera)
-			dist.addLeads(u.kind, m.PatchLeads(fp), bank.Capture, u.sameCamera)
+		if own != nil {
+			dist.merge(own)
 		}
 		return nil
 	})

@@ -231,6 +231,44 @@ func (d *distances) addLeads(qkind string, leads []fingerprint.PatchLead, captur
 	}
 }
 
+// merge adds o's counts to d.
+func (d *distances) merge(o *distances) {
+	for k, h := range o.hist {
+		dh := d.hist[k]
+		if dh == nil {
+			dh = new([257]int)
+			d.hist[k] = dh
+		}
+		for i, v := range h {
+			dh[i] += v
+		}
+	}
+	for k, cs := range o.classes {
+		if d.classes[k] == nil {
+			d.classes[k] = map[string]*[257]int{}
+		}
+		for c, h := range cs {
+			dh := d.classes[k][c]
+			if dh == nil {
+				dh = new([257]int)
+				d.classes[k][c] = dh
+			}
+			for i, v := range h {
+				dh[i] += v
+			}
+		}
+	}
+	for k, v := range o.pairs {
+		d.pairs[k] += v
+	}
+	for k, v := range o.readN {
+		d.readN[k] += v
+	}
+	for k, v := range o.readPass {
+		d.readPass[k] += v
+	}
+}
+
 func (d *distances) summaries() []Comparison {
 	var out []Comparison
 	for _, k := range compareKinds {
