@@ -24,6 +24,9 @@ const (
 var (
 	// ErrTooManyPixels means the canvas is larger than Options.MaxPixels.
 	ErrTooManyPixels = errors.New("animation: canvas over the pixel limit")
+	// ErrDecodeLimit means a WebP animation's canvas alone needs more
+	// memory than Options.MaxDecodeBytes.
+	ErrDecodeLimit = errors.New("animation: canvas over the decode memory limit")
 	// ErrCorrupt means the container is malformed where a frame was
 	// expected.
 	ErrCorrupt = errors.New("animation: corrupt animated image")
@@ -414,7 +417,7 @@ func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Res
 	cw, ch := u24(vp8x[4:])+1, u24(vp8x[7:])+1
 	canvasBytes := 2 * int64(cw) * int64(ch)
 	if canvasBytes > opts.MaxDecodeBytes {
-		return res, fmt.Errorf("%w: %dx%d WebP canvas: %d decode bytes, limit %d", ErrTooManyPixels, cw, ch, canvasBytes, opts.MaxDecodeBytes)
+		return res, fmt.Errorf("%w: %dx%d WebP canvas: %d decode bytes, limit %d", ErrDecodeLimit, cw, ch, canvasBytes, opts.MaxDecodeBytes)
 	}
 	g, err := lumaCanvas(cw, ch, opts)
 	if err != nil {

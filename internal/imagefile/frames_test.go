@@ -465,8 +465,8 @@ func TestFramesWebPDecodeBytes(t *testing.T) {
 	if err != nil || all.Rendered < 2 || all.Limit != nil {
 		t.Fatalf("default bound: %+v, %v", all, err)
 	}
-	if _, err := count(canvas - 1); !errors.Is(err, ErrTooManyPixels) {
-		t.Errorf("bound under the canvas: %v, want ErrTooManyPixels", err)
+	if _, err := count(canvas - 1); !errors.Is(err, ErrDecodeLimit) {
+		t.Errorf("bound under the canvas: %v, want ErrDecodeLimit", err)
 	}
 	res, err := count(canvas + 1)
 	if err != nil || res.Rendered != 0 || !res.More || res.Limit == nil || res.Limit.Limit != "decode bytes" || res.Limit.Max != canvas+1 {

@@ -8,10 +8,16 @@ import (
 	"image/gif"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"golang.org/x/image/webp"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
 	"github.com/leakwatch/leakwatch/internal/report"
 )
@@ -78,6 +84,57 @@ func TestScanBoundsGIFRedraw(t *testing.T) {
 		}
 		if sum.Hashed == 0 {
 			t.Errorf("redraw %d canvases: no frame hashed (%+v)", tc.redraw, sum)
+		}
+	}
+}
+
+// TestScanBoundsWebPDecodeMemory: the scan passes --max-full-decode-bytes
+// to the animation renderer. A WebP animation whose canvas alone is over
+// it is one counted decode_limit error (as a still image over it is); one
+// whose canvas fits but whose frames do not ends there, a frame_limit
+// error.
+func TestScanBoundsWebPDecodeMemory(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "imagefile", "testdata", "anim-lossless.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := webp.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	canvas := 2 * int64(cfg.Width) * int64(cfg.Height)
+	c := corpus.New(5, corpus.WithFaces(1))
+	bank, st := setup(t, c.WriteCaptures)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/webp")
+		_, _ = w.Write(data)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		bound  int64
+		reason string
+	}{{canvas - 1, "decode_limit"}, {canvas + 1, "frame_limit"}, {0, ""}} {
+		lim := fingerprint.DefaultLimits()
+		if tc.bound > 0 {
+			lim.MaxFullDecodeBytes = tc.bound
+		}
+		var mu sync.Mutex
+		var problems []report.Problem
+		_, err := Run(context.Background(), Config{Seeds: []string{srv.URL + "/anim.webp"}, Bank: bank, Store: st, Recrawl: true, Limits: lim,
+			OnError: func(p report.Problem) {
+				mu.Lock()
+				problems = append(problems, p)
+				mu.Unlock()
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reasons []string
+		for _, p := range problems {
+			reasons = append(reasons, p.Reason)
+		}
+		if want := []string{tc.reason}; tc.reason == "" && len(reasons) != 0 || tc.reason != "" && !slices.Equal(reasons, want) {
+			t.Errorf("bound %d: problems %+v, want %q", tc.bound, problems, tc.reason)
 		}
 	}
 }

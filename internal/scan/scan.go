@@ -525,8 +525,11 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 		// Matched before the next frame is drawn: the canvas is shared.
 		return s.match(ctx, fw, sha, &fp, data)
 	})
-	if errors.Is(err, imagefile.ErrTooManyPixels) {
+	switch {
+	case errors.Is(err, imagefile.ErrTooManyPixels):
 		return fmt.Errorf("%w: %w", fingerprint.ErrTooManyPixels, err)
+	case errors.Is(err, imagefile.ErrDecodeLimit):
+		return fmt.Errorf("%w: %w", fingerprint.ErrDecodeLimit, err)
 	}
 	if err != nil {
 		return err
