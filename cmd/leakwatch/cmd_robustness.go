@@ -57,7 +57,7 @@ func (o *robustnessOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.N, "n", 8, "captures per content kind (and unrelated images per kind)")
 	f.IntVar(&o.HardNegatives, "hard-negatives", 3, "other photographs of each enrolled face and plate, and other frames of each enrolled camera capture, to query")
 	f.BoolVar(&o.Extras, "extras", true, "also query crops beyond the fixture suite (crop15, crop20, rot3, cropuneven, cropuneven+jpeg)")
-	f.BoolVar(&o.Families, "families", true, "also query the edit families (rotation keeping the canvas, mirror with crops, perspective, deep crops, overlays, heavy text, tone filters, screen photo, layouts, combinations)")
+	f.BoolVar(&o.Families, "families", true, "also query the edit families (rotation keeping the canvas, mirror with crops, perspective, deep crops, overlays, heavy text, tone filters, screen photo, layouts, combinations, aspect-ratio changes)")
 	f.StringSliceVar(&o.Kinds, "kinds", nil, "enroll only these capture kinds (face, plate, vehicle, street, texture, photo, checkpoint, booth; default all)")
 	f.StringSliceVar(&o.Only, "only", nil, "query only these transforms or family groups (e.g. rotation,keystone; default all)")
 	f.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "images hashed concurrently")

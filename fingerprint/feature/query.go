@@ -261,13 +261,15 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	var reads []toRead
 	for x, a := range all {
 		v := a.v
-		for _, qi := range v.inlierQ {
+		var res []float64
+		for i, qi := range v.inlierQ {
 			if !shared[x][qi] {
 				v.Exclusive++
+				res = append(res, v.inlierRes[i])
 			}
 		}
 		if v.Exclusive < v.Inliers {
-			v.LogNFA = logNFA(v.n, v.Exclusive, v.Model, a.vo)
+			v.LogNFA = logNFA(v.n, res, v.Model, a.vo)
 		}
 		if v.Exclusive >= 3 && v.LogNFA <= o.MaxLogNFA && float64(v.Exclusive) >= o.MinInlierFraction*float64(v.Visible) {
 			hits = append(hits, Hit{Capture: int(a.cap), Verdict: v})

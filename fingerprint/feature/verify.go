@@ -70,10 +70,11 @@ type Verdict struct {
 	// than Model (a copy in perspective or stretched unevenly): the site
 	// reading places features with it. The decision uses Model.
 	Warp *Homography
-	// query keypoints of the inliers, and the correspondence count and
-	// model the NFA was computed with
-	inlierQ []int32
-	n       int
+	// query keypoints of the inliers and their position residuals, and
+	// the correspondence count and model the NFA was computed with
+	inlierQ   []int32
+	inlierRes []float64
+	n         int
 }
 
 // at is the similarity the verdict's model applies around capture point
@@ -269,11 +270,11 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		if len(in) < 3 || !spreadOut(cs, in, o.CaptureW, o.CaptureH) {
 			continue
 		}
-		nfa := logNFA(len(cs), len(in), m, o)
+		res := residuals(cs, in, func(x, y float64) (float64, float64, bool) { qx, qy := m.Apply(x, y); return qx, qy, true })
+		nfa := logNFA(len(cs), res, m, o)
 		if nfa < best.LogNFA {
 			bestIn = append(bestIn[:0], in...)
-			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH), n: len(cs)}
-			best.inlierQ = best.inlierQ[:0]
+			best = Verdict{Model: m, Inliers: len(in), LogNFA: nfa, Spread: spreadArea(cs, in, o.CaptureW, o.CaptureH), n: len(cs), inlierRes: res}
 			for _, i := range in {
 				best.inlierQ = append(best.inlierQ, cs[i].QI)
 			}
@@ -284,12 +285,24 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		}
 	}
 	if best.Inliers > 0 {
-		// A homography whose extra inliers pay for its parameters
-		// places the capture's features better where the site reading
-		// looks for them. The decision itself stays with the similarity:
-		// the homography's freedom also stretches one instance of a
-		// template (one car, one face) onto another.
-		if h, hin, ok := refineWarp(cs, bestIn, best.Model, o); ok && logNFAWarp(len(cs), len(hin), best.Model, o) < best.LogNFA {
+		// A homography or an affine map (refineAffine) whose extra
+		// inliers pay for its parameters places the capture's features
+		// better where the site reading looks for them. The decision
+		// itself stays with the similarity: the map's freedom also
+		// stretches one instance of a template (one car, one face) onto
+		// another.
+		h, hin, ok := refineWarp(cs, bestIn, best.Model, o)
+		wnfa := math.Inf(1)
+		if ok {
+			wnfa = logNFAWarp(len(cs), residuals(cs, hin, h.Apply), 1, best.Model, o)
+		}
+		loose := inliers(cs, geo, best.Model, looseTol*best.Model.Scale*capDiag, nil)
+		if a, ain, aok := refineAffine(cs, loose, best.Model, o); aok {
+			if anfa := logNFAWarp(len(cs), residuals(cs, ain, a.Apply), affineTol, best.Model, o); anfa < wnfa {
+				h, wnfa = a, anfa
+			}
+		}
+		if wnfa < best.LogNFA {
 			best.Warp = &h
 		}
 		best.Rect = outline(best.Model, o.CaptureW, o.CaptureH)
@@ -415,34 +428,77 @@ func fitSimilarity(cs []Corr, idx []int, mir bool) (Similarity, bool) {
 		TX: mqx - sc*(c*mex-s*mey), TY: mqy - sc*(s*mex+c*mey)}, true
 }
 
-// logNFA is log10 of the number of false alarms of k inliers among n
-// correspondences: tests x hypotheses x P[Binomial(n-2, p) >= k-2], where p
-// is the chance that an unrelated correspondence agrees with a model in
-// position (a disc of the inlier tolerance within the query), angle and
-// scale.
-func logNFA(n, k int, m Similarity, o VerifyOptions) float64 {
-	tol := posTol * m.Scale * math.Hypot(o.CaptureW, o.CaptureH)
-	area := math.Max(o.QueryW*o.QueryH, 1)
-	pPos := math.Min(1, math.Pi*tol*tol/area)
-	p := pPos * (2 * angleTol / (2 * math.Pi)) * (2 * scaleTol / scaleRange)
-	hyp := math.Log10(float64(n) * float64(n-1) / 2)
-	return math.Log10(math.Max(o.Tests, 1)) + hyp + logBinomTail(n-2, k-2, p)
+// logNFA is log10 of the number of false alarms of a similarity whose
+// inliers (among n correspondences) lie at position residuals res: tests
+// x hypotheses x P[Binomial(n-2, p) >= k-2], where p is the chance that an
+// unrelated correspondence agrees with a model in position (a disc of the
+// tolerance within the query), angle and scale. As in Moisan and Stival's
+// ORSA, the position tolerance adapts to the model: k inliers within the
+// k-th smallest residual are tried for every k, the most significant is
+// kept, and the number of tolerances tried is paid for. A copy's inliers
+// sit within a few pixels while the fixed tolerance is 2% of the
+// capture's size in the query, so a deep crop (the capture far larger
+// than the query) proves itself with fewer inliers.
+func logNFA(n int, res []float64, m Similarity, o VerifyOptions) float64 {
+	hyp := math.Log10(math.Max(float64(n)*float64(n-1)/2, 1))
+	return adaptiveLogNFA(n, res, 2, hyp, posTol*m.Scale*math.Hypot(o.CaptureW, o.CaptureH), o)
 }
 
-// logNFAWarp is logNFA for a homography refined from a similarity
-// hypothesis: the hypotheses are the same pairs, counted twice (either
-// model may be kept), and the homography's four extra parameters are paid
-// for with two more inliers that come free, as four points determine it.
-func logNFAWarp(n, k int, m Similarity, o VerifyOptions) float64 {
-	if n < 5 || k < 5 {
+// logNFAWarp is logNFA for a homography or affine map refined from a
+// similarity hypothesis, with inliers counted within tf times the
+// similarity's position tolerance: the hypotheses are the same pairs,
+// counted twice (either model may be kept), and the map's extra
+// parameters are paid for with two more inliers that come free, as four
+// points determine a homography.
+func logNFAWarp(n int, res []float64, tf float64, m Similarity, o VerifyOptions) float64 {
+	if n < 5 || len(res) < 5 {
 		return math.Inf(1)
 	}
-	tol := posTol * m.Scale * math.Hypot(o.CaptureW, o.CaptureH)
-	area := math.Max(o.QueryW*o.QueryH, 1)
-	pPos := math.Min(1, math.Pi*tol*tol/area)
-	p := pPos * (2 * angleTol / (2 * math.Pi)) * (2 * scaleTol / scaleRange)
 	hyp := math.Log10(float64(n) * float64(n-1))
-	return math.Log10(math.Max(o.Tests, 1)) + hyp + logBinomTail(n-4, k-4, p)
+	return adaptiveLogNFA(n, res, 4, hyp, tf*posTol*m.Scale*math.Hypot(o.CaptureW, o.CaptureH), o)
+}
+
+// minTolShare is the smallest adaptive position tolerance, as a share of
+// the fixed one: keypoints are located to about a pixel of their level,
+// and a tolerance far below that would reward a fit's rounding.
+const minTolShare = 0.1
+
+// adaptiveLogNFA is the NFA of inliers at residuals res (query pixels)
+// among n correspondences, of a model that free of them determine, with
+// hyp (log10) hypotheses, at the best position tolerance up to tol.
+func adaptiveLogNFA(n int, res []float64, free int, hyp, tol float64, o VerifyOptions) float64 {
+	k := len(res)
+	if k <= free || n <= free {
+		// Too few inliers to test anything: the NFA of k = free, which
+		// is the number of tests and hypotheses.
+		return math.Log10(math.Max(o.Tests, 1)) + hyp
+	}
+	sorted := slices.Clone(res)
+	slices.Sort(sorted)
+	area := math.Max(o.QueryW*o.QueryH, 1)
+	best := math.Inf(1)
+	for j := free + 1; j <= k; j++ {
+		t := min(tol, max(sorted[j-1], minTolShare*tol))
+		pPos := math.Min(1, math.Pi*t*t/area)
+		p := pPos * (2 * angleTol / (2 * math.Pi)) * (2 * scaleTol / scaleRange)
+		best = math.Min(best, logBinomTail(n-free, j-free, p))
+	}
+	return math.Log10(math.Max(o.Tests, 1)) + hyp + math.Log10(float64(k-free)) + best
+}
+
+// residuals are the distances, in query pixels, between where f puts
+// the inliers' enrolled features and the query keypoints they matched.
+func residuals(cs []Corr, in []int, f func(x, y float64) (float64, float64, bool)) []float64 {
+	res := make([]float64, 0, len(in))
+	for _, i := range in {
+		qx, qy, ok := f(float64(cs[i].E.X), float64(cs[i].E.Y))
+		if !ok {
+			res = append(res, math.Inf(1))
+			continue
+		}
+		res = append(res, math.Hypot(qx-float64(cs[i].Q.X), qy-float64(cs[i].Q.Y)))
+	}
+	return res
 }
 
 // logBinomTail is log10 P[Binomial(n, p) >= k].

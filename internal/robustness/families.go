@@ -131,6 +131,17 @@ func families(r *rand.Rand, fillers []image.Image) []transformSpec {
 		transform.RotateKeep(sign()*u(3, 10), fill()), transform.Resize(0.8), transform.JPEG(75)))
 	add("combo", "mirror+tone+crop+jpeg", true, transform.Chain(transform.FlipH, transform.Gamma(u(0.7, 1.4)),
 		transform.Saturation(u(0.6, 1.4)), unevenCrop(r, 0.2), transform.JPEG(60)))
+
+	// Last, so that the families above keep their random draws.
+	stretch := func() transform.Func {
+		f := u(0.7, 0.85)
+		if r.IntN(2) == 0 {
+			return transform.Stretch(f, 1)
+		}
+		return transform.Stretch(1, f)
+	}
+	add("aspect", "stretch+crop", false, transform.Chain(stretch(), unevenCrop(r, 0.2)))
+	add("aspect", "stretch+rot+crop", true, transform.Chain(stretch(), transform.RotateKeep(sign()*u(5, 30), fill()), unevenCrop(r, 0.15)))
 	return out
 }
 

@@ -28,7 +28,8 @@ type Options struct {
 	Extras bool
 	// Families adds the edit families (rotation keeping the canvas,
 	// mirror with crops, perspective, deep crops, overlays, heavy text,
-	// tone filters, screen photo, layouts, combinations).
+	// tone filters, screen photo, layouts, combinations, aspect-ratio
+	// changes).
 	Families bool
 	// Kinds restricts the enrolled captures to these content kinds
 	// (default: all; see CaptureKinds). Unrelated queries are not
