@@ -121,9 +121,10 @@ type Match struct {
 	// match gives its turn as Rotation too.
 	Rotation float64 `json:"rotation,omitempty"`
 	Scale    float64 `json:"scale,omitempty"`
-	// Perspective says the model is a homography (the copy is seen in
-	// perspective or stretched unevenly); Rotation and Scale are then its
-	// values at the capture's centre.
+	// Perspective says the capture's features were placed by a
+	// homography or an affine map (the copy is seen in perspective, or
+	// squeezed to another aspect ratio); Rotation and Scale are still
+	// those of the similarity that decided the match.
 	Perspective bool `json:"perspective,omitempty"`
 	// SitesRead and SitesAgree say how the capture's features read where
 	// the match puts the capture: how many the query could be read at,

@@ -181,7 +181,7 @@ func refineAffine(cs []Corr, loose []int, m Similarity, o VerifyOptions) (Homogr
 		best, cur = f, next
 	}
 	cur = inliersWarp(cs, &best, m.Mirrored, tol, nil)
-	if !spreadOut(cs, cur, o.CaptureW, o.CaptureH) {
+	if len(cur) < minWarpInliers || !spreadOut(cs, cur, o.CaptureW, o.CaptureH) {
 		return Homography{}, nil, false
 	}
 	if fx, fy := extent(cs, cur, o.CaptureW, o.CaptureH); fx < minWarpSpan || fy < minWarpSpan {

@@ -66,9 +66,10 @@ type Verdict struct {
 	// where the model puts them; Agree those whose description there is
 	// close to the enrolled one.
 	Sites, Agree int
-	// Warp, when set, is a homography that explains the inliers better
-	// than Model (a copy in perspective or stretched unevenly): the site
-	// reading places features with it. The decision uses Model.
+	// Warp, when set, is a homography or an affine map that explains the
+	// inliers better than Model (a copy in perspective, or squeezed to
+	// another aspect ratio): the site reading places features with it.
+	// The decision uses Model.
 	Warp *Homography
 	// query keypoints of the inliers and their position residuals, and
 	// the correspondence count and model the NFA was computed with
@@ -242,7 +243,7 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 	geo := geometry(cs, mir)
 	for _, c := range cs {
 		m := modelFrom(c, mir)
-		tol := 0.12 * m.Scale * capDiag
+		tol := looseTol * m.Scale * capDiag
 		buf = inliers(cs, geo, m, tol, buf)
 		if len(buf) >= 2 {
 			props = append(props, prop{m, len(buf)})
@@ -254,7 +255,7 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 	}
 	for _, p := range props {
 		m := p.m
-		tolF := 0.12
+		tolF := looseTol
 		var in []int
 		for iter := 0; iter < 4; iter++ {
 			in = inliers(cs, geo, m, tolF*m.Scale*capDiag, in)
@@ -270,7 +271,7 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		if len(in) < 3 || !spreadOut(cs, in, o.CaptureW, o.CaptureH) {
 			continue
 		}
-		res := residuals(cs, in, func(x, y float64) (float64, float64, bool) { qx, qy := m.Apply(x, y); return qx, qy, true })
+		res := similarityResidualsOut(cs, in, mir)
 		nfa := logNFA(len(cs), res, m, o)
 		if nfa < best.LogNFA {
 			bestIn = append(bestIn[:0], in...)
@@ -294,12 +295,16 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		h, hin, ok := refineWarp(cs, bestIn, best.Model, o)
 		wnfa := math.Inf(1)
 		if ok {
-			wnfa = logNFAWarp(len(cs), residuals(cs, hin, h.Apply), 1, best.Model, o)
+			wnfa = logNFAWarp(len(cs), residualsOut(cs, hin, homographyFit(cs)), 1, best.Model, o)
 		}
-		loose := inliers(cs, geo, best.Model, looseTol*best.Model.Scale*capDiag, nil)
-		if a, ain, aok := refineAffine(cs, loose, best.Model, o); aok {
-			if anfa := logNFAWarp(len(cs), residuals(cs, ain, a.Apply), affineTol, best.Model, o); anfa < wnfa {
-				h, wnfa = a, anfa
+		// Only a plausible model is read anywhere, so only its map is
+		// worth the triples.
+		if best.LogNFA <= plausibleLogNFA {
+			loose := inliers(cs, geo, best.Model, looseTol*best.Model.Scale*capDiag, nil)
+			if a, ain, aok := refineAffine(cs, loose, best.Model, o); aok {
+				if anfa := logNFAWarp(len(cs), residualsOut(cs, ain, affineFit(cs)), affineTol, best.Model, o); anfa < wnfa {
+					h, wnfa = a, anfa
+				}
 			}
 		}
 		if wnfa < best.LogNFA {
@@ -433,12 +438,15 @@ func fitSimilarity(cs []Corr, idx []int, mir bool) (Similarity, bool) {
 // x hypotheses x P[Binomial(n-2, p) >= k-2], where p is the chance that an
 // unrelated correspondence agrees with a model in position (a disc of the
 // tolerance within the query), angle and scale. As in Moisan and Stival's
-// ORSA, the position tolerance adapts to the model: k inliers within the
-// k-th smallest residual are tried for every k, the most significant is
-// kept, and the number of tolerances tried is paid for. A copy's inliers
-// sit within a few pixels while the fixed tolerance is 2% of the
-// capture's size in the query, so a deep crop (the capture far larger
-// than the query) proves itself with fewer inliers.
+// ORSA, the position tolerance adapts to the model: j inliers within the
+// j-th smallest residual are tried for every j, the most significant is
+// kept, and the n-2 counts that could have been tried are paid for. A
+// copy's inliers sit within a few pixels while the fixed tolerance is 2%
+// of the capture's size in the query, so a deep crop (the capture far
+// larger than the query) proves itself with fewer inliers. Each residual
+// is measured against the model fitted without that inlier
+// (residualsOut): a model fitted to a point is close to it whether or not
+// the point belongs to a copy.
 func logNFA(n int, res []float64, m Similarity, o VerifyOptions) float64 {
 	hyp := math.Log10(math.Max(float64(n)*float64(n-1)/2, 1))
 	return adaptiveLogNFA(n, res, 2, hyp, posTol*m.Scale*math.Hypot(o.CaptureW, o.CaptureH), o)
@@ -447,14 +455,15 @@ func logNFA(n int, res []float64, m Similarity, o VerifyOptions) float64 {
 // logNFAWarp is logNFA for a homography or affine map refined from a
 // similarity hypothesis, with inliers counted within tf times the
 // similarity's position tolerance: the hypotheses are the same pairs,
-// counted twice (either model may be kept), and the map's extra
-// parameters are paid for with two more inliers that come free, as four
-// points determine a homography.
+// counted three times (the similarity, the homography or the affine map
+// may be kept), and the map's extra parameters are paid for with two
+// more inliers that come free (four points determine a homography, three
+// an affine map).
 func logNFAWarp(n int, res []float64, tf float64, m Similarity, o VerifyOptions) float64 {
 	if n < 5 || len(res) < 5 {
 		return math.Inf(1)
 	}
-	hyp := math.Log10(float64(n) * float64(n-1))
+	hyp := math.Log10(1.5 * float64(n) * float64(n-1))
 	return adaptiveLogNFA(n, res, 4, hyp, tf*posTol*m.Scale*math.Hypot(o.CaptureW, o.CaptureH), o)
 }
 
@@ -483,14 +492,79 @@ func adaptiveLogNFA(n int, res []float64, free int, hyp, tol float64, o VerifyOp
 		p := pPos * (2 * angleTol / (2 * math.Pi)) * (2 * scaleTol / scaleRange)
 		best = math.Min(best, logBinomTail(n-free, j-free, p))
 	}
-	return math.Log10(math.Max(o.Tests, 1)) + hyp + math.Log10(float64(k-free)) + best
+	return math.Log10(math.Max(o.Tests, 1)) + hyp + math.Log10(float64(n-free)) + best
 }
 
-// residuals are the distances, in query pixels, between where f puts
-// the inliers' enrolled features and the query keypoints they matched.
-func residuals(cs []Corr, in []int, f func(x, y float64) (float64, float64, bool)) []float64 {
+// similarityResidualsOut is residualsOut for the least-squares
+// similarity (fitSimilarity), from sums that drop one inlier at a time.
+func similarityResidualsOut(cs []Corr, in []int, mir bool) []float64 {
 	res := make([]float64, 0, len(in))
+	pt := func(i int) (ex, ey, qx, qy float64) {
+		ex = float64(cs[i].E.X)
+		if mir {
+			ex = -ex
+		}
+		return ex, float64(cs[i].E.Y), float64(cs[i].Q.X), float64(cs[i].Q.Y)
+	}
+	var sx, sy, su, sv, sa, sb, sd float64
 	for _, i := range in {
+		ex, ey, qx, qy := pt(i)
+		sx, sy, su, sv = sx+ex, sy+ey, su+qx, sv+qy
+		sa += ex*qx + ey*qy
+		sb += ex*qy - ey*qx
+		sd += ex*ex + ey*ey
+	}
+	n := float64(len(in) - 1)
+	for _, i := range in {
+		ex, ey, qx, qy := pt(i)
+		x, y, u, v := sx-ex, sy-ey, su-qx, sv-qy
+		a := sa - (ex*qx + ey*qy) - (x*u+y*v)/n
+		b := sb - (ex*qy - ey*qx) - (x*v-y*u)/n
+		d := sd - (ex*ex + ey*ey) - (x*x+y*y)/n
+		if n < 2 || d <= 1e-9 {
+			res = append(res, math.Inf(1))
+			continue
+		}
+		// q = s R e + t with s R = [[a -b] [b a]] / d, through the means.
+		ra, rb := a/d, b/d
+		px := ra*(ex-x/n) - rb*(ey-y/n) + u/n
+		py := rb*(ex-x/n) + ra*(ey-y/n) + v/n
+		res = append(res, math.Hypot(px-qx, py-qy))
+	}
+	return res
+}
+
+// mapFit fits a map to the correspondences idx.
+type mapFit func(idx []int) (func(x, y float64) (float64, float64, bool), bool)
+
+func homographyFit(cs []Corr) mapFit {
+	return func(idx []int) (func(x, y float64) (float64, float64, bool), bool) {
+		h, ok := fitHomography(cs, idx)
+		return h.Apply, ok
+	}
+}
+
+func affineFit(cs []Corr) mapFit {
+	return func(idx []int) (func(x, y float64) (float64, float64, bool), bool) {
+		h, ok := fitAffine(cs, idx)
+		return h.Apply, ok
+	}
+}
+
+// residualsOut are the distances, in query pixels, between where the map
+// fitted to the other inliers puts each inlier's enrolled feature and
+// the query keypoint it matched (leave one out). An inlier whose
+// neighbours determine no map is as far as can be (+Inf).
+func residualsOut(cs []Corr, in []int, fit mapFit) []float64 {
+	res := make([]float64, 0, len(in))
+	rest := make([]int, 0, len(in))
+	for a, i := range in {
+		rest = append(append(rest[:0], in[:a]...), in[a+1:]...)
+		f, ok := fit(rest)
+		if !ok {
+			res = append(res, math.Inf(1))
+			continue
+		}
 		qx, qy, ok := f(float64(cs[i].E.X), float64(cs[i].E.Y))
 		if !ok {
 			res = append(res, math.Inf(1))
