@@ -31,6 +31,13 @@ const (
 	// affineTol is an affine map's position tolerance, as a multiple
 	// of the similarity's.
 	affineTol = 2.0
+	// minAffineSpan is the least extent of an affine map's inliers
+	// along each axis of the capture, as a fraction of it. It is lower
+	// than a homography's (minWarpSpan): an affine map has no
+	// perspective terms to bend the parts of the capture far from its
+	// inliers, and the squeeze that makes a copy affine also costs it
+	// correspondences, so its inliers cover less.
+	minAffineSpan = 0.3
 	// looseTol is the position tolerance of the loose set, as a
 	// fraction of the capture's diagonal in the query (the first
 	// tolerance of the similarity's own refinement).
@@ -184,7 +191,7 @@ func refineAffine(cs []Corr, loose []int, m Similarity, o VerifyOptions) (Homogr
 	if len(cur) < minWarpInliers || !spreadOut(cs, cur, o.CaptureW, o.CaptureH) {
 		return Homography{}, nil, false
 	}
-	if fx, fy := extent(cs, cur, o.CaptureW, o.CaptureH); fx < minWarpSpan || fy < minWarpSpan {
+	if fx, fy := extent(cs, cur, o.CaptureW, o.CaptureH); fx < minAffineSpan || fy < minAffineSpan {
 		return Homography{}, nil, false
 	}
 	return best, cur, true

@@ -95,6 +95,7 @@ func TestRefineAffineFindsTheStretch(t *testing.T) {
 		{"squeezed to 0.75", Homography{0.75 * 0.9, 0, 20, 0, 0.9, 10, 0, 0, 1}, false, 0, 1, 0, 1, true},
 		{"stretched, turned, cropped", Homography{1.2 * math.Cos(0.2), -0.85 * math.Sin(0.2), 60, 1.2 * math.Sin(0.2), 0.85 * math.Cos(0.2), 5, 0, 0, 1}, false, 0.15, 0.9, 0.1, 0.8, true},
 		{"mirrored and squeezed", Homography{-0.7, 0, 450, 0, 0.95, 8, 0, 0, 1}, true, 0, 1, 0, 1, true},
+		{"two fifths of each axis", Homography{0.75, 0, 20, 0, 1, 10, 0, 0, 1}, false, 0.2, 0.58, 0.3, 0.68, true},
 		{"one small part", Homography{0.75, 0, 20, 0, 1, 10, 0, 0, 1}, false, 0.3, 0.6, 0.55, 0.8, false},
 		{"squeezed to 0.4", Homography{0.4, 0, 20, 0, 1, 10, 0, 0, 1}, false, 0, 1, 0, 1, false},
 	}

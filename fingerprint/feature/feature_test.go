@@ -55,10 +55,10 @@ func TestSearchFindsEditedCopies(t *testing.T) {
 		{"left 60%", transform.CropSides(0, 0, 0.4, 0), 0.7},
 		{"page at 30%", transform.Collage(nil, 0.3, 3), 0.8},
 		{"grid 3x3", transform.Grid(nil, 3, 3, 0.3, 5), 0.85},
-		// The feature route alone found 14 and 9 of 24; 11 and 7 with a
+		// The feature route alone found 17 and 9 of 24; 11 and 7 with a
 		// similarity as the only model and a fixed position tolerance
 		// in the NFA.
-		{"squeezed to 3:4, then cropped", transform.Chain(transform.Stretch(0.75, 1), transform.CropSides(0.1, 0.05, 0.15, 0.1)), 0.5},
+		{"squeezed to 3:4, then cropped", transform.Chain(transform.Stretch(0.75, 1), transform.CropSides(0.1, 0.05, 0.15, 0.1)), 0.6},
 		{"a third of the picture", transform.CropSides(0.2, 0.3, 0.25, 0.1), 0.35},
 	}
 	for _, e := range edits {
