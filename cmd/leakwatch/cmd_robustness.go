@@ -34,7 +34,7 @@ watermark, flips, rotations, crops, collage, screenshot, and the edit
 families: rotation by any angle keeping the canvas, mirror with crops and
 quarter turns, perspective, deep crops, overlays, heavy text, tone
 filters, a photo of a screen, grids, mosaics, web pages and social posts,
-combinations) and with unrelated images, including hard negatives: other
+combinations, one axis squeezed with a crop) and with unrelated images, including hard negatives: other
 photographs of the same people and plates, and other frames of the same
 cameras. It prints recall per transform against the targets (held-out
 families separately), false matches per group of unrelated queries, the

@@ -261,6 +261,9 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	var reads []toRead
 	for x, a := range all {
 		v := a.v
+		// The exclusive inliers keep the residuals they had against the
+		// models fitted with every inlier but themselves: close enough,
+		// and the NFA only grows as inliers are taken away.
 		var res []float64
 		for i, qi := range v.inlierQ {
 			if !shared[x][qi] {

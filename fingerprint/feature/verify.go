@@ -52,7 +52,9 @@ type Verdict struct {
 	// reach as many inliers by chance in a bank of the tested size:
 	// negative is significant.
 	LogNFA float64
-	// Rect is the capture's outline in the query, [x0, y0, x1, y1].
+	// Rect is the capture's outline in the query under Model,
+	// [x0, y0, x1, y1] (a squeezed copy's Warp may place it a little
+	// differently along one axis).
 	Rect [4]float64
 	// MeanDist is the inliers' mean descriptor distance; Spread the
 	// area of their bounding box in the capture, as a fraction of it.
@@ -291,15 +293,16 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		// better where the site reading looks for them. The decision
 		// itself stays with the similarity: the map's freedom also
 		// stretches one instance of a template (one car, one face) onto
-		// another.
-		h, hin, ok := refineWarp(cs, bestIn, best.Model, o)
+		// another. Only a plausible model is read or matched (removing
+		// shared inliers later only weakens it), so only its maps are
+		// worth fitting.
 		wnfa := math.Inf(1)
-		if ok {
-			wnfa = logNFAWarp(len(cs), residualsOut(cs, hin, homographyFit(cs)), 1, best.Model, o)
-		}
-		// Only a plausible model is read anywhere, so only its map is
-		// worth the triples.
+		var h Homography
 		if best.LogNFA <= plausibleLogNFA {
+			hw, hin, ok := refineWarp(cs, bestIn, best.Model, o)
+			if ok {
+				h, wnfa = hw, logNFAWarp(len(cs), residualsOut(cs, hin, homographyFit(cs)), 1, best.Model, o)
+			}
 			loose := inliers(cs, geo, best.Model, looseTol*best.Model.Scale*capDiag, nil)
 			if a, ain, aok := refineAffine(cs, loose, best.Model, o); aok {
 				if anfa := logNFAWarp(len(cs), residualsOut(cs, ain, affineFit(cs)), affineTol, best.Model, o); anfa < wnfa {
@@ -457,8 +460,9 @@ func logNFA(n int, res []float64, m Similarity, o VerifyOptions) float64 {
 // similarity's position tolerance: the hypotheses are the same pairs,
 // counted three times (the similarity, the homography or the affine map
 // may be kept), and the map's extra parameters are paid for with two
-// more inliers that come free (four points determine a homography, three
-// an affine map).
+// more inliers that come free, as four points determine a homography.
+// An affine map (three points) is charged as a homography, which is
+// conservative.
 func logNFAWarp(n int, res []float64, tf float64, m Similarity, o VerifyOptions) float64 {
 	if n < 5 || len(res) < 5 {
 		return math.Inf(1)

@@ -15,7 +15,8 @@
 // rotation by any angle keeping the canvas, mirror with crops and quarter
 // turns, perspective, crops keeping half an axis, opaque overlays, heavy
 // semi-transparent text, tone filters, a photograph of a screen, grids,
-// mosaics, web pages and social posts, and combinations. Each family's
+// mosaics, web pages and social posts, combinations, and one axis
+// squeezed (another aspect ratio) with a crop. Each family's
 // parameters are drawn per capture. About a third of the families are
 // held out: a matcher is tuned looking at the others only, and the report
 // lists the held-out ones apart.

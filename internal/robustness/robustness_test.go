@@ -21,7 +21,7 @@ func TestFamilies(t *testing.T) {
 	}
 	rep, err := Run(context.Background(), Options{Seed: HeldOutSeed, N: 1, Workers: 2, Families: true,
 		Kinds: []string{"plate", "photo"}, Only: []string{"rotation", "mirror", "perspective", "crop", "overlay",
-			"text", "tone", "screen", "layout", "combo"}})
+			"text", "tone", "screen", "layout", "combo", "aspect"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +40,8 @@ func TestFamilies(t *testing.T) {
 		}
 		t.Logf("%s/%s: %d/%d", r.Group, r.Transform, r.Matched, r.Queries)
 	}
-	if n := len(rep.Rows); n < 30 || len(groups) != 10 || heldout < n/4 || heldout > n/2 {
-		t.Errorf("%d edit families in %d groups, %d held out: want 10 groups and about a third held out", n, len(groups), heldout)
+	if n := len(rep.Rows); n < 30 || len(groups) != 11 || heldout < n/4 || heldout > n/2 {
+		t.Errorf("%d edit families in %d groups, %d held out: want 11 groups and about a third held out", n, len(groups), heldout)
 	}
 	if n := rep.Negatives; n.FalseMatches != 0 {
 		t.Errorf("%d false matches: %v", n.FalseMatches, n.Examples)
