@@ -200,7 +200,7 @@ type MatchStats struct {
 	// (Fingerprint.Refused).
 	Refused []string
 	// FeatureUnread counts captures with a plausible feature model that
-	// the reading budget (8 per query) left unread: a degraded copy among
+	// the reading budget (16 per query) left unread: a degraded copy among
 	// them may have been missed.
 	FeatureUnread int
 }

@@ -44,7 +44,7 @@ type SearchOptions struct {
 
 // DefaultSearchOptions is the measured policy (BENCHMARKS.md).
 func DefaultSearchOptions() SearchOptions {
-	return SearchOptions{MaxDistance: 16, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256, MaxRead: 8, MinSiteAgreement: 0.93}
+	return SearchOptions{MaxDistance: 16, Probes: 3, Tests: 2e7, MaxLogNFA: -6, MinInlierFraction: 0.21, MaxVerify: 64, MaxCorr: 256, MaxRead: 16, MinSiteAgreement: 0.93}
 }
 
 // WithDefaults returns o with every unset (zero or negative) field at its
