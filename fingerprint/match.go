@@ -294,9 +294,10 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 		stats.PatchLeadsSkipped = m.matchPatches(fp.local, best, offer)
 	}
 	var refused []uint32
+	var hashReads []hashRead
 	switch {
 	case !o.NoFeatures && fp.local != nil && len(best) > 0:
-		refused, stats.HashUnread = m.readHashMatches(fp.local, best, offered, maxHashReads)
+		refused, stats.HashUnread, hashReads = m.readHashMatches(fp.local, best, offered, maxHashReads)
 	case fp.local == nil && len(fp.Refused) > 0:
 		// A cached fingerprint brings the refusals of the scan that read
 		// it; they hold under any policy, --no-features included, since
@@ -315,7 +316,7 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 			if q := fp.local.features(); len(q.q.Keypoints) > 0 {
 				usable = true
 				st := m.matchFeatures(ix, q, func(ci uint32, mt Match) {
-					if _, ok := best[ci]; !ok {
+					if _, ok := best[ci]; !ok && !explained(mt, hashReads, q.toQuery) {
 						best[ci] = mt
 					}
 				})

@@ -101,19 +101,15 @@ const minHashAgreement = 0.5
 // does not contradict it: the closest hash of a near-symmetric picture
 // may be its mirror image. Captures are read closest first, at most
 // budget readings in all (maxHashReads); the matches beyond stand unread.
-// It returns the captures dropped and how many were left unread.
-func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, offered map[uint32][]Match, budget int) (refused []uint32, unread int) {
+// It returns the captures dropped, how many were left unread, and where
+// the matches kept were read.
+func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, offered map[uint32][]Match, budget int) (refused []uint32, unread int, kept []hashRead) {
 	ix := m.bank.featureIndex()
 	if ix.Features() == 0 {
-		return nil, 0
-	}
-	type read struct {
-		ci    uint32
-		share float64
-		box   [4]float64
+		return nil, 0, nil
 	}
 	var q *queryFeatures
-	var reads []read
+	var reads []hashRead
 	order := slices.Collect(maps.Keys(best))
 	slices.SortFunc(order, func(a, b uint32) int { return cmp.Or(best[a].Distance-best[b].Distance, cmp.Compare(a, b)) })
 	for _, ci := range order {
@@ -171,7 +167,7 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, off
 			// Only the part of the query the capture covers: a region's
 			// placement puts the rest of the capture outside.
 			box = [4]float64{max(box[0], 0), max(box[1], 0), min(box[2], float64(q.q.W)), min(box[3], float64(q.q.H))}
-			reads = append(reads, read{ci, r.Share(), box})
+			reads = append(reads, hashRead{ci, r.Share(), box})
 		}
 	}
 	for _, a := range reads {
@@ -183,7 +179,46 @@ func (m *BankMatcher) readHashMatches(lq *localQuery, best map[uint32]Match, off
 			}
 		}
 	}
-	return refused, unread
+	for _, a := range reads {
+		if _, ok := best[a.ci]; ok {
+			kept = append(kept, a)
+		}
+	}
+	return refused, unread, kept
+}
+
+// hashRead is where a hash match was read in the query (a box in query
+// feature pixels) and the share of its sites that agreed.
+type hashRead struct {
+	ci    uint32
+	share float64
+	box   [4]float64
+}
+
+// explained reports whether a feature match mt (its rect in query
+// pixels; toQuery converts feature pixels to them) lies where a hash
+// match of another capture was read at least as well: the same part of
+// the query shows one picture, and the hash, which compares the whole
+// placed picture, chose the other capture. Two plates on one car body
+// read alike in a thumbnail, where no enrolled feature tells them apart;
+// their whole-image hashes still do. A feature match that was not read
+// counts as reading perfectly.
+func explained(mt Match, reads []hashRead, toQuery float64) bool {
+	if mt.Rect == nil {
+		return false
+	}
+	share := 1.0
+	if mt.SitesRead > 0 {
+		share = float64(mt.SitesAgree) / float64(mt.SitesRead)
+	}
+	r := [4]float64{float64(mt.Rect[0]), float64(mt.Rect[1]), float64(mt.Rect[2]), float64(mt.Rect[3])}
+	for _, h := range reads {
+		b := [4]float64{h.box[0] * toQuery, h.box[1] * toQuery, h.box[2] * toQuery, h.box[3] * toQuery}
+		if h.share >= share && overlap(r, b) >= samePlaceOverlap {
+			return true
+		}
+	}
+	return false
 }
 
 // maxPlacements bounds the hash matches kept per capture for the reading

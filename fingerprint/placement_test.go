@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"slices"
@@ -179,7 +180,7 @@ func TestHashReadingTriesEveryPlacement(t *testing.T) {
 		{"too few sites", []Match{wrong, {Algorithm: AlgoPDQ, Variant: "original", Via: "window", Region: 1, Rect: &[4]int{0, 0, 24, 24}, Distance: 12}}, false},
 	} {
 		best := map[uint32]Match{0: wrong}
-		refused, _ := m.readHashMatches(fp.local, best, map[uint32][]Match{0: tc.offered}, maxHashReads)
+		refused, _, _ := m.readHashMatches(fp.local, best, map[uint32][]Match{0: tc.offered}, maxHashReads)
 		got, kept := best[0]
 		if kept != tc.kept || (len(refused) == 0) != tc.kept {
 			t.Errorf("%s: kept %v, refused %v; want kept %v", tc.name, kept, refused, tc.kept)
@@ -213,11 +214,91 @@ func TestHashReadingIsBounded(t *testing.T) {
 	}
 	wrong := func(d int) Match { return Match{Algorithm: AlgoPDQ, Variant: "rotate180", Distance: d} }
 	best := map[uint32]Match{0: wrong(9), 1: wrong(3), 2: wrong(6)}
-	refused, unread := m.readHashMatches(fp.local, best, map[uint32][]Match{}, 2)
+	refused, unread, _ := m.readHashMatches(fp.local, best, map[uint32][]Match{}, 2)
 	if unread != 1 || !slices.Equal(refused, []uint32{1, 2}) {
 		t.Errorf("budget 2: refused %v, %d unread; want the two closest refused and one unread", refused, unread)
 	}
 	if _, kept := best[0]; !kept {
 		t.Error("the match left unread was dropped")
+	}
+}
+
+// A feature match lies where another capture's hash match was read at
+// least as well: the hash chose the other capture for that part of the
+// query.
+func TestExplainedByAHashMatch(t *testing.T) {
+	reads := []hashRead{{ci: 1, share: 1, box: [4]float64{0, 0, 50, 40}}}
+	cases := []struct {
+		name string
+		mt   Match
+		want bool
+	}{
+		{"same place, read as well", Match{Rect: &[4]int{0, 0, 100, 80}, SitesRead: 20, SitesAgree: 20}, true},
+		{"same place, read worse", Match{Rect: &[4]int{0, 0, 100, 80}, SitesRead: 20, SitesAgree: 15}, true},
+		{"same place, not read", Match{Rect: &[4]int{0, 0, 100, 80}}, true},
+		{"elsewhere", Match{Rect: &[4]int{100, 80, 200, 160}, SitesRead: 20, SitesAgree: 20}, false},
+		{"a small part of it", Match{Rect: &[4]int{0, 0, 40, 30}, SitesRead: 20, SitesAgree: 20}, false},
+		{"no rect", Match{SitesRead: 20, SitesAgree: 20}, false},
+	}
+	for _, c := range cases {
+		if got := explained(c.mt, reads, 2); got != c.want {
+			t.Errorf("%s: explained = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// A hash match read worse than the feature match explains nothing.
+	worse := []hashRead{{ci: 1, share: 0.8, box: [4]float64{0, 0, 50, 40}}}
+	if explained(Match{Rect: &[4]int{0, 0, 100, 80}, SitesRead: 20, SitesAgree: 19}, worse, 2) {
+		t.Error("a hash match read at 0.80 explained a feature match read at 0.95")
+	}
+	if explained(Match{Rect: &[4]int{0, 0, 100, 80}}, worse, 2) {
+		t.Error("a hash match read at 0.80 explained an unread feature match")
+	}
+}
+
+// A thumbnail of a generated plate reads as well as another plate on
+// the same car body (no enrolled feature tells them apart at 96 pixels),
+// but its whole-image hash matches its own capture only: only that one
+// is reported.
+func TestThumbnailMatchesItsOwnPlateOnly(t *testing.T) {
+	b := NewBank()
+	imgs := map[string]image.Image{}
+	for s := uint64(1); s <= 10; s++ {
+		img, _ := imagegen.Plate(s)
+		id := fmt.Sprintf("plate-%d", s)
+		imgs[id] = img
+		e, err := EnrollImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Capture = Capture{ID: id}
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.BuildIndex()
+	m := NewMatcher(b, DefaultMatchOptions())
+	for _, side := range []float64{64, 96, 128} {
+		for id, img := range imgs {
+			bd := img.Bounds()
+			fp, err := Compute(transform.Resize(side / float64(max(bd.Dx(), bd.Dy())))(img))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, err := m.Match(fp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, mt := range ms {
+				if mt.CaptureID == id {
+					found = true
+					continue
+				}
+				t.Errorf("%s at %v pixels also matched %s (via %q, %d inliers, %d of %d sites)", id, side, mt.CaptureID, mt.Via, mt.Inliers, mt.SitesAgree, mt.SitesRead)
+			}
+			if !found {
+				t.Errorf("%s at %v pixels not found", id, side)
+			}
+		}
 	}
 }
