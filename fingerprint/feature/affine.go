@@ -142,7 +142,7 @@ func triangleArea(cs []Corr, i, j, k int) float64 {
 // tolerance is wider than the similarity's because the stretch that makes
 // a copy affine also moves its corners, coarse ones most, by more than a
 // similarity's copy does; the NFA pays for it (logNFAWarp).
-func refineAffine(cs []Corr, loose []int, m Similarity, o VerifyOptions) (Homography, []int, bool) {
+func refineAffine(cs []Corr, geo []corrGeo, loose []int, m Similarity, o VerifyOptions) (Homography, []int, bool) {
 	if len(loose) < minWarpInliers {
 		return Homography{}, nil, false
 	}
@@ -163,7 +163,7 @@ func refineAffine(cs []Corr, loose []int, m Similarity, o VerifyOptions) (Homogr
 		if !ok || stretchOf(&h) > maxStretch {
 			continue
 		}
-		buf = inliersWarp(cs, &h, m.Mirrored, tol, buf)
+		buf = inliersWarp(cs, geo, &h, m.Mirrored, tol, buf)
 		if len(buf) > len(bestIn) {
 			best, bestIn = h, append(bestIn[:0], buf...)
 		}
@@ -181,13 +181,13 @@ func refineAffine(cs []Corr, loose []int, m Similarity, o VerifyOptions) (Homogr
 		if !ok || stretchOf(&f) > maxStretch {
 			break
 		}
-		next := inliersWarp(cs, &f, m.Mirrored, tf*tol, nil)
+		next := inliersWarp(cs, geo, &f, m.Mirrored, tf*tol, nil)
 		if len(next) < minWarpInliers {
 			break
 		}
 		best, cur = f, next
 	}
-	cur = inliersWarp(cs, &best, m.Mirrored, tol, nil)
+	cur = inliersWarp(cs, geo, &best, m.Mirrored, tol, nil)
 	if len(cur) < minWarpInliers || !spreadOut(cs, cur, o.CaptureW, o.CaptureH) {
 		return Homography{}, nil, false
 	}

@@ -111,7 +111,7 @@ func TestRefineAffineFindsTheStretch(t *testing.T) {
 			geo := geometry(cs, c.mir)
 			diag := math.Hypot(w, h)
 			loose := inliers(cs, geo, m, looseTol*m.Scale*diag, nil)
-			a, in, ok := refineAffine(cs, loose, m, o)
+			a, in, ok := refineAffine(cs, geo, loose, m, o)
 			if ok != c.want {
 				t.Fatalf("affine kept = %v (%d inliers of %d loose), want %v", ok, len(in), len(loose), c.want)
 			}
@@ -134,5 +134,23 @@ func TestRefineAffineFindsTheStretch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRefineAffine is the affine search for one plausible model
+// among 256 correspondences, half of them outliers: the most a verdict
+// can cost it (MaxCorr).
+func BenchmarkRefineAffine(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	a := Homography{0.75 * 0.9, 0, 20, 0, 0.9, 10, 0, 0, 1}
+	cs := stretchedCorrs(r, a, false, 512, 384, 0, 1, 0, 1, 128, 128)
+	o := VerifyOptions{CaptureW: 512, CaptureH: 384, QueryW: 600, QueryH: 400, Tests: 2e7}
+	m, _ := a.local(256, 192, false)
+	geo := geometry(cs, false)
+	loose := inliers(cs, geo, m, looseTol*m.Scale*math.Hypot(o.CaptureW, o.CaptureH), nil)
+	for b.Loop() {
+		if _, _, ok := refineAffine(cs, geo, loose, m, o); !ok {
+			b.Fatal("no affine map")
+		}
 	}
 }

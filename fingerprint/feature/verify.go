@@ -217,15 +217,14 @@ func unique(cs []Corr, idx []int) []int {
 		return idx
 	}
 	slices.SortFunc(idx, func(a, b int) int { return cs[a].Dist - cs[b].Dist })
-	seenE := map[int32]bool{}
-	seenQ := map[int32]bool{}
+	// A linear scan of those kept: inlier lists are short, and this runs
+	// for every hypothesis, where maps cost more than the comparisons.
 	out := idx[:0]
 	for _, i := range idx {
-		if seenE[cs[i].EI] || seenQ[cs[i].QI] {
-			continue
+		e, q := cs[i].EI, cs[i].QI
+		if !slices.ContainsFunc(out, func(j int) bool { return cs[j].EI == e || cs[j].QI == q }) {
+			out = append(out, i)
 		}
-		seenE[cs[i].EI], seenQ[cs[i].QI] = true, true
-		out = append(out, i)
 	}
 	return out
 }
@@ -299,12 +298,12 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 		wnfa := math.Inf(1)
 		var h Homography
 		if best.LogNFA <= plausibleLogNFA {
-			hw, hin, ok := refineWarp(cs, bestIn, best.Model, o)
+			hw, hin, ok := refineWarp(cs, geo, bestIn, best.Model, o)
 			if ok {
 				h, wnfa = hw, logNFAWarp(len(cs), residualsOut(cs, hin, homographyFit(cs)), 1, best.Model, o)
 			}
 			loose := inliers(cs, geo, best.Model, looseTol*best.Model.Scale*capDiag, nil)
-			if a, ain, aok := refineAffine(cs, loose, best.Model, o); aok {
+			if a, ain, aok := refineAffine(cs, geo, loose, best.Model, o); aok {
 				if anfa := logNFAWarp(len(cs), residualsOut(cs, ain, affineFit(cs)), affineTol, best.Model, o); anfa < wnfa {
 					h, wnfa = a, anfa
 				}
@@ -328,7 +327,7 @@ func verifyOne(cs []Corr, mir bool, o VerifyOptions) Verdict {
 // set under it: points near the corners of a copy in perspective miss the
 // similarity's tolerance but not the homography's. It reports the final
 // inliers when the homography is mild and explains more than in.
-func refineWarp(cs []Corr, in []int, m Similarity, o VerifyOptions) (Homography, []int, bool) {
+func refineWarp(cs []Corr, geo []corrGeo, in []int, m Similarity, o VerifyOptions) (Homography, []int, bool) {
 	if len(in) < minWarpInliers {
 		return Homography{}, nil, false
 	}
@@ -341,7 +340,7 @@ func refineWarp(cs []Corr, in []int, m Similarity, o VerifyOptions) (Homography,
 		if !ok || !f.mild(o.CaptureW, o.CaptureH, m.Mirrored) {
 			break
 		}
-		next := inliersWarp(cs, &f, m.Mirrored, tf*m.Scale*capDiag, nil)
+		next := inliersWarp(cs, geo, &f, m.Mirrored, tf*m.Scale*capDiag, nil)
 		if len(next) < minWarpInliers {
 			break
 		}
@@ -350,7 +349,7 @@ func refineWarp(cs []Corr, in []int, m Similarity, o VerifyOptions) (Homography,
 	if !fitted {
 		return Homography{}, nil, false
 	}
-	cur = inliersWarp(cs, &h, m.Mirrored, posTol*m.Scale*capDiag, cur)
+	cur = inliersWarp(cs, geo, &h, m.Mirrored, posTol*m.Scale*capDiag, cur)
 	if len(cur) <= len(in) || !spreadOut(cs, cur, o.CaptureW, o.CaptureH) {
 		return Homography{}, nil, false
 	}
@@ -372,23 +371,29 @@ const minWarpSpan = 0.4
 const minWarpInliers = 8
 
 // inliersWarp lists the correspondences h explains, with h's local
-// similarity as the reference for each keypoint's scale and angle.
-func inliersWarp(cs []Corr, h *Homography, mir bool, tol float64, out []int) []int {
+// similarity as the reference for each keypoint's scale and angle (geo:
+// what each correspondence says of them on its own). The position test
+// comes first: it is the cheapest and the most selective.
+func inliersWarp(cs []Corr, geo []corrGeo, h *Homography, mir bool, tol float64, out []int) []int {
 	out = out[:0]
 	for i, c := range cs {
-		l, ok := h.local(float64(c.E.X), float64(c.E.Y), mir)
+		ex, ey := float64(c.E.X), float64(c.E.Y)
+		px, py, ok := h.Apply(ex, ey)
 		if !ok {
 			continue
 		}
-		if math.Abs(math.Log2(float64(c.Q.Scale/c.E.Scale))-math.Log2(l.Scale)) > scaleTol {
-			continue
-		}
-		if angleDiff(modelFrom(c, mir).Theta, l.Theta) > angleTol {
-			continue
-		}
-		px, py := l.Apply(float64(c.E.X), float64(c.E.Y))
 		dx, dy := px-float64(c.Q.X), py-float64(c.Q.Y)
 		if dx*dx+dy*dy > tol*tol {
+			continue
+		}
+		l, ok := h.local(ex, ey, mir)
+		if !ok {
+			continue
+		}
+		if math.Abs(geo[i].logScale-math.Log2(l.Scale)) > scaleTol {
+			continue
+		}
+		if angleDiff(geo[i].theta, l.Theta) > angleTol {
 			continue
 		}
 		out = append(out, i)

@@ -109,7 +109,7 @@ func TestWarpNeedsInliersAcrossTheCapture(t *testing.T) {
 			if !ok {
 				t.Fatal("no similarity")
 			}
-			_, got, ok := refineWarp(cs, in, m, VerifyOptions{CaptureW: w, CaptureH: h})
+			_, got, ok := refineWarp(cs, geometry(cs, false), in, m, VerifyOptions{CaptureW: w, CaptureH: h})
 			if ok != c.want {
 				t.Errorf("warp kept = %v (%d inliers), want %v", ok, len(got), c.want)
 			}
