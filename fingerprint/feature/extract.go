@@ -93,7 +93,44 @@ type Query struct {
 	sx, sy   []float64
 	scale    []float64
 	minScale float64
+	// half are the levels halfway between the ladder's, smoothed when a
+	// reading first needs one: a feature read a quarter of a step from its
+	// scale reads less like itself, in a copy shown between two levels.
+	half []halfLevel
 }
+
+// halfLevel is a smoothed level halfway between two of the ladder's,
+// shrunk from the one above it in one step.
+type halfLevel struct {
+	once   sync.Once
+	from   *Gray // the ladder's level above, unsmoothed
+	w, h   int
+	sx, sy float64
+	scale  float64
+	sm     *Gray
+}
+
+// level returns reading level i: the ladder's levels first, then the
+// half steps, built on first use.
+func (q *Query) level(i int) (sm *Gray, sx, sy float64) {
+	if i < len(q.levels) {
+		return q.levels[i], q.sx[i], q.sy[i]
+	}
+	h := &q.half[i-len(q.levels)]
+	h.once.Do(func() { h.sm = boxBlur(ResizeArea(h.from, h.w, h.h), 2) })
+	return h.sm, h.sx, h.sy
+}
+
+// levelScale is reading level i's keypoint scale.
+func (q *Query) levelScale(i int) float64 {
+	if i < len(q.levels) {
+		return q.scale[i]
+	}
+	return q.half[i-len(q.levels)].scale
+}
+
+// readingLevels counts the levels a reading can use.
+func (q *Query) readingLevels() int { return len(q.levels) + len(q.half) }
 
 // ExtractQuery describes g for Search.
 func ExtractQuery(g *Gray, o ExtractOptions) *Query {
@@ -132,6 +169,18 @@ func extract(g *Gray, o ExtractOptions, keep bool) *Query {
 	for l := range levels {
 		weights = append(weights, math.Pow(o.ScaleFactor, -float64(l)))
 		total += weights[l]
+	}
+	if keep {
+		q.half = make([]halfLevel, 0, len(levels))
+		for l, lv := range levels {
+			f := math.Pow(o.ScaleFactor, float64(l)+0.5)
+			w, h := int(math.Round(float64(base.W)/f)), int(math.Round(float64(base.H)/f))
+			if w < 2*border+8 || h < 2*border+8 {
+				break
+			}
+			q.half = append(q.half, halfLevel{from: lv, w: w, h: h, scale: f * s0,
+				sx: float64(base.W) / float64(w) * s0, sy: float64(base.H) / float64(h) * s0})
+		}
 	}
 	var out []Keypoint
 	for l, lv := range levels {

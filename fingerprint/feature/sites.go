@@ -11,8 +11,8 @@ import "math"
 func (q *Query) siteDistance(e Point, d Descriptor, m Similarity) (dist int, ok bool) {
 	pred := m.Scale * float64(e.Scale)
 	l, best := -1, math.Inf(1)
-	for i, s := range q.scale {
-		if r := math.Abs(math.Log2(s / pred)); r < best {
+	for i := range q.readingLevels() {
+		if r := math.Abs(math.Log2(q.levelScale(i) / pred)); r < best {
 			l, best = i, r
 		}
 	}
@@ -20,9 +20,9 @@ func (q *Query) siteDistance(e Point, d Descriptor, m Similarity) (dist int, ok 
 		return 0, false
 	}
 	x, y := m.Apply(float64(e.X), float64(e.Y))
-	sm := q.levels[l]
-	lx := int(math.Round(x/q.sx[l] - 0.5))
-	ly := int(math.Round(y/q.sy[l] - 0.5))
+	sm, sx, sy := q.level(l)
+	lx := int(math.Round(x/sx - 0.5))
+	ly := int(math.Round(y/sy - 0.5))
 	if lx < border+1 || ly < border+1 || lx >= sm.W-border-1 || ly >= sm.H-border-1 {
 		return 0, false
 	}
