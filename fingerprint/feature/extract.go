@@ -93,14 +93,15 @@ type Query struct {
 	sx, sy   []float64
 	scale    []float64
 	minScale float64
-	// half are the levels halfway between the ladder's, smoothed when a
-	// reading first needs one: a feature read a quarter of a step from its
-	// scale reads less like itself, in a copy shown between two levels.
+	// half are the levels halfway between the ladder's (and one half a
+	// step below its coarsest), smoothed when a reading first needs one:
+	// without them a copy shown between two levels is read up to half a
+	// step (a quarter of an octave) from its features' scale.
 	half []halfLevel
 }
 
-// halfLevel is a smoothed level halfway between two of the ladder's,
-// shrunk from the one above it in one step.
+// halfLevel is a smoothed level half a step below one of the ladder's,
+// shrunk from it in one step; from is released once the level is built.
 type halfLevel struct {
 	once   sync.Once
 	from   *Gray // the ladder's level above, unsmoothed
@@ -117,7 +118,10 @@ func (q *Query) level(i int) (sm *Gray, sx, sy float64) {
 		return q.levels[i], q.sx[i], q.sy[i]
 	}
 	h := &q.half[i-len(q.levels)]
-	h.once.Do(func() { h.sm = boxBlur(ResizeArea(h.from, h.w, h.h), 2) })
+	h.once.Do(func() {
+		h.sm = boxBlur(ResizeArea(h.from, h.w, h.h), 2)
+		h.from = nil
+	})
 	return h.sm, h.sx, h.sy
 }
 
@@ -132,7 +136,9 @@ func (q *Query) levelScale(i int) float64 {
 // readingLevels counts the levels a reading can use.
 func (q *Query) readingLevels() int { return len(q.levels) + len(q.half) }
 
-// ExtractQuery describes g for Search.
+// ExtractQuery describes g for Search. The query may keep g (the
+// half-step levels are shrunk from it when first read): g must not change
+// while the query is in use.
 func ExtractQuery(g *Gray, o ExtractOptions) *Query {
 	return extract(g, o, true)
 }

@@ -386,6 +386,25 @@ func (ix *Index) verifyOptions(c uint32, qw, qh int, minScale float64, o SearchO
 // bounding box in the capture over that of all those read.
 func (ix *Index) readSites(query *Query, c uint32, v *Verdict) (sites, agree int, spread float64) {
 	var all, ok box
+	ix.eachSite(query, c, v, func(_ uint32, p Point, d int) {
+		sites++
+		all.add(float64(p.X), float64(p.Y))
+		if d <= siteMaxDist {
+			agree++
+			ok.add(float64(p.X), float64(p.Y))
+		}
+	})
+	if a := all.area(); agree > 1 && a > 0 {
+		spread = ok.area() / a
+	}
+	return sites, agree, spread
+}
+
+// eachSite calls fn with each of capture c's features (the common ones
+// excepted, named by index position) that the query shows where v's model
+// puts it, at a scale it was described at, and the distance at which the
+// feature reads there.
+func (ix *Index) eachSite(query *Query, c uint32, v *Verdict, fn func(fp uint32, p Point, d int)) {
 	for _, fp := range ix.features(c) {
 		if ix.isCommon(fp) {
 			continue
@@ -395,21 +414,10 @@ func (ix *Index) readSites(query *Query, c uint32, v *Verdict) (sites, agree int
 		if !in {
 			continue
 		}
-		d, in := query.siteDistance(p, ix.descs[fp], m)
-		if !in {
-			continue
-		}
-		sites++
-		all.add(float64(p.X), float64(p.Y))
-		if d <= siteMaxDist {
-			agree++
-			ok.add(float64(p.X), float64(p.Y))
+		if d, in := query.siteDistance(p, ix.descs[fp], m); in {
+			fn(fp, p, d)
 		}
 	}
-	if a := all.area(); agree > 1 && a > 0 {
-		spread = ok.area() / a
-	}
-	return sites, agree, spread
 }
 
 // box is a bounding box grown one point at a time.
