@@ -132,14 +132,23 @@ func TestHashMatchesOfLookalikesAreRefused(t *testing.T) {
 // matcherOf is the default matcher over a bank of p alone.
 func matcherOf(t *testing.T, p photos.Photo) *BankMatcher {
 	t.Helper()
-	e, err := EnrollImage(p.Image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Capture = Capture{ID: p.Name}
+	return matcherOver(t, []string{p.Name}, []image.Image{p.Image})
+}
+
+// matcherOver is the default matcher over a bank of imgs, enrolled in
+// order with the capture IDs ids.
+func matcherOver(t *testing.T, ids []string, imgs []image.Image) *BankMatcher {
+	t.Helper()
 	b := NewBank()
-	if err := b.Add(e); err != nil {
-		t.Fatal(err)
+	for i, img := range imgs {
+		e, err := EnrollImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Capture = Capture{ID: ids[i]}
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b.BuildIndex()
 	return NewMatcher(b, DefaultMatchOptions())
@@ -195,19 +204,12 @@ func TestHashReadingTriesEveryPlacement(t *testing.T) {
 // remaining hash matches unread and counts them, closest read first.
 func TestHashReadingIsBounded(t *testing.T) {
 	p := photoNamed(t, "lake-hills")
-	b := NewBank()
-	for _, name := range []string{"lake-hills", "orchard-truck", "power-lines"} {
-		e, err := EnrollImage(photoNamed(t, name).Image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Capture = Capture{ID: name}
-		if err := b.Add(e); err != nil {
-			t.Fatal(err)
-		}
+	names := []string{"lake-hills", "orchard-truck", "power-lines"}
+	var imgs []image.Image
+	for _, name := range names {
+		imgs = append(imgs, photoNamed(t, name).Image)
 	}
-	b.BuildIndex()
-	m := NewMatcher(b, DefaultMatchOptions())
+	m := matcherOver(t, names, imgs)
 	fp, err := Compute(p.Image)
 	if err != nil {
 		t.Fatal(err)
@@ -260,25 +262,16 @@ func TestExplainedByAHashMatch(t *testing.T) {
 // but its whole-image hash matches its own capture only: only that one
 // is reported.
 func TestThumbnailMatchesItsOwnPlateOnly(t *testing.T) {
-	b := NewBank()
-	imgs := map[string]image.Image{}
+	var ids []string
+	var imgs []image.Image
 	for s := uint64(1); s <= 10; s++ {
 		img, _ := imagegen.Plate(s)
-		id := fmt.Sprintf("plate-%d", s)
-		imgs[id] = img
-		e, err := EnrollImage(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Capture = Capture{ID: id}
-		if err := b.Add(e); err != nil {
-			t.Fatal(err)
-		}
+		ids, imgs = append(ids, fmt.Sprintf("plate-%d", s)), append(imgs, img)
 	}
-	b.BuildIndex()
-	m := NewMatcher(b, DefaultMatchOptions())
+	m := matcherOver(t, ids, imgs)
 	for _, side := range []float64{64, 96, 128} {
-		for id, img := range imgs {
+		for i, img := range imgs {
+			id := ids[i]
 			bd := img.Bounds()
 			fp, err := Compute(transform.Resize(side / float64(max(bd.Dx(), bd.Dy())))(img))
 			if err != nil {

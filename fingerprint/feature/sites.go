@@ -10,13 +10,19 @@ import "math"
 // described at.
 func (q *Query) siteDistance(e Point, d Descriptor, m Similarity) (dist int, ok bool) {
 	pred := m.Scale * float64(e.Scale)
+	// The nearest level in log scale, compared as ratios: this runs for
+	// every site read, over every level.
 	l, best := -1, math.Inf(1)
 	for i := range q.readingLevels() {
-		if r := math.Abs(math.Log2(q.levelScale(i) / pred)); r < best {
+		r := q.levelScale(i) / pred
+		if r < 1 {
+			r = 1 / r
+		}
+		if r < best {
 			l, best = i, r
 		}
 	}
-	if l < 0 || best > siteScaleTol {
+	if l < 0 || best > math.Exp2(siteScaleTol) {
 		return 0, false
 	}
 	x, y := m.Apply(float64(e.X), float64(e.Y))
