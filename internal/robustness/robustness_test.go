@@ -72,6 +72,11 @@ func TestHeldOutSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every capture has its whole-image hash, and no more than every
+	// region can be skipped.
+	if b := rep.BankStats; b.LowQualityRegions < 0 || b.LowQualityRegions > rep.Captures*fingerprint.RegionCount*2 || b.HashesPerCapture < 1 {
+		t.Errorf("bank stats %+v for %d captures", b, rep.Captures)
+	}
 	type group struct{ queries, matched int }
 	groups := map[Target]*group{}
 	for _, r := range rep.Rows {

@@ -204,7 +204,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return rep, err
 		}
 		rep.BankStats.PDQHashes += len(e.PDQ)
-		rep.BankStats.LowQualityRegions += fingerprint.RegionCount + 1 - len(e.PDQ)
+		regions := 0
+		for _, h := range e.PDQ {
+			if h.Region != fingerprint.RegionPatch {
+				regions++
+			}
+		}
+		rep.BankStats.LowQualityRegions += fingerprint.RegionCount + 1 - regions
 	}
 	rep.Captures = len(caps)
 	rep.BankStats.HashesPerCapture = float64(rep.BankStats.PDQHashes) / float64(len(toEnroll))
