@@ -35,6 +35,9 @@ func (r Report) WriteTable(w io.Writer) error {
 			return err
 		}
 	}
+	if err := writeKinds(&b, r.Kinds); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintln(tw, "| matched via\t found\t median distance\t 95%\t max\t")
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t")
@@ -126,6 +129,32 @@ func writeRows(b *strings.Builder, title string, rows []Row) error {
 	}
 	b.WriteString("\n")
 	return nil
+}
+
+// writeKinds prints the recall per content kind of capture.
+func writeKinds(b *strings.Builder, kinds []KindRecall) error {
+	if len(kinds) == 0 {
+		return nil
+	}
+	b.WriteString("recall per kind of capture (where the misses are)\n\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| capture kind\t earlier suite\t edit families\t missed in the families\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t")
+	for _, k := range kinds {
+		fmt.Fprintf(tw, "| %s\t %s\t %s\t %d\t\n", k.Kind, percent(k.Matched, k.Queries), percent(k.FamilyMatched, k.FamilyQueries), k.FamilyQueries-k.FamilyMatched)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("\n")
+	return nil
+}
+
+func percent(n, d int) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%% (%d/%d)", 100*float64(n)/float64(d), n, d)
 }
 
 // mark flags a row below its target.

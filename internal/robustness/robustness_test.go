@@ -77,6 +77,17 @@ func TestHeldOutSeed(t *testing.T) {
 	if b := rep.BankStats; b.LowQualityRegions < 0 || b.LowQualityRegions > rep.Captures*fingerprint.RegionCount*2 || b.HashesPerCapture < 1 {
 		t.Errorf("bank stats %+v for %d captures", b, rep.Captures)
 	}
+	// The per-kind counts split the same queries.
+	var rowQ, rowM, kindQ, kindM int
+	for _, r := range rep.Rows {
+		rowQ, rowM = rowQ+r.Queries, rowM+r.Matched
+	}
+	for _, k := range rep.Kinds {
+		kindQ, kindM = kindQ+k.Queries+k.FamilyQueries, kindM+k.Matched+k.FamilyMatched
+	}
+	if len(rep.Kinds) == 0 || kindQ != rowQ || kindM != rowM {
+		t.Errorf("per-kind recall %+v counts %d/%d queries, the rows %d/%d", rep.Kinds, kindM, kindQ, rowM, rowQ)
+	}
 	type group struct{ queries, matched int }
 	groups := map[Target]*group{}
 	for _, r := range rep.Rows {
@@ -227,6 +238,7 @@ func TestReportListsSectionsAndNegativeGroups(t *testing.T) {
 			{Transform: "rotkeep3-15", Group: "rotation", Target: 0.95, Queries: 4, Matched: 1, Recall: 0.25},
 			{Transform: "screenphoto", Group: "screen", Heldout: true, Target: 0.95, Queries: 4, Matched: 2, Recall: 0.5},
 		},
+		Kinds: []KindRecall{{Kind: "texture", Queries: 4, Matched: 4, FamilyQueries: 8, FamilyMatched: 3}},
 		Negatives: Negatives{Queries: 9, HardNegatives: 4, FalseMatches: 1, Groups: []NegativeGroup{
 			{Name: NegUnrelated, Queries: 5}, {Name: NegSameSubject, Queries: 2},
 			{Name: NegSameTemplate, Queries: 2, MatchedQueries: 1, FalseMatches: 1}}},
@@ -242,6 +254,7 @@ func TestReportListsSectionsAndNegativeGroups(t *testing.T) {
 		"edit families, held out of tuning: 1 transforms, 50.0% found (2/4)",
 		"| rotation: rotkeep3-15 | 95%    | 25.0% ✗ | 1/4",
 		"| same camera template | 2       | 0          | 1               | 1             |",
+		"| texture      | 100.0% (4/4)  | 37.5% (3/8)   | 5                      |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

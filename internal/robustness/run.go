@@ -74,6 +74,17 @@ type Row struct {
 	MaxDistance int `json:"max_distance"`
 }
 
+// KindRecall is the recall on one content kind of capture, for the
+// earlier suite and for the edit families (tuned and held out together):
+// where the misses are.
+type KindRecall struct {
+	Kind          string `json:"kind"`
+	Queries       int    `json:"queries"`
+	Matched       int    `json:"matched"`
+	FamilyQueries int    `json:"family_queries"`
+	FamilyMatched int    `json:"family_matched"`
+}
+
 // TrueDistances summarises the distances at which queries found their own
 // capture, per part of the query that matched: the margin left below each
 // radius.
@@ -136,6 +147,7 @@ type Report struct {
 	Captures  int                      `json:"captures"`
 	BankStats BankCost                 `json:"bank"`
 	Rows      []Row                    `json:"rows"`
+	Kinds     []KindRecall             `json:"kinds"`
 	Negatives Negatives                `json:"negatives"`
 	Distances []Comparison             `json:"distances"`
 	True      []TrueDistances          `json:"true_match_distances"`
@@ -229,6 +241,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rows[j] = Row{Transform: s.name, Target: float64(s.target), Extra: s.extra, Group: s.group, Heldout: s.heldout, Via: map[string]int{}}
 	}
 	var mu sync.Mutex
+	kinds := map[string]*KindRecall{}
 	trueHists := map[string]*[257]int{}
 	trueHist := func(v string) *[257]int {
 		if trueHists[v] == nil {
@@ -253,6 +266,17 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			mu.Lock()
 			r := &rows[j]
 			r.Queries++
+			k := kinds[c.kind]
+			if k == nil {
+				k = &KindRecall{Kind: c.kind}
+				kinds[c.kind] = k
+			}
+			family := r.Group != ""
+			if family {
+				k.FamilyQueries++
+			} else {
+				k.Queries++
+			}
 			switch {
 			case errors.Is(err, fingerprint.ErrLowQuality):
 				r.Unhashable++
@@ -277,6 +301,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				}
 				if found {
 					r.Matched++
+					if family {
+						k.FamilyMatched++
+					} else {
+						k.Matched++
+					}
 				} else {
 					r.Missed = append(r.Missed, c.id)
 				}
@@ -297,6 +326,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}
 	rep.Rows = rows
+	for _, kind := range captureKinds {
+		if k := kinds[kind]; k != nil {
+			rep.Kinds = append(rep.Kinds, *k)
+		}
+	}
 	for _, v := range []string{"whole", "region", "window", "straightened", "subimage", "patch"} {
 		if h := trueHists[v]; h != nil {
 			t := TrueDistances{Via: v}
