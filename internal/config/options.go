@@ -60,6 +60,9 @@ type Limits struct {
 	PatchMatchRadius int
 	// NoFeatures turns the local-feature route off.
 	NoFeatures bool
+	// MaxFeatureReads bounds the captures whose features one image is
+	// read for (feature.SearchOptions.MaxRead).
+	MaxFeatureReads int
 	// Hostile-input bounds.
 	MaxPixels            int
 	MaxFrames            int

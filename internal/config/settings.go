@@ -166,6 +166,8 @@ func Settings() []Setting {
 			Usage: "skip the keypoint-patch search for unevenly cropped copies (its cost grows with the bank; see README, Match policy)", field: func(o *Options) any { return &o.Limits.NoPatches }},
 		{Key: "limits.no_features", Flag: "no-features", Env: "LEAKWATCH_NO_FEATURES", Type: "bool", kind: kindBool, Commands: scanning,
 			Usage: "skip the local-feature route (copies rotated, cropped to half, covered or in perspective; see README, Match policy)", field: func(o *Options) any { return &o.Limits.NoFeatures }},
+		{Key: "limits.max_feature_reads", Flag: "max-feature-reads", Env: "LEAKWATCH_MAX_FEATURE_READS", Type: "int", kind: kindInt, lo: 1, hi: 256, Default: "16", Commands: scanning,
+			Usage: "captures whose features are read in one image where a plausible model puts them (an image with more is counted as feature_limited: a degraded copy among the unread may be missed)", field: func(o *Options) any { return &o.Limits.MaxFeatureReads }},
 		{Key: "limits.patch_match_radius", Flag: "patch-match-radius", Env: "LEAKWATCH_PATCH_MATCH_RADIUS", Type: "int", kind: kindInt, lo: 1, hi: 64, Default: "16", Commands: scanning,
 			Usage: "largest distance at which a keypoint-patch lead (uneven crop) counts as a match, 1..64; lower it for banks of look-alike captures", field: func(o *Options) any { return &o.Limits.PatchMatchRadius }},
 		{Key: "limits.user_agent", Flag: "user-agent", Env: "LEAKWATCH_USER_AGENT", Type: "string", Commands: scanning,

@@ -145,7 +145,7 @@ func (f Finished) Lines() []string {
 		out = append(out, fmt.Sprintf("%d images raised more patch leads than the verification budget: an uneven crop among them may have been missed (README, Match policy)", sum.PatchLimited))
 	}
 	if sum.FeatureLimited > 0 {
-		out = append(out, fmt.Sprintf("%d images had more plausible feature matches than the reading budget: a degraded copy among them may have been missed (README, Match policy)", sum.FeatureLimited))
+		out = append(out, fmt.Sprintf("%d images had more plausible feature matches than the reading budget: a degraded copy among them may have been missed (raise --max-feature-reads; README, Match policy)", sum.FeatureLimited))
 	}
 	if sum.HashLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images matched more captures by hash than could be checked by reading: a look-alike among them may be reported (README, Match policy)", sum.HashLimited))

@@ -109,6 +109,7 @@ func (o Options) MatchOptions() fingerprint.MatchOptions {
 	m.Patches = !o.Limits.NoPatches
 	m.PatchMatchRadius = o.Limits.PatchMatchRadius
 	m.NoFeatures = o.Limits.NoFeatures
+	m.Features.MaxRead = o.Limits.MaxFeatureReads
 	return m
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"github.com/leakwatch/leakwatch/internal/archive"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/imagefile"
@@ -26,6 +27,14 @@ func TestSettingDefaultsMatchPackages(t *testing.T) {
 		got.PatchMatchRadius != want.PatchMatchRadius || got.Patches != want.Patches {
 		t.Errorf("match options from the defaults = %+v, want %+v", got, want)
 	}
+	if got, want := o.MatchOptions().Features.MaxRead, feature.DefaultSearchOptions().MaxRead; got != want {
+		t.Errorf("feature reads from the defaults = %d, want %d", got, want)
+	}
+	o.Limits.MaxFeatureReads = 3
+	if got := o.MatchOptions().Features.WithDefaults().MaxRead; got != 3 {
+		t.Errorf("--max-feature-reads 3 gave MaxRead %d", got)
+	}
+	o.Limits.MaxFeatureReads = feature.DefaultSearchOptions().MaxRead
 	if got, want := int64(o.Limits.MaxPixels), fingerprint.DefaultLimits().MaxPixels; got != want {
 		t.Errorf("max pixels %d, want %d", got, want)
 	}
