@@ -351,19 +351,68 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		}
 		read = append(read, Hit{Capture: int(c.cap), Verdict: r})
 	}
-	// Of captures read at the same place, those that read clearly worse
-	// than the best are other frames of one scene, not the copy.
-	for _, h := range read {
-		if !slices.ContainsFunc(read, func(b Hit) bool {
-			return samePlace(b.Verdict, h.Verdict) && agreement(b.Verdict) > agreement(h.Verdict)+siteTie
-		}) {
-			hits = append(hits, h)
-		}
-	}
+	hits = ix.settleRivals(query, append(hits, read...))
 	slices.SortFunc(hits, func(a, b Hit) int {
 		return cmp.Or(cmp.Compare(a.Verdict.LogNFA, b.Verdict.LogNFA), a.Capture-b.Capture)
 	})
 	return hits, st
+}
+
+// settleRivals drops the look-alikes among hits. Two captures matched
+// over the same part of the query (outlines overlapping by at least
+// rivalOverlap of the smaller, inside the query) are rival explanations
+// of it: another frame of one camera, or a vehicle of the same model at a
+// slightly different scale. Each is read where its model puts its
+// features, and one that reads clearly worse than a rival is not the
+// copy. A capture read at too few sites to judge is kept, and judges no
+// other. Captures in different parts of the query (a collage) are not
+// rivals.
+func (ix *Index) settleRivals(query *Query, hits []Hit) []Hit {
+	if len(hits) < 2 {
+		return hits
+	}
+	rival := make([]bool, len(hits))
+	for i := range hits {
+		for j := range hits {
+			if i != j && overlapping(hits[i].Verdict, hits[j].Verdict, query.W, query.H) {
+				rival[i] = true
+			}
+		}
+	}
+	for i := range hits {
+		if v := &hits[i].Verdict; rival[i] && v.Sites == 0 {
+			v.Sites, v.Agree, _ = ix.readSites(query, uint32(hits[i].Capture), v)
+		}
+	}
+	judged := func(v Verdict) bool { return v.Sites >= minSites }
+	out := make([]Hit, 0, len(hits))
+	for i, h := range hits {
+		if rival[i] && judged(h.Verdict) && slices.ContainsFunc(hits, func(b Hit) bool {
+			return judged(b.Verdict) && overlapping(b.Verdict, h.Verdict, query.W, query.H) &&
+				agreement(b.Verdict) > agreement(h.Verdict)+siteTie
+		}) {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// rivalOverlap is the share of the smaller of two outlines that the
+// other must cover for the two captures to be rivals.
+const rivalOverlap = 0.5
+
+// overlapping reports whether a and b put their captures over the same
+// part of a w x h query.
+func overlapping(a, b Verdict, w, h int) bool {
+	clip := func(r [4]float64) [4]float64 {
+		return [4]float64{max(r[0], 0), max(r[1], 0), min(r[2], float64(w)), min(r[3], float64(h))}
+	}
+	area := func(r [4]float64) float64 { return max(r[2]-r[0], 0) * max(r[3]-r[1], 0) }
+	ra, rb := clip(a.Rect), clip(b.Rect)
+	inter := area([4]float64{max(ra[0], rb[0]), max(ra[1], rb[1]), min(ra[2], rb[2]), min(ra[3], rb[3])})
+	small := min(area(ra), area(rb))
+	return small > 0 && inter >= rivalOverlap*small
 }
 
 // verifyOptions are the inputs of capture c's verification.
