@@ -210,7 +210,9 @@ func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error
 	if err != nil {
 		return err
 	}
-	opts := fingerprint.DefaultMatchOptions()
+	// The policy settings a scan takes (routes left out, the reading
+	// budget, the patch radius), so that match reproduces a scan's policy.
+	opts := scan.Options{Options: o.Options}.MatchOptions()
 	opts.PDQRadius, opts.MinQuality = o.radius, o.minQuality
 	failed := 0
 	var out report.FileWriter = report.NewText(a.stdout)

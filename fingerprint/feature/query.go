@@ -101,6 +101,9 @@ type SearchStats struct {
 	// correspondences, and in a bank of hundreds every query has
 	// hundreds of captures with a few chance ones.)
 	Unread int
+	// RivalReads counts the captures read only to settle rivals: at
+	// most one per match.
+	RivalReads int
 }
 
 // Search matches query keypoints (found in a qw x qh image) against the
@@ -351,68 +354,102 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		}
 		read = append(read, Hit{Capture: int(c.cap), Verdict: r})
 	}
-	hits = ix.settleRivals(query, append(hits, read...))
+	hits = ix.settleRivals(query, append(hits, read...), &st)
 	slices.SortFunc(hits, func(a, b Hit) int {
 		return cmp.Or(cmp.Compare(a.Verdict.LogNFA, b.Verdict.LogNFA), a.Capture-b.Capture)
 	})
 	return hits, st
 }
 
-// settleRivals drops the look-alikes among hits. Two captures matched
-// over the same part of the query (outlines overlapping by at least
-// rivalOverlap of the smaller, inside the query) are rival explanations
-// of it: another frame of one camera, or a vehicle of the same model at a
-// slightly different scale. Each is read where its model puts its
-// features, and one that reads clearly worse than a rival is not the
-// copy. A capture read at too few sites to judge is kept, and judges no
-// other. Captures in different parts of the query (a collage) are not
-// rivals.
-func (ix *Index) settleRivals(query *Query, hits []Hit) []Hit {
+// settleRivals drops the look-alikes among hits: see settle. Captures
+// not read yet are read for it; their readings judge only and are not
+// reported (st.RivalReads counts them).
+func (ix *Index) settleRivals(query *Query, hits []Hit, st *SearchStats) []Hit {
 	if len(hits) < 2 {
 		return hits
 	}
-	rival := make([]bool, len(hits))
-	for i := range hits {
-		for j := range hits {
-			if i != j && overlapping(hits[i].Verdict, hits[j].Verdict, query.W, query.H) {
-				rival[i] = true
-			}
-		}
-	}
-	for i := range hits {
-		if v := &hits[i].Verdict; rival[i] && v.Sites == 0 {
-			v.Sites, v.Agree, _ = ix.readSites(query, uint32(hits[i].Capture), v)
-		}
-	}
-	judged := func(v Verdict) bool { return v.Sites >= minSites }
-	out := make([]Hit, 0, len(hits))
+	rs := make([]rival, len(hits))
 	for i, h := range hits {
-		if rival[i] && judged(h.Verdict) && slices.ContainsFunc(hits, func(b Hit) bool {
-			return judged(b.Verdict) && overlapping(b.Verdict, h.Verdict, query.W, query.H) &&
-				agreement(b.Verdict) > agreement(h.Verdict)+siteTie
-		}) {
+		rs[i] = rival{rect: clipRect(h.Verdict.Rect, query.W, query.H), sites: h.Verdict.Sites, agree: h.Verdict.Agree}
+	}
+	for i := range rs {
+		if rs[i].sites > 0 || !hasRival(rs, i) {
 			continue
 		}
-		out = append(out, h)
+		v := hits[i].Verdict
+		rs[i].sites, rs[i].agree, _ = ix.readSites(query, uint32(hits[i].Capture), &v)
+		st.RivalReads++
+	}
+	keep := settle(rs)
+	out := make([]Hit, 0, len(hits))
+	for i, h := range hits {
+		if keep[i] {
+			out = append(out, h)
+		}
 	}
 	return out
 }
 
-// rivalOverlap is the share of the smaller of two outlines that the
-// other must cover for the two captures to be rivals.
-const rivalOverlap = 0.5
-
-// overlapping reports whether a and b put their captures over the same
-// part of a w x h query.
-func overlapping(a, b Verdict, w, h int) bool {
-	clip := func(r [4]float64) [4]float64 {
-		return [4]float64{max(r[0], 0), max(r[1], 0), min(r[2], float64(w)), min(r[3], float64(h))}
+func hasRival(rs []rival, i int) bool {
+	for j := range rs {
+		if j != i && rivals(rs[j].rect, rs[i].rect) {
+			return true
+		}
 	}
+	return false
+}
+
+// rival is what settle knows of a hit: its outline in the query and its
+// reading.
+type rival struct {
+	rect        [4]float64
+	sites, agree int
+}
+
+// settle decides which hits to keep. Two captures matched over the same
+// part of the query (outlines of about one size on one spot: rivals) are
+// rival explanations of it: another frame of one camera, or a vehicle of
+// the same model at a slightly different scale. Taken best reading
+// first, a capture that reads clearly worse (by more than siteTie) than a
+// rival already kept is not the copy. A capture read at fewer than
+// minSites sites is kept and judges no other. A capture shown inside
+// another's copy (a picture in a picture) or beside it (a collage) is no
+// rival.
+func settle(rs []rival) []bool {
+	keep := make([]bool, len(rs))
+	agreeOf := func(r rival) float64 { return float64(r.agree) / float64(max(r.sites, 1)) }
+	order := make([]int, len(rs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(agreeOf(rs[b]), agreeOf(rs[a])) })
+	for _, i := range order {
+		r := rs[i]
+		keep[i] = r.sites < minSites || !slices.ContainsFunc(order, func(j int) bool {
+			b := rs[j]
+			return keep[j] && b.sites >= minSites && rivals(b.rect, r.rect) && agreeOf(b) > agreeOf(r)+siteTie
+		})
+	}
+	return keep
+}
+
+// rivalIoU is the overlap (intersection over union of the outlines inside
+// the query) at which two captures are rivals: a look-alike at 0.9 of the
+// copy's scale overlaps it at about 0.8, a thumbnail covering a quarter of
+// a copy at 0.25.
+const rivalIoU = 0.5
+
+// rivals reports whether two outlines inside the query are rivals.
+func rivals(a, b [4]float64) bool {
 	area := func(r [4]float64) float64 { return max(r[2]-r[0], 0) * max(r[3]-r[1], 0) }
-	ra, rb := clip(a.Rect), clip(b.Rect)
-	inter := area([4]float64{max(ra[0], rb[0]), max(ra[1], rb[1]), min(ra[2], rb[2]), min(ra[3], rb[3])})
-	small := min(area(ra), area(rb))
-	return small > 0 && inter >= rivalOverlap*small
+	inter := area([4]float64{max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])})
+	union := area(a) + area(b) - inter
+	return union > 0 && inter >= rivalIoU*union
+}
+
+// clipRect is an outline's part inside a w x h query.
+func clipRect(r [4]float64, w, h int) [4]float64 {
+	return [4]float64{max(r[0], 0), max(r[1], 0), min(r[2], float64(w)), min(r[3], float64(h))}
 }
 
 // verifyOptions are the inputs of capture c's verification.

@@ -1,31 +1,69 @@
 package feature
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-func TestOverlapping(t *testing.T) {
-	rect := func(x0, y0, x1, y1 float64) Verdict { return Verdict{Rect: [4]float64{x0, y0, x1, y1}} }
+func TestRivals(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		a, b Verdict
+		a, b [4]float64
 		want bool
 	}{
-		{"same outline", rect(0, 0, 100, 100), rect(0, 0, 100, 100), true},
-		{"a look-alike ten percent smaller", rect(10, 10, 110, 110), rect(15, 15, 105, 105), true},
-		{"a thumbnail inside a copy", rect(0, 0, 200, 200), rect(20, 20, 60, 60), true},
-		{"two cells of a collage", rect(0, 0, 100, 100), rect(100, 0, 200, 100), false},
-		{"a third overlapping", rect(0, 0, 90, 100), rect(60, 0, 150, 100), false},
-		{"more than half of the smaller", rect(0, 0, 100, 100), rect(40, 0, 120, 100), true},
-		// Outside the query counts for nothing: the visible parts are
-		// compared.
-		{"outlines meeting only outside the query", rect(-100, 0, 10, 100), rect(-100, 0, -10, 100), false},
-		{"an empty outline", rect(0, 0, 0, 100), rect(0, 0, 100, 100), false},
+		{"same outline", [4]float64{0, 0, 100, 100}, [4]float64{0, 0, 100, 100}, true},
+		{"a look-alike at 0.9 of the scale", [4]float64{10, 10, 110, 110}, [4]float64{15, 15, 105, 105}, true},
+		{"a thumbnail inside a copy", [4]float64{0, 0, 200, 200}, [4]float64{20, 20, 120, 120}, false},
+		{"two cells of a collage", [4]float64{0, 0, 100, 100}, [4]float64{100, 0, 200, 100}, false},
+		{"shifted by a third", [4]float64{0, 0, 90, 100}, [4]float64{30, 0, 120, 100}, true},
+		{"shifted by half", [4]float64{0, 0, 100, 100}, [4]float64{50, 0, 150, 100}, false},
+		{"an empty outline", [4]float64{0, 0, 0, 100}, [4]float64{0, 0, 100, 100}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := overlapping(tc.a, tc.b, 300, 300); got != tc.want {
-				t.Errorf("overlapping(%v, %v) = %v, want %v", tc.a.Rect, tc.b.Rect, got, tc.want)
+			if got := rivals(tc.a, tc.b); got != tc.want {
+				t.Errorf("rivals(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
 			}
-			if got := overlapping(tc.b, tc.a, 300, 300); got != tc.want {
-				t.Errorf("not symmetric for %v, %v", tc.a.Rect, tc.b.Rect)
+			if got := rivals(tc.b, tc.a); got != tc.want {
+				t.Errorf("not symmetric for %v, %v", tc.a, tc.b)
+			}
+		})
+	}
+	// Outside the query counts for nothing.
+	if a, b := clipRect([4]float64{-100, 0, 10, 100}, 300, 300), clipRect([4]float64{-100, 0, -10, 100}, 300, 300); rivals(a, b) {
+		t.Errorf("outlines meeting only outside the query are rivals: %v, %v", a, b)
+	}
+}
+
+func TestSettle(t *testing.T) {
+	copyAt := [4]float64{0, 0, 100, 100}
+	lookalike := [4]float64{5, 5, 95, 95}
+	inset := [4]float64{10, 10, 50, 50}
+	beside := [4]float64{100, 0, 200, 100}
+	for _, tc := range []struct {
+		name string
+		rs   []rival
+		want []bool
+	}{
+		{"a look-alike reading clearly worse is dropped",
+			[]rival{{lookalike, 58, 35}, {copyAt, 56, 56}}, []bool{false, true}},
+		{"within the tie both stay (the same picture enrolled twice)",
+			[]rival{{copyAt, 50, 49}, {lookalike, 50, 48}}, []bool{true, true}},
+		{"too few sites to judge: kept",
+			[]rival{{copyAt, 56, 56}, {lookalike, 11, 2}}, []bool{true, true}},
+		{"too few sites to judge: judges no other",
+			[]rival{{copyAt, 11, 11}, {lookalike, 40, 30}}, []bool{true, true}},
+		{"a picture in a picture: both stay",
+			[]rival{{copyAt, 60, 42}, {inset, 30, 30}}, []bool{true, true}},
+		{"a collage: both stay",
+			[]rival{{copyAt, 60, 60}, {beside, 40, 20}}, []bool{true, true}},
+		// c reads worse than b, but b lost to a: only a kept capture
+		// judges.
+		{"a dropped capture judges no other",
+			[]rival{{copyAt, 50, 50}, {[4]float64{0, 0, 100, 140}, 50, 45}, {[4]float64{0, 40, 100, 140}, 50, 40}}, []bool{true, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := settle(tc.rs); !slices.Equal(got, tc.want) {
+				t.Errorf("settle(%v) = %v, want %v", tc.rs, got, tc.want)
 			}
 		})
 	}

@@ -63,8 +63,9 @@ const (
 // Who takes what: the commands that scan, those that alert, and the
 // commands that only need the bank or the store.
 var (
-	scanning   = []string{"scan", "watch", "enqueue"} // seeds, scope and limits: what a shared run fixes
-	crawling   = []string{"scan", "watch", "worker"}  // how this process reaches sites and waits for alerts
+	scanning   = []string{"scan", "watch", "enqueue"}    // seeds, scope and limits: what a shared run fixes
+	matching   = append(slices.Clone(scanning), "match") // the match policy, which match can reproduce
+	crawling   = []string{"scan", "watch", "worker"}     // how this process reaches sites and waits for alerts
 	alerting   = []string{"scan", "watch", "alerts test", "worker"}
 	secretUse  = []string{"scan", "watch", "alerts test", "doctor", "worker"}
 	bankUsers  = []string{"scan", "watch", "enroll", "match", "lookup", "bank import", "doctor", "report", "ledger add", "ledger import", "canary issue", "worker"}
@@ -162,13 +163,13 @@ func Settings() []Setting {
 			Usage: "volumes of one split archive (name.7z.001, name.part1.rar, name.z01 ...); a larger set is reported, not fetched", field: func(o *Options) any { return &o.Limits.ArchiveMaxVolumes }},
 		{Key: "limits.pdq_radius", Flag: "pdq-radius", Env: "LEAKWATCH_PDQ_RADIUS", Type: "int", kind: kindInt, lo: 0, hi: 256, Default: "31", Commands: scanning,
 			Usage: "largest PDQ distance counted as a match", field: func(o *Options) any { return &o.Limits.PDQRadius }},
-		{Key: "limits.no_patches", Flag: "no-patches", Env: "LEAKWATCH_NO_PATCHES", Type: "bool", kind: kindBool, Commands: scanning,
+		{Key: "limits.no_patches", Flag: "no-patches", Env: "LEAKWATCH_NO_PATCHES", Type: "bool", kind: kindBool, Commands: matching,
 			Usage: "skip the keypoint-patch search for unevenly cropped copies (its cost grows with the bank; see README, Match policy)", field: func(o *Options) any { return &o.Limits.NoPatches }},
-		{Key: "limits.no_features", Flag: "no-features", Env: "LEAKWATCH_NO_FEATURES", Type: "bool", kind: kindBool, Commands: scanning,
+		{Key: "limits.no_features", Flag: "no-features", Env: "LEAKWATCH_NO_FEATURES", Type: "bool", kind: kindBool, Commands: matching,
 			Usage: "skip the local-feature route (copies rotated, cropped to half, covered or in perspective; see README, Match policy)", field: func(o *Options) any { return &o.Limits.NoFeatures }},
-		{Key: "limits.max_feature_reads", Flag: "max-feature-reads", Env: "LEAKWATCH_MAX_FEATURE_READS", Type: "int", kind: kindInt, lo: 1, hi: 256, Default: "16", Commands: scanning,
+		{Key: "limits.max_feature_reads", Flag: "max-feature-reads", Env: "LEAKWATCH_MAX_FEATURE_READS", Type: "int", kind: kindInt, lo: 1, hi: 256, Default: "16", Commands: matching,
 			Usage: "captures whose features are read in one image where a plausible model puts them (an image with more is counted as feature_limited: a degraded copy among the unread may be missed)", field: func(o *Options) any { return &o.Limits.MaxFeatureReads }},
-		{Key: "limits.patch_match_radius", Flag: "patch-match-radius", Env: "LEAKWATCH_PATCH_MATCH_RADIUS", Type: "int", kind: kindInt, lo: 1, hi: 64, Default: "16", Commands: scanning,
+		{Key: "limits.patch_match_radius", Flag: "patch-match-radius", Env: "LEAKWATCH_PATCH_MATCH_RADIUS", Type: "int", kind: kindInt, lo: 1, hi: 64, Default: "16", Commands: matching,
 			Usage: "largest distance at which a keypoint-patch lead (uneven crop) counts as a match, 1..64; lower it for banks of look-alike captures", field: func(o *Options) any { return &o.Limits.PatchMatchRadius }},
 		{Key: "limits.user_agent", Flag: "user-agent", Env: "LEAKWATCH_USER_AGENT", Type: "string", Commands: scanning,
 			Usage: "User-Agent header (default: the crawler's, a common browser's)", check: checkHeaderValue, field: func(o *Options) any { return &o.Limits.UserAgent }},
