@@ -410,11 +410,14 @@ type rival struct {
 // part of the query (outlines of about one size on one spot: rivals) are
 // rival explanations of it: another frame of one camera, or a vehicle of
 // the same model at a slightly different scale. Taken best reading
-// first, a capture that reads clearly worse (by more than siteTie) than a
-// rival already kept is not the copy. A capture read at fewer than
-// minSites sites is kept and judges no other. A capture shown inside
-// another's copy (a picture in a picture) or beside it (a collage) is no
-// rival.
+// first, a capture is not the copy when a rival already kept dominates
+// it: reads clearly better (by more than siteTie) and has at least as
+// many features agreeing. The count keeps a small reading that agrees
+// well (a look-alike face read over the face of a booth frame, the rest
+// of which the copy's perspective degrades) from dropping a larger one,
+// and a reading of a few sites from judging at all. A capture shown
+// inside another's copy (a picture in a picture) or beside it (a
+// collage) is no rival.
 func settle(rs []rival) []bool {
 	keep := make([]bool, len(rs))
 	agreeOf := func(r rival) float64 { return float64(r.agree) / float64(max(r.sites, 1)) }
@@ -425,9 +428,9 @@ func settle(rs []rival) []bool {
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(agreeOf(rs[b]), agreeOf(rs[a])) })
 	for _, i := range order {
 		r := rs[i]
-		keep[i] = r.sites < minSites || !slices.ContainsFunc(order, func(j int) bool {
+		keep[i] = !slices.ContainsFunc(order, func(j int) bool {
 			b := rs[j]
-			return keep[j] && b.sites >= minSites && rivals(b.rect, r.rect) && agreeOf(b) > agreeOf(r)+siteTie
+			return keep[j] && rivals(b.rect, r.rect) && agreeOf(b) > agreeOf(r)+siteTie && b.agree >= r.agree
 		})
 	}
 	return keep

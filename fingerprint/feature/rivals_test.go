@@ -48,10 +48,14 @@ func TestSettle(t *testing.T) {
 			[]rival{{lookalike, 58, 35}, {copyAt, 56, 56}}, []bool{false, true}},
 		{"within the tie both stay (the same picture enrolled twice)",
 			[]rival{{copyAt, 50, 49}, {lookalike, 50, 48}}, []bool{true, true}},
-		{"too few sites to judge: kept",
-			[]rival{{copyAt, 56, 56}, {lookalike, 11, 2}}, []bool{true, true}},
-		{"too few sites to judge: judges no other",
+		{"two frames of one camera read at a few sites (a crop keeps little)",
+			[]rival{{lookalike, 9, 8}, {copyAt, 9, 9}}, []bool{false, true}},
+		{"a reading of a few sites does not drop a larger one",
 			[]rival{{copyAt, 11, 11}, {lookalike, 40, 30}}, []bool{true, true}},
+		// A look-alike face over the face of a booth frame whose copy is
+		// in perspective: it agrees better, over fewer features.
+		{"a smaller reading agreeing better does not drop a larger one",
+			[]rival{{copyAt, 54, 43}, {lookalike, 47, 40}}, []bool{true, true}},
 		{"a picture in a picture: both stay",
 			[]rival{{copyAt, 60, 42}, {inset, 30, 30}}, []bool{true, true}},
 		{"a collage: both stay",
