@@ -402,7 +402,7 @@ func hasRival(rs []rival, i int) bool {
 // rival is what settle knows of a hit: its outline in the query and its
 // reading.
 type rival struct {
-	rect        [4]float64
+	rect         [4]float64
 	sites, agree int
 }
 
