@@ -370,7 +370,8 @@ func (ix *Index) settleRivals(query *Query, hits []Hit, st *SearchStats) []Hit {
 	}
 	rs := make([]rival, len(hits))
 	for i, h := range hits {
-		rs[i] = rival{rect: clipRect(h.Verdict.Rect, query.W, query.H), sites: h.Verdict.Sites, agree: h.Verdict.Agree}
+		// A hit that was read when decided carries its reading.
+		rs[i] = rival{outline: h.Verdict.Rect, rect: clipRect(h.Verdict.Rect, query.W, query.H), sites: h.Verdict.Sites, agree: h.Verdict.Agree, read: h.Verdict.Sites > 0}
 	}
 	for i := range rs {
 		if rs[i].sites > 0 || !hasRival(rs, i) {
@@ -399,25 +400,28 @@ func hasRival(rs []rival, i int) bool {
 	return false
 }
 
-// rival is what settle knows of a hit: its outline in the query and its
-// reading.
+// rival is what settle knows of a hit: its outline in the query (and its
+// part inside the query, rect), its reading, and whether the reading
+// decided it.
 type rival struct {
-	rect         [4]float64
-	sites, agree int
+	outline, rect [4]float64
+	sites, agree  int
+	read          bool
 }
 
 // settle decides which hits to keep. Two captures matched over the same
 // part of the query (outlines of about one size on one spot: rivals) are
 // rival explanations of it: another frame of one camera, or a vehicle of
 // the same model at a slightly different scale. Taken best reading
-// first, a capture is not the copy when a rival already kept dominates
-// it: reads clearly better (by more than siteTie) and has at least as
-// many features agreeing. The count keeps a small reading that agrees
-// well (a look-alike face read over the face of a booth frame, the rest
-// of which the copy's perspective degrades) from dropping a larger one,
-// and a reading of a few sites from judging at all. A capture shown
-// inside another's copy (a picture in a picture) or beside it (a
-// collage) is no rival.
+// first, a capture is not the copy when a rival already kept reads
+// clearly better (by more than siteTie) and either has at least as many
+// features agreeing, or both were decided by their readings and sit at
+// the same place (outlines within 5%: two frames of one camera, read
+// over the same pixels). The count keeps a reading over part of the
+// picture (a look-alike face read over the face of a booth frame, the
+// rest of which the copy's perspective degrades) from dropping the copy.
+// A capture shown inside another's copy (a picture in a picture) or
+// beside it (a collage) is no rival.
 func settle(rs []rival) []bool {
 	keep := make([]bool, len(rs))
 	agreeOf := func(r rival) float64 { return float64(r.agree) / float64(max(r.sites, 1)) }
@@ -430,7 +434,10 @@ func settle(rs []rival) []bool {
 		r := rs[i]
 		keep[i] = !slices.ContainsFunc(order, func(j int) bool {
 			b := rs[j]
-			return keep[j] && rivals(b.rect, r.rect) && agreeOf(b) > agreeOf(r)+siteTie && b.agree >= r.agree
+			if !keep[j] || !rivals(b.rect, r.rect) || agreeOf(b) <= agreeOf(r)+siteTie {
+				return false
+			}
+			return b.agree >= r.agree || b.read && r.read && samePlace(Verdict{Rect: b.outline}, Verdict{Rect: r.outline})
 		})
 	}
 	return keep

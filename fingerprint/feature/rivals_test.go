@@ -36,34 +36,45 @@ func TestRivals(t *testing.T) {
 
 func TestSettle(t *testing.T) {
 	copyAt := [4]float64{0, 0, 100, 100}
-	lookalike := [4]float64{5, 5, 95, 95}
+	lookalike := [4]float64{10, 10, 100, 100} // about one size on one spot, not the same place
+	sibling := [4]float64{1, 0, 100, 101} // the same place
 	inset := [4]float64{10, 10, 50, 50}
 	beside := [4]float64{100, 0, 200, 100}
+	// at: decided by the index (read only to settle) or by its reading.
+	at := func(r [4]float64, sites, agree int, read bool) rival {
+		return rival{outline: r, rect: r, sites: sites, agree: agree, read: read}
+	}
 	for _, tc := range []struct {
 		name string
 		rs   []rival
 		want []bool
 	}{
 		{"a look-alike reading clearly worse is dropped",
-			[]rival{{lookalike, 58, 35}, {copyAt, 56, 56}}, []bool{false, true}},
+			[]rival{at(lookalike, 58, 35, false), at(copyAt, 56, 56, true)}, []bool{false, true}},
 		{"within the tie both stay (the same picture enrolled twice)",
-			[]rival{{copyAt, 50, 49}, {lookalike, 50, 48}}, []bool{true, true}},
-		{"two frames of one camera read at a few sites (a crop keeps little)",
-			[]rival{{lookalike, 9, 8}, {copyAt, 9, 9}}, []bool{false, true}},
+			[]rival{at(copyAt, 50, 49, true), at(lookalike, 50, 48, true)}, []bool{true, true}},
 		{"a reading of a few sites does not drop a larger one",
-			[]rival{{copyAt, 11, 11}, {lookalike, 40, 30}}, []bool{true, true}},
+			[]rival{at(copyAt, 11, 11, false), at(lookalike, 40, 30, false)}, []bool{true, true}},
 		// A look-alike face over the face of a booth frame whose copy is
 		// in perspective: it agrees better, over fewer features.
 		{"a smaller reading agreeing better does not drop a larger one",
-			[]rival{{copyAt, 54, 43}, {lookalike, 47, 40}}, []bool{true, true}},
+			[]rival{at(copyAt, 54, 43, true), at(lookalike, 47, 40, true)}, []bool{true, true}},
+		// Two frames of one camera, both decided by reading, at the
+		// same place: the better reading wins whatever the counts.
+		{"a sibling frame read at the same place",
+			[]rival{at(sibling, 45, 40, true), at(copyAt, 30, 30, true)}, []bool{false, true}},
+		{"the same counts, one decided by the index",
+			[]rival{at(sibling, 45, 40, false), at(copyAt, 30, 30, true)}, []bool{true, true}},
+		{"the same counts, not at the same place",
+			[]rival{at(lookalike, 45, 40, true), at(copyAt, 30, 30, true)}, []bool{true, true}},
 		{"a picture in a picture: both stay",
-			[]rival{{copyAt, 60, 42}, {inset, 30, 30}}, []bool{true, true}},
+			[]rival{at(copyAt, 60, 42, true), at(inset, 30, 30, true)}, []bool{true, true}},
 		{"a collage: both stay",
-			[]rival{{copyAt, 60, 60}, {beside, 40, 20}}, []bool{true, true}},
+			[]rival{at(copyAt, 60, 60, true), at(beside, 40, 20, true)}, []bool{true, true}},
 		// c reads worse than b, but b lost to a: only a kept capture
 		// judges.
 		{"a dropped capture judges no other",
-			[]rival{{copyAt, 50, 50}, {[4]float64{0, 0, 100, 140}, 50, 45}, {[4]float64{0, 40, 100, 140}, 50, 40}}, []bool{true, false, true}},
+			[]rival{at(copyAt, 50, 50, true), at([4]float64{0, 0, 100, 140}, 50, 45, true), at([4]float64{0, 40, 100, 140}, 50, 40, true)}, []bool{true, false, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := settle(tc.rs); !slices.Equal(got, tc.want) {
