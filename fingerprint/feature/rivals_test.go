@@ -37,7 +37,7 @@ func TestRivals(t *testing.T) {
 func TestSettle(t *testing.T) {
 	copyAt := [4]float64{0, 0, 100, 100}
 	lookalike := [4]float64{10, 10, 100, 100} // about one size on one spot, not the same place
-	sibling := [4]float64{1, 0, 100, 101} // the same place
+	sibling := [4]float64{1, 0, 100, 101}     // the same place
 	inset := [4]float64{10, 10, 50, 50}
 	beside := [4]float64{100, 0, 200, 100}
 	// at: decided by the index (read only to settle) or by its reading.
