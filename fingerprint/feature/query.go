@@ -354,27 +354,27 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		}
 		read = append(read, Hit{Capture: int(c.cap), Verdict: r})
 	}
-	hits = ix.settleRivals(query, append(hits, read...), &st)
+	hits = ix.settleRivals(query, append(hits, read...), len(hits), &st)
 	slices.SortFunc(hits, func(a, b Hit) int {
 		return cmp.Or(cmp.Compare(a.Verdict.LogNFA, b.Verdict.LogNFA), a.Capture-b.Capture)
 	})
 	return hits, st
 }
 
-// settleRivals drops the look-alikes among hits: see settle. Captures
-// not read yet are read for it; their readings judge only and are not
-// reported (st.RivalReads counts them).
-func (ix *Index) settleRivals(query *Query, hits []Hit, st *SearchStats) []Hit {
+// settleRivals drops the look-alikes among hits, of which the first
+// byIndex were decided by the index and the rest by their readings: see
+// settle. Captures decided by the index are read for it; those readings
+// judge only and are not reported (st.RivalReads counts them).
+func (ix *Index) settleRivals(query *Query, hits []Hit, byIndex int, st *SearchStats) []Hit {
 	if len(hits) < 2 {
 		return hits
 	}
 	rs := make([]rival, len(hits))
 	for i, h := range hits {
-		// A hit that was read when decided carries its reading.
-		rs[i] = rival{outline: h.Verdict.Rect, rect: clipRect(h.Verdict.Rect, query.W, query.H), sites: h.Verdict.Sites, agree: h.Verdict.Agree, read: h.Verdict.Sites > 0}
+		rs[i] = rival{outline: h.Verdict.Rect, rect: clipRect(h.Verdict.Rect, query.W, query.H), sites: h.Verdict.Sites, agree: h.Verdict.Agree, read: i >= byIndex}
 	}
 	for i := range rs {
-		if rs[i].sites > 0 || !hasRival(rs, i) {
+		if rs[i].read || !hasRival(rs, i) {
 			continue
 		}
 		v := hits[i].Verdict
@@ -420,8 +420,9 @@ type rival struct {
 // over the same pixels). The count keeps a reading over part of the
 // picture (a look-alike face read over the face of a booth frame, the
 // rest of which the copy's perspective degrades) from dropping the copy.
-// A capture shown inside another's copy (a picture in a picture) or
-// beside it (a collage) is no rival.
+// A capture shown inside another's copy at up to 0.8 of its size (a
+// picture in a picture) or beside it (a collage) is no rival. A capture
+// no feature of which could be read is kept.
 func settle(rs []rival) []bool {
 	keep := make([]bool, len(rs))
 	agreeOf := func(r rival) float64 { return float64(r.agree) / float64(max(r.sites, 1)) }
@@ -432,7 +433,7 @@ func settle(rs []rival) []bool {
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(agreeOf(rs[b]), agreeOf(rs[a])) })
 	for _, i := range order {
 		r := rs[i]
-		keep[i] = !slices.ContainsFunc(order, func(j int) bool {
+		keep[i] = r.sites == 0 || !slices.ContainsFunc(order, func(j int) bool {
 			b := rs[j]
 			if !keep[j] || !rivals(b.rect, r.rect) || agreeOf(b) <= agreeOf(r)+siteTie {
 				return false
@@ -443,18 +444,23 @@ func settle(rs []rival) []bool {
 	return keep
 }
 
-// rivalIoU is the overlap (intersection over union of the outlines inside
-// the query) at which two captures are rivals: a look-alike at 0.9 of the
-// copy's scale overlaps it at about 0.8, a thumbnail covering a quarter of
-// a copy at 0.25.
-const rivalIoU = 0.5
+// Two captures are rivals when their outlines inside the query overlap by
+// rivalIoU (intersection over union) and the smaller is at least
+// rivalSize of the larger's area: a look-alike at 0.9 of the copy's scale
+// overlaps it at about 0.8 and is 0.81 of its size; a picture inside a
+// copy at up to 0.8 of its side (0.64 of its area) is no rival, nor is a
+// thumbnail covering a quarter of it.
+const (
+	rivalIoU  = 0.5
+	rivalSize = 0.64
+)
 
 // rivals reports whether two outlines inside the query are rivals.
 func rivals(a, b [4]float64) bool {
 	area := func(r [4]float64) float64 { return max(r[2]-r[0], 0) * max(r[3]-r[1], 0) }
 	inter := area([4]float64{max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])})
 	union := area(a) + area(b) - inter
-	return union > 0 && inter >= rivalIoU*union
+	return union > 0 && inter >= rivalIoU*union && min(area(a), area(b)) >= rivalSize*max(area(a), area(b))
 }
 
 // clipRect is an outline's part inside a w x h query.
@@ -544,10 +550,8 @@ const (
 	minAgreeSpread = 0.6
 )
 
-func agreement(v Verdict) float64 { return float64(v.Agree) / float64(max(v.Sites, 1)) }
-
-// siteTie is how much lower a capture read at the same place as a better
-// one may agree and still be kept (the same picture enrolled twice).
+// siteTie is how much lower a capture's reading may agree than a rival's
+// and the capture still be kept (the same picture enrolled twice).
 const siteTie = 0.03
 
 // pSiteNull bounds the chance that a feature read where an unrelated

@@ -14,6 +14,10 @@ func TestRivals(t *testing.T) {
 		{"same outline", [4]float64{0, 0, 100, 100}, [4]float64{0, 0, 100, 100}, true},
 		{"a look-alike at 0.9 of the scale", [4]float64{10, 10, 110, 110}, [4]float64{15, 15, 105, 105}, true},
 		{"a thumbnail inside a copy", [4]float64{0, 0, 200, 200}, [4]float64{20, 20, 120, 120}, false},
+		// Inside, at 0.75 of the side: the intersection over union is
+		// 0.56, but the sizes differ too much.
+		{"a large inset inside a copy", [4]float64{0, 0, 200, 200}, [4]float64{20, 20, 170, 170}, false},
+		{"a look-alike at 0.85 of the size, inside", [4]float64{0, 0, 200, 200}, [4]float64{10, 10, 180, 180}, true},
 		{"two cells of a collage", [4]float64{0, 0, 100, 100}, [4]float64{100, 0, 200, 100}, false},
 		{"shifted by a third", [4]float64{0, 0, 90, 100}, [4]float64{30, 0, 120, 100}, true},
 		{"shifted by half", [4]float64{0, 0, 100, 100}, [4]float64{50, 0, 150, 100}, false},
@@ -31,6 +35,11 @@ func TestRivals(t *testing.T) {
 	// Outside the query counts for nothing.
 	if a, b := clipRect([4]float64{-100, 0, 10, 100}, 300, 300), clipRect([4]float64{-100, 0, -10, 100}, 300, 300); rivals(a, b) {
 		t.Errorf("outlines meeting only outside the query are rivals: %v, %v", a, b)
+	}
+	// A copy overflowing the query, clipped to it, and a picture inside
+	// it covering half the query: no rivals.
+	if a, b := clipRect([4]float64{-200, -200, 600, 600}, 300, 300), clipRect([4]float64{40, 40, 260, 260}, 300, 300); rivals(a, b) {
+		t.Errorf("an inset over half of a clipped copy is a rival: %v, %v", a, b)
 	}
 }
 
@@ -67,8 +76,17 @@ func TestSettle(t *testing.T) {
 			[]rival{at(sibling, 45, 40, false), at(copyAt, 30, 30, true)}, []bool{true, true}},
 		{"the same counts, not at the same place",
 			[]rival{at(lookalike, 45, 40, true), at(copyAt, 30, 30, true)}, []bool{true, true}},
+		// The copy around it reads better and has more features
+		// agreeing: only the geometry keeps the inset.
 		{"a picture in a picture: both stay",
-			[]rival{at(copyAt, 60, 42, true), at(inset, 30, 30, true)}, []bool{true, true}},
+			[]rival{at(copyAt, 60, 60, true), at(inset, 30, 24, true)}, []bool{true, true}},
+		// Two frames at the same place, the better decided by the
+		// index: the same-place rule needs both read, and the count
+		// does not hold.
+		{"a sibling read at the same place as an index-decided capture",
+			[]rival{at(sibling, 45, 40, true), at(copyAt, 30, 30, false)}, []bool{true, true}},
+		{"a capture none of whose features could be read is kept",
+			[]rival{at(lookalike, 0, 0, false), at(copyAt, 56, 56, true)}, []bool{true, true}},
 		{"a collage: both stay",
 			[]rival{at(copyAt, 60, 60, true), at(beside, 40, 20, true)}, []bool{true, true}},
 		// c reads worse than b, but b lost to a: only a kept capture
