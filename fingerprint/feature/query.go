@@ -235,7 +235,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 	}
 	for _, x := range top {
 		for _, y := range top {
-			if x == y || !samePlace(all[x].v, all[y].v) {
+			if x == y || !samePlace(all[x].v.Rect, all[y].v.Rect) {
 				continue
 			}
 			r := sharedRadius * math.Hypot(all[x].v.Rect[2]-all[x].v.Rect[0], all[x].v.Rect[3]-all[x].v.Rect[1])
@@ -309,7 +309,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 			// A capture placed where a match already is would not be
 			// read anyway (another frame of the same camera).
 			for _, u := range reads[i:] {
-				if !math.IsInf(u.nfa, 1) && !slices.ContainsFunc(hits, func(h Hit) bool { return samePlace(h.Verdict, u.v) }) {
+				if !math.IsInf(u.nfa, 1) && !slices.ContainsFunc(hits, func(h Hit) bool { return samePlace(h.Verdict.Rect, u.v.Rect) }) {
 					st.Unread++
 				}
 			}
@@ -331,7 +331,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		if r.Inliers < 3 || r.LogNFA > plausibleLogNFA {
 			continue
 		}
-		if slices.ContainsFunc(hits, func(h Hit) bool { return samePlace(h.Verdict, r) }) {
+		if slices.ContainsFunc(hits, func(h Hit) bool { return samePlace(h.Verdict.Rect, r.Rect) }) {
 			// Another capture already explains this part of the query.
 			continue
 		}
@@ -438,7 +438,7 @@ func settle(rs []rival) []bool {
 			if !keep[j] || !rivals(b.rect, r.rect) || agreeOf(b) <= agreeOf(r)+siteTie {
 				return false
 			}
-			return b.agree >= r.agree || b.read && r.read && samePlace(Verdict{Rect: b.outline}, Verdict{Rect: r.outline})
+			return b.agree >= r.agree || b.read && r.read && samePlace(b.outline, r.outline)
 		})
 	}
 	return keep
@@ -646,12 +646,12 @@ const maxShared = 16
 // query) another capture's inlier makes an inlier shared.
 const sharedRadius = 0.06
 
-// samePlace reports whether two verdicts put their captures at the same
-// spot of the query: outlines within 5% of their size.
-func samePlace(a, b Verdict) bool {
-	d := math.Hypot(a.Rect[2]-a.Rect[0], a.Rect[3]-a.Rect[1])
-	for i := range a.Rect {
-		if math.Abs(a.Rect[i]-b.Rect[i]) > 0.05*d {
+// samePlace reports whether two outlines of captures in the query are at
+// the same spot: within 5% of their size.
+func samePlace(a, b [4]float64) bool {
+	d := math.Hypot(a[2]-a[0], a[3]-a[1])
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 0.05*d {
 			return false
 		}
 	}

@@ -3,6 +3,9 @@ package feature
 import (
 	"slices"
 	"testing"
+
+	"github.com/leakwatch/leakwatch/fixtures/photos"
+	"github.com/leakwatch/leakwatch/fixtures/transform"
 )
 
 func TestRivals(t *testing.T) {
@@ -99,5 +102,48 @@ func TestSettle(t *testing.T) {
 				t.Errorf("settle(%v) = %v, want %v", tc.rs, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSettleRivalsReadsIndexDecidedHits: two hits decided by the index
+// over one spot of a copy, the copy's own capture and another
+// photograph placed by the copy's model. Each is read to settle them, the
+// other photograph reads clearly worse and is dropped, and the readings
+// made for this are counted but not reported.
+func TestSettleRivalsReadsIndexDecidedHits(t *testing.T) {
+	all := photos.All()
+	var sets []CaptureSet
+	for _, p := range all[:4] {
+		g := GrayFromImage(p.Image)
+		sets = append(sets, Encode(Select(Extract(g, EnrollOptions()), 64, g.W, g.H), g.W, g.H))
+	}
+	ix := NewIndex(sets)
+	q := ExtractQuery(GrayFromImage(transform.JPEG(80)(all[0].Image)), QueryOptions())
+	found, _ := ix.Search(q, DefaultSearchOptions())
+	if len(found) == 0 || found[0].Capture != 0 {
+		t.Fatalf("the copy's own capture not found: %+v", found)
+	}
+	own := found[0]
+	own.Verdict.Sites, own.Verdict.Agree = 0, 0 // as the index decided it
+	other := Hit{Capture: 1, Verdict: own.Verdict}
+	var st SearchStats
+	kept := ix.settleRivals(q, []Hit{other, own}, 2, &st)
+	if len(kept) != 1 || kept[0].Capture != 0 {
+		t.Errorf("kept %+v, want only the copy's own capture", kept)
+	}
+	if st.RivalReads != 2 {
+		t.Errorf("%d rival readings counted, want 2", st.RivalReads)
+	}
+	for _, h := range kept {
+		if h.Verdict.Sites != 0 {
+			t.Errorf("capture %d reports a reading made only to settle rivals (%d sites)", h.Capture, h.Verdict.Sites)
+		}
+	}
+	// Apart (no rivals), neither is read or dropped.
+	apart := other
+	apart.Verdict.Rect = [4]float64{own.Verdict.Rect[2] + 1, 0, own.Verdict.Rect[2] + 2, 1}
+	st = SearchStats{}
+	if kept := ix.settleRivals(q, []Hit{apart, own}, 2, &st); len(kept) != 2 || st.RivalReads != 0 {
+		t.Errorf("hits apart: kept %d, %d rival readings", len(kept), st.RivalReads)
 	}
 }
