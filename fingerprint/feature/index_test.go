@@ -65,3 +65,90 @@ func TestIndexKeepsEveryFeature(t *testing.T) {
 		t.Error("Sets differs from Set")
 	}
 }
+
+// flipBits returns d with n distinct random bits flipped.
+func flipBits(r *rand.Rand, d Descriptor, n int) Descriptor {
+	for _, b := range r.Perm(descBits)[:n] {
+		d[b/64] ^= 1 << (b % 64)
+	}
+	return d
+}
+
+// rematch keeps, for every feature and orientation, the perFeature
+// closest query keypoints within the distance, the earlier first at equal
+// distance: the definition, checked on queries with near copies of the
+// features (ties and more candidates than are kept included), mirrored
+// ones, keypoints without a mirrored descriptor, and features left out as
+// common.
+func TestRematchKeepsTheClosest(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	shared := Feature{Desc: Descriptor{r.Uint64(), r.Uint64()}, X: 100, Y: 200, Scale: 8, Angle: 3}
+	var caps []CaptureSet
+	for c := range 20 {
+		cs := CaptureSet{W: 512, H: 384}
+		for range 40 {
+			cs.Features = append(cs.Features, Feature{Desc: Descriptor{r.Uint64(), r.Uint64()},
+				X: uint16(r.IntN(65536)), Y: uint16(r.IntN(65536)), Scale: uint8(r.IntN(40)), Angle: uint8(r.IntN(256))})
+		}
+		if c < 3 {
+			cs.Features = append(cs.Features, shared)
+		}
+		caps = append(caps, cs)
+	}
+	ix := NewIndex(caps)
+	var q []Keypoint
+	for i := range 600 {
+		k := Keypoint{X: float32(i), Y: float32(i % 37), Scale: 1 + float32(i%5), Angle: float32(i%11) / 2}
+		switch f := caps[r.IntN(4)].Features[r.IntN(40)].Desc; r.IntN(6) {
+		case 0: // a near copy
+			k.Desc, k.Mirror = flipBits(r, f, r.IntN(20)), Descriptor{r.Uint64(), r.Uint64()}
+		case 1: // a near mirrored copy
+			k.Desc, k.Mirror = Descriptor{r.Uint64(), r.Uint64()}, flipBits(r, f, r.IntN(20))
+		case 2: // an exact copy, no mirrored descriptor
+			k.Desc = f
+		case 3: // a copy at one fixed distance: ties
+			k.Desc, k.Mirror = flipBits(r, f, 5), flipBits(r, f, 5)
+		default:
+			k.Desc, k.Mirror = Descriptor{r.Uint64(), r.Uint64()}, Descriptor{r.Uint64(), r.Uint64()}
+		}
+		q = append(q, k)
+	}
+	seen := 0
+	for c := range uint32(len(caps)) {
+		for _, maxDist := range []int{0, 8, 16, 30} {
+			got := ix.rematch(q, c, maxDist, nil)
+			var want []Corr
+			for _, fp := range ix.features(c) {
+				if ix.isCommon(fp) {
+					continue
+				}
+				for mir := range 2 {
+					type cand struct{ qi, dist int }
+					var cs []cand
+					for qi, k := range q {
+						d := k.Desc
+						if mir == 1 {
+							d = k.Mirror
+						}
+						if dist := d.Distance(ix.descs[fp]); dist <= maxDist {
+							cs = append(cs, cand{qi, dist})
+						}
+					}
+					slices.SortStableFunc(cs, func(a, b cand) int { return a.dist - b.dist })
+					for _, x := range cs[:min(len(cs), perFeature)] {
+						k := q[x.qi]
+						want = append(want, Corr{E: ix.point(fp), Q: Point{X: k.X, Y: k.Y, Scale: k.Scale, Angle: k.Angle},
+							Mirrored: mir == 1, Dist: x.dist, EI: int32(fp), QI: int32(x.qi)})
+					}
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("capture %d, distance %d: %d correspondences %v, want %d %v", c, maxDist, len(got), got, len(want), want)
+			}
+			seen += len(got)
+		}
+	}
+	if seen < 1000 {
+		t.Fatalf("only %d correspondences compared: the test queries too few near copies", seen)
+	}
+}
