@@ -20,8 +20,7 @@ func TestIndexKeepsEveryFeature(t *testing.T) {
 			continue
 		}
 		for range 1 + r.IntN(64) {
-			cs.Features = append(cs.Features, Feature{Desc: Descriptor{r.Uint64(), r.Uint64()},
-				X: uint16(r.IntN(65536)), Y: uint16(r.IntN(65536)), Scale: uint8(r.IntN(64)), Angle: uint8(r.IntN(256))})
+			cs.Features = append(cs.Features, randomFeature(r, 64))
 		}
 		if c < 2 {
 			cs.Features = append(cs.Features, shared)
@@ -66,6 +65,13 @@ func TestIndexKeepsEveryFeature(t *testing.T) {
 	}
 }
 
+// randomFeature is a feature with a random descriptor anywhere in its
+// capture, at a scale code below maxScale.
+func randomFeature(r *rand.Rand, maxScale int) Feature {
+	return Feature{Desc: Descriptor{r.Uint64(), r.Uint64()},
+		X: uint16(r.IntN(65536)), Y: uint16(r.IntN(65536)), Scale: uint8(r.IntN(maxScale)), Angle: uint8(r.IntN(256))}
+}
+
 // flipBits returns d with n distinct random bits flipped.
 func flipBits(r *rand.Rand, d Descriptor, n int) Descriptor {
 	for _, b := range r.Perm(descBits)[:n] {
@@ -87,8 +93,7 @@ func TestRematchKeepsTheClosest(t *testing.T) {
 	for c := range 20 {
 		cs := CaptureSet{W: 512, H: 384}
 		for range 40 {
-			cs.Features = append(cs.Features, Feature{Desc: Descriptor{r.Uint64(), r.Uint64()},
-				X: uint16(r.IntN(65536)), Y: uint16(r.IntN(65536)), Scale: uint8(r.IntN(40)), Angle: uint8(r.IntN(256))})
+			cs.Features = append(cs.Features, randomFeature(r, 40))
 		}
 		if c < 3 {
 			cs.Features = append(cs.Features, shared)
