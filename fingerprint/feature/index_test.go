@@ -157,3 +157,31 @@ func TestRematchKeepsTheClosest(t *testing.T) {
 		t.Fatalf("only %d correspondences compared: the test queries too few near copies", seen)
 	}
 }
+
+// BenchmarkRematch is the exhaustive comparison of 16 captures of 64
+// features with 2,000 query keypoints, as the reading of 16 captures does
+// for one query.
+func BenchmarkRematch(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var caps []CaptureSet
+	for range 16 {
+		cs := CaptureSet{W: 512, H: 384}
+		for range 64 {
+			cs.Features = append(cs.Features, randomFeature(r, 40))
+		}
+		caps = append(caps, cs)
+	}
+	ix := NewIndex(caps)
+	q := make([]Keypoint, 2000)
+	for i := range q {
+		q[i].Desc, q[i].Mirror = Descriptor{r.Uint64(), r.Uint64()}, Descriptor{r.Uint64(), r.Uint64()}
+		if i%50 == 0 {
+			q[i].Desc = flipBits(r, caps[i%16].Features[i%64].Desc, 6)
+		}
+	}
+	for b.Loop() {
+		for c := range uint32(len(caps)) {
+			ix.rematch(q, c, 16, nil)
+		}
+	}
+}

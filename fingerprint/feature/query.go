@@ -582,49 +582,60 @@ const perFeature = 3
 
 // rematch returns the correspondences between capture c's features (the
 // common ones excepted) and all query keypoints: for each feature and
-// orientation, its perFeature closest keypoints within maxDist.
+// orientation, its perFeature closest keypoints within maxDist, the
+// earlier keypoint first at equal distance.
 func (ix *Index) rematch(q []Keypoint, c uint32, maxDist int, out []Corr) []Corr {
 	type near struct {
 		qi   int32
 		dist int
 	}
-	var best [perFeature]near
+	// The first words of the query's descriptors, direct and mirrored,
+	// side by side: almost every pair is rejected on them alone, and a
+	// Keypoint is several times their size.
+	first := make([][2]uint64, len(q))
+	for i := range q {
+		first[i] = [2]uint64{q[i].Desc[0], q[i].Mirror[0]}
+	}
 	for _, fp := range ix.features(c) {
 		if ix.isCommon(fp) {
 			continue
 		}
-		e := ix.point(fp)
-		fd := &ix.descs[fp]
-		for mir := 0; mir < 2; mir++ {
-			nb := 0
-			for qi := range q {
+		f0, f1 := ix.descs[fp][0], ix.descs[fp][1]
+		var best [2][perFeature]near
+		var nb [2]int
+		for qi, w := range first {
+			d0, d1 := bits.OnesCount64(f0^w[0]), bits.OnesCount64(f0^w[1])
+			if d0 > maxDist && d1 > maxDist {
+				continue
+			}
+			for mir, dist := range [2]int{d0, d1} {
+				if dist > maxDist {
+					continue
+				}
 				d := &q[qi].Desc
 				if mir == 1 {
 					d = &q[qi].Mirror
 				}
-				// The first word's distance bounds the whole: most
-				// pairs are rejected after one popcount.
-				dist := bits.OnesCount64(fd[0] ^ d[0])
+				dist += bits.OnesCount64(f1 ^ d[1])
 				if dist > maxDist {
 					continue
 				}
-				dist += bits.OnesCount64(fd[1] ^ d[1])
-				if dist > maxDist {
+				bm, n := &best[mir], nb[mir]
+				j := min(n, perFeature-1)
+				if n == perFeature && dist >= bm[j].dist {
 					continue
 				}
-				// insert into the sorted best list
-				j := min(nb, perFeature-1)
-				if nb == perFeature && dist >= best[j].dist {
-					continue
-				}
-				for j > 0 && best[j-1].dist > dist {
-					best[j] = best[j-1]
+				for j > 0 && bm[j-1].dist > dist {
+					bm[j] = bm[j-1]
 					j--
 				}
-				best[j] = near{int32(qi), dist}
-				nb = min(nb+1, perFeature)
+				bm[j] = near{int32(qi), dist}
+				nb[mir] = min(n+1, perFeature)
 			}
-			for _, b := range best[:nb] {
+		}
+		e := ix.point(fp)
+		for mir := range 2 {
+			for _, b := range best[mir][:nb[mir]] {
 				k := &q[b.qi]
 				out = append(out, Corr{E: e, Q: Point{X: k.X, Y: k.Y, Scale: k.Scale, Angle: k.Angle},
 					Mirrored: mir == 1, Dist: b.dist, EI: int32(fp), QI: b.qi})
