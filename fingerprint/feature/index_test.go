@@ -118,10 +118,11 @@ func TestRematchKeepsTheClosest(t *testing.T) {
 		}
 		q = append(q, k)
 	}
+	first := firstWords(q)
 	seen := 0
 	for c := range uint32(len(caps)) {
 		for _, maxDist := range []int{0, 8, 16, 30} {
-			got := ix.rematch(q, c, maxDist, nil)
+			got := ix.rematch(q, first, c, maxDist, nil)
 			var want []Corr
 			for _, fp := range ix.features(c) {
 				if ix.isCommon(fp) {
@@ -180,8 +181,9 @@ func BenchmarkRematch(b *testing.B) {
 		}
 	}
 	for b.Loop() {
+		first := firstWords(q)
 		for c := range uint32(len(caps)) {
-			ix.rematch(q, c, 16, nil)
+			ix.rematch(q, first, c, 16, nil)
 		}
 	}
 }

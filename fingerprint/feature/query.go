@@ -304,6 +304,7 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		reads = nil
 	}
 	var read []Hit
+	var first [][2]uint64
 	for i, c := range reads {
 		if st.Read >= o.MaxRead {
 			// A capture placed where a match already is would not be
@@ -322,7 +323,10 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 		// of them; another photograph of the same person or plate shows
 		// only the parts the two have in common.
 		st.Read++
-		cs := ix.rematch(q, c.cap, o.MaxDistance, nil)
+		if first == nil {
+			first = firstWords(q)
+		}
+		cs := ix.rematch(q, first, c.cap, o.MaxDistance, nil)
 		if len(cs) > o.MaxCorr {
 			slices.SortFunc(cs, func(a, b Corr) int { return a.Dist - b.Dist })
 			cs = cs[:o.MaxCorr]
@@ -580,22 +584,28 @@ const siteMaxDist = 26
 // true one among the closest few for the geometry to pick.
 const perFeature = 3
 
-// rematch returns the correspondences between capture c's features (the
-// common ones excepted) and all query keypoints: for each feature and
-// orientation, its perFeature closest keypoints within maxDist, the
-// earlier keypoint first at equal distance.
-func (ix *Index) rematch(q []Keypoint, c uint32, maxDist int, out []Corr) []Corr {
-	type near struct {
-		qi   int32
-		dist int
-	}
-	// The first words of the query's descriptors, direct and mirrored,
-	// side by side: almost every pair is rejected on them alone, and a
-	// Keypoint is several times their size.
+// firstWords lays out the first words of the query's descriptors, direct
+// and mirrored, side by side: rematch rejects almost every pair on them
+// alone, and a Keypoint is several times their size. One query's are
+// laid out once for all the captures it reads.
+func firstWords(q []Keypoint) [][2]uint64 {
 	first := make([][2]uint64, len(q))
 	for i := range q {
 		first[i] = [2]uint64{q[i].Desc[0], q[i].Mirror[0]}
 	}
+	return first
+}
+
+// rematch returns the correspondences between capture c's features (the
+// common ones excepted) and all query keypoints q (first their
+// firstWords): for each feature and orientation, its perFeature closest
+// keypoints within maxDist, the earlier keypoint first at equal distance.
+func (ix *Index) rematch(q []Keypoint, first [][2]uint64, c uint32, maxDist int, out []Corr) []Corr {
+	type near struct {
+		qi   int32
+		dist int
+	}
+	first = first[:len(q)] // one entry per keypoint
 	for _, fp := range ix.features(c) {
 		if ix.isCommon(fp) {
 			continue
