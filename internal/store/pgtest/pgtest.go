@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for CreateDB
+	"github.com/leakwatch/leakwatch/internal/freeport"
 )
 
 // Package is what to install when the server binaries are missing.
@@ -213,13 +213,15 @@ func (s *Server) run(name string, args ...string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
+// freePort picks the server's port below the ephemeral range
+// (freeport): Resume restarts the server on it after clients, retrying
+// the stopped server, have drawn local ports from that range.
 func freePort(tb testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ps, err := freeport.Pick(1)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ps[0]
 }
 
 // Name returns the database name in a URL made by URL or CreateDB.

@@ -7,15 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/freeport"
 )
 
 const (
@@ -110,78 +110,14 @@ func wipe(dir string) error {
 	return errors.Join(errs...)
 }
 
-// freePorts reserves n distinct free loopback ports. They are released
-// before tor binds them; a race with another process makes tor fail fast
-// with "Address already in use", which Start reports.
-//
-// The ports come from below the kernel's ephemeral range when it has room:
-// port 0 would give ports from that range, and every outgoing connection on
-// the host takes its local port from it too, so a saved port could be taken
-// between a Stop and a warm restart by any process that merely connects
-// somewhere. Below the range only a process binding that port by number can.
-func freePorts(n int) ([]int, error) {
-	if low, ok := ephemeralLow(); ok && low-minPort >= 64*n {
-		if ports, err := freePortsIn(n, minPort, low); err == nil {
-			return ports, nil
-		}
-	}
-	return freePortsIn(n, 0, 0)
-}
-
-// minPort is the lowest port freePorts picks: above the usual service ports.
-const minPort = 10000
-
-// freePortsIn picks n distinct free ports at random in [lo, hi), or from the
-// kernel's choice (port 0) when hi is 0.
-func freePortsIn(n, lo, hi int) ([]int, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for tries := 0; len(ports) < n; tries++ {
-		if tries == 64*n {
-			return nil, fmt.Errorf("privnet: no free port in [%d, %d) after %d tries", lo, hi, tries)
-		}
-		p := 0
-		if hi > 0 {
-			p = lo + rand.IntN(hi-lo)
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			if hi > 0 {
-				continue // taken: draw another
-			}
-			return nil, fmt.Errorf("privnet: picking a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// ephemeralLow returns the first port of Linux's ephemeral range.
-func ephemeralLow() (int, bool) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 0, false
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 0, false
-	}
-	low, err := strconv.Atoi(f[0])
-	return low, err == nil
-}
-
 // generate creates fresh authority keys in parallel (tor-gencert's RSA-3072
 // key is most of the cost) and saves the state.
 func (n *Network) generate(ctx context.Context) (*state, error) {
-	ports, err := freePorts(2 * numAuthorities)
+	// Below the ephemeral range (freeport): the ports are saved for a
+	// warm restart, and must still be free then.
+	ports, err := freeport.Pick(2 * numAuthorities)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("privnet: %w", err)
 	}
 	st := &state{Version: stateVersion, Created: time.Now().UTC()}
 	for i := range numAuthorities {
