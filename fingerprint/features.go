@@ -149,19 +149,24 @@ func (b *Bank) featureIndex() *feature.Index {
 func (m *BankMatcher) matchFeatures(ix *feature.Index, q *queryFeatures, offer func(uint32, Match)) feature.SearchStats {
 	hits, st := ix.Search(q.q, m.opts.Features)
 	for _, h := range hits {
-		v := h.Verdict
-		r := [4]int{
-			int(math.Floor(max(v.Rect[0], 0) * q.toQuery)), int(math.Floor(max(v.Rect[1], 0) * q.toQuery)),
-			int(math.Ceil(min(v.Rect[2], float64(q.q.W)) * q.toQuery)), int(math.Ceil(min(v.Rect[3], float64(q.q.H)) * q.toQuery)),
-		}
-		variant := pdq.Original.String()
-		if v.Model.Mirrored {
-			variant = "mirrored"
-		}
-		offer(uint32(h.Capture), Match{Algorithm: AlgoFeatures, Distance: -1, Variant: variant, Via: ViaFeatures,
-			Rect: &r, Inliers: v.Inliers, LogNFA: math.Round(v.LogNFA*10) / 10,
-			Rotation: math.Round(v.Model.Theta*1800/math.Pi) / 10, Scale: math.Round(v.Model.Scale*1000) / 1000,
-			Perspective: v.Warp != nil, SitesRead: v.Sites, SitesAgree: v.Agree})
+		offer(uint32(h.Capture), featureMatch(h.Verdict, q))
 	}
 	return st
+}
+
+// featureMatch describes a feature-route verdict as a Match (without the
+// capture's ID and kind).
+func featureMatch(v feature.Verdict, q *queryFeatures) Match {
+	r := [4]int{
+		int(math.Floor(max(v.Rect[0], 0) * q.toQuery)), int(math.Floor(max(v.Rect[1], 0) * q.toQuery)),
+		int(math.Ceil(min(v.Rect[2], float64(q.q.W)) * q.toQuery)), int(math.Ceil(min(v.Rect[3], float64(q.q.H)) * q.toQuery)),
+	}
+	variant := pdq.Original.String()
+	if v.Model.Mirrored {
+		variant = "mirrored"
+	}
+	return Match{Algorithm: AlgoFeatures, Distance: -1, Variant: variant, Via: ViaFeatures,
+		Rect: &r, Inliers: v.Inliers, LogNFA: math.Round(v.LogNFA*10) / 10,
+		Rotation: math.Round(v.Model.Theta*1800/math.Pi) / 10, Scale: math.Round(v.Model.Scale*1000) / 1000,
+		Perspective: v.Warp != nil, SitesRead: v.Sites, SitesAgree: v.Agree}
 }

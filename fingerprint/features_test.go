@@ -2,11 +2,16 @@ package fingerprint
 
 import (
 	"encoding/json"
+	"fmt"
+	"image"
 	"image/color"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/leakwatch/leakwatch/fingerprint/feature"
+	"github.com/leakwatch/leakwatch/fixtures/imagegen"
 	"github.com/leakwatch/leakwatch/fixtures/photos"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
 )
@@ -104,5 +109,79 @@ func TestQueryFeaturesComputedOnDemand(t *testing.T) {
 		if got := fp.local.feat != nil; got != tt.want {
 			t.Errorf("%s: features computed %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// Another frame of a fixed camera with two frames enrolled (so that what
+// every frame shows is left out as common) shows the rest of the scene
+// where the captures have it: the feature route finds a significant model,
+// which the reading refuses (another car) without contradicting it (at
+// least half the sites agree). It is no match, but it is listed for
+// review with its evidence; an unrelated photograph lists nothing, and a
+// copy is matched, not listed.
+func TestReviewListsRefusedModels(t *testing.T) {
+	b := NewBank()
+	enroll := func(id string, img image.Image) {
+		t.Helper()
+		e, err := EnrollImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Capture = Capture{ID: id}
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const cameras = 3
+	for c := range uint64(cameras) {
+		for _, k := range []int{0, 9} {
+			img, _ := imagegen.CheckpointFrame(100+c, k)
+			enroll(fmt.Sprintf("cam%d-%d", c, k), img)
+		}
+	}
+	ps := photos.All()
+	enroll(ps[3].Name, ps[3].Image)
+	m := NewMatcher(b, DefaultMatchOptions())
+	run := func(img image.Image) ([]Match, MatchStats) {
+		t.Helper()
+		fp, err := Compute(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, st, err := m.MatchStats(fp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range st.Review {
+			if slices.ContainsFunc(ms, func(x Match) bool { return x.CaptureID == r.CaptureID }) {
+				t.Errorf("%s is both matched and listed for review", r.CaptureID)
+			}
+			if r.Algorithm != AlgoFeatures || r.Inliers < 3 || r.LogNFA > DefaultMatchOptions().Features.WithDefaults().MaxLogNFA ||
+				r.SitesRead < 12 || r.SitesAgree >= r.SitesRead || 2*r.SitesAgree < r.SitesRead {
+				t.Errorf("review entry without the evidence of a refused model: %+v", r)
+			}
+		}
+		return ms, st
+	}
+	reviewed := 0
+	for c := range uint64(cameras) {
+		img, _ := imagegen.CheckpointFrame(100+c, 1)
+		ms, st := run(img)
+		if len(ms) != 0 {
+			t.Errorf("camera %d, another frame: matched %+v", c, ms)
+		}
+		if slices.ContainsFunc(st.Review, func(r Match) bool { return strings.HasPrefix(r.CaptureID, fmt.Sprintf("cam%d-", c)) }) {
+			reviewed++
+		}
+	}
+	if reviewed == 0 {
+		t.Errorf("no other frame of %d enrolled cameras was listed for review", cameras)
+	}
+	if ms, st := run(ps[5].Image); len(ms) != 0 || len(st.Review) != 0 {
+		t.Errorf("an unrelated photograph: matches %+v, review %+v", ms, st.Review)
+	}
+	copyImg := transform.Chain(transform.Rotate(12, color.White), transform.JPEG(80))(ps[3].Image)
+	if ms, _ := run(copyImg); !slices.ContainsFunc(ms, func(x Match) bool { return x.CaptureID == ps[3].Name }) {
+		t.Errorf("a turned copy of %s: matches %+v", ps[3].Name, ms)
 	}
 }

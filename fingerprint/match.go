@@ -203,6 +203,13 @@ type MatchStats struct {
 	// the reading budget (16 per query) left unread: a degraded copy among
 	// them may have been missed.
 	FeatureUnread int
+	// Review lists the captures, matched by no route, whose features gave
+	// a model as significant as a match's but read too unlike the capture
+	// where it puts them (feature.SearchStats.Refused): a copy damaged
+	// past what the decision accepts, or another photograph of the same
+	// subject or camera. They are not matches; a person decides. Most
+	// significant first, at most the feature reading budget.
+	Review []Match
 }
 
 // MatchStats is Match, also reporting what the bounds left undone, so a
@@ -321,6 +328,20 @@ func (m *BankMatcher) MatchStats(fp Fingerprint) ([]Match, MatchStats, error) {
 					}
 				})
 				stats.FeatureEntries, stats.FeatureVerified, stats.FeatureUnread = st.Entries, st.Verified, st.Unread
+				for _, h := range st.Refused {
+					if _, matched := best[uint32(h.Capture)]; !matched {
+						mt := featureMatch(h.Verdict, q)
+						if matchedThere(best, mt.Rect, fp.local.imgW, fp.local.imgH) {
+							// A look-alike of what matched there.
+							continue
+						}
+						c := m.bank.Capture(uint32(h.Capture))
+						mt.CaptureID, mt.Kind = c.ID, c.Kind
+						mt.PHashDistance = m.bank.phashDistance(uint32(h.Capture), fp.PHash)
+						mt.PHashAgrees = mt.PHashDistance >= 0 && mt.PHashDistance <= o.PHashRadius
+						stats.Review = append(stats.Review, mt)
+					}
+				}
 			}
 		}
 	}
@@ -537,4 +558,21 @@ func (b *Bank) phashDistance(ci uint32, q hamming.Hash64) int {
 		return b.phHash[i].Distance(q)
 	}
 	return -1
+}
+
+// matchedThere reports whether a match in best covers the same part of a
+// w x h query as rect: a match without a rectangle covers all of it.
+func matchedThere(best map[uint32]Match, rect *[4]int, w, h int) bool {
+	box := func(r *[4]int) [4]float64 {
+		if r == nil {
+			return [4]float64{0, 0, float64(w), float64(h)}
+		}
+		return [4]float64{float64(r[0]), float64(r[1]), float64(r[2]), float64(r[3])}
+	}
+	for _, mt := range best {
+		if overlap(box(rect), box(mt.Rect)) >= samePlaceOverlap {
+			return true
+		}
+	}
+	return false
 }

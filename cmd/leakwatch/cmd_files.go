@@ -226,6 +226,13 @@ func (a *app) runMatch(ctx context.Context, o matchOptions, args []string) error
 		if r.Error != "" && !o.asJSON {
 			a.Printf("%s: %s", r.Path, r.Error)
 		}
+		if !o.asJSON {
+			// Not matches: stdout keeps one line per match.
+			for _, m := range r.Review {
+				a.Printf("%s: for review, not a match: %s (features: %d inliers, log10 NFA %.1f, %d of %d sites read as enrolled)",
+					r.Path, m.CaptureID, m.Inliers, m.LogNFA, m.SitesAgree, m.SitesRead)
+			}
+		}
 		_ = out.FileMatch(r)
 	})
 	if err != nil {

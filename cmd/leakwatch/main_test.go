@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
+	"github.com/leakwatch/leakwatch/fixtures/imagegen"
 	"github.com/leakwatch/leakwatch/fixtures/transform"
 )
 
@@ -134,6 +136,28 @@ func TestScript(t *testing.T) {
 			}
 			e.Setenv("UNEVEN", uneven)
 			e.Setenv("UNEVEN_ID", c.Captures[0].ID)
+			// Two frames of one fixed checkpoint camera to enroll, and a
+			// third, which shows another car at the same barrier.
+			camDir := filepath.Join(e.WorkDir, "camera")
+			if err := os.MkdirAll(camDir, 0o755); err != nil {
+				return err
+			}
+			for _, k := range []int{0, 9, 1} {
+				img, _ := imagegen.CheckpointFrame(100, k)
+				buf.Reset()
+				if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+					return err
+				}
+				path := filepath.Join(camDir, fmt.Sprintf("cam-%d.jpg", k))
+				if k == 1 {
+					path = filepath.Join(e.WorkDir, "other-frame.jpg")
+				}
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
+			e.Setenv("CAMERA", camDir)
+			e.Setenv("OTHER_FRAME", filepath.Join(e.WorkDir, "other-frame.jpg"))
 			return nil
 		},
 	})

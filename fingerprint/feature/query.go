@@ -104,6 +104,14 @@ type SearchStats struct {
 	// RivalReads counts the captures read only to settle rivals: at
 	// most one per match.
 	RivalReads int
+	// Refused are the captures whose features, compared exhaustively,
+	// gave a model significant by the decision threshold, which the
+	// inlier share and the reading both refused although at least half
+	// the sites read as enrolled: a copy too damaged to decide on
+	// (stickers on a turned copy, tiled text), or another photograph of
+	// the same subject or camera. Never matches; for a person to look
+	// at. At most MaxRead, most significant first.
+	Refused []Hit
 }
 
 // Search matches query keypoints (found in a qw x qh image) against the
@@ -354,10 +362,14 @@ func (ix *Index) Search(query *Query, o SearchOptions) ([]Hit, SearchStats) {
 			}
 		}
 		if !ok {
+			if r.LogNFA <= o.MaxLogNFA && r.Sites >= minSites && 2*r.Agree >= r.Sites {
+				st.Refused = append(st.Refused, Hit{Capture: int(c.cap), Verdict: r})
+			}
 			continue
 		}
 		read = append(read, Hit{Capture: int(c.cap), Verdict: r})
 	}
+	slices.SortStableFunc(st.Refused, func(a, b Hit) int { return cmp.Compare(a.Verdict.LogNFA, b.Verdict.LogNFA) })
 	hits = ix.settleRivals(query, append(hits, read...), len(hits), &st)
 	slices.SortFunc(hits, func(a, b Hit) int {
 		return cmp.Or(cmp.Compare(a.Verdict.LogNFA, b.Verdict.LogNFA), a.Capture-b.Capture)

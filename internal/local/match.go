@@ -26,7 +26,13 @@ func matchFile(ctx context.Context, p string, m fingerprint.Matcher, lim fingerp
 	if err == nil {
 		res.Quality = fp.PDQ.Quality
 		var ms []fingerprint.Match
-		ms, err = m.Match(fp)
+		if sm, ok := m.(statsMatcher); ok {
+			var st fingerprint.MatchStats
+			ms, st, err = sm.MatchStats(fp)
+			res.Review = st.Review
+		} else {
+			ms, err = m.Match(fp)
+		}
 		if ms != nil {
 			res.Matches = ms
 		}
@@ -36,6 +42,12 @@ func matchFile(ctx context.Context, p string, m fingerprint.Matcher, lim fingerp
 		res.Unhashable = errors.Is(err, fingerprint.ErrLowQuality)
 	}
 	return res
+}
+
+// statsMatcher is a matcher that also says what it left for review
+// (fingerprint.BankMatcher).
+type statsMatcher interface {
+	MatchStats(fingerprint.Fingerprint) ([]fingerprint.Match, fingerprint.MatchStats, error)
 }
 
 func fingerprintFile(ctx context.Context, path string, lim fingerprint.Limits, opts ...fingerprint.DecodeOption) (fingerprint.Fingerprint, error) {

@@ -70,6 +70,9 @@ type Summary struct {
 	// readings that check them (fingerprint.MatchStats.HashUnread).
 	HashLimited int64 `json:"hash_limited"`
 	Matches     int64 `json:"matches"`
+	// Review counts images holding captures left for review
+	// (fingerprint.MatchStats.Review), each logged with its evidence.
+	Review int64 `json:"review,omitempty"`
 	// Silenced counts matches left out because their (capture, file)
 	// pair was dismissed or is in the baseline.
 	Silenced    int64            `json:"silenced,omitempty"`
@@ -147,6 +150,9 @@ func (f Finished) Lines() []string {
 	if sum.FeatureLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images had more plausible feature matches than the reading budget: a degraded copy among them may have been missed (raise --max-feature-reads; README, Match policy)", sum.FeatureLimited))
 	}
+	if sum.Review > 0 {
+		out = append(out, fmt.Sprintf("%d images place a capture's features as a match would but read unlike it there: each is logged \"for review, not a match\" (README, Match policy)", sum.Review))
+	}
 	if sum.HashLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images matched more captures by hash than could be checked by reading: a look-alike among them may be reported (README, Match policy)", sum.HashLimited))
 	}
@@ -169,8 +175,13 @@ func (f Finished) Lines() []string {
 // captures it matches (an empty list when none), or why it could not be
 // matched.
 type FileMatch struct {
-	Path       string              `json:"path"`
-	Matches    []fingerprint.Match `json:"matches"`
+	Path    string              `json:"path"`
+	Matches []fingerprint.Match `json:"matches"`
+	// Review lists captures the file is not matched with, but whose
+	// features place them in it as significantly as a match's would,
+	// reading too unlike them there (fingerprint.MatchStats.Review): for
+	// a person to look at.
+	Review     []fingerprint.Match `json:"review,omitempty"`
 	Unhashable bool                `json:"unhashable,omitempty"`
 	Quality    int                 `json:"quality"`
 	Error      string              `json:"error,omitempty"`

@@ -97,6 +97,18 @@ func TestHeldOutSeed(t *testing.T) {
 	if len(rep.Kinds) == 0 || kinds != rows {
 		t.Errorf("per-kind recall %+v counts %v (suite, families: queries, matched), the rows %v", rep.Kinds, kinds, rows)
 	}
+	// Only missed queries count as listed for review, and only queries
+	// listing something do.
+	for _, r := range rep.Rows {
+		if r.Reviewed < 0 || r.Reviewed > len(r.Missed) {
+			t.Errorf("%s: %d reviewed, %d missed", r.Transform, r.Reviewed, len(r.Missed))
+		}
+	}
+	for _, g := range rep.Negatives.Groups {
+		if g.Reviewed < 0 || g.Reviewed > g.Queries-g.Unhashable {
+			t.Errorf("%s: %d of %d queries listed a review", g.Name, g.Reviewed, g.Queries)
+		}
+	}
 	type group struct{ queries, matched int }
 	groups := map[Target]*group{}
 	for _, r := range rep.Rows {

@@ -72,6 +72,9 @@ type Row struct {
 	// MaxDistance is the largest distance at which a query found its
 	// capture.
 	MaxDistance int `json:"max_distance"`
+	// Reviewed counts the queries that did not find their capture but
+	// listed it for review (fingerprint.MatchStats.Review).
+	Reviewed int `json:"reviewed,omitempty"`
 }
 
 // KindRecall is the recall on one content kind of capture, for the
@@ -120,6 +123,8 @@ type NegativeGroup struct {
 	Unhashable     int    `json:"unhashable"`
 	MatchedQueries int    `json:"matched_queries"`
 	FalseMatches   int    `json:"false_matches"`
+	// Reviewed counts the queries that listed any capture for review.
+	Reviewed int `json:"reviewed"`
 }
 
 // Names of the negative groups.
@@ -260,8 +265,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 			fp, err := fingerprint.Compute(s.fn(img))
 			var ms []fingerprint.Match
+			var stats fingerprint.MatchStats
 			if err == nil {
-				ms, err = m.Match(fp)
+				ms, stats, err = m.MatchStats(fp)
 			}
 			mu.Lock()
 			r := &rows[j]
@@ -308,6 +314,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 					}
 				} else {
 					r.Missed = append(r.Missed, c.id)
+					if slices.ContainsFunc(stats.Review, func(mt fingerprint.Match) bool { return mt.CaptureID == c.id }) {
+						r.Reviewed++
+					}
 				}
 			}
 			mu.Unlock()
@@ -362,8 +371,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		u := negs[i]
 		fp, err := fingerprint.Compute(u.img())
 		var ms []fingerprint.Match
+		var stats fingerprint.MatchStats
 		if err == nil {
-			ms, err = m.Match(fp)
+			ms, stats, err = m.MatchStats(fp)
 		}
 		// This query's comparisons, read outside the lock (each reading
 		// describes the query's features) and merged under it.
@@ -399,6 +409,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			for _, mt := range ms {
 				n.Examples = append(n.Examples, fmt.Sprintf("%s -> %s (%s)", u.id, mt.CaptureID, evidence(mt)))
 			}
+		}
+		if len(stats.Review) > 0 {
+			g.Reviewed++
 		}
 		if own != nil {
 			dist.merge(own)

@@ -1,0 +1,82 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/fingerprint"
+	"github.com/leakwatch/leakwatch/fixtures/imagegen"
+	"github.com/leakwatch/leakwatch/internal/store"
+)
+
+// TestScanLogsReviewLeads: a dump image that is another frame of an
+// enrolled fixed camera (two of its frames enrolled) is no match, but the
+// feature route placed a capture in it significantly: the scan counts it
+// for review and logs the capture with its evidence.
+func TestScanLogsReviewLeads(t *testing.T) {
+	ctx := context.Background()
+	frame := func(k int) []byte {
+		img, _ := imagegen.CheckpointFrame(100, k)
+		return jpegOf(t, img)
+	}
+	bank := fingerprint.NewBank()
+	for _, k := range []int{0, 9} {
+		d, err := fingerprint.DecodeBytes(frame(k), fingerprint.DefaultLimits(), fingerprint.ForEnroll())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := fingerprint.EnrollImage(d.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Capture = fingerprint.Capture{ID: fmt.Sprintf("cam-%d", k), Kind: "plate"}
+		if err := bank.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := frame(1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(other)
+	}))
+	defer srv.Close()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var logs bytes.Buffer
+	sum, err := Run(ctx, Config{Seeds: []string{srv.URL + "/frame.jpg"}, Bank: bank, Store: st,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Images != 1 || sum.Matches != 0 || sum.Review != 1 {
+		t.Fatalf("summary %+v, want one image, no match, one for review", sum)
+	}
+	found := false
+	for line := range strings.Lines(logs.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(rec["msg"].(string), "for review") {
+			found = true
+			if id, _ := rec["capture_id"].(string); !strings.HasPrefix(id, "cam-") || rec["url"] != srv.URL+"/frame.jpg" ||
+				rec["inliers"].(float64) < 3 || rec["sites_read"].(float64) <= rec["sites_agree"].(float64) {
+				t.Errorf("review line without its evidence: %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no review line logged:\n%s", logs.String())
+	}
+}
