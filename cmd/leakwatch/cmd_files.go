@@ -183,7 +183,10 @@ func (a *app) matchCmd() *cobra.Command {
 		Long: `match prints, for each image, the bank captures it matches. With --json:
 one object per image: {"path", "matches":[{"capture_id","kind","algorithm",
 "distance",...}], "error"}; "matches" is empty when none. Images too flat to
-hash reliably are reported with "unhashable": true.`,
+hash reliably are reported with "unhashable": true. Captures that are no
+match but deserve a look (their features placed significantly, read
+neither like nor unlike them) are listed under "review", or on stderr
+without --json (README, Match policy, "For review").`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runMatch(cmd.Context(), o, args) },
 	}

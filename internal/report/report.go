@@ -70,9 +70,10 @@ type Summary struct {
 	// readings that check them (fingerprint.MatchStats.HashUnread).
 	HashLimited int64 `json:"hash_limited"`
 	Matches     int64 `json:"matches"`
-	// Review counts images holding captures left for review
-	// (fingerprint.MatchStats.Review), each logged with its evidence.
-	Review int64 `json:"review,omitempty"`
+	// Reviewed counts images (or frames, or archive members) holding
+	// captures left for review (fingerprint.MatchStats.Review), each
+	// logged with its evidence.
+	Reviewed int64 `json:"reviewed"`
 	// Silenced counts matches left out because their (capture, file)
 	// pair was dismissed or is in the baseline.
 	Silenced    int64            `json:"silenced,omitempty"`
@@ -150,8 +151,8 @@ func (f Finished) Lines() []string {
 	if sum.FeatureLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images had more plausible feature matches than the reading budget: a degraded copy among them may have been missed (raise --max-feature-reads; README, Match policy)", sum.FeatureLimited))
 	}
-	if sum.Review > 0 {
-		out = append(out, fmt.Sprintf("%d images place a capture's features as a match would but read unlike it there: each is logged \"for review, not a match\" (README, Match policy)", sum.Review))
+	if sum.Reviewed > 0 {
+		out = append(out, fmt.Sprintf("%d images place a capture's features as a match would but read unlike it there: each is logged \"for review, not a match\" (README, Match policy)", sum.Reviewed))
 	}
 	if sum.HashLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images matched more captures by hash than could be checked by reading: a look-alike among them may be reported (README, Match policy)", sum.HashLimited))

@@ -29,7 +29,7 @@ func messages(w Writer) error {
 	inArchive.CaptureID, inArchive.Kind, inArchive.Page = "=HYPERLINK(\"x\")", "plate", ""
 	inArchive.URL, inArchive.ArchivePath = "http://dump.test/pack.zip", "inner.tar!/photos/p 1.png"
 	inArchive.Distance, inArchive.Variant = 30, ""
-	sum := Summary{RunID: 3, Pages: 4, Unchanged: 1, Assets: 9, Images: 7, Hashed: 5, Cached: 2, Unhashable: 1, PatchLimited: 1, FeatureLimited: 1, HashLimited: 1,
+	sum := Summary{RunID: 3, Pages: 4, Unchanged: 1, Assets: 9, Images: 7, Hashed: 5, Cached: 2, Unhashable: 1, PatchLimited: 1, FeatureLimited: 1, HashLimited: 1, Reviewed: 2,
 		Matches: 2, Errors: 2, ErrorsBy: map[string]int64{"size_limit": 1, "corrupt_image": 1},
 		Incidents: []IncidentChange{
 			{ID: "inc_0123456789abcdef", Source: "http://dump.test", Created: true, NewCaptures: []string{"traveller-0007"}, Event: "evt_0123456789abcdef_v1"},

@@ -74,7 +74,7 @@ type Row struct {
 	MaxDistance int `json:"max_distance"`
 	// Reviewed counts the queries that did not find their capture but
 	// listed it for review (fingerprint.MatchStats.Review).
-	Reviewed int `json:"reviewed,omitempty"`
+	Reviewed int `json:"reviewed"`
 }
 
 // KindRecall is the recall on one content kind of capture, for the

@@ -59,7 +59,7 @@ func TestScanLogsReviewLeads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Images != 1 || sum.Matches != 0 || sum.Review != 1 {
+	if sum.Images != 1 || sum.Matches != 0 || sum.Reviewed != 1 {
 		t.Fatalf("summary %+v, want one image, no match, one for review", sum)
 	}
 	found := false
@@ -68,10 +68,13 @@ func TestScanLogsReviewLeads(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(rec["msg"].(string), "for review") {
+		if msg, _ := rec["msg"].(string); strings.HasPrefix(msg, "for review") {
 			found = true
-			if id, _ := rec["capture_id"].(string); !strings.HasPrefix(id, "cam-") || rec["url"] != srv.URL+"/frame.jpg" ||
-				rec["inliers"].(float64) < 3 || rec["sites_read"].(float64) <= rec["sites_agree"].(float64) {
+			id, _ := rec["capture_id"].(string)
+			inliers, _ := rec["inliers"].(float64)
+			read, _ := rec["sites_read"].(float64)
+			agree, _ := rec["sites_agree"].(float64)
+			if !strings.HasPrefix(id, "cam-") || rec["url"] != srv.URL+"/frame.jpg" || inliers < 3 || read < 12 || 2*agree < read {
 				t.Errorf("review line without its evidence: %s", line)
 			}
 		}

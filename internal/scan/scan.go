@@ -570,7 +570,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 		s.log.Warn("captures left unread (feature reading budget used up)", "url", w.url, "archive_path", w.archivePath, "captures", stats.FeatureUnread)
 	}
 	if len(stats.Review) > 0 {
-		s.count(func(x *report.Summary) { x.Review++ })
+		s.count(func(x *report.Summary) { x.Reviewed++ })
 		for _, m := range stats.Review {
 			s.log.Info("for review, not a match: a capture's features placed in the image read unlike it there", "url", w.url, "archive_path", w.archivePath,
 				"capture_id", m.CaptureID, "inliers", m.Inliers, "log_nfa", m.LogNFA, "sites_read", m.SitesRead, "sites_agree", m.SitesAgree)
