@@ -128,7 +128,7 @@ func (a *app) runWorker(ctx context.Context, o scanOptions, w *scan.Worker, asJS
 	w.Store, w.Bank, w.BankPath, w.Endpoints, w.Logger = s.Store, s.Bank, o.Bank, eps.Keys, log
 	w.ConfigFor = func(sp scan.RunSpec, bank *fingerprint.Bank) scan.Config {
 		cfg := o.ForRun(sp).Config(s.Tor, sp.Seeds, bank, s.Store, eps.Keys, log)
-		cfg.OnFinding, cfg.OnError = out.OnFinding, out.OnError
+		cfg.OnFinding, cfg.OnError, cfg.OnReview = out.OnFinding, out.OnError, out.OnReview
 		return cfg
 	}
 	sums, dres, err := scan.WorkAndDeliver(ctx, w, a.delivery(eps, o.Alerts.Wait))

@@ -10,14 +10,15 @@ import (
 	"github.com/leakwatch/leakwatch/internal/scan"
 )
 
-// scanOutput sets the callbacks that print a scan's findings and errors:
-// JSON lines, or one tab-separated line per finding and archive download
-// progress on stderr.
+// scanOutput sets the callbacks that print a scan's findings and errors
+// (and, as JSON, its captures left for review): JSON lines, or one
+// tab-separated line per finding and archive download progress on stderr.
 func (a *app) scanOutput(cfg *scan.Config, asJSON bool) {
 	if asJSON {
 		out := report.NewJSON(a.stdout)
 		cfg.OnFinding = func(f report.Finding) { _ = out.Finding(f) }
 		cfg.OnError = func(p report.Problem) { _ = out.Error(p) }
+		cfg.OnReview = func(r report.Review) { _ = out.Review(r) }
 		return
 	}
 	// Long archive downloads report every ~10 s on stderr.

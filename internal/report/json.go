@@ -38,6 +38,10 @@ type (
 		Type string `json:"type"`
 		Skipped
 	}
+	jsonReview struct {
+		Type string `json:"type"`
+		Review
+	}
 )
 
 // Finding implements Writer.
@@ -51,6 +55,11 @@ func (j *JSON) Finished(f Finished) error { return j.line(jsonFinished{TypeSumma
 
 // Skipped implements Writer.
 func (j *JSON) Skipped(s Skipped) error { return j.line(jsonSkipped{TypeSkipped, s}) }
+
+// Review writes a scan's line for a capture left for review. It is not
+// part of Writer: only the JSON stream carries it (the text output has
+// the log line).
+func (j *JSON) Review(r Review) error { return j.line(jsonReview{TypeReview, r}) }
 
 // FileMatch writes the match command's line for one file. It has no
 // "type": the match command prints nothing else.

@@ -18,6 +18,7 @@ const (
 	TypeError   = "error"
 	TypeSummary = "summary"
 	TypeSkipped = "skipped"
+	TypeReview  = "review"
 )
 
 // Writer renders a run's messages as they happen. Implementations are safe
@@ -39,6 +40,17 @@ type FileWriter interface {
 type Finding struct {
 	store.Evidence
 	IncidentID string `json:"incident_id"`
+}
+
+// Review is a capture left for review at one place (README, Match policy,
+// "For review"): no match, no incident, no alert; the feature route's
+// evidence for a person to judge.
+type Review struct {
+	URL         string `json:"url"`
+	Page        string `json:"page,omitempty"`
+	ArchivePath string `json:"archive_path,omitempty"`
+	SHA256      string `json:"sha256"`
+	fingerprint.Match
 }
 
 // Problem is one counted, non-fatal error: an item the run could not

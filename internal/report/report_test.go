@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -239,5 +240,32 @@ func TestDefuse(t *testing.T) {
 		if got := Defuse(tt.in); got != tt.want {
 			t.Errorf("Defuse(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// A capture left for review is a JSON line of its own type, "type" first,
+// with where it was found and the feature route's evidence.
+func TestJSONReview(t *testing.T) {
+	var b bytes.Buffer
+	rect := [4]int{1, 2, 30, 40}
+	r := Review{URL: "http://dump.test/a.jpg", Page: "http://dump.test/", SHA256: "ab", Match: fingerprint.Match{
+		CaptureID: "cam-0", Kind: "plate", Algorithm: fingerprint.AlgoFeatures, Distance: -1, Variant: "original",
+		Via: fingerprint.ViaFeatures, Rect: &rect, PHashDistance: -1, Inliers: 9, LogNFA: -12.5, SitesRead: 40, SitesAgree: 26}}
+	if err := NewJSON(&b).Review(r); err != nil {
+		t.Fatal(err)
+	}
+	line := b.String()
+	if !strings.HasPrefix(line, `{"type":"review","url":"http://dump.test/a.jpg","page":"http://dump.test/","sha256":"ab","capture_id":"cam-0"`) {
+		t.Errorf("review line %s", line)
+	}
+	var back struct {
+		Type string `json:"type"`
+		Review
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Type != TypeReview || back.Inliers != 9 || back.LogNFA != -12.5 || back.SitesRead != 40 || back.SitesAgree != 26 || *back.Rect != rect {
+		t.Errorf("read back %+v", back)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fixtures/imagegen"
+	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -54,8 +55,9 @@ func TestScanLogsReviewLeads(t *testing.T) {
 	}
 	defer st.Close()
 	var logs bytes.Buffer
+	var reviews []report.Review
 	sum, err := Run(ctx, Config{Seeds: []string{srv.URL + "/frame.jpg"}, Bank: bank, Store: st,
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), OnReview: func(r report.Review) { reviews = append(reviews, r) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,5 +83,8 @@ func TestScanLogsReviewLeads(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no review line logged:\n%s", logs.String())
+	}
+	if len(reviews) == 0 || reviews[0].URL != srv.URL+"/frame.jpg" || len(reviews[0].SHA256) != 64 || !strings.HasPrefix(reviews[0].CaptureID, "cam-") {
+		t.Errorf("reviews streamed: %+v", reviews)
 	}
 }

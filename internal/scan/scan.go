@@ -71,6 +71,9 @@ type Config struct {
 	Endpoints []string
 	// OnFinding is called for every match (e.g. to stream JSON lines).
 	OnFinding func(report.Finding)
+	// OnReview is called for every capture left for review
+	// (fingerprint.MatchStats.Review).
+	OnReview func(report.Review)
 	// OnError is called for every per-item error (after counting).
 	OnError func(report.Problem)
 	// WholeImageOnly skips the query-side crop and collage candidates
@@ -574,6 +577,9 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 		for _, m := range stats.Review {
 			s.log.Info("for review, not a match: a capture's features placed in the image read unlike it there", "url", w.url, "archive_path", w.archivePath,
 				"capture_id", m.CaptureID, "inliers", m.Inliers, "log_nfa", m.LogNFA, "sites_read", m.SitesRead, "sites_agree", m.SitesAgree)
+			if s.cfg.OnReview != nil {
+				s.cfg.OnReview(report.Review{URL: w.url, Page: w.page, ArchivePath: w.archivePath, SHA256: sha, Match: m})
+			}
 		}
 	}
 	if errors.Is(err, fingerprint.ErrLowQuality) {
