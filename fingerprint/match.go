@@ -204,11 +204,13 @@ type MatchStats struct {
 	// them may have been missed.
 	FeatureUnread int
 	// Review lists the captures, matched by no route, whose features gave
-	// a model as significant as a match's but read too unlike the capture
-	// where it puts them (feature.SearchStats.Refused): a copy damaged
-	// past what the decision accepts, or another photograph of the same
-	// subject or camera. They are not matches; a person decides. Most
-	// significant first, at most the feature reading budget.
+	// a model as significant as a match's, where too few of them read as
+	// enrolled for a match but at least half do
+	// (feature.SearchStats.Refused): a copy damaged past what the
+	// decision accepts, or another photograph of the same subject or
+	// camera. They are not matches; a person decides. Most significant
+	// first, at most the feature reading budget, none where a match
+	// covers the same part of the query.
 	Review []Match
 }
 
