@@ -164,7 +164,7 @@ func (f Finished) Lines() []string {
 		out = append(out, fmt.Sprintf("%d images had more plausible feature matches than the reading budget: a degraded copy among them may have been missed (raise --max-feature-reads; README, Match policy)", sum.FeatureLimited))
 	}
 	if sum.Reviewed > 0 {
-		out = append(out, fmt.Sprintf("%d images place a capture's features as a match would but read unlike it there: each is logged \"for review, not a match\" (README, Match policy)", sum.Reviewed))
+		out = append(out, fmt.Sprintf("%d images place a capture's features as a match would, but too few read as enrolled there for a match: each is logged \"for review, not a match\" (README, Match policy)", sum.Reviewed))
 	}
 	if sum.HashLimited > 0 {
 		out = append(out, fmt.Sprintf("%d images matched more captures by hash than could be checked by reading: a look-alike among them may be reported (README, Match policy)", sum.HashLimited))
@@ -192,8 +192,8 @@ type FileMatch struct {
 	Matches []fingerprint.Match `json:"matches"`
 	// Review lists captures the file is not matched with, but whose
 	// features place them in it as significantly as a match's would,
-	// reading too unlike them there (fingerprint.MatchStats.Review): for
-	// a person to look at.
+	// where too few of them read as enrolled for a match and at least
+	// half do (fingerprint.MatchStats.Review): for a person to look at.
 	Review     []fingerprint.Match `json:"review,omitempty"`
 	Unhashable bool                `json:"unhashable,omitempty"`
 	Quality    int                 `json:"quality"`

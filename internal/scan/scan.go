@@ -575,7 +575,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 	if len(stats.Review) > 0 {
 		s.count(func(x *report.Summary) { x.Reviewed++ })
 		for _, m := range stats.Review {
-			s.log.Info("for review, not a match: a capture's features placed in the image read unlike it there", "url", w.url, "archive_path", w.archivePath,
+			s.log.Info("for review, not a match: a capture's features placed in the image, too few reading as enrolled for a match", "url", w.url, "archive_path", w.archivePath,
 				"capture_id", m.CaptureID, "inliers", m.Inliers, "log_nfa", m.LogNFA, "sites_read", m.SitesRead, "sites_agree", m.SitesAgree)
 			if s.cfg.OnReview != nil {
 				s.cfg.OnReview(report.Review{URL: w.url, Page: w.page, ArchivePath: w.archivePath, SHA256: sha, Match: m})

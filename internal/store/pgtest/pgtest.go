@@ -17,6 +17,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for CreateDB
+
 	"github.com/leakwatch/leakwatch/internal/freeport"
 )
 
