@@ -107,8 +107,8 @@ func writeRows(b *strings.Builder, title string, rows []Row) error {
 	}
 	fmt.Fprintf(b, "%s: %d transforms, %.1f%% found (%d/%d)\n\n", title, len(rows), pooled, matched, queries)
 	tw := tabwriter.NewWriter(b, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| transform\t target\t recall\t matched\t unhashable\t wrong\t matched via\t missed, for review\t")
-	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t")
+	fmt.Fprintln(tw, "| transform\t target\t recall\t matched\t unhashable\t wrong\t matched via\t missed, for review\t another capture for review\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, row := range rows {
 		target := "-"
 		if row.Target > 0 {
@@ -121,8 +121,8 @@ func writeRows(b *strings.Builder, title string, rows []Row) error {
 		case row.Group != "":
 			name = row.Group + ": " + name
 		}
-		fmt.Fprintf(tw, "| %s\t %s\t %.1f%%%s\t %d/%d\t %d\t %d\t %s\t %d\t\n", name, target, 100*row.Recall, mark(row),
-			row.Matched, row.Queries, row.Unhashable, row.Wrong, viaString(row.Via), row.Reviewed)
+		fmt.Fprintf(tw, "| %s\t %s\t %.1f%%%s\t %d/%d\t %d\t %d\t %s\t %d\t %d\t\n", name, target, 100*row.Recall, mark(row),
+			row.Matched, row.Queries, row.Unhashable, row.Wrong, viaString(row.Via), row.Reviewed, row.ReviewedOther)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -257,7 +257,7 @@ func TestReportListsSectionsAndNegativeGroups(t *testing.T) {
 		Rows: []Row{
 			{Transform: "jpeg30", Target: 0.99, Queries: 4, Matched: 4, Recall: 1},
 			{Transform: "rotkeep3-15", Group: "rotation", Target: 0.95, Queries: 4, Matched: 1, Recall: 0.25},
-			{Transform: "screenphoto", Group: "screen", Heldout: true, Target: 0.95, Queries: 4, Matched: 2, Recall: 0.5},
+			{Transform: "screenphoto", Group: "screen", Heldout: true, Target: 0.95, Queries: 4, Matched: 2, Recall: 0.5, Reviewed: 1, ReviewedOther: 3},
 		},
 		Kinds: []KindRecall{{Kind: "texture", Queries: 4, Matched: 4, FamilyQueries: 8, FamilyMatched: 3}},
 		Negatives: Negatives{Queries: 9, HardNegatives: 4, FalseMatches: 1, Groups: []NegativeGroup{
@@ -274,6 +274,7 @@ func TestReportListsSectionsAndNegativeGroups(t *testing.T) {
 		"edit families, tuned on: 1 transforms, 25.0% found (1/4)",
 		"edit families, held out of tuning: 1 transforms, 50.0% found (2/4)",
 		"| rotation: rotkeep3-15 | 95%    | 25.0% ✗ | 1/4",
+		"| 1                  | 3                          |",
 		"| same camera template | 2       | 0          | 1               | 1             |",
 		"| texture      | 100.0% (4/4)  | 37.5% (3/8)   | 5                      |",
 	} {
@@ -283,6 +284,33 @@ func TestReportListsSectionsAndNegativeGroups(t *testing.T) {
 	}
 	if strings.Index(out, "rotkeep3-15") > strings.Index(out, "screenphoto") {
 		t.Error("held-out family listed before a tuned one")
+	}
+}
+
+func TestReviewsOwnAndOther(t *testing.T) {
+	m := func(ids ...string) []fingerprint.Match {
+		var out []fingerprint.Match
+		for _, id := range ids {
+			out = append(out, fingerprint.Match{CaptureID: id})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name       string
+		review     []fingerprint.Match
+		own, other bool
+	}{
+		{"none", nil, false, false},
+		{"own", m("a"), true, false},
+		{"other", m("b"), false, true},
+		{"both", m("b", "a"), true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			own, other := reviews("a", tc.review)
+			if own != tc.own || other != tc.other {
+				t.Errorf("reviews(a, %v) = %v, %v; want %v, %v", tc.review, own, other, tc.own, tc.other)
+			}
+		})
 	}
 }
 

@@ -75,6 +75,9 @@ type Row struct {
 	// Reviewed counts the queries that did not find their capture but
 	// listed it for review (fingerprint.MatchStats.Review).
 	Reviewed int `json:"reviewed"`
+	// ReviewedOther counts the queries that listed another capture for
+	// review, found or not: leads a person would look at in vain.
+	ReviewedOther int `json:"reviewed_other"`
 }
 
 // KindRecall is the recall on one content kind of capture, for the
@@ -291,6 +294,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				mu.Unlock()
 				return fmt.Errorf("%s/%s: %w", c.id, s.name, err)
 			default:
+				own, other := reviews(c.id, stats.Review)
+				if other {
+					r.ReviewedOther++
+				}
 				found := false
 				for _, mt := range ms {
 					if mt.CaptureID == c.id {
@@ -314,7 +321,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 					}
 				} else {
 					r.Missed = append(r.Missed, c.id)
-					if slices.ContainsFunc(stats.Review, func(mt fingerprint.Match) bool { return mt.CaptureID == c.id }) {
+					if own {
 						r.Reviewed++
 					}
 				}
@@ -433,6 +440,19 @@ func Run(ctx context.Context, o Options) (Report, error) {
 }
 
 // via names how a match was made.
+// reviews reports whether a query of capture id listed its own capture
+// for review, and whether it listed another.
+func reviews(id string, review []fingerprint.Match) (own, other bool) {
+	for _, m := range review {
+		if m.CaptureID == id {
+			own = true
+		} else {
+			other = true
+		}
+	}
+	return own, other
+}
+
 func via(m fingerprint.Match) string {
 	switch {
 	case m.Via != "":
