@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,19 @@ type Env struct {
 	// Stdout is the log sink "-".
 	Stdout io.Writer
 	Logger *slog.Logger
+	// Transport, when set, carries every webhook and Slack request: in Tor
+	// mode, Tor's, so that alerts do not leave the machine another way.
+	// Nil: Go's default transport.
+	Transport http.RoundTripper
+}
+
+// senderOptions are the options of every webhook and Slack sender.
+func (env Env) senderOptions() []WebhookOption {
+	opts := []WebhookOption{WithLogger(env.Logger)}
+	if env.Transport != nil {
+		opts = append(opts, WithHTTPClient(&http.Client{Transport: env.Transport}))
+	}
+	return opts
 }
 
 // Open builds the notifiers for t. Webhooks are signed with the secret
@@ -100,7 +114,7 @@ func Open(t Targets, env Env) (Endpoints, error) {
 		slacks = append(slacks, u)
 	}
 	for _, u := range slacks {
-		n, err := NewSlack(u, WithLogger(env.Logger))
+		n, err := NewSlack(u, env.senderOptions()...)
 		if err != nil {
 			return Endpoints{}, &TargetError{err}
 		}
@@ -129,7 +143,7 @@ func (e *Endpoints) addWebhooks(urls []string, env Env) error {
 		return targetErrorf("--webhook needs a signing secret in %s or %s", EnvSecret, EnvSecretFile)
 	}
 	for _, u := range urls {
-		n, err := NewWebhook(u, sec, WithLogger(env.Logger))
+		n, err := NewWebhook(u, sec, env.senderOptions()...)
 		if err != nil {
 			return &TargetError{err}
 		}

@@ -3,10 +3,16 @@ package alerts
 import (
 	"bytes"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestOpenTargets(t *testing.T) {
@@ -53,5 +59,53 @@ func TestOpenTargets(t *testing.T) {
 				t.Errorf("error shows the file's content: %v", err)
 			}
 		})
+	}
+}
+
+// recordingTransport answers every request itself and remembers its host.
+type recordingTransport struct {
+	mu    sync.Mutex
+	hosts []string
+}
+
+func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	rt.mu.Lock()
+	rt.hosts = append(rt.hosts, r.URL.Host)
+	rt.mu.Unlock()
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("ok")), Header: http.Header{}, Request: r}, nil
+}
+
+// With Env.Transport set (Tor mode), every webhook and Slack request goes
+// through it: the receivers, reachable directly, see none.
+func TestOpenSendsThroughTransport(t *testing.T) {
+	var direct atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { direct.Add(1) }))
+	defer recv.Close()
+	sec, err := NewSecret(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string { return map[string]string{EnvSecret: sec.Reveal()}[k] }
+	rt := &recordingTransport{}
+	eps, err := Open(Targets{Webhooks: []string{recv.URL + "/hook"}, Slacks: []string{recv.URL + "/services/T/B/x"}},
+		Env{Getenv: getenv, ReadFile: os.ReadFile, Transport: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eps.Close()
+	for _, k := range eps.Keys {
+		if err := eps.Notifiers[k].Notify(t.Context(), NewTestEvent(time.Now())); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	host := strings.TrimPrefix(recv.URL, "http://")
+	if len(rt.hosts) != 2 || rt.hosts[0] != host || rt.hosts[1] != host {
+		t.Errorf("transport carried %v, want the webhook and the Slack request to %s", rt.hosts, host)
+	}
+	if direct.Load() != 0 {
+		t.Errorf("%d requests reached the receiver without the transport", direct.Load())
 	}
 }

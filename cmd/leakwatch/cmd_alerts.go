@@ -12,6 +12,7 @@ import (
 	"github.com/leakwatch/leakwatch/alerts"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/tor"
 )
 
 // addSlackFlag defines --slack-webhook, which takes Slack URLs: they are
@@ -27,9 +28,26 @@ func targets(s config.Alerts, slacks []string) alerts.Targets {
 }
 
 // openAlerts builds the alert endpoints, keyed for the outbox. Keys hash
-// the URL, so a Slack URL (a credential) is never stored or printed.
-func (a *app) openAlerts(t alerts.Targets) (alerts.Endpoints, error) {
-	return alerts.Open(t, alerts.Env{Getenv: a.getenv, ReadFile: a.readFile, Stdout: a.stdout, Logger: a.logger()})
+// the URL, so a Slack URL (a credential) is never stored or printed. A
+// non-nil late carries their requests (Tor mode, torAlerts).
+func (a *app) openAlerts(t alerts.Targets, late *tor.Pending) (alerts.Endpoints, error) {
+	env := alerts.Env{Getenv: a.getenv, ReadFile: a.readFile, Stdout: a.stdout, Logger: a.logger()}
+	if late != nil {
+		env.Transport = late
+	}
+	return alerts.Open(t, env)
+}
+
+// torAlerts is the alert endpoints' transport for a run in Tor mode
+// (nil otherwise): the endpoints are opened before the run starts its
+// tor, so their requests are refused until the run binds its Client, and
+// then go through Tor like every other connection. A mode that does not
+// parse gets one too: that run fails before it sends anything.
+func torAlerts(mode string) *tor.Pending {
+	if c, err := tor.ParseMode(mode); err == nil && !c.Mode.IsTor() {
+		return nil
+	}
+	return &tor.Pending{}
 }
 
 func (a *app) alertsCmd() *cobra.Command {
@@ -77,7 +95,7 @@ func (a *app) runAlertsTest(ctx context.Context, t alerts.Targets, timeout time.
 	if t.Empty() {
 		return usagef("no alert endpoints: give --webhook, --slack-webhook-file or --alert-log, or set alerts in the configuration file")
 	}
-	eps, err := a.openAlerts(t)
+	eps, err := a.openAlerts(t, nil)
 	if err != nil {
 		return err
 	}

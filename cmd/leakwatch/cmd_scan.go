@@ -64,7 +64,8 @@ func (a *app) runScan(ctx context.Context, o scanOptions, seeds []string) error 
 	if err := o.Validate(); err != nil {
 		return usageError{err}
 	}
-	eps, err := a.openAlerts(targets(o.Alerts, o.slacks))
+	late := torAlerts(o.Tor.Mode)
+	eps, err := a.openAlerts(targets(o.Alerts, o.slacks), late)
 	if err != nil {
 		return err
 	}
@@ -74,6 +75,9 @@ func (a *app) runScan(ctx context.Context, o scanOptions, seeds []string) error 
 		return err
 	}
 	defer s.Close()
+	if late != nil {
+		late.Bind(s.Tor)
+	}
 	cfg := o.Config(s.Tor, seeds, s.Bank, s.Store, eps.Keys, a.logger())
 	cfg.Evidence = s.Evidence
 	cfg.Baseline = s.Baseline

@@ -96,7 +96,8 @@ func (a *app) runWorker(ctx context.Context, o scanOptions, w *scan.Worker, asJS
 	if err := watch.CheckListen(o.Worker.Listen, o.Watch.ListenAny); err != nil {
 		return usageError{fmt.Errorf("--worker-listen %w", err)}
 	}
-	eps, err := a.openAlerts(targets(o.Alerts, o.slacks))
+	late := torAlerts(o.Tor.Mode)
+	eps, err := a.openAlerts(targets(o.Alerts, o.slacks), late)
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,9 @@ func (a *app) runWorker(ctx context.Context, o scanOptions, w *scan.Worker, asJS
 		return err
 	}
 	defer s.Close()
+	if late != nil {
+		late.Bind(s.Tor)
+	}
 	var out scan.Config
 	a.scanOutput(&out, asJSON)
 	log := a.logger()

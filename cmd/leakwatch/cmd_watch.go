@@ -76,13 +76,14 @@ func (a *app) runWatch(parent context.Context, o watchOptions, seeds []string) e
 	if err := wo.Validate(); err != nil {
 		return usageError{err}
 	}
-	eps, err := a.openAlerts(targets(o.Alerts, o.slacks))
+	late := torAlerts(o.Tor.Mode)
+	eps, err := a.openAlerts(targets(o.Alerts, o.slacks), late)
 	if err != nil {
 		return err
 	}
 	defer eps.Close()
 	return watch.Run(ctx, wo, watch.Env{
-		Seeds: seeds, Alerts: eps, Out: watchOutput{a, o.asJSON},
+		Seeds: seeds, Alerts: eps, AlertTransport: late, Out: watchOutput{a, o.asJSON},
 		Decorate: func(cfg *scan.Config) { a.scanOutput(cfg, o.asJSON) },
 		Progress: a.progressOut(), Logger: a.logger(), Version: versionString(),
 	})

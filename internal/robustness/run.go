@@ -76,7 +76,8 @@ type Row struct {
 	// listed it for review (fingerprint.MatchStats.Review).
 	Reviewed int `json:"reviewed"`
 	// ReviewedOther counts the queries that listed another capture for
-	// review, found or not: leads a person would look at in vain.
+	// review, found or not: a look-alike, or the same subject in another
+	// picture, which is not a copy of that capture.
 	ReviewedOther int `json:"reviewed_other"`
 }
 
@@ -439,7 +440,6 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	return rep, nil
 }
 
-// via names how a match was made.
 // reviews reports whether a query of capture id listed its own capture
 // for review, and whether it listed another.
 func reviews(id string, review []fingerprint.Match) (own, other bool) {
@@ -453,6 +453,7 @@ func reviews(id string, review []fingerprint.Match) (own, other bool) {
 	return own, other
 }
 
+// via names how a match was made.
 func via(m fingerprint.Match) string {
 	switch {
 	case m.Via != "":

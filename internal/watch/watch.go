@@ -87,7 +87,10 @@ type Output interface {
 type Env struct {
 	Seeds  []string
 	Alerts alerts.Endpoints
-	Out    Output
+	// AlertTransport, when set, is the transport Alerts were opened with
+	// (Tor mode): Run binds it to its Tor client once tor is up.
+	AlertTransport *tor.Pending
+	Out            Output
 	// Decorate sets the output callbacks of each run's configuration.
 	Decorate func(*scan.Config)
 	// Progress receives Tor's bootstrap progress.
@@ -149,6 +152,9 @@ func Run(ctx context.Context, o Options, env Env) error {
 		return err
 	}
 	defer tc.Close()
+	if env.AlertTransport != nil {
+		env.AlertTransport.Bind(tc)
+	}
 	w := &watcher{o: o, env: env, sched: sched, st: st, tc: tc, bank: bf, evidence: locker, baseline: baseline,
 		lock: &sharedLock{take: func(ctx context.Context, wait time.Duration) (*lock.Lock, error) {
 			return scan.RunLock(ctx, o.Store, wait)
