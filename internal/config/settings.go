@@ -110,7 +110,7 @@ func Settings() []Setting {
 		{Key: "limits.max_pixels", Flag: "max-pixels", Env: "LEAKWATCH_MAX_PIXELS", Type: "int", kind: kindInt, lo: 1, hi: 1 << 40, Default: "50000000", Commands: scanning,
 			Usage: "largest image in pixels, checked from the header before decoding (pixel bombs)", field: func(o *Options) any { return &o.Limits.MaxPixels }},
 		{Key: "limits.max_frames", Flag: "max-frames", Env: "LEAKWATCH_MAX_FRAMES", Type: "int", kind: kindInt, lo: 1, hi: 10_000, Default: "16", Commands: scanning,
-			Usage: "frames hashed per animated GIF or WebP (more is a counted frame_limit error)", field: func(o *Options) any { return &o.Limits.MaxFrames }},
+			Usage: "frames tried per animated GIF or WebP, hashed or failing to decode (more is a counted frame_limit error)", field: func(o *Options) any { return &o.Limits.MaxFrames }},
 		{Key: "limits.max_jpeg_scans", Flag: "max-jpeg-scans", Env: "LEAKWATCH_MAX_JPEG_SCANS", Type: "int", kind: kindInt, lo: 1, hi: 1_000_000, Default: "100", Commands: decoding,
 			Usage: "scans in one JPEG (progressive files have about ten; scan-count bombs thousands)", field: func(o *Options) any { return &o.Limits.MaxJPEGScans }},
 		{Key: "limits.max_jpeg_coef_bytes", Flag: "max-jpeg-coef-bytes", Env: "LEAKWATCH_MAX_JPEG_COEF_BYTES", Type: "size", kind: kindSize, Default: "48MiB", Commands: decoding,

@@ -2,6 +2,7 @@ package imagefile
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -34,7 +35,8 @@ var (
 
 // Options bound the work Frames does.
 type Options struct {
-	// MaxFrames is how many frames are rendered (default 16).
+	// MaxFrames is how many frames are tried, rendered or skipped as
+	// undecodable (default 16): a frame that fails costs its decode too.
 	MaxFrames int
 	// MaxPixels caps the canvas, width times height (default 50
 	// megapixels).
@@ -61,7 +63,7 @@ type Result struct {
 	// Rendered is the number of frames passed to fn; Skipped the frames
 	// that did not decode.
 	Rendered, Skipped int
-	// More reports frames beyond MaxFrames that were not rendered.
+	// More reports frames beyond MaxFrames that were not tried.
 	More bool
 	// Limit names the bound other than MaxFrames that ended the
 	// animation early, if one did.
@@ -101,8 +103,9 @@ func Animated(data []byte) Kind {
 // fn with each (index from 0). The image passed to fn is the shared canvas,
 // an *image.Gray of the frame's luma (a transparent pixel is black): it is
 // valid only during the call and must not be kept. An error from fn
-// stops the walk and is returned.
-func Frames(data []byte, opts Options, fn func(i int, img image.Image) error) (Result, error) {
+// stops the walk and is returned, as is ctx's error: it is checked before
+// each frame (a frame's decoder cannot be stopped midway).
+func Frames(ctx context.Context, data []byte, opts Options, fn func(i int, img image.Image) error) (Result, error) {
 	if opts.MaxFrames <= 0 {
 		opts.MaxFrames = 16
 	}
@@ -117,9 +120,9 @@ func Frames(data []byte, opts Options, fn func(i int, img image.Image) error) (R
 	}
 	switch {
 	case isGIF(data):
-		return gifFrames(data, opts, fn)
+		return gifFrames(ctx, data, opts, fn)
 	case isWebP(data):
-		return webpFrames(data, opts, fn)
+		return webpFrames(ctx, data, opts, fn)
 	}
 	return Result{}, fmt.Errorf("%w: not a GIF or WebP", ErrCorrupt)
 }
@@ -232,14 +235,28 @@ const maxSaved = 1 << 20
 // 16 canvases' worth of drawing beyond its frames.
 const DefaultMaxRedraw = 16
 
-func gifFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
-	return composeGIF(data, opts, maxSaved, fn)
+func gifFrames(ctx context.Context, data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
+	return composeGIF(ctx, data, opts, maxSaved, fn)
+}
+
+// nextFrame reports whether another frame may be tried, and ends the walk
+// at MaxFrames (More) or when ctx is done (the error in *stop).
+func nextFrame(ctx context.Context, res *Result, opts Options, stop *error) bool {
+	if err := ctx.Err(); err != nil {
+		*stop = err
+		return false
+	}
+	if res.Rendered+res.Skipped >= opts.MaxFrames {
+		res.More = true
+		return false
+	}
+	return true
 }
 
 // composeGIF renders the frames of a GIF on a luma canvas. Each frame is
 // decoded a row at a time straight onto the canvas (once first to check
 // it, so that a frame image/gif would refuse is skipped, not half drawn).
-func composeGIF(data []byte, opts Options, saveLimit int, fn func(int, image.Image) error) (Result, error) {
+func composeGIF(ctx context.Context, data []byte, opts Options, saveLimit int, fn func(int, image.Image) error) (Result, error) {
 	var res Result
 	w, h := int(binary.LittleEndian.Uint16(data[6:])), int(binary.LittleEndian.Uint16(data[8:]))
 	c, err := lumaCanvas(w, h, opts)
@@ -258,8 +275,7 @@ func composeGIF(data []byte, opts Options, saveLimit int, fn func(int, image.Ima
 	var redrawn int64 // pixels drawn again to undo frames
 	var fnErr error
 	werr := walkGIF(data, func(f gifFrame) bool {
-		if res.Rendered >= opts.MaxFrames {
-			res.More = true
+		if !nextFrame(ctx, &res, opts, &fnErr) {
 			return false
 		}
 		g, err := parseGIFImage(screen, f)
@@ -408,7 +424,7 @@ func anmfBitstream(d []byte) (alph, bits []byte, lossless bool) {
 	return alph, bits, lossless
 }
 
-func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
+func webpFrames(ctx context.Context, data []byte, opts Options, fn func(int, image.Image) error) (Result, error) {
 	var res Result
 	vp8x, ok := webpChunk(data, "VP8X")
 	if !ok || len(vp8x) < 10 {
@@ -429,8 +445,7 @@ func webpFrames(data []byte, opts Options, fn func(int, image.Image) error) (Res
 		if id != "ANMF" {
 			return true
 		}
-		if res.Rendered >= opts.MaxFrames {
-			res.More = true
+		if !nextFrame(ctx, &res, opts, &fnErr) {
 			return false
 		}
 		if len(d) < 16 {

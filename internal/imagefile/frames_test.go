@@ -2,6 +2,7 @@ package imagefile
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -160,7 +161,7 @@ func sameAsReference(t *testing.T, name string, data []byte) {
 	want := referenceGIF(data, 16)
 	for _, limit := range []int{maxSaved, 0} {
 		n := 0
-		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 24, MaxRedraw: 1 << 20}, limit, func(i int, img image.Image) error {
+		res, err := composeGIF(context.Background(), data, Options{MaxFrames: 16, MaxPixels: 1 << 24, MaxRedraw: 1 << 20}, limit, func(i int, img image.Image) error {
 			n++
 			if i >= len(want) {
 				t.Fatalf("%s: frame %d rendered, the reference renders %d", name, i, len(want))
@@ -190,7 +191,7 @@ func TestFramesGIF(t *testing.T) {
 	draw.Draw(f1, image.Rect(16, 8, 80, 48), frame(1), image.Pt(16, 8), draw.Src)
 	want[1] = f1
 	var got []float64
-	res, err := Frames(data, Options{}, func(i int, img image.Image) error {
+	res, err := Frames(context.Background(), data, Options{}, func(i int, img image.Image) error {
 		got = append(got, meanDiff(want[i], img))
 		return nil
 	})
@@ -209,19 +210,19 @@ func TestFramesGIF(t *testing.T) {
 
 func TestFramesLimits(t *testing.T) {
 	data := animatedGIF(t, 7)
-	res, err := Frames(data, Options{MaxFrames: 4}, func(int, image.Image) error { return nil })
+	res, err := Frames(context.Background(), data, Options{MaxFrames: 4}, func(int, image.Image) error { return nil })
 	if err != nil || res.Rendered != 4 || !res.More {
 		t.Errorf("MaxFrames 4 of 7: %+v, %v", res, err)
 	}
-	if _, err := Frames(data, Options{MaxPixels: 96*64 - 1}, func(int, image.Image) error { return nil }); !errors.Is(err, ErrTooManyPixels) {
+	if _, err := Frames(context.Background(), data, Options{MaxPixels: 96*64 - 1}, func(int, image.Image) error { return nil }); !errors.Is(err, ErrTooManyPixels) {
 		t.Errorf("canvas over MaxPixels: %v", err)
 	}
 	stop := errors.New("stop")
-	if _, err := Frames(data, Options{}, func(int, image.Image) error { return stop }); !errors.Is(err, stop) {
+	if _, err := Frames(context.Background(), data, Options{}, func(int, image.Image) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("fn's error: %v", err)
 	}
 	// A truncated file renders the frames it holds.
-	res, err = Frames(data[:len(data)*2/3], Options{}, func(int, image.Image) error { return nil })
+	res, err = Frames(context.Background(), data[:len(data)*2/3], Options{}, func(int, image.Image) error { return nil })
 	if err != nil || res.Rendered == 0 || res.Rendered >= 7 {
 		t.Errorf("truncated: %+v, %v", res, err)
 	}
@@ -250,7 +251,7 @@ func TestFramesWebP(t *testing.T) {
 			if Animated(data) != WebP {
 				t.Fatalf("Detect = %v, want WebP", Animated(data))
 			}
-			res, err := Frames(data, Options{}, func(i int, img image.Image) error {
+			res, err := Frames(context.Background(), data, Options{}, func(i int, img image.Image) error {
 				d := meanDiff(frame(i), img)
 				if d > tt.maxDiff {
 					t.Errorf("frame %d differs from its source by %.2f per channel", i, d)
@@ -403,7 +404,7 @@ func TestFramesWebPReference(t *testing.T) {
 func webPSameAsReference(t *testing.T, f string, data []byte) {
 	t.Helper()
 	want := referenceWebP(t, data)
-	res, err := Frames(data, Options{}, func(i int, img image.Image) error {
+	res, err := Frames(context.Background(), data, Options{}, func(i int, img image.Image) error {
 		g := img.(*image.Gray)
 		worst := 0
 		for k, v := range g.Pix {
@@ -430,7 +431,7 @@ func TestFramesGIFRedrawLimit(t *testing.T) {
 		rendered int
 		more     bool
 	}{{100, 7, false}, {3, 6, true}, {1, 3, true}} {
-		res, err := composeGIF(data, Options{MaxFrames: 16, MaxPixels: 1 << 20, MaxRedraw: c.limit}, 0, func(int, image.Image) error { return nil })
+		res, err := composeGIF(context.Background(), data, Options{MaxFrames: 16, MaxPixels: 1 << 20, MaxRedraw: c.limit}, 0, func(int, image.Image) error { return nil })
 		if err != nil || res.Rendered != c.rendered || res.More != c.more {
 			t.Errorf("redraw limit %d canvases: %+v, %v; want %d rendered, more %v", c.limit, res, err, c.rendered, c.more)
 		}
@@ -459,7 +460,7 @@ func TestFramesWebPDecodeBytes(t *testing.T) {
 	vp8x, _ := webpChunk(data, "VP8X")
 	canvas := 2 * int64(u24(vp8x[4:])+1) * int64(u24(vp8x[7:])+1)
 	count := func(max int64) (Result, error) {
-		return Frames(data, Options{MaxDecodeBytes: max}, func(int, image.Image) error { return nil })
+		return Frames(context.Background(), data, Options{MaxDecodeBytes: max}, func(int, image.Image) error { return nil })
 	}
 	all, err := count(0)
 	if err != nil || all.Rendered < 2 || all.Limit != nil {
@@ -471,5 +472,53 @@ func TestFramesWebPDecodeBytes(t *testing.T) {
 	res, err := count(canvas + 1)
 	if err != nil || res.Rendered != 0 || !res.More || res.Limit == nil || res.Limit.Limit != "decode bytes" || res.Limit.Max != canvas+1 {
 		t.Errorf("bound under canvas and frame: %+v, %v; want the animation ended naming decode bytes", res, err)
+	}
+}
+
+// brokenFramesWebP is anim-lossy.webp with its frames replaced by n copies
+// of its first frame cut short: each passes the header checks and fails in
+// the decoder, after the decoder has done its work.
+func brokenFramesWebP(t *testing.T, n int) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "anim-lossy.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body, broken []byte
+	webpChunks(data[12:], func(id string, d []byte) bool {
+		if id != "ANMF" {
+			body = riffChunk(body, id, d)
+			return true
+		}
+		if broken == nil {
+			_, bits, _ := anmfBitstream(d)
+			broken = riffChunk(append([]byte(nil), d[:16]...), "VP8 ", bits[:len(bits)/2])
+		}
+		return true
+	})
+	for range n {
+		body = riffChunk(body, "ANMF", broken)
+	}
+	out := []byte("RIFF")
+	out = binary.LittleEndian.AppendUint32(out, uint32(4+len(body)))
+	return append(append(out, "WEBP"...), body...)
+}
+
+// Frames that fail to decode count against MaxFrames as rendered ones do:
+// a file of a million broken frames costs MaxFrames decodes, not a
+// million. A done context stops the walk before the next frame.
+func TestFramesBoundsFailedFrames(t *testing.T) {
+	data := brokenFramesWebP(t, 200)
+	res, err := Frames(context.Background(), data, Options{MaxFrames: 5}, func(int, image.Image) error { return nil })
+	if err != nil || res.Rendered != 0 || res.Skipped != 5 || !res.More {
+		t.Errorf("200 broken frames, MaxFrames 5: %+v, %v; want 5 tried, the rest left", res, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, f := range [][]byte{data, animatedGIF(t, 3)} {
+		res, err := Frames(ctx, f, Options{}, func(int, image.Image) error { return nil })
+		if !errors.Is(err, context.Canceled) || res.Rendered+res.Skipped != 0 {
+			t.Errorf("cancelled: %+v, %v; want context.Canceled before any frame", res, err)
+		}
 	}
 }

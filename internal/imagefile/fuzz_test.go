@@ -1,6 +1,7 @@
 package imagefile
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"image"
@@ -30,7 +31,7 @@ func FuzzFrames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := Options{MaxFrames: 8, MaxPixels: 1 << 20}
 		kind := Animated(data)
-		res, err := Frames(data, opts, func(i int, img image.Image) error {
+		res, err := Frames(context.Background(), data, opts, func(i int, img image.Image) error {
 			if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > opts.MaxPixels {
 				t.Fatalf("frame %d of %dx%d over the pixel limit", i, b.Dx(), b.Dy())
 			}

@@ -2,6 +2,7 @@ package imagefile
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/gif"
@@ -57,7 +58,7 @@ func BenchmarkFramesPeak(b *testing.B) {
 			var peak uint64
 			for b.Loop() {
 				peak = max(peak, heappeak.Of(func() {
-					res, err := Frames(data, Options{}, func(int, image.Image) error { return nil })
+					res, err := Frames(context.Background(), data, Options{}, func(int, image.Image) error { return nil })
 					if err != nil || res.Rendered != 3 {
 						b.Fatalf("%+v, %v", res, err)
 					}

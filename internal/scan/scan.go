@@ -501,7 +501,13 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 		return ctx.Err()
 	}
 	defer func() { <-s.decodeSlots }()
-	res, err := imagefile.Frames(data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels, MaxRedraw: s.cfg.MaxGIFRedraw,
+	// --timeout bounds the frames as it bounds a still image's decode.
+	if t := s.cfg.Crawler.RequestTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	res, err := imagefile.Frames(ctx, data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels, MaxRedraw: s.cfg.MaxGIFRedraw,
 		MaxDecodeBytes: s.cfg.Limits.MaxFullDecodeBytes}, func(i int, img image.Image) error {
 		if i < from {
 			return nil
