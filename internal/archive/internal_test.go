@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -194,3 +196,54 @@ func TestCheckXZDict(t *testing.T) {
 }
 
 func bufioOf(b []byte) *bufio.Reader { return bufio.NewReaderSize(bytes.NewReader(b), 64<<10) }
+
+// bigRecords is a zip central directory of k records with the largest
+// name, extra field and comment a record can have (192 KiB each), then its
+// end record, produced on the fly instead of held in memory.
+type bigRecords struct{ k int64 }
+
+const bigRecordLen = dirHeaderLen + 3*0xffff
+
+func (b bigRecords) size() int64 { return b.k*bigRecordLen + dirEndLen }
+
+func (b bigRecords) ReadAt(p []byte, off int64) (int, error) {
+	dir := b.k * bigRecordLen
+	for i := range p {
+		o := off + int64(i)
+		switch {
+		case o >= b.size():
+			return i, io.EOF
+		case o >= dir:
+			var end [dirEndLen]byte
+			binary.LittleEndian.PutUint32(end[0:], sigDirEnd)
+			binary.LittleEndian.PutUint16(end[10:], 1)
+			binary.LittleEndian.PutUint32(end[12:], uint32(dir))
+			p[i] = end[o-dir]
+		default:
+			var hdr [dirHeaderLen]byte
+			binary.LittleEndian.PutUint32(hdr[0:], sigDirHeader)
+			binary.LittleEndian.PutUint16(hdr[28:], 0xffff)
+			binary.LittleEndian.PutUint16(hdr[30:], 0xffff)
+			binary.LittleEndian.PutUint16(hdr[32:], 0xffff)
+			if r := o % bigRecordLen; r < dirHeaderLen {
+				p[i] = hdr[r]
+			} else {
+				p[i] = 0
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// A directory of few records but many bytes is refused before archive/zip
+// would keep them all: it holds every name, comment and extra field.
+func TestCountZipDirectoryBytes(t *testing.T) {
+	small := bigRecords{k: 10}
+	if n, err := countZipDirectory(small, small.size(), 1000); n != 10 || err != nil {
+		t.Errorf("10 records of 192 KiB: %d, %v; want 10, nil", n, err)
+	}
+	big := bigRecords{k: maxZipDirectory/bigRecordLen + 1}
+	if _, err := countZipDirectory(big, big.size(), 1000); !errors.Is(err, errZipDirectory) || !errors.Is(err, ErrTooManyEntries) {
+		t.Errorf("%d records of 192 KiB (%d bytes): %v; want errZipDirectory", big.k, big.k*bigRecordLen, err)
+	}
+}

@@ -95,11 +95,6 @@ func (j *joinedVolumes) Read(p []byte) (int, error) {
 	return 0, io.EOF
 }
 
-// maxSplitZipDirectory bounds the central directory of a split zip, which
-// is copied to memory to be rewritten (~600 bytes per entry at the default
-// entry limit).
-const maxSplitZipDirectory = 64 << 20
-
 // unsplitZip makes a zip split by zip -s readable as one file. Each central
 // directory record names the volume ("disk") its entry starts on and the
 // offset within that volume, and the end record does the same for the
@@ -134,8 +129,8 @@ func unsplitZip(ra io.ReaderAt, size int64, starts []int64) (io.ReaderAt, int64,
 		return nil, 0, fmt.Errorf("%w: split zip64 archive", ErrUnsupported)
 	case int(disk) >= len(starts) || int(dirDisk) >= len(starts):
 		return nil, 0, fmt.Errorf("%w: split zip needs volume %d, %d given", ErrCorrupt, max(disk, dirDisk)+1, len(starts))
-	case dirSize > maxSplitZipDirectory:
-		return nil, 0, fmt.Errorf("%w: split zip directory of %d bytes, limit %d", ErrUnsupported, dirSize, maxSplitZipDirectory)
+	case dirSize > maxZipDirectory:
+		return nil, 0, fmt.Errorf("%w: split zip directory of %d bytes, limit %d", ErrUnsupported, dirSize, maxZipDirectory)
 	}
 	endOff := size - n + int64(p)
 	dirStart := starts[dirDisk] + dirOff

@@ -24,6 +24,9 @@ func (w *walker) walkZip(depth int, prefix []string, ra io.ReaderAt, size int64)
 	}
 	budget := w.lim.MaxEntries - w.members
 	n, err := countZipDirectory(ra, size, budget)
+	if errors.Is(err, errZipDirectory) {
+		return w.fail(err)
+	}
 	if err != nil {
 		if perr := w.propagate(err); perr != nil {
 			return perr

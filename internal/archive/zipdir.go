@@ -29,11 +29,23 @@ const (
 	dirEndSearch = 65 * 1024
 )
 
+// maxZipDirectory bounds the bytes of a zip's central directory:
+// archive/zip keeps every record's name, comment and extra field (up to
+// 192 KiB a record), so a directory of a few thousand large records would
+// cost gigabytes. 64 MiB is ~600 bytes per entry at the default entry
+// limit.
+const maxZipDirectory = 64 << 20
+
+// errZipDirectory means a zip's central directory is over maxZipDirectory.
+var errZipDirectory = fmt.Errorf("%w: zip central directory over %d bytes", ErrTooManyEntries, maxZipDirectory)
+
 // countZipDirectory counts the central directory records archive/zip would
-// parse, stopping as soon as there are more than limit. archive/zip keeps
-// reading records until one is malformed, whatever the end record declares,
-// and allocates a File for each, so without this count a zip made of
-// minimal records could cost ~6 bytes of memory per byte of input.
+// parse, stopping as soon as there are more than limit, or with
+// errZipDirectory once they hold more than maxZipDirectory bytes.
+// archive/zip keeps reading records until one is malformed, whatever the
+// end record declares, and allocates a File for each, so without this
+// count a zip made of minimal records could cost ~6 bytes of memory per
+// byte of input.
 func countZipDirectory(r io.ReaderAt, size int64, limit int) (int, error) {
 	endOff, dirSize, dirOff, err := findZipDirectoryEnd(r, size)
 	if err != nil {
@@ -51,7 +63,7 @@ func countZipDirectory(r io.ReaderAt, size int64, limit int) (int, error) {
 	}
 	br := bufio.NewReader(io.NewSectionReader(r, start, size-start))
 	var fixed [dirHeaderLen]byte
-	n := 0
+	n, total := 0, 0
 	for {
 		if _, err := io.ReadFull(br, fixed[:]); err != nil {
 			return n, ignoreEOF(err)
@@ -62,6 +74,9 @@ func countZipDirectory(r io.ReaderAt, size int64, limit int) (int, error) {
 		vlen := int(binary.LittleEndian.Uint16(fixed[28:])) +
 			int(binary.LittleEndian.Uint16(fixed[30:])) +
 			int(binary.LittleEndian.Uint16(fixed[32:]))
+		if total += dirHeaderLen + vlen; total > maxZipDirectory {
+			return n, errZipDirectory
+		}
 		if _, err := br.Discard(vlen); err != nil {
 			return n, ignoreEOF(err)
 		}
