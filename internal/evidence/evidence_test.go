@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -246,5 +247,41 @@ func TestParseManifestRefusesPaths(t *testing.T) {
 		if _, err := parseManifest(strings.NewReader(line + "\n")); err == nil {
 			t.Errorf("manifest line %s accepted", line)
 		}
+	}
+}
+
+// A dump site chooses its response headers: headers that would make a
+// manifest line too long for the reader are cut in the manifest (the WARC
+// record keeps them all), and the locker still opens afterwards.
+func TestKeepBoundsManifestHeaders(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t)
+	l, err := NewLocker(dir, key.Recipient().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("<", 300_000) // 1.8 MB of JSON escaped as HTML
+	hdr := http.Header{"Content-Type": {"image/png"}, "X-Padding": {big, big, big}}
+	it := Item{Kind: KindFile, URL: "http://dump.test/h.png", Status: 200, Header: hdr, RunID: 1}
+	if _, kept, err := l.Keep(it, marker); err != nil || !kept {
+		t.Fatalf("keep: %v %v", kept, err)
+	}
+	if _, err := NewLocker(dir, key.Recipient().String()); err != nil {
+		t.Fatalf("the locker no longer opens: %v", err)
+	}
+	entries, err := List(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("list: %v, %v", entries, err)
+	}
+	e := entries[0]
+	if !e.HeadersTruncated || e.Headers["Content-Type"][0] != "image/png" || e.Headers["X-Padding"] != nil {
+		t.Errorf("manifest headers %v (truncated %v): want Content-Type kept, X-Padding cut", slices.Collect(maps.Keys(e.Headers)), e.HeadersTruncated)
+	}
+	got, err := Decrypt(dir, e, []age.Identity{key}, 8<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(got.WARC, []byte(big)) {
+		t.Error("the WARC record lost the long header")
 	}
 }

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,9 @@ var (
 	ErrFull = errors.New("evidence locker full")
 	// ErrRecipient reports a recipient that is not an age X25519 public key.
 	ErrRecipient = errors.New("evidence recipient must be an age public key (age1...)")
+	// ErrEntryTooLarge means an item's record would not fit on one
+	// manifest line; it is not kept.
+	ErrEntryTooLarge = errors.New("evidence entry too large for the manifest")
 )
 
 // Item is one thing to keep, with where and when it was fetched.
@@ -76,8 +81,11 @@ type Entry struct {
 	StoredAt    time.Time           `json:"stored_at"`
 	Status      int                 `json:"status,omitempty"`
 	Headers     map[string][]string `json:"headers,omitempty"`
-	SHA256      string              `json:"sha256"`
-	Size        int64               `json:"size"`
+	// HeadersTruncated says the response's headers were longer than the
+	// manifest keeps (maxManifestHeaders); the WARC record holds them all.
+	HeadersTruncated bool   `json:"headers_truncated,omitempty"`
+	SHA256           string `json:"sha256"`
+	Size             int64  `json:"size"`
 	// CiphertextSHA256 lets anyone check the stored file without the key.
 	CiphertextSHA256 string   `json:"ciphertext_sha256"`
 	CiphertextSize   int64    `json:"ciphertext_size"`
@@ -181,8 +189,9 @@ func (l *Locker) Keep(it Item, body []byte) (id string, kept bool, err error) {
 	}
 	name := id + Suffix
 	stored := l.now().UTC()
+	headers, cut := manifestHeaders(it.Header)
 	e := Entry{ID: id, File: name, Kind: it.Kind, URL: it.URL, ArchivePath: it.ArchivePath, Page: it.Page, PageID: it.PageID,
-		FetchedAt: it.FetchedAt.UTC(), StoredAt: stored, Status: it.Status, Headers: it.Header, SHA256: sha, Size: int64(len(body)),
+		FetchedAt: it.FetchedAt.UTC(), StoredAt: stored, Status: it.Status, Headers: headers, HeadersTruncated: cut, SHA256: sha, Size: int64(len(body)),
 		RunID: it.RunID, IncidentID: it.IncidentID, Captures: it.Captures, Recipient: l.recipient.String()}
 	if e.FetchedAt.IsZero() {
 		e.FetchedAt = stored
@@ -193,6 +202,7 @@ func (l *Locker) Keep(it Item, body []byte) (id string, kept bool, err error) {
 		return id, false, err
 	}
 	if err := l.appendManifest(e); err != nil {
+		os.Remove(filepath.Join(l.dir, name))
 		return id, false, err
 	}
 	l.have[id] = true
@@ -241,10 +251,44 @@ func (l *Locker) writeItem(name string, it Item, body []byte, at time.Time) (rec
 	return recordID, hex.EncodeToString(h.Sum(nil)), cw.n, nil
 }
 
+// maxManifestHeaders bounds the response headers a manifest line keeps:
+// a dump site chooses them, and a line over maxManifestLine would make
+// the manifest unreadable.
+const maxManifestHeaders = 64 << 10
+
+// manifestHeaders keeps h's headers, in name order, while they fit in
+// maxManifestHeaders bytes, and reports whether any were left out.
+func manifestHeaders(h map[string][]string) (map[string][]string, bool) {
+	if len(h) == 0 {
+		return nil, false
+	}
+	out := map[string][]string{}
+	cut, n := false, 0
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		size := len(k)
+		for _, v := range h[k] {
+			size += len(v)
+		}
+		if n+size > maxManifestHeaders {
+			cut = true
+			continue
+		}
+		n += size
+		out[k] = h[k]
+	}
+	return out, cut
+}
+
 func (l *Locker) appendManifest(e Entry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a "<" costs one byte, not six
+	if err := enc.Encode(e); err != nil {
 		return err
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if len(b) >= maxManifestLine {
+		return fmt.Errorf("%w: manifest line of %d bytes, limit %d", ErrEntryTooLarge, len(b), maxManifestLine)
 	}
 	f, err := os.OpenFile(filepath.Join(l.dir, ManifestName), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
