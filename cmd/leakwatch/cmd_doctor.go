@@ -8,6 +8,8 @@ import (
 
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/doctor"
+	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/tor"
 )
 
 // doctorOptions are the flags of doctor.
@@ -46,11 +48,19 @@ func (a *app) runDoctor(ctx context.Context, o doctorOptions) error {
 	if o.Bank != "" {
 		cs = append(cs, doctor.Bank(o.Bank))
 	}
-	cs = append(cs, doctor.Store(ctx, o.Store)...)
+	// In Tor mode doctor connects to nothing outside Tor, as a run.
+	m, err := tor.ParseMode(o.tor)
+	torMode := err == nil && m.Mode.IsTor()
+	if local, _ := store.OnThisHost(o.Store); torMode && !local {
+		cs = append(cs, doctor.Check{Name: "store", Detail: store.Redact(o.Store) + ": not on this machine, not connected to in Tor mode",
+			Hint: "in Tor mode the store must be a unix socket, localhost or a loopback address; tunnel a remote PostgreSQL to a loopback port"})
+	} else {
+		cs = append(cs, doctor.Store(ctx, o.Store)...)
+	}
 	if len(o.webhooks) > 0 {
 		cs = append(cs, doctor.Secret(a.getenv, a.readFile))
 		for _, u := range o.webhooks {
-			cs = append(cs, doctor.Endpoint(ctx, u))
+			cs = append(cs, doctor.Endpoint(ctx, u, torMode))
 		}
 	}
 	if o.asJSON {

@@ -53,7 +53,7 @@ func Tor(ctx context.Context, mode, torrc string, progress io.Writer, log *slog.
 		c.Detail, c.Hint = err.Error(), "wait for tor to bootstrap, check its log and network"
 		return c
 	}
-	c.OK, c.Detail = true, fmt.Sprintf("%s mode: SOCKS reachable, every connection and DNS lookup goes through Tor", cfg.Mode)
+	c.OK, c.Detail = true, fmt.Sprintf("%s mode: SOCKS reachable; crawling and alerts go through Tor, host names unresolved", cfg.Mode)
 	return c
 }
 
@@ -140,12 +140,19 @@ func Secret(getenv func(string) string, readFile func(string) ([]byte, error)) C
 	return c
 }
 
-// Endpoint connects to a webhook endpoint without sending anything.
-func Endpoint(ctx context.Context, raw string) Check {
+// Endpoint connects to a webhook endpoint without sending anything. In
+// Tor mode (torMode) it does not connect: a run reaches the endpoint
+// through Tor, and doctor makes no connection outside it.
+func Endpoint(ctx context.Context, raw string, torMode bool) Check {
 	c := Check{Name: "webhook"}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		c.Detail, c.Hint = "not an http(s) URL", "give the full endpoint URL"
+		return c
+	}
+	if torMode {
+		c.OK, c.Detail = true, u.Host+": not connected to in Tor mode (runs send alerts through Tor)"
+		c.Hint = "the receiver must be reachable from a Tor exit, or be an onion service"
 		return c
 	}
 	port := u.Port()

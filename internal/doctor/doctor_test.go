@@ -30,7 +30,9 @@ func TestChecksOffline(t *testing.T) {
 		{"bad tor mode", Tor(context.Background(), "always", "", nil, nil), false},
 		{"no bank", Bank(filepath.Join(dir, "none.lwb")), false},
 		{"no secret", Secret(func(string) string { return "" }, nil), false},
-		{"not a URL", Endpoint(context.Background(), "ftp://x"), false},
+		{"not a URL", Endpoint(context.Background(), "ftp://x", false), false},
+		{"Tor mode: not connected to", Endpoint(context.Background(), "http://127.0.0.1:1/hook", true), true},
+		{"off: connected to", Endpoint(context.Background(), "http://127.0.0.1:1/hook", false), false},
 	}
 	for _, tc := range cases {
 		if tc.c.OK != tc.ok || tc.c.Detail == "" {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -42,6 +43,17 @@ func (o Options) Validate() error {
 	// would be kept. (A baseline travels with the run: see RunSpec.)
 	if store.IsPostgres(o.Store) && o.Evidence.Dir != "" {
 		return errors.New("--evidence (evidence.dir) is not supported with a PostgreSQL store: a shared run's items are done by workers on other machines, which keep no evidence; keep evidence with a SQLite store, or drop it for shared runs")
+	}
+	// The store is not reached through Tor: in Tor mode it must be on this
+	// machine, where the connection (and any name lookup) stays.
+	if m, err := tor.ParseMode(o.Tor.Mode); err == nil && m.Mode.IsTor() {
+		local, err := store.OnThisHost(o.Store)
+		if err != nil {
+			return err
+		}
+		if !local {
+			return fmt.Errorf("--store %s: in Tor mode the store must be on this machine (a unix socket, localhost or a loopback address): its connection would not go through Tor; reach a remote PostgreSQL through a tunnel you set up to a loopback port", store.Redact(o.Store))
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,34 @@ func sqlitePath(loc string) string {
 		return strings.TrimPrefix(p, "//")
 	}
 	return loc
+}
+
+// OnThisHost reports whether a PostgreSQL location connects only to this
+// machine: unix sockets, loopback addresses and localhost, for every host
+// pgx would try (the URL's, its host parameter's, or PGHOST's). It only
+// parses; nothing is looked up. A SQLite location is on this host.
+func OnThisHost(loc string) (bool, error) {
+	if !IsPostgres(loc) {
+		return true, nil
+	}
+	cfg, err := pgx.ParseConfig(loc)
+	if err != nil {
+		return false, fmt.Errorf("postgres URL: %w", err)
+	}
+	hosts := []string{cfg.Host}
+	for _, f := range cfg.Fallbacks {
+		hosts = append(hosts, f.Host)
+	}
+	for _, h := range hosts {
+		if strings.HasPrefix(h, "/") || strings.EqualFold(h, "localhost") {
+			continue
+		}
+		if ip, err := netip.ParseAddr(h); err == nil && ip.IsLoopback() {
+			continue
+		}
+		return false, nil
+	}
+	return true, nil
 }
 
 // Redact returns the location with any password replaced, for messages.
