@@ -130,6 +130,7 @@ func (a *app) runWorker(ctx context.Context, o scanOptions, w *scan.Worker, asJS
 		a.Printf("worker %s: metrics on http://%s/metrics", w.ID, addr)
 	}
 	w.Store, w.Bank, w.BankPath, w.Endpoints, w.Logger = s.Store, s.Bank, o.Bank, eps.Keys, log
+	w.Tor = s.Tor.Mode().IsTor()
 	w.ConfigFor = func(sp scan.RunSpec, bank *fingerprint.Bank) scan.Config {
 		cfg := o.ForRun(sp).Config(s.Tor, sp.Seeds, bank, s.Store, eps.Keys, log)
 		cfg.OnFinding, cfg.OnError, cfg.OnReview = out.OnFinding, out.OnError, out.OnReview

@@ -35,3 +35,12 @@ func TestValidateTorModeStore(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecMarksTorRuns(t *testing.T) {
+	for mode, want := range map[string]bool{"off": false, "": false, "managed": true, "socks5://127.0.0.1:9050": true} {
+		o := Options{Options: config.Options{Tor: config.Tor{Mode: mode}}}
+		if got := o.Spec(nil).Tor; got != want {
+			t.Errorf("Spec with --tor %q: Tor %v, want %v", mode, got, want)
+		}
+	}
+}

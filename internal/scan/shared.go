@@ -21,6 +21,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
+	"github.com/leakwatch/leakwatch/internal/tor"
 )
 
 // RunSpec is what a shared run fixes for every worker that takes part in
@@ -35,6 +36,9 @@ type RunSpec struct {
 	// Baseline is the (capture ID, SHA-256) pairs of the run's baseline
 	// (--baseline at enqueue), so every worker leaves them out.
 	Baseline [][2]string `json:"baseline,omitempty"`
+	// Tor marks a run started in Tor mode: only workers in Tor mode take
+	// its items, so none is fetched outside Tor.
+	Tor bool `json:"tor,omitempty"`
 }
 
 // WithBaseline returns sp carrying b's pairs.
@@ -45,7 +49,9 @@ func (sp RunSpec) WithBaseline(b Baseline) RunSpec {
 
 // Spec is the shared-run specification of a scan of seeds with o.
 func (o Options) Spec(seeds []string) RunSpec {
-	return RunSpec{Seeds: seeds, Scope: o.Scope, Limits: o.Limits, Recrawl: o.Recrawl, WholeImageOnly: o.WholeImageOnly}
+	m, err := tor.ParseMode(o.Tor.Mode)
+	return RunSpec{Seeds: seeds, Scope: o.Scope, Limits: o.Limits, Recrawl: o.Recrawl, WholeImageOnly: o.WholeImageOnly,
+		Tor: err == nil && m.Mode.IsTor()}
 }
 
 // ForRun returns o with the scope and limits of a shared run.
@@ -108,6 +114,9 @@ type Worker struct {
 	Slots int
 	// Run restricts the worker to one run (scan on a PostgreSQL store).
 	Run int64
+	// Tor says the worker fetches through Tor; without it the items of
+	// a run started in Tor mode are given back, never fetched.
+	Tor bool
 	// ExitWhenIdle ends Work when no claimable item is left and no shared
 	// run is open (or, with Run, when that run is done).
 	ExitWhenIdle bool
@@ -166,6 +175,7 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 	w.defaults()
 	runs := map[int64]*sharedRun{}
 	var order []int64
+	warnedTor := map[int64]bool{}
 	bank := w.Bank
 	var bankStat os.FileInfo
 	if w.BankPath != "" {
@@ -226,11 +236,24 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			sleep(ctx, w.Poll)
 			continue
 		}
+		backOff := false
 		for _, it := range items {
 			<-free
 			sr := runs[it.RunID]
 			if sr == nil {
 				if sr, err = w.newRun(ctx, it.RunID, bank); err != nil {
+					if errors.Is(err, errNeedsTor) {
+						// Another worker, in Tor mode, takes it; this one
+						// waits before claiming again.
+						if !warnedTor[it.RunID] {
+							warnedTor[it.RunID] = true
+							w.Logger.Warn("shared run started in Tor mode: its items are left to workers in Tor mode", "run", it.RunID, "worker", w.ID)
+						}
+						w.release(ctx, it)
+						backOff = true
+						free <- struct{}{}
+						continue
+					}
 					if errors.Is(err, errStoreUnreachable) {
 						// Not the run's fault: the item goes back to the
 						// queue and the claim loop backs off.
@@ -256,6 +279,9 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 				defer func() { inflight.Add(-1); wg.Done(); free <- struct{}{} }()
 				w.process(ctx, sr, it)
 			}()
+		}
+		if backOff {
+			sleep(ctx, w.Poll)
 		}
 	}
 	wg.Wait()
@@ -352,6 +378,10 @@ func (w *Worker) idle(ctx context.Context) (bool, error) {
 // on the run.
 var errStoreUnreachable = errors.New("store unreachable")
 
+// errNeedsTor means a run started in Tor mode reached a worker that is
+// not in Tor mode.
+var errNeedsTor = errors.New("shared run needs Tor")
+
 func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (*sharedRun, error) {
 	js, err := w.Store.RunConfig(ctx, id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrNotShared) {
@@ -363,6 +393,9 @@ func (w *Worker) newRun(ctx context.Context, id int64, bank *fingerprint.Bank) (
 	var sp RunSpec
 	if err := json.Unmarshal(js, &sp); err != nil {
 		return nil, fmt.Errorf("run %d spec: %w", id, err)
+	}
+	if sp.Tor && !w.Tor {
+		return nil, errNeedsTor
 	}
 	c := w.ConfigFor(sp, bank)
 	if len(sp.Baseline) > 0 {
@@ -668,8 +701,10 @@ func runShared(ctx context.Context, cfg Config) (report.Summary, error) {
 	if err != nil {
 		return report.Summary{}, err
 	}
+	// The spec was made from this process's options: in Tor mode, so is
+	// this process.
 	w := &Worker{Store: cfg.Store, Bank: cfg.Bank, Endpoints: cfg.Endpoints, Run: id, ExitWhenIdle: true, Logger: cfg.Logger,
-		ConfigFor: func(RunSpec, *fingerprint.Bank) Config { return cfg }}
+		Tor: cfg.spec.Tor, ConfigFor: func(RunSpec, *fingerprint.Bank) Config { return cfg }}
 	sums, err := w.Work(ctx)
 	var sum report.Summary
 	if len(sums) > 0 {

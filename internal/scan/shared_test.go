@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -383,5 +384,51 @@ func TestSharedRunBaseline(t *testing.T) {
 	}
 	if n != kept {
 		t.Errorf("%d matches recorded with the baseline, want %d (%d without it)", n, kept, all)
+	}
+}
+
+// A run started in Tor mode is never fetched by a worker that is not: it
+// gives the items back and waits, fetching nothing, and a worker in Tor
+// mode finishes the run. (Both fetch the loopback site directly here: the
+// test is of who takes the items, not of the transport.)
+func TestSharedTorRunLeftToTorWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	c := corpus.New(3)
+	site := newLoggedSite(c, 0, 0)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	bank, _ := setup(t, c.WriteCaptures)
+	loc := pgtest.Start(t).CreateDB(t)
+	st, err := store.Open(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sp := sharedSpec([]string{srv.URL + "/"})
+	sp.Tor = true
+	if _, err := Enqueue(context.Background(), st, sp); err != nil {
+		t.Fatal(err)
+	}
+	newWorker := func(id string, torMode bool) *Worker {
+		return &Worker{Store: st, Bank: bank, ConfigFor: configFor(st), ExitWhenIdle: true, ID: id, Slots: 2, Poll: 50 * time.Millisecond, Tor: torMode}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := newWorker("clearnet", false).Work(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("worker without Tor: %v, want it still waiting at its deadline", err)
+	}
+	if f := site.fetches(); len(f) != 0 {
+		t.Fatalf("a worker without Tor fetched %v from a Tor run", f)
+	}
+	if _, err := newWorker("tor", true).Work(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f := site.fetches(); f["/"] == 0 {
+		t.Errorf("the worker in Tor mode did not crawl the run: %v", f)
+	}
+	if incs := incidentsOf(t, st); len(incs) == 0 {
+		t.Error("the run found nothing")
 	}
 }
