@@ -35,7 +35,10 @@
 // dictionaries from header fields before validating them (a 41-byte file
 // can make it ask for 500 GB and kill the process): Walk parses the 7z
 // header itself first, bounded, and refuses counts beyond the entry budget
-// and LZMA/LZMA2/PPMd memory beyond 128 MiB, as it does for xz.
+// and LZMA/LZMA2/PPMd memory beyond 128 MiB, as it does for xz. A
+// directory or link entry that holds data is drained through the meters
+// too: in a solid folder the library decodes it anyway to reach the next
+// entry.
 //
 // RAR is read as a stream with github.com/nwaples/rardecode/v2, whose
 // decoders allocate the declared dictionary up front: dictionaries beyond

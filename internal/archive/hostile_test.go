@@ -88,6 +88,18 @@ func TestWalkHostile(t *testing.T) {
 			reasons: map[string]int{"entry_too_large": 1}, entries: []string{"zeros"},
 		},
 		{
+			// A directory that holds data in a solid folder: skipping it
+			// still decodes its bytes (to reach the next entry), so they
+			// must count against the total.
+			name: "7z directory with data", file: "d.7z",
+			data: archivetest.SevenZipStored(
+				archivetest.File{Name: "dir/", Body: make([]byte, 4<<20)},
+				archivetest.File{Name: "after.jpg", Body: []byte("y")},
+			),
+			lim:     archive.Limits{MaxUncompressedBytes: 2 << 20, MaxRatio: 1e9},
+			wantErr: archive.ErrTooLarge, entries: []string{}, maxUncmp: 2<<20 + slack,
+		},
+		{
 			name: "encrypted zip entry", file: "e.zip",
 			data: archivetest.Zip(
 				archivetest.File{Name: "secret.jpg", Body: []byte("x"), Encrypted: true},

@@ -44,12 +44,27 @@ func (w *walker) walk7z(depth int, prefix []string, ra io.ReaderAt, size int64) 
 
 func (w *walker) sevenZipEntry(depth int, prefix []string, f *sevenzip.File) error {
 	mode := f.Mode()
-	switch {
-	case mode.IsDir():
-		return nil
-	case !mode.IsRegular():
+	if !mode.IsDir() && !mode.IsRegular() {
 		w.skip(reasonNotRegular)
-		return nil
+	}
+	if !mode.IsRegular() {
+		if f.UncompressedSize == 0 {
+			return nil
+		}
+		// A directory or link with data of its own: in a solid folder,
+		// opening the next entry decodes these bytes anyway, unseen, so
+		// they are drained through the meter here and count.
+		rc, err := open7zFile(f)
+		if err != nil {
+			if perr := w.propagate(err); perr != nil {
+				return perr
+			}
+			w.report(w.childPath(prefix, f.Name), classify7z(err))
+			return nil
+		}
+		defer rc.Close()
+		_, err = io.Copy(io.Discard, &contentMeter{r: &sevenZipReader{r: rc}, w: w})
+		return w.propagate(err)
 	}
 	rc, err := open7zFile(f)
 	if err != nil {

@@ -57,7 +57,8 @@ func bits7z(v []bool) []byte {
 // SevenZipStored builds a 7z archive whose files are stored uncompressed
 // (the Copy coder) in one folder, from 7-Zip's 7zFormat.txt: enough for a
 // fixture site to serve generated content as 7z, which Go cannot write.
-// A name ending in "/" makes a directory.
+// A name ending in "/" makes a directory; a directory with a Body keeps
+// it as its data, which no archiver writes and a hostile one can.
 func SevenZipStored(files ...File) []byte {
 	var packed []byte
 	var sizes []uint64
@@ -67,7 +68,7 @@ func SevenZipStored(files ...File) []byte {
 	anyEmpty := false
 	for i, f := range files {
 		dir := strings.HasSuffix(f.Name, "/")
-		if dir || len(f.Body) == 0 {
+		if len(f.Body) == 0 {
 			empty[i], anyEmpty = true, true
 			emptyFile = append(emptyFile, !dir)
 			continue
