@@ -27,7 +27,9 @@ func (a *app) doctorCmd() *cobra.Command {
 		Short: "Check Tor, the bank, the store and the alert endpoints, and say how to fix what is wrong",
 		Long: `doctor runs every check it can and prints one line per check: ok or FAIL,
 what it found, and a hint. It exits 1 if any check failed. It never sends an
-alert: webhook endpoints are checked by resolving and connecting to them only.`,
+alert: webhook endpoints are checked by resolving and connecting to them only.
+With --tor in a Tor mode it connects to nothing outside Tor: endpoints are not
+checked, and a store that is not on this machine fails unconnected.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDoctor(cmd.Context(), o) },
 	}
@@ -48,11 +50,16 @@ func (a *app) runDoctor(ctx context.Context, o doctorOptions) error {
 	if o.Bank != "" {
 		cs = append(cs, doctor.Bank(o.Bank))
 	}
-	// In Tor mode doctor connects to nothing outside Tor, as a run.
+	// In Tor mode doctor connects to nothing outside Tor, as a run; a mode
+	// that does not parse (its check fails above) counts as Tor mode.
 	m, err := tor.ParseMode(o.tor)
-	torMode := err == nil && m.Mode.IsTor()
-	if local, _ := store.OnThisHost(o.Store); torMode && !local {
-		cs = append(cs, doctor.Check{Name: "store", Detail: store.Redact(o.Store) + ": not on this machine, not connected to in Tor mode",
+	torMode := err != nil || m.Mode.IsTor()
+	if local, lerr := store.OnThisHost(o.Store); torMode && !local {
+		detail := store.Redact(o.Store) + ": not on this machine, not connected to in Tor mode"
+		if lerr != nil {
+			detail = lerr.Error()
+		}
+		cs = append(cs, doctor.Check{Name: "store", Detail: detail,
 			Hint: "in Tor mode the store must be a unix socket, localhost or a loopback address; tunnel a remote PostgreSQL to a loopback port"})
 	} else {
 		cs = append(cs, doctor.Store(ctx, o.Store)...)

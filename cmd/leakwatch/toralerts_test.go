@@ -143,7 +143,7 @@ func TestTorModeAlertsGoThroughTor(t *testing.T) {
 
 	socks := newSOCKSRecorder(t)
 	_, _, stderr := fx.run(t, ctx, "scan", "--bank", fx.bank, "--store", storePath, "--tor", "socks5://"+socks.ln.Addr().String(),
-		"--webhook", recv.URL, "--alert-wait", "2s", fx.site)
+		"--webhook", recv.URL, "--alert-wait", "12s", fx.site)
 	if n := hits.Load() - before; n != 0 {
 		t.Errorf("%d alert requests reached the receiver outside Tor; stderr: %s", n, stderr)
 	}

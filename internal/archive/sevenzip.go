@@ -63,8 +63,13 @@ func (w *walker) sevenZipEntry(depth int, prefix []string, f *sevenzip.File) err
 			return nil
 		}
 		defer rc.Close()
-		_, err = io.Copy(io.Discard, &contentMeter{r: &sevenZipReader{r: rc}, w: w})
-		return w.propagate(err)
+		if _, err := io.Copy(io.Discard, &contentMeter{r: &sevenZipReader{r: rc}, w: w}); err != nil {
+			if perr := w.propagate(err); perr != nil {
+				return perr
+			}
+			w.report(w.childPath(prefix, f.Name), classify7z(err))
+		}
+		return nil
 	}
 	rc, err := open7zFile(f)
 	if err != nil {

@@ -256,8 +256,8 @@ func (l *Locker) writeItem(name string, it Item, body []byte, at time.Time) (rec
 // the manifest unreadable.
 const maxManifestHeaders = 64 << 10
 
-// manifestHeaders keeps h's headers, in name order, while they fit in
-// maxManifestHeaders bytes, and reports whether any were left out.
+// manifestHeaders keeps h's headers, in name order, while their JSON fits
+// in maxManifestHeaders bytes, and reports whether any were left out.
 func manifestHeaders(h map[string][]string) (map[string][]string, bool) {
 	if len(h) == 0 {
 		return nil, false
@@ -265,10 +265,11 @@ func manifestHeaders(h map[string][]string) (map[string][]string, bool) {
 	out := map[string][]string{}
 	cut, n := false, 0
 	for _, k := range slices.Sorted(maps.Keys(h)) {
-		size := len(k)
-		for _, v := range h[k] {
-			size += len(v)
-		}
+		// What the header costs on the line, escapes included (measured
+		// with HTML escaping, which the manifest leaves out: never less).
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(h[k])
+		size := len(kb) + len(vb) + 2
 		if n+size > maxManifestHeaders {
 			cut = true
 			continue

@@ -501,20 +501,22 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 		return ctx.Err()
 	}
 	defer func() { <-s.decodeSlots }()
-	// --timeout bounds the frames as it bounds a still image's decode.
+	// --timeout bounds the frames as it bounds a still image's decode; a
+	// match found in time is still recorded with ctx.
+	fctx := ctx
 	if t := s.cfg.Crawler.RequestTimeout; t > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
+		fctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	res, err := imagefile.Frames(ctx, data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels, MaxRedraw: s.cfg.MaxGIFRedraw,
+	res, err := imagefile.Frames(fctx, data, imagefile.Options{MaxFrames: s.cfg.MaxFrames, MaxPixels: s.cfg.Limits.MaxPixels, MaxRedraw: s.cfg.MaxGIFRedraw,
 		MaxDecodeBytes: s.cfg.Limits.MaxFullDecodeBytes}, func(i int, img image.Image) error {
 		if i < from {
 			return nil
 		}
 		// Frame decoders cannot be stopped midway: a cancelled scan
 		// stops at the next frame.
-		if err := ctx.Err(); err != nil {
+		if err := fctx.Err(); err != nil {
 			return err
 		}
 		fp, err := compute(img)
