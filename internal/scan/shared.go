@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,7 +177,9 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 	w.defaults()
 	runs := map[int64]*sharedRun{}
 	var order []int64
-	warnedTor := map[int64]bool{}
+	// declined are the runs this worker takes no part in (started in Tor
+	// mode, for a worker without Tor): its claims leave them out.
+	declined := map[int64]bool{}
 	bank := w.Bank
 	var bankStat os.FileInfo
 	if w.BankPath != "" {
@@ -210,7 +214,7 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 		// Bounded, so that a store that stops answering is reported and
 		// retried rather than waited on for as long as TCP takes to notice.
 		cctx, cancel := context.WithTimeout(ctx, w.Lease)
-		items, err := w.Store.Claim(cctx, w.ID, w.Run, n, w.Lease)
+		items, err := w.Store.Claim(cctx, w.ID, w.Run, n, w.Lease, slices.Collect(maps.Keys(declined))...)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -236,21 +240,19 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 			sleep(ctx, w.Poll)
 			continue
 		}
-		backOff := false
 		for _, it := range items {
 			<-free
 			sr := runs[it.RunID]
 			if sr == nil {
 				if sr, err = w.newRun(ctx, it.RunID, bank); err != nil {
 					if errors.Is(err, errNeedsTor) {
-						// Another worker, in Tor mode, takes it; this one
-						// waits before claiming again.
-						if !warnedTor[it.RunID] {
-							warnedTor[it.RunID] = true
+						// A worker in Tor mode takes it; this one claims
+						// no more of the run.
+						if !declined[it.RunID] {
+							declined[it.RunID] = true
 							w.Logger.Warn("shared run started in Tor mode: its items are left to workers in Tor mode", "run", it.RunID, "worker", w.ID)
 						}
 						w.release(ctx, it)
-						backOff = true
 						free <- struct{}{}
 						continue
 					}
@@ -279,9 +281,6 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 				defer func() { inflight.Add(-1); wg.Done(); free <- struct{}{} }()
 				w.process(ctx, sr, it)
 			}()
-		}
-		if backOff {
-			sleep(ctx, w.Poll)
 		}
 	}
 	wg.Wait()

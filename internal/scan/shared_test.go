@@ -388,17 +388,19 @@ func TestSharedRunBaseline(t *testing.T) {
 }
 
 // A run started in Tor mode is never fetched by a worker that is not: it
-// gives the items back and waits, fetching nothing, and a worker in Tor
-// mode finishes the run. (Both fetch the loopback site directly here: the
+// gives back what it claimed and leaves the run out of its claims, so a
+// clearnet run queued after it is still crawled; a worker in Tor mode
+// finishes the Tor run. (Both fetch the loopback sites directly here: the
 // test is of who takes the items, not of the transport.)
 func TestSharedTorRunLeftToTorWorkers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
 	c := corpus.New(3)
-	site := newLoggedSite(c, 0, 0)
-	srv := httptest.NewServer(site)
-	defer srv.Close()
+	torSite, clearSite := newLoggedSite(c, 0, 0), newLoggedSite(c, 0, 0)
+	torSrv, clearSrv := httptest.NewServer(torSite), httptest.NewServer(clearSite)
+	defer torSrv.Close()
+	defer clearSrv.Close()
 	bank, _ := setup(t, c.WriteCaptures)
 	loc := pgtest.Start(t).CreateDB(t)
 	st, err := store.Open(context.Background(), loc)
@@ -406,29 +408,34 @@ func TestSharedTorRunLeftToTorWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	sp := sharedSpec([]string{srv.URL + "/"})
+	// More seeds than the worker has slots: oldest first, a claim would
+	// return only the Tor run's items.
+	sp := sharedSpec([]string{torSrv.URL + "/", torSrv.URL + "/?a", torSrv.URL + "/?b"})
 	sp.Tor = true
 	if _, err := Enqueue(context.Background(), st, sp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Enqueue(context.Background(), st, sharedSpec([]string{clearSrv.URL + "/"})); err != nil {
 		t.Fatal(err)
 	}
 	newWorker := func(id string, torMode bool) *Worker {
 		return &Worker{Store: st, Bank: bank, ConfigFor: configFor(st), ExitWhenIdle: true, ID: id, Slots: 2, Poll: 50 * time.Millisecond, Tor: torMode}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	if _, err := newWorker("clearnet", false).Work(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("worker without Tor: %v, want it still waiting at its deadline", err)
+		t.Errorf("worker without Tor: %v, want it still waiting (the Tor run is open) at its deadline", err)
 	}
-	if f := site.fetches(); len(f) != 0 {
+	if f := torSite.fetches(); len(f) != 0 {
 		t.Fatalf("a worker without Tor fetched %v from a Tor run", f)
+	}
+	if f := clearSite.fetches(); f["/"] == 0 || len(f) < 5 {
+		t.Errorf("the worker without Tor did not crawl the clearnet run queued after the Tor run: %v", f)
 	}
 	if _, err := newWorker("tor", true).Work(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if f := site.fetches(); f["/"] == 0 {
+	if f := torSite.fetches(); f["/"] == 0 {
 		t.Errorf("the worker in Tor mode did not crawl the run: %v", f)
-	}
-	if incs := incidentsOf(t, st); len(incs) == 0 {
-		t.Error("the run found nothing")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -110,7 +111,8 @@ func (s *Store) RunConfig(ctx context.Context, id int64) ([]byte, error) {
 // oldest first, and items whose holder's lease ran out. One statement: on
 // PostgreSQL rows another worker is claiming are skipped (SKIP LOCKED),
 // never waited for. Items that ran out of attempts are failed first.
-func (s *Store) Claim(ctx context.Context, owner string, run int64, limit int, lease time.Duration) ([]Item, error) {
+// Items of the runs in skip are not claimed.
+func (s *Store) Claim(ctx context.Context, owner string, run int64, limit int, lease time.Duration, skip ...int64) ([]Item, error) {
 	now := s.now()
 	// Items whose lease ran out once too often are failed at most once a
 	// second per store: a claim is otherwise a single statement.
@@ -121,11 +123,21 @@ func (s *Store) Claim(ctx context.Context, owner string, run int64, limit int, l
 			return nil, fmt.Errorf("claim: %w", err)
 		}
 	}
-	out, err := s.claim(ctx, owner, run, limit, now, lease, `w.state = ?`, ItemPending)
+	// Runs the worker cannot take part in (a Tor run, for a worker
+	// without Tor) are left out, so their items do not stand in the way
+	// of other runs'.
+	notIn, skipArgs := "", []any(nil)
+	if len(skip) > 0 {
+		notIn = " AND w.run_id NOT IN (" + strings.Repeat("?, ", len(skip)-1) + "?)"
+		for _, r := range skip {
+			skipArgs = append(skipArgs, r)
+		}
+	}
+	out, err := s.claim(ctx, owner, run, limit, now, lease, `w.state = ?`+notIn, append([]any{ItemPending}, skipArgs...)...)
 	if err == nil && len(out) < limit {
 		// Then items whose holder's lease ran out (it died or hangs).
 		var more []Item
-		more, err = s.claim(ctx, owner, run, limit-len(out), now, lease, `w.state = ? AND w.lease_until < ?`, ItemRunning, ms(now))
+		more, err = s.claim(ctx, owner, run, limit-len(out), now, lease, `w.state = ? AND w.lease_until < ?`+notIn, append([]any{ItemRunning, ms(now)}, skipArgs...)...)
 		out = append(out, more...)
 	}
 	if err != nil {
