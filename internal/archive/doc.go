@@ -52,7 +52,9 @@
 // without decoding; the window sizes of the rarer 7z coders (zstd, brotli,
 // lz4) are left to those decoders' own caps; a RAR 3 PPMd model sizes its
 // memory (up to 256 MiB) from inside the compressed stream, past any
-// header check. Callers should still run with
+// header check; each encrypted 7z folder costs its key derivation (up to
+// 2^24 SHA-256 rounds) when one of its entries is opened, so an archive of
+// many encrypted folders is bounded only by ctx. Callers should still run with
 // a memory limit (GOMEMLIMIT) and a deadline on ctx.
 //
 // This package imports nothing else from leakwatch.

@@ -47,40 +47,24 @@ func (w *walker) sevenZipEntry(depth int, prefix []string, f *sevenzip.File) err
 	if !mode.IsDir() && !mode.IsRegular() {
 		w.skip(reasonNotRegular)
 	}
-	if !mode.IsRegular() {
-		if f.UncompressedSize == 0 {
-			return nil
-		}
-		// A directory or link with data of its own: in a solid folder,
-		// opening the next entry decodes these bytes anyway, unseen, so
-		// they are drained through the meter here and count.
-		rc, err := open7zFile(f)
-		if err != nil {
-			if perr := w.propagate(err); perr != nil {
-				return perr
-			}
-			w.report(w.childPath(prefix, f.Name), classify7z(err))
-			return nil
-		}
-		defer rc.Close()
-		if _, err := io.Copy(io.Discard, &contentMeter{r: &sevenZipReader{r: rc}, w: w}); err != nil {
-			if perr := w.propagate(err); perr != nil {
-				return perr
-			}
-			w.report(w.childPath(prefix, f.Name), classify7z(err))
-		}
+	if !mode.IsRegular() && f.UncompressedSize == 0 {
 		return nil
 	}
 	rc, err := open7zFile(f)
 	if err != nil {
-		if perr := w.propagate(err); perr != nil {
-			return perr
-		}
-		w.report(w.childPath(prefix, f.Name), classify7z(err))
-		return nil
+		return w.entryError(prefix, f.Name, err)
 	}
 	defer rc.Close() // read-only; returns the decoder to the library's pool
 	body := &contentMeter{r: &sevenZipReader{r: rc}, w: w}
+	if !mode.IsRegular() {
+		// A directory or link with data of its own: in a solid folder,
+		// opening the next entry decodes these bytes anyway, unseen, so
+		// they are drained through the meter here and count.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return w.entryError(prefix, f.Name, err)
+		}
+		return nil
+	}
 	declared := int64(-1)
 	if f.UncompressedSize <= math.MaxInt64 {
 		declared = int64(f.UncompressedSize)
@@ -93,6 +77,16 @@ func (w *walker) sevenZipEntry(depth int, prefix []string, f *sevenzip.File) err
 	if _, err := io.Copy(io.Discard, body); err != nil {
 		return w.propagate(err) // an entry-level error was already reported
 	}
+	return nil
+}
+
+// entryError reports err for the 7z entry name, unless it ends the walk
+// (the fatal error, fn's), which it returns.
+func (w *walker) entryError(prefix []string, name string, err error) error {
+	if perr := w.propagate(err); perr != nil {
+		return perr
+	}
+	w.report(w.childPath(prefix, name), classify7z(err))
 	return nil
 }
 
