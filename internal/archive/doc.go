@@ -35,7 +35,9 @@
 // dictionaries from header fields before validating them (a 41-byte file
 // can make it ask for 500 GB and kill the process): Walk parses the 7z
 // header itself first, bounded, and refuses counts beyond the entry budget
-// and LZMA/LZMA2/PPMd memory beyond 128 MiB, as it does for xz. A
+// and LZMA/LZMA2/PPMd memory beyond 128 MiB, as it does for xz. The
+// entries of encrypted folders are reported from the header, not opened:
+// an open would run the folder's key derivation only to fail. A
 // directory or link entry that holds data is drained through the meters
 // too: in a solid folder the library decodes it anyway to reach the next
 // entry.
@@ -52,9 +54,7 @@
 // without decoding; the window sizes of the rarer 7z coders (zstd, brotli,
 // lz4) are left to those decoders' own caps; a RAR 3 PPMd model sizes its
 // memory (up to 256 MiB) from inside the compressed stream, past any
-// header check; each encrypted 7z folder costs its key derivation (up to
-// 2^24 SHA-256 rounds) when one of its entries is opened, so an archive of
-// many encrypted folders is bounded only by ctx. Callers should still run with
+// header check. Callers should still run with
 // a memory limit (GOMEMLIMIT) and a deadline on ctx.
 //
 // This package imports nothing else from leakwatch.

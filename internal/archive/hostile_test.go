@@ -302,3 +302,32 @@ func TestWalkEntryTooLargeWhileReading(t *testing.T) {
 		t.Errorf("reported %v, Skipped %v; want a.bin.gz!a.bin once", reported, st.Skipped)
 	}
 }
+
+// The entries of encrypted 7z folders are reported without being opened:
+// each open would run its folder's key derivation (2^19 SHA-256 rounds by
+// 7-Zip's default, up to 2^24) only to fail. The plain folders of the same
+// archive are read.
+func TestWalk7zEncryptedFoldersNotOpened(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			res := walk(t, m.wrap(archivetest.SevenZipMixedEncryption()), "m.7z", archive.Limits{})
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			if res.entries["p1.txt"] != "plain one\n" || res.entries["p2.txt"] != "plain two\n" || len(res.entries) != 2 {
+				t.Errorf("entries %v, want the two plain files", res.entries)
+			}
+			var notOpened int
+			for _, r := range res.reports {
+				if errors.Is(r.err, archive.ErrEncrypted) && strings.Contains(r.err.Error(), "not opened") {
+					notOpened++
+				} else {
+					t.Errorf("%s: %v", r.path, r.err)
+				}
+			}
+			if notOpened != 12 {
+				t.Errorf("%d entries reported encrypted without opening, want 12", notOpened)
+			}
+		})
+	}
+}

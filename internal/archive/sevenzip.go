@@ -15,7 +15,8 @@ import (
 // including skipped ones, is opened in order and read to its end through a
 // meter. A panic in a decoder becomes ErrCorrupt.
 func (w *walker) walk7z(depth int, prefix []string, ra io.ReaderAt, size int64) error {
-	if err := preflight7z(ra, size, w.lim.MaxEntries-w.members); err != nil {
+	encrypted, err := check7z(ra, size, w.lim.MaxEntries-w.members)
+	if err != nil {
 		if perr := w.propagate(err); perr != nil {
 			return perr
 		}
@@ -31,9 +32,15 @@ func (w *walker) walk7z(depth int, prefix []string, ra io.ReaderAt, size int64) 
 		}
 		return classify7z(err)
 	}
-	for _, f := range zr.File {
+	for i, f := range zr.File {
 		if err := w.member(); err != nil {
 			return err
+		}
+		// An entry in an encrypted folder is reported, not opened: the
+		// open would run the folder's key derivation only to fail.
+		if i < len(encrypted) && encrypted[i] {
+			w.report(w.childPath(prefix, f.Name), errEncryptedFolder)
+			continue
 		}
 		if err := w.sevenZipEntry(depth, prefix, f); err != nil {
 			return err
@@ -41,6 +48,9 @@ func (w *walker) walk7z(depth int, prefix []string, ra io.ReaderAt, size int64) 
 	}
 	return w.check()
 }
+
+// errEncryptedFolder is an entry whose data is in an encrypted folder.
+var errEncryptedFolder = fmt.Errorf("%w: 7z entry in an encrypted folder, not opened", ErrEncrypted)
 
 func (w *walker) sevenZipEntry(depth int, prefix []string, f *sevenzip.File) error {
 	mode := f.Mode()

@@ -38,6 +38,7 @@ const (
 	k7zFolder                = 0x0b
 	k7zCodersUnpackSize      = 0x0c
 	k7zNumUnpackStream       = 0x0d
+	k7zEmptyStream           = 0x0e
 	k7zEncodedHeader         = 0x17
 )
 
@@ -64,53 +65,64 @@ var errBad7z = fmt.Errorf("%w: malformed 7z header", ErrCorrupt)
 // preflight7z validates the header of the 7z archive in ra; budget is how
 // many more members the walk may examine.
 func preflight7z(ra io.ReaderAt, size int64, budget int) error {
+	_, err := check7z(ra, size, budget)
+	return err
+}
+
+// check7z is preflight7z that also reports, per file in header order,
+// whether the file's data is in an encrypted folder: opening such an entry
+// would only cost its key derivation (up to 2^24 SHA-256 rounds, once per
+// folder) to fail for want of a password.
+func check7z(ra io.ReaderAt, size int64, budget int) (encrypted []bool, err error) {
 	var sig [sevenZipSigLen]byte
 	if _, err := ra.ReadAt(sig[:], 0); err != nil {
-		return err
+		return nil, err
 	}
 	if !hasPrefix(sig[:], magic7z) {
-		return fmt.Errorf("%w: no 7z signature", ErrCorrupt)
+		return nil, fmt.Errorf("%w: no 7z signature", ErrCorrupt)
 	}
 	if crc32.ChecksumIEEE(sig[12:]) != binary.LittleEndian.Uint32(sig[8:]) {
-		return fmt.Errorf("%w: 7z start header checksum", ErrCorrupt)
+		return nil, fmt.Errorf("%w: 7z start header checksum", ErrCorrupt)
 	}
 	off := binary.LittleEndian.Uint64(sig[12:])
 	n := binary.LittleEndian.Uint64(sig[20:])
 	avail := uint64(size - sevenZipSigLen)
 	if n == 0 {
-		return nil // empty archive
+		return nil, nil // empty archive
 	}
 	if off > avail || n > avail-off {
-		return fmt.Errorf("%w: 7z header lies beyond the end of the file", ErrCorrupt)
+		return nil, fmt.Errorf("%w: 7z header lies beyond the end of the file", ErrCorrupt)
 	}
 	budget = min(max(budget, 0), 1<<30)
 	maxHeader := min(maxSevenZipHeader, uint64(budget)*1024+1<<20)
 	if n > maxHeader {
-		return fmt.Errorf("%w: 7z header of %d bytes, more than %d entries could need", ErrTooManyEntries, n, budget)
+		return nil, fmt.Errorf("%w: 7z header of %d bytes, more than %d entries could need", ErrTooManyEntries, n, budget)
 	}
 	hdr := make([]byte, n)
 	if _, err := ra.ReadAt(hdr, int64(sevenZipSigLen+off)); err != nil {
-		return err
+		return nil, err
 	}
 	if crc32.ChecksumIEEE(hdr) != binary.LittleEndian.Uint32(sig[28:]) {
-		return fmt.Errorf("%w: 7z header checksum", ErrCorrupt)
+		return nil, fmt.Errorf("%w: 7z header checksum", ErrCorrupt)
 	}
 	p := &hdrParser{b: hdr, budget: uint64(budget)}
 	switch p.byte() {
 	case k7zHeader:
-		return p.header()
+		err := p.header()
+		return p.encrypted, err
 	case k7zEncodedHeader:
 		plain, err := p.decodeHeader(ra, maxHeader)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		q := &hdrParser{b: plain, budget: p.budget}
 		if q.byte() != k7zHeader {
-			return fmt.Errorf("%w: 7z encoded header does not decode to a header", ErrCorrupt)
+			return nil, fmt.Errorf("%w: 7z encoded header does not decode to a header", ErrCorrupt)
 		}
-		return q.header()
+		err = q.header()
+		return q.encrypted, err
 	}
-	return errBad7z
+	return nil, errBad7z
 }
 
 // hdrParser reads 7z header structures with a sticky error.
@@ -118,6 +130,9 @@ type hdrParser struct {
 	b      []byte
 	err    error
 	budget uint64 // member budget: bounds files, folders and streams
+	// encrypted is header's result: per file, whether its data is in a
+	// folder with an AES coder (nil when none is).
+	encrypted []bool
 }
 
 func (p *hdrParser) fail(err error) {
@@ -234,30 +249,84 @@ func (p *hdrParser) header() error {
 		p.streamsInfo()
 		id = p.byte()
 	}
+	var main *sevenZipStreams
 	if id == k7zMainStreamsInfo {
-		p.streamsInfo()
+		main = p.streamsInfo()
 		id = p.byte()
 	}
+	var files int
+	var empty []byte // the emptyStream bit vector
 	if id == k7zFilesInfo {
-		p.count(min(p.budget, uint64(len(p.b))), "files")
+		files = p.count(min(p.budget, uint64(len(p.b))), "files")
 		for p.err == nil {
-			if p.byte() == k7zEnd {
+			prop := p.byte()
+			if prop == k7zEnd {
 				break
 			}
-			p.bytes(p.number()) // every file property carries its size
+			data := p.bytes(p.number()) // every file property carries its size
+			if prop == k7zEmptyStream {
+				empty = data
+			}
 		}
 		id = p.byte()
 	}
 	if p.err == nil && id != k7zEnd {
 		p.fail(errBad7z)
 	}
+	if p.err == nil && main != nil {
+		p.encrypted = encryptedFiles(main, files, empty)
+	}
 	return p.err
+}
+
+// encryptedFiles maps the files to the folders their data is in (files
+// with data take the folders' streams in order) and reports which are in
+// a folder with an AES coder; nil when no folder has one.
+func encryptedFiles(s *sevenZipStreams, files int, empty []byte) []bool {
+	aes := false
+	for _, f := range s.folders {
+		aes = aes || f.aes()
+	}
+	if !aes {
+		return nil
+	}
+	out := make([]bool, files)
+	fi, left := 0, uint64(0)
+	if len(s.streams) > 0 {
+		left = s.streams[0]
+	}
+	for i := range out {
+		if i/8 < len(empty) && empty[i/8]&(0x80>>(i%8)) != 0 {
+			continue
+		}
+		for fi < len(s.folders) && left == 0 {
+			if fi++; fi < len(s.streams) {
+				left = s.streams[fi]
+			}
+		}
+		if fi >= len(s.folders) {
+			break
+		}
+		out[i] = s.folders[fi].aes()
+		left--
+	}
+	return out
 }
 
 // folder7z is what preflight needs to know about a folder.
 type folder7z struct {
 	coders   []coder7z
 	outTotal int
+}
+
+// aes reports whether the folder is encrypted.
+func (f folder7z) aes() bool {
+	for _, c := range f.coders {
+		if string(c.id) == coderAES {
+			return true
+		}
+	}
+	return false
 }
 
 type coder7z struct{ id, props []byte }
@@ -268,6 +337,9 @@ type sevenZipStreams struct {
 	packSizes   []uint64
 	folders     []folder7z
 	unpackSizes [][]uint64
+	// streams are the files' data streams in each folder (one each
+	// without a SubStreamsInfo).
+	streams []uint64
 }
 
 // streamsInfo parses a StreamsInfo and checks its coders.
@@ -326,8 +398,12 @@ func (p *hdrParser) streamsInfo() *sevenZipStreams {
 		}
 		id = p.byte()
 	}
+	s.streams = make([]uint64, len(s.folders))
+	for i := range s.streams {
+		s.streams[i] = 1
+	}
 	if id == k7zSubStreamsInfo {
-		p.subStreamsInfo(len(s.folders), folderCRC)
+		s.streams = p.subStreamsInfo(len(s.folders), folderCRC)
 		id = p.byte()
 	}
 	if p.err == nil && id != k7zEnd {
@@ -400,8 +476,9 @@ func checkCoder(c coder7z) error {
 	return nil
 }
 
-// subStreamsInfo skips a SubStreamsInfo, bounding the number of streams.
-func (p *hdrParser) subStreamsInfo(folders int, folderCRC []bool) {
+// subStreamsInfo reads a SubStreamsInfo, bounding the number of streams,
+// and returns each folder's stream count.
+func (p *hdrParser) subStreamsInfo(folders int, folderCRC []bool) []uint64 {
 	per := make([]uint64, folders)
 	for i := range per {
 		per[i] = 1
@@ -440,6 +517,7 @@ func (p *hdrParser) subStreamsInfo(folders int, folderCRC []bool) {
 		}
 		id = p.byte()
 	}
+	return per
 }
 
 // decodeHeader decodes an encoded header (after its k7zEncodedHeader

@@ -162,6 +162,11 @@ func SevenZipEncrypted() []byte { return fixture("encrypted.7z") }
 // SevenZipEncryptedHeaders is a 7z whose file list itself is encrypted.
 func SevenZipEncryptedHeaders() []byte { return fixture("encrypted-headers.7z") }
 
+// SevenZipMixedEncryption is a non-solid 7z of twelve files each in its
+// own encrypted folder (password SECRET), s01.txt to s12.txt, and two plain
+// ones, p1.txt ("plain one\n") and p2.txt ("plain two\n").
+func SevenZipMixedEncryption() []byte { return fixture("mixed-encryption.7z") }
+
 // SevenZipPassword is the password of the encrypted 7z fixtures.
 const SevenZipPassword = "SECRET"
 

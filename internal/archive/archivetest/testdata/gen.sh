@@ -24,3 +24,11 @@ rm -f benign.7z nested.7z encrypted.7z encrypted-headers.7z
 (cd "$work" && 7zz a -bd -bso0 -t7z "$OLDPWD/nested.7z" inner.zip src/a.txt)
 (cd "$work/src" && 7zz a -bd -bso0 -t7z -pSECRET -mhe=off "$OLDPWD/encrypted.7z" a.txt c.bin)
 (cd "$work/src" && 7zz a -bd -bso0 -t7z -pSECRET -mhe=on "$OLDPWD/encrypted-headers.7z" a.txt c.bin)
+# Non-solid, twelve encrypted folders, then two plain ones added by update.
+rm -f mixed-encryption.7z
+mkdir -p "$work/mixed"
+for i in 01 02 03 04 05 06 07 08 09 10 11 12; do printf 'secret file %s\n' "$i" >"$work/mixed/s$i.txt"; done
+printf 'plain one\n' >"$work/mixed/p1.txt"
+printf 'plain two\n' >"$work/mixed/p2.txt"
+(cd "$work/mixed" && 7zz a -bd -bso0 -t7z -pSECRET -mhe=off -ms=off "$OLDPWD/mixed-encryption.7z" s*.txt &&
+	7zz a -bd -bso0 -t7z -ms=off "$OLDPWD/mixed-encryption.7z" p1.txt p2.txt)
