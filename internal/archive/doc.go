@@ -51,8 +51,9 @@
 // the walk with that reason.
 //
 // Known limits: only the first xz block's dictionary size can be checked
-// without decoding; the window sizes of the rarer 7z coders (zstd, brotli,
-// lz4) are left to those decoders' own caps; a RAR 3 PPMd model sizes its
+// without decoding; 7z's zstd coder (7-Zip forks only) is refused, its
+// window being declared inside the stream; the windows of brotli and lz4
+// are left to those decoders' own caps; a RAR 3 PPMd model sizes its
 // memory (up to 256 MiB) from inside the compressed stream, past any
 // header check. Callers should still run with
 // a memory limit (GOMEMLIMIT) and a deadline on ctx.

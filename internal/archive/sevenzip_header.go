@@ -50,6 +50,9 @@ const (
 	coderLZMA2 = "\x21"
 	coderPPMd  = "\x03\x04\x01"
 	coderAES   = "\x06\xf1\x07\x01"
+	// zstd (7-Zip forks): the frame declares its window, which the decoder
+	// allocates (up to 512 MiB), past any header check.
+	coderZstd = "\x04\xf7\x11\x01"
 )
 
 const (
@@ -472,6 +475,8 @@ func checkCoder(c coder7z) error {
 		if m := binary.LittleEndian.Uint32(c.props[1:]); m > maxXZDict {
 			return fmt.Errorf("%w: 7z PPMd model of %d bytes, limit %d", ErrUnsupported, m, maxXZDict)
 		}
+	case string(c.id) == coderZstd:
+		return fmt.Errorf("%w: 7z zstd coder (its window, up to 512 MiB, is declared inside the stream)", ErrUnsupported)
 	}
 	return nil
 }
