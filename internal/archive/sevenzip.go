@@ -13,7 +13,8 @@ import (
 // one solid stream, and the library skips to an entry by decoding
 // everything before it where our meters cannot see; so every entry,
 // including skipped ones, is opened in order and read to its end through a
-// meter. A panic in a decoder becomes ErrCorrupt.
+// meter; only entries of encrypted folders are not (folders decode
+// independently). A panic in a decoder becomes ErrCorrupt.
 func (w *walker) walk7z(depth int, prefix []string, ra io.ReaderAt, size int64) error {
 	encrypted, err := check7z(ra, size, w.lim.MaxEntries-w.members)
 	if err != nil {
