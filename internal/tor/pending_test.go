@@ -45,7 +45,7 @@ func TestPendingRefusesUntilBound(t *testing.T) {
 	if err != nil || got != "ok" {
 		t.Fatalf("after Bind: %q, %v", got, err)
 	}
-	reqs := socks.requests()
+	reqs := socks.Requests()
 	if len(reqs) != 1 || reqs[0].Host != "hooks.example.com" || reqs[0].ATYP != 3 {
 		t.Errorf("SOCKS saw %+v, want one CONNECT to hooks.example.com by name", reqs)
 	}

@@ -72,7 +72,7 @@ func TestTorTransportSendsHostnamesUnresolved(t *testing.T) {
 	if n := lookups.count(); n != 0 {
 		t.Fatalf("%d local DNS lookups in Tor mode", n)
 	}
-	reqs := socks.requests()
+	reqs := socks.Requests()
 	if len(reqs) != len(urls) {
 		t.Fatalf("SOCKS saw %d CONNECTs, want %d: %+v", len(reqs), len(urls), reqs)
 	}
@@ -102,7 +102,7 @@ func TestTorTransportTLSGoesThroughSOCKS(t *testing.T) {
 	if !errors.As(err, &se) || se.Code != socksHostUnreachable {
 		t.Fatalf("err = %v, want SOCKSError host unreachable", err)
 	}
-	reqs := socks.requests()
+	reqs := socks.Requests()
 	if len(reqs) != 1 || reqs[0].ATYP != 3 || reqs[0].Host != "secure.invalid" || reqs[0].Port != 443 {
 		t.Fatalf("SOCKS saw %+v, want one CONNECT secure.invalid:443 by name", reqs)
 	}
@@ -125,7 +125,7 @@ func TestNewCircuitRotatesCredentials(t *testing.T) {
 		}
 	}
 	userOf := map[string][]string{}
-	for _, r := range socks.requests() {
+	for _, r := range socks.Requests() {
 		userOf[r.Host] = append(userOf[r.Host], r.User)
 	}
 	// b.invalid's second request reuses the pooled connection or redials
@@ -148,7 +148,7 @@ func TestTorTransportFailsClosedWhenSOCKSDies(t *testing.T) {
 	defer target.Close()
 	socks := newFakeSOCKS(t, target.Listener.Addr().String(), 0)
 	c := startSOCKSClient(t, socks.Addr())
-	socks.ln.Close() // tor dies after Start
+	socks.Close() // tor dies after Start
 
 	for _, u := range []string{target.URL + "/", "http://x.onion/", "https://example.invalid/"} {
 		_, err := get(t, c.Transport(), u)
@@ -222,7 +222,7 @@ func TestTransportsIgnoreProxyEnv(t *testing.T) {
 	if body, err := get(t, c.Transport(), "http://site.invalid/"); err != nil || body != "ok" {
 		t.Fatalf("Tor mode GET = %q, %v", body, err)
 	}
-	if reqs := socks.requests(); len(reqs) != 1 || reqs[0].Host != "site.invalid" {
+	if reqs := socks.Requests(); len(reqs) != 1 || reqs[0].Host != "site.invalid" {
 		t.Fatalf("SOCKS saw %+v", reqs)
 	}
 
@@ -282,8 +282,8 @@ func TestTorTransportRefusesOtherSchemes(t *testing.T) {
 			t.Errorf("RoundTrip(%s) = %v, want ErrLeaveTor", u, err)
 		}
 	}
-	if len(socks.requests()) != 0 {
-		t.Errorf("refused requests reached the proxy: %+v", socks.requests())
+	if len(socks.Requests()) != 0 {
+		t.Errorf("refused requests reached the proxy: %+v", socks.Requests())
 	}
 	d := newSOCKSDialer(socks.Addr(), newIsolation(), time.Second)
 	if _, err := d.DialContext(t.Context(), "udp", "x.onion:53"); !errors.Is(err, ErrLeaveTor) {
