@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +12,9 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-// maxXZDict caps the LZMA2 dictionary an xz stream may ask for. The decoder
+// maxXZDict caps the LZMA2 dictionary an xz block may ask for. The decoder
 // allocates the whole dictionary up front, so a 60-byte file declaring 4 GiB
-// would be a memory bomb; xz -9 uses 64 MiB.
+// would be a memory bomb; xz -9 uses 64 MiB. xzGuard checks every block.
 const maxXZDict = 128 << 20
 
 // walkCompressed walks a gzip, bzip2 or xz stream: a compressed tar is
@@ -65,68 +64,13 @@ func (w *walker) decompressor(f Format, br *bufio.Reader) (io.Reader, string, er
 	case FormatBzip2:
 		return &safeReader{r: bzip2.NewReader(br), what: "bzip2"}, "", nil
 	case FormatXZ:
-		if err := checkXZDict(br); err != nil {
-			return nil, "", err
-		}
-		zr, err := xz.NewReader(&safeReader{r: br, what: "xz"})
+		zr, err := xz.NewReader(newXZGuard(br))
 		if err != nil {
 			return nil, "", err
 		}
 		return &safeReader{r: zr, what: "xz"}, "", nil
 	}
 	return nil, "", fmt.Errorf("archive: %q is not a compression format", f)
-}
-
-// checkXZDict refuses an xz stream whose first block asks for an LZMA2
-// dictionary larger than maxXZDict. Only the first block is checked: later
-// block headers can only be found by decoding the blocks before them.
-func checkXZDict(br *bufio.Reader) error {
-	const streamHeader = 12
-	b, _ := br.Peek(streamHeader + 1)
-	if len(b) <= streamHeader || b[streamHeader] == 0 { // no block: index follows
-		return nil
-	}
-	hdrLen := (int(b[streamHeader]) + 1) * 4
-	b, err := br.Peek(streamHeader + hdrLen)
-	if err != nil {
-		return nil // truncated; the decoder reports it
-	}
-	h := b[streamHeader+1 : streamHeader+hdrLen-4] // flags .. filters, without CRC32
-	flags := h[0]
-	h = h[1:]
-	skip := func() bool { // one multibyte integer
-		_, n := binary.Uvarint(h)
-		if n <= 0 {
-			return false
-		}
-		h = h[n:]
-		return true
-	}
-	if flags&0x40 != 0 && !skip() { // compressed size present
-		return nil
-	}
-	if flags&0x80 != 0 && !skip() { // uncompressed size present
-		return nil
-	}
-	for range int(flags&0x03) + 1 {
-		id, n := binary.Uvarint(h)
-		if n <= 0 {
-			return nil
-		}
-		h = h[n:]
-		size, n := binary.Uvarint(h)
-		if n <= 0 || uint64(len(h)-n) < size {
-			return nil
-		}
-		props := h[n : n+int(size)]
-		h = h[n+int(size):]
-		if id == 0x21 && len(props) == 1 {
-			if d := xzDictSize(props[0]); d > maxXZDict {
-				return fmt.Errorf("%w: xz dictionary of %d bytes, limit %d", ErrUnsupported, d, maxXZDict)
-			}
-		}
-	}
-	return nil
 }
 
 // xzDictSize decodes the LZMA2 dictionary-size property byte.

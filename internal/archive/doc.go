@@ -50,8 +50,10 @@
 // open (too large a dictionary, an unknown version), so such an entry ends
 // the walk with that reason.
 //
-// Known limits: only the first xz block's dictionary size can be checked
-// without decoding; 7z's zstd coder (7-Zip forks only) is refused, its
+// Every xz block's LZMA2 dictionary is checked before the decoder reads
+// that block's header (xzGuard follows the framing as the bytes pass).
+//
+// Known limits: 7z's zstd coder (7-Zip forks only) is refused, its
 // window being declared inside the stream; the windows of brotli and lz4
 // are left to those decoders' own caps; a RAR 3 PPMd model sizes its
 // memory (up to 256 MiB) from inside the compressed stream, past any

@@ -79,6 +79,10 @@ func TestWalkHostile(t *testing.T) {
 			wantErr: archive.ErrUnsupported, entries: []string{},
 		},
 		{
+			name: "xz dictionary bomb in a later block", file: "d.tar.xz", data: archivetest.XZLaterBlockDictBomb(),
+			wantErr: archive.ErrUnsupported,
+		},
+		{
 			name: "gzip bomb: ratio", file: "zeros.gz", data: archivetest.GzipBomb(64 << 20),
 			wantErr: archive.ErrRatio, maxUncmp: 32 << 20,
 		},

@@ -175,23 +175,7 @@ func TestCountZip64Directory(t *testing.T) {
 	}
 }
 
-func TestCheckXZDict(t *testing.T) {
-	ok := archivetest.TarXz(archivetest.File{Name: "a", Body: []byte("a")})
-	bomb := archivetest.XZDictBomb()
-	for _, tt := range []struct {
-		name string
-		data []byte
-		want error
-	}{
-		{"default", ok, nil},
-		{"4 GiB", bomb, ErrUnsupported},
-		{"truncated", bomb[:14], nil}, // left to the decoder to report
-	} {
-		err := checkXZDict(bufioOf(tt.data))
-		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
-			t.Errorf("%s: checkXZDict = %v, want %v", tt.name, err, tt.want)
-		}
-	}
+func TestXZDictSize(t *testing.T) {
 	for p, want := range map[byte]int64{0: 4 << 10, 1: 6 << 10, 18: 2 << 20, 19: 3 << 20, 40: 1<<32 - 1} {
 		if got := xzDictSize(p); got != want {
 			t.Errorf("xzDictSize(%d) = %d, want %d", p, got, want)

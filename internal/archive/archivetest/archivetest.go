@@ -118,7 +118,7 @@ func Xz(body []byte) []byte {
 	return buf.Bytes()
 }
 
-//go:embed testdata/*.bz2 testdata/*.7z
+//go:embed testdata/*.bz2 testdata/*.7z testdata/*.xz
 var fixtures embed.FS
 
 func fixture(name string) []byte {
@@ -136,6 +136,19 @@ func FixtureFiles() []File {
 		{Name: "c.bin", Body: bytes.Repeat([]byte("charlie\n"), 375)},
 		{Name: "dir/b.txt", Body: []byte("bravo bravo\n")},
 	}
+}
+
+// XZFiles are xz files as xz-utils writes them, by name: tar.xz files of
+// FixtureFiles in ten blocks with SHA-256 checks, with no check, and with
+// a two-filter chain (x86 then LZMA2); random bytes in three blocks of
+// stored LZMA2 chunks; two streams with padding between them, holding
+// "bzip2 single file\n" and "delta\n".
+func XZFiles() map[string][]byte {
+	m := map[string][]byte{}
+	for _, name := range []string{"blocks-sha256.tar.xz", "check-none.tar.xz", "x86-filter.tar.xz", "stored-chunks.bin.xz", "two-streams.txt.xz"} {
+		m[name] = fixture(name)
+	}
+	return m
 }
 
 // TarBz2 is a bzip2-compressed tar holding FixtureFiles.

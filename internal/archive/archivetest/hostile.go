@@ -9,6 +9,8 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+
+	"github.com/ulikunitz/xz"
 )
 
 // Fixture is a hostile archive with a file name to serve it under.
@@ -300,6 +302,63 @@ func XZDictBomb() []byte {
 	hdr[i+2] = 40 // 4 GiB - 1
 	binary.LittleEndian.PutUint32(hdr[hdrLen-4:], crc32.ChecksumIEEE(hdr[:hdrLen-4]))
 	return x
+}
+
+// XZLaterBlockDictBomb is a tar.xz of several blocks, each with its own
+// LZMA2 dictionary, whose last block asks for a 4 GiB dictionary: a check
+// of the first block header alone lets it through to the decoder, which
+// allocates the dictionary when it reaches that block.
+func XZLaterBlockDictBomb() []byte {
+	rng := rand.New(rand.NewPCG(7, 7))
+	body := make([]byte, 24<<10)
+	for i := range body {
+		body[i] = byte('a' + rng.IntN(4)) // compressible, but not to nothing
+	}
+	var buf bytes.Buffer
+	zw, err := xz.WriterConfig{BlockSize: 8 << 10}.NewWriter(&buf)
+	must(err)
+	_, err = zw.Write(Tar(File{Name: "first.txt", Body: body}, File{Name: "second.txt", Body: body}))
+	must(err)
+	must(zw.Close())
+	x := buf.Bytes()
+	starts := xzBlockStarts(x)
+	if len(starts) < 3 {
+		panic(fmt.Sprintf("archivetest: %d xz blocks, want 3 or more", len(starts)))
+	}
+	at := starts[len(starts)-1]
+	hdrLen := (int(x[at]) + 1) * 4
+	hdr := x[at : at+hdrLen]
+	i := bytes.Index(hdr, []byte{0x21, 0x01}) // LZMA2 filter id, 1 property byte
+	if i < 0 {
+		panic("archivetest: no LZMA2 filter in xz block header")
+	}
+	hdr[i+2] = 40 // 4 GiB - 1
+	binary.LittleEndian.PutUint32(hdr[hdrLen-4:], crc32.ChecksumIEEE(hdr[:hdrLen-4]))
+	return x
+}
+
+// xzBlockStarts reads a single-stream xz file's index (from its footer)
+// and returns where each block begins.
+func xzBlockStarts(x []byte) []int {
+	footer := x[len(x)-12:]
+	index := x[len(x)-12-(int(binary.LittleEndian.Uint32(footer[4:8]))+1)*4:]
+	if index[0] != 0 {
+		panic("archivetest: no xz index indicator")
+	}
+	r := bytes.NewReader(index[1:])
+	n, err := binary.ReadUvarint(r)
+	must(err)
+	starts := make([]int, 0, n)
+	at := 12 // the stream header
+	for range n {
+		unpadded, err := binary.ReadUvarint(r)
+		must(err)
+		_, err = binary.ReadUvarint(r) // uncompressed size
+		must(err)
+		starts = append(starts, at)
+		at += (int(unpadded) + 3) &^ 3
+	}
+	return starts
 }
 
 // SevenZipFileCountBomb is a 41-byte 7z whose plain header declares
