@@ -45,7 +45,11 @@ func (d incidentData) MarshalJSON() ([]byte, error) { return d.raw, nil }
 // AlertSummary implements alerts.Summarizer.
 func (d incidentData) AlertSummary() (title, text, link string) {
 	inc := d.ev.Incident
-	n := len(inc.Captures)
+	var om store.Omitted
+	if d.ev.Omitted != nil {
+		om = *d.ev.Omitted
+	}
+	n := len(inc.Captures) + om.Captures
 	where := inc.Source
 	switch d.typ {
 	case store.EventCreated:
@@ -53,32 +57,32 @@ func (d incidentData) AlertSummary() (title, text, link string) {
 	case store.EventReappeared:
 		title = fmt.Sprintf("Leak re-appeared: %s at %s", plural(n, "capture"), where)
 	case store.EventUpdated:
-		title = fmt.Sprintf("Leak grew: %s at %s (%d in all)", plural(len(d.ev.NewCaptures), "more capture"), where, n)
+		title = fmt.Sprintf("Leak grew: %s at %s (%d in all)", plural(len(d.ev.NewCaptures)+om.NewCaptures, "more capture"), where, n)
 	default:
 		title = fmt.Sprintf("leakwatch %s: %s at %s", d.typ, plural(n, "capture"), where)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Incident %s, status %s.\n", inc.ID, inc.Status)
 	fmt.Fprintf(&b, "Source: %s\n", inc.Source)
-	copies := 0
+	copies := om.Matches
 	for _, m := range inc.Matches {
 		if !m.Dismissed {
 			copies++
 		}
 	}
-	fmt.Fprintf(&b, "Affected captures (%d, %s): %s\n", n, plural(copies, "copy"), listed(d.capturesWithKind(), maxListed))
+	fmt.Fprintf(&b, "Affected captures (%d, %s): %s\n", n, plural(copies, "copy"), listed(d.capturesWithKind(), maxListed, om.Captures))
 	if len(inc.Canaries) > 0 {
-		fmt.Fprintf(&b, "Canaries (synthetic, nobody to notify): %s\n", listed(inc.Canaries, maxListed))
+		fmt.Fprintf(&b, "Canaries (synthetic, nobody to notify): %s\n", listed(inc.Canaries, maxListed, 0))
 	}
 	if a := inc.Attribution; a != nil {
 		fmt.Fprintf(&b, "Who leaked it: %s\n", a.Summary)
 	}
-	if len(d.ev.NewCaptures) > 0 && d.typ != store.EventCreated {
-		fmt.Fprintf(&b, "New since the last alert: %s\n", listed(d.ev.NewCaptures, maxListed))
+	if len(d.ev.NewCaptures)+om.NewCaptures > 0 && d.typ != store.EventCreated {
+		fmt.Fprintf(&b, "New since the last alert: %s\n", listed(d.ev.NewCaptures, maxListed, om.NewCaptures))
 	}
 	pages := d.pages()
 	if len(pages) > 0 {
-		fmt.Fprintf(&b, "Found on: %s\n", listed(pages, 3))
+		fmt.Fprintf(&b, "Found on: %s\n", listed(pages, 3, 0))
 	}
 	fmt.Fprintf(&b, "First seen %s, last seen %s.\n", stamp(inc.FirstSeen), stamp(inc.LastSeen))
 	fmt.Fprintf(&b, "Details: leakwatch incidents show %s", inc.ID)
@@ -134,14 +138,18 @@ func (d incidentData) pages() []string {
 	return out
 }
 
-func listed(xs []string, max int) string {
-	if len(xs) == 0 {
+func listed(xs []string, max, omitted int) string {
+	if len(xs) == 0 && omitted == 0 {
 		return "none"
 	}
-	if len(xs) <= max {
+	more := omitted
+	if len(xs) > max {
+		xs, more = xs[:max], more+len(xs)-max
+	}
+	if more == 0 {
 		return strings.Join(xs, ", ")
 	}
-	return strings.Join(xs[:max], ", ") + fmt.Sprintf(" and %d more", len(xs)-max)
+	return strings.Join(xs, ", ") + fmt.Sprintf(" and %d more", more)
 }
 
 func plural(n int, word string) string {

@@ -106,6 +106,16 @@ func TestEveryNotifierRendersEveryIncidentEvent(t *testing.T) {
 			}
 			recordAt(t, st, eps, ev("traveler-0001", "face", page, "aa"), ev("k-0001", "face", page, "bb"))
 		}, []string{"Leak found", "Canaries (synthetic, nobody to notify): k-0001", "Who leaked it: canary issued only to Bolt found in the leak"}},
+		{store.EventCreated, func(t *testing.T, st *store.Store, eps []string) {
+			// A large leak: its matches alone are over a megabyte, which
+			// receivers refuse; the event must still go out, and say so.
+			evs := make([]store.Evidence, 3000)
+			for i := range evs {
+				evs[i] = ev(fmt.Sprintf("traveler-%04d", i%300), "face", page, fmt.Sprintf("%064x", i))
+				evs[i].ArchivePath = strings.Repeat("nested/", 20) + fmt.Sprintf("photo-%d.jpg", i)
+			}
+			recordAt(t, st, eps, evs...)
+		}, []string{"Leak found", "300 captures", "3000 copies", "traveler-0000 (face)", "and 280 more"}},
 	}
 	for i, tc := range tests {
 		// Distinct names: Go would add "#01" to a repeated one, and a '#'

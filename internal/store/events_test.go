@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,4 +68,79 @@ func TestEventsAndRoute(t *testing.T) {
 			t.Errorf("events of an unknown incident: %v, %v", none, err)
 		}
 	})
+}
+
+func TestEventPayloadStaysWithinBound(t *testing.T) {
+	incident := func(captures, copiesEach int) EventData {
+		d := EventData{Incident: Incident{ID: "inc_x", Source: "http://dump.example"}}
+		for c := range captures {
+			id := fmt.Sprintf("traveler-%05d", c)
+			d.Incident.Captures = append(d.Incident.Captures, id)
+			d.NewCaptures = append(d.NewCaptures, id)
+			for k := range copiesEach {
+				d.Incident.Matches = append(d.Incident.Matches, Match{Evidence: Evidence{
+					CaptureID: id, URL: fmt.Sprintf("http://dump.example/set/%d/%d.jpg", k, c), SHA256: strings.Repeat("ab", 32),
+				}})
+			}
+		}
+		return d
+	}
+	tests := []struct {
+		name                 string
+		d                    EventData
+		wantAllCaptures      bool // every capture listed, each with a match
+		wantOmittedCaptures  bool
+		wantUnchangedPayload bool
+	}{
+		{"small", incident(3, 2), true, false, true},
+		{"many copies", incident(300, 10), true, false, false},
+		{"many captures", incident(20000, 1), false, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			full, _ := json.Marshal(tt.d)
+			b, err := eventPayload(tt.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > MaxEventBytes {
+				t.Fatalf("payload is %d bytes, bound %d", len(b), MaxEventBytes)
+			}
+			if tt.wantUnchangedPayload != bytes.Equal(b, full) {
+				t.Errorf("payload unchanged = %v, want %v", bytes.Equal(b, full), tt.wantUnchangedPayload)
+			}
+			var got EventData
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			om := Omitted{}
+			if got.Omitted != nil {
+				om = *got.Omitted
+			}
+			if n := len(got.Incident.Matches) + om.Matches; n != len(tt.d.Incident.Matches) {
+				t.Errorf("matches kept + omitted = %d, want %d", n, len(tt.d.Incident.Matches))
+			}
+			if n := len(got.Incident.Captures) + om.Captures; n != len(tt.d.Incident.Captures) {
+				t.Errorf("captures kept + omitted = %d, want %d", n, len(tt.d.Incident.Captures))
+			}
+			if n := len(got.NewCaptures) + om.NewCaptures; n != len(tt.d.NewCaptures) {
+				t.Errorf("new captures kept + omitted = %d, want %d", n, len(tt.d.NewCaptures))
+			}
+			if (om.Captures > 0) != tt.wantOmittedCaptures {
+				t.Errorf("omitted captures = %d", om.Captures)
+			}
+			if tt.wantAllCaptures {
+				matched := map[string]bool{}
+				for _, m := range got.Incident.Matches {
+					matched[m.CaptureID] = true
+				}
+				for _, c := range tt.d.Incident.Captures {
+					if !matched[c] {
+						t.Errorf("capture %s kept no match", c)
+						break
+					}
+				}
+			}
+		})
+	}
 }

@@ -262,7 +262,7 @@ func announce(ctx context.Context, tx *sql.Tx, id, evType, status string, newCap
 	if newCaptures == nil {
 		newCaptures = []string{}
 	}
-	payload, err := json.Marshal(EventData{Incident: inc, NewCaptures: newCaptures})
+	payload, err := eventPayload(EventData{Incident: inc, NewCaptures: newCaptures})
 	if err != nil {
 		return "", err
 	}
@@ -396,7 +396,11 @@ func fold(ctx context.Context, tx *sql.Tx, id, ev string, newCaptures []string) 
 		}
 	}
 	sort.Strings(all)
-	payload, err := json.Marshal(EventData{Incident: inc, NewCaptures: all})
+	d := EventData{Incident: inc, NewCaptures: all}
+	if old.Omitted != nil && old.Omitted.NewCaptures > 0 {
+		d.Omitted = &Omitted{NewCaptures: old.Omitted.NewCaptures}
+	}
+	payload, err := eventPayload(d)
 	if err != nil {
 		return "", err
 	}
@@ -449,6 +453,99 @@ func (s *Store) ReleaseHeld(ctx context.Context) error {
 type EventData struct {
 	Incident    Incident `json:"incident"`
 	NewCaptures []string `json:"new_captures"`
+	// Omitted counts what was left out to keep the event within
+	// MaxEventBytes; the store (`incidents show`) has all of it.
+	Omitted *Omitted `json:"omitted,omitempty"`
+}
+
+// Omitted counts the matches, captures and new captures an event leaves
+// out of its lists.
+type Omitted struct {
+	Matches     int `json:"matches,omitempty"`
+	Captures    int `json:"captures,omitempty"`
+	NewCaptures int `json:"new_captures,omitempty"`
+}
+
+// MaxEventBytes bounds an incident event's stored data. Receivers refuse
+// large bodies (alerts.MaxPayloadBytes is 256 KiB, envelope and summary
+// included), and a leak of a thousand copies lists about 400 KB of
+// matches: such an event was refused as invalid and never sent.
+const MaxEventBytes = 160 << 10
+
+// eventPayload marshals d within MaxEventBytes: it leaves out matches
+// first (each capture's first match is kept longest), then the last
+// captures and new captures, and counts in d.Omitted what it left out.
+func eventPayload(d EventData) ([]byte, error) {
+	b, err := json.Marshal(d)
+	if err != nil || len(b) <= MaxEventBytes {
+		return b, err
+	}
+	var om Omitted
+	if d.Omitted != nil {
+		om = *d.Omitted // new captures an earlier version left out (fold)
+	}
+	d.Omitted = &om
+	matches := d.Incident.Matches
+	keepMatches := func(k int) {
+		d.Incident.Matches = firstMatches(matches, k)
+		om.Matches = len(matches) - len(d.Incident.Matches)
+	}
+	k, ok := largestFit(&d, len(matches), keepMatches)
+	if ok {
+		keepMatches(k)
+		return json.Marshal(d)
+	}
+	keepMatches(0)
+	caps, fresh, omittedNew := d.Incident.Captures, d.NewCaptures, om.NewCaptures
+	keepCaptures := func(k int) {
+		d.Incident.Captures, d.NewCaptures = caps[:min(k, len(caps))], fresh[:min(k, len(fresh))]
+		om.Captures = len(caps) - len(d.Incident.Captures)
+		om.NewCaptures = omittedNew + len(fresh) - len(d.NewCaptures)
+	}
+	k, _ = largestFit(&d, max(len(caps), len(fresh)), keepCaptures)
+	keepCaptures(max(k, 0))
+	return json.Marshal(d)
+}
+
+// largestFit is the largest k <= n for which d, shaped by keep(k),
+// marshals within MaxEventBytes; false if not even 0 does.
+func largestFit(d *EventData, n int, keep func(k int)) (int, bool) {
+	tooBig := sort.Search(n+1, func(k int) bool {
+		keep(k)
+		b, err := json.Marshal(d)
+		return err != nil || len(b) > MaxEventBytes
+	})
+	return tooBig - 1, tooBig > 0
+}
+
+// firstMatches keeps k of ms, in their order: the first match of each
+// capture, then the others from the start.
+func firstMatches(ms []Match, k int) []Match {
+	if k >= len(ms) {
+		return ms
+	}
+	keep := make([]bool, len(ms))
+	seen := map[string]bool{}
+	n := 0
+	for i, m := range ms {
+		if n < k && !seen[m.CaptureID] {
+			seen[m.CaptureID], keep[i] = true, true
+			n++
+		}
+	}
+	for i := range ms {
+		if n < k && !keep[i] {
+			keep[i] = true
+			n++
+		}
+	}
+	out := make([]Match, 0, k)
+	for i, m := range ms {
+		if keep[i] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 type querier interface {
