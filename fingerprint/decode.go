@@ -365,7 +365,7 @@ func checkPixels(w, h int, lim Limits) error {
 // decodeJPEG decodes with package jpeg, reduced as c allows, and applies
 // the EXIF orientation to the reduced image.
 func decodeJPEG(ctx context.Context, data []byte, lim Limits, c decodeConfig) (Decoded, error) {
-	cfg, err := jpeg.DecodeConfig(data)
+	cfg, err := jpeg.DecodeConfigContext(ctx, data)
 	if err != nil {
 		return Decoded{}, jpegError(err)
 	}

@@ -32,6 +32,29 @@ func TestScanBomb(t *testing.T) {
 	}
 }
 
+// TestConfigKeepsNoScanHeaders reads the header of a file that is nothing
+// but scan headers, as many as the default --max-image-bytes holds: they
+// are counted, not kept, and the read stops when its context is done.
+func TestConfigKeepsNoScanHeaders(t *testing.T) {
+	const n = 400_000
+	data := jpegtest.ScanBomb(64, 64, n)
+	var cfg Config
+	var err error
+	// Parsing leaves a few bytes of garbage a scan (9 MiB here); keeping
+	// the headers allocated 265 MiB, and a 64 MB file ran out of memory.
+	if a := allocated(func() { cfg, err = DecodeConfig(data) }); a > 32<<20 {
+		t.Errorf("DecodeConfig of %d scans allocated %d MiB", n, a>>20)
+	}
+	if err != nil || cfg.Scans != n+1 {
+		t.Fatalf("DecodeConfig: %+v, %v; want %d scans", cfg, err, n+1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := DecodeConfigContext(ctx, data); !errors.Is(err, context.Canceled) {
+		t.Errorf("DecodeConfigContext after cancel: %v, want context.Canceled", err)
+	}
+}
+
 // allocated returns the bytes fn allocates.
 func allocated(fn func()) uint64 {
 	var a, b runtime.MemStats

@@ -137,6 +137,10 @@ type decoder struct {
 	nat [64]int
 
 	scans []scanHeader
+	// nScans counts the scans; headerOnly keeps none of their headers
+	// (DecodeConfig reports the count of any number of scans).
+	nScans     int
+	headerOnly bool
 	// scanDC and scanAC are the current scan's tables, per scan component.
 	scanDC, scanAC [4]*huffman
 	eobrun         int
@@ -145,12 +149,18 @@ type decoder struct {
 
 // DecodeConfig reads the headers of a JPEG.
 func DecodeConfig(data []byte) (Config, error) {
-	// Every scan is counted, however many: Config reports them.
-	d := &decoder{ctx: context.Background(), data: data, opt: Options{MaxScans: math.MaxInt}.withDefaults()}
+	return DecodeConfigContext(context.Background(), data)
+}
+
+// DecodeConfigContext reads the headers of a JPEG, stopping when ctx is
+// done. Every scan is counted, however many, and none is kept: a file of
+// millions of scan headers costs their parsing only.
+func DecodeConfigContext(ctx context.Context, data []byte) (Config, error) {
+	d := &decoder{ctx: ctx, data: data, headerOnly: true, opt: Options{MaxScans: math.MaxInt}.withDefaults()}
 	if err := d.structure(); err != nil {
 		return Config{}, err
 	}
-	return Config{Width: d.width, Height: d.height, Components: len(d.comps), Progressive: d.progressive, Scans: len(d.scans)}, nil
+	return Config{Width: d.width, Height: d.height, Components: len(d.comps), Progressive: d.progressive, Scans: d.nScans}, nil
 }
 
 // Decode decodes a JPEG held in memory.
@@ -275,11 +285,14 @@ func (d *decoder) structure() error {
 				return err
 			}
 			sh.pos = pos
-			d.scans = append(d.scans, sh)
-			if len(d.scans) > d.opt.MaxScans {
+			d.nScans++
+			if !d.headerOnly {
+				d.scans = append(d.scans, sh)
+			}
+			if d.nScans > d.opt.MaxScans {
 				// Stop counting: the bound is already exceeded and a
 				// million-scan file should not cost a million headers.
-				return errs.Limit("scans", int64(len(d.scans)), int64(d.opt.MaxScans))
+				return errs.Limit("scans", int64(d.nScans), int64(d.opt.MaxScans))
 			}
 		case 0xE0:
 			if len(seg) >= 5 && string(seg[:5]) == "JFIF\x00" {
@@ -298,7 +311,7 @@ func (d *decoder) structure() error {
 	if !d.frame {
 		return fmt.Errorf("%w: missing frame header", ErrFormat)
 	}
-	if len(d.scans) == 0 {
+	if d.nScans == 0 {
 		return fmt.Errorf("%w: missing scan", ErrFormat)
 	}
 	return nil
