@@ -238,7 +238,7 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 		return nil, errs.Formatf("missing palette")
 	}
 	r := &rows{cfg: cfg, sum: area.New(cfg.Width, cfg.Height, d), luma: newLumaFunc(cfg, trns, palette)}
-	idat := &idatReader{w: &w, cur: first}
+	idat := &idatReader{ctx: ctx, w: &w, cur: first}
 	zr, err := zlib.NewReader(idat)
 	if err != nil {
 		return nil, inflateErr(err)
@@ -280,7 +280,7 @@ func (w *walker) rest(ctx context.Context, typ string) error {
 }
 
 func inflateErr(err error) error {
-	if errors.Is(err, ErrFormat) || errors.Is(err, ErrLimit) {
+	if errors.Is(err, ErrFormat) || errors.Is(err, ErrLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -291,6 +291,9 @@ func inflateErr(err error) error {
 
 // idatReader presents consecutive IDAT chunks as one stream.
 type idatReader struct {
+	// ctx is checked on every read: a deflate stream of empty blocks
+	// yields no row for megabytes of input.
+	ctx context.Context
 	w   *walker
 	cur []byte
 	// end is set at the first chunk that is not IDAT, last its type.
@@ -299,6 +302,9 @@ type idatReader struct {
 }
 
 func (r *idatReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
 	for len(r.cur) == 0 {
 		if r.end {
 			return 0, io.EOF

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/adler32"
 	"hash/crc32"
 	"image"
 	_ "image/jpeg" // the photographs are JPEGs
@@ -337,6 +338,50 @@ func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Decode(ctx, data, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("%v, want context.Canceled", err)
+	}
+}
+
+// countdownCtx is done after its Err has been asked n times: a
+// cancellation that arrives in the middle of a decode, at the same point
+// on every run.
+type countdownCtx struct {
+	context.Context
+	n int
+}
+
+func (c *countdownCtx) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCancelInsideImageData: megabytes of empty deflate blocks yield no
+// row; the decode must still notice its context is done.
+func TestCancelInsideImageData(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString(signature)
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr, 1)
+	binary.BigEndian.PutUint32(ihdr[4:], 1)
+	ihdr[8], ihdr[9] = 8, ctGray
+	putChunk(&b, "IHDR", ihdr)
+	z := []byte{0x78, 0x01}
+	for range 2 << 20 {
+		z = append(z, 0, 0, 0, 0xff, 0xff) // an empty stored block, not final
+	}
+	row := []byte{0, 128} // filter byte, one pixel
+	z = append(z, 1, 2, 0, 0xfd, 0xff)
+	z = append(z, row...)
+	z = binary.BigEndian.AppendUint32(z, adler32.Checksum(row))
+	putChunk(&b, "IDAT", z)
+	putChunk(&b, "IEND", nil)
+	if _, err := Decode(context.Background(), b.Bytes(), Options{}); err != nil {
+		t.Fatalf("the file itself is valid: %v", err)
+	}
+	ctx := &countdownCtx{Context: context.Background(), n: 50}
+	if _, err := Decode(ctx, b.Bytes(), Options{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v, want context.Canceled", err)
 	}
 }
