@@ -316,6 +316,10 @@ func composeGIF(ctx context.Context, data []byte, opts Options, saveLimit int, f
 			}
 			clearGray(c, c.Rect)
 			for k, p := range drawn {
+				// Each redraw can be a whole canvas of --max-pixels.
+				if fnErr = ctx.Err(); fnErr != nil {
+					return false
+				}
 				_ = p.draw(c) // drawn before
 				if disposals[k] == 2 {
 					clearGray(c, p.rect)
@@ -477,7 +481,7 @@ func webpFrames(ctx context.Context, data []byte, opts Options, fn func(int, ima
 			res.Skipped++
 			return true
 		}
-		img, err := webp.Decode(bytes.NewReader(one))
+		img, err := decodeWebP(one)
 		if err != nil || img.Bounds() != image.Rect(0, 0, w, h) {
 			res.Skipped++
 			return true
@@ -493,4 +497,16 @@ func webpFrames(ctx context.Context, data []byte, opts Options, fn func(int, ima
 		return true
 	})
 	return res, fnErr
+}
+
+// decodeWebP decodes one frame's bitstream. x/image's decoder runs on
+// hostile bytes: a panic in it is a frame that failed to decode, not the
+// end of the scan.
+func decodeWebP(b []byte) (img image.Image, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("%w: webp decoder panicked: %v", ErrCorrupt, p)
+		}
+	}()
+	return webp.Decode(bytes.NewReader(b))
 }

@@ -449,6 +449,36 @@ func TestFramesGIFRedrawLimit(t *testing.T) {
 	}
 }
 
+// countdownCtx is done after its Err has been asked n times: a
+// cancellation that arrives in the middle of a walk, at the same point on
+// every run.
+type countdownCtx struct {
+	context.Context
+	n int
+}
+
+func (c *countdownCtx) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestFramesGIFRedrawStops: undoing a "restore to previous" frame draws
+// the frames before it again, each up to a canvas; a context done by then
+// stops it, even when that frame is the last.
+func TestFramesGIFRedrawStops(t *testing.T) {
+	data := animatedGIF(t, 3) // the last frame is undone, after 2 drawn
+	opts := Options{MaxFrames: 16, MaxPixels: 1 << 20, MaxRedraw: 100}
+	if _, err := composeGIF(context.Background(), data, opts, 0, func(int, image.Image) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx := &countdownCtx{Context: context.Background(), n: 3} // done after the three frames' own checks
+	if _, err := composeGIF(ctx, data, opts, 0, func(int, image.Image) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("redraw after the context is done: %v, want context.Canceled", err)
+	}
+}
+
 // TestFramesWebPDecodeBytes: a WebP animation's canvas and each frame's
 // full-size decode must fit Options.MaxDecodeBytes: a canvas over it is
 // refused, a frame over it ends the animation there, naming the bound.
