@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	stdpng "image/png"
 	"io"
+	"math"
 
 	"github.com/leakwatch/leakwatch/fingerprint/bmp"
 	"github.com/leakwatch/leakwatch/fingerprint/jpeg"
@@ -317,8 +318,9 @@ const colourBudget = 64 << 20
 // colourBytes estimates what the full-size colour decoder allocates for
 // a PNG, TIFF or BMP: its image and, for a TIFF, twice the raw samples
 // (x/image reads a compressed strip whole, into a growing buffer). It is
-// 0 for other formats and for headers our readers do not parse (the
-// decode reports those).
+// 0 for other formats. A header our readers do not parse counts as over
+// any budget: it goes to our luma reader, which reports it, and never to
+// a colour decoder that might accept it and allocate what it declares.
 func colourBytes(f Format, data []byte) int64 {
 	// perPixel is the bytes a pixel of image/png's or x/image's image
 	// takes: 1 for palette and grey, 2 for 16-bit grey, 4 or 8 for
@@ -350,8 +352,10 @@ func colourBytes(f Format, data []byte) int64 {
 		if c, err := bmp.DecodeConfig(data); err == nil {
 			return int64(c.Width) * int64(c.Height) * perPixel(c.BitsPerPixel <= 8, 8)
 		}
+	default:
+		return 0
 	}
-	return 0
+	return math.MaxInt64
 }
 
 // checkPixels refuses a w x h image over lim.MaxPixels, from its header.

@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"runtime"
 	"testing"
 )
 
@@ -211,5 +212,30 @@ func TestDetachReturnsOnCancel(t *testing.T) {
 	img, err := detach(context.Background(), FormatGIF, nil, func() (image.Image, error) { return image.NewGray(image.Rect(0, 0, 2, 1)), nil })
 	if err != nil || img.Bounds().Dx() != 2 {
 		t.Fatalf("detach: %v, %v", img, err)
+	}
+}
+
+// TestColourDecodeNeedsOwnHeader: a header our readers refuse is never
+// handed to a colour decoder that might accept it. x/image/bmp takes this
+// 54-byte BMP of 7000x7000 32-bit pixels, with none of them there, and
+// allocated 186 MB before failing on the missing data.
+func TestColourDecodeNeedsOwnHeader(t *testing.T) {
+	b := []byte("BM")
+	for _, v := range []uint32{54, 0, 54, 40, 7000, 7000} {
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	b = binary.LittleEndian.AppendUint16(b, 1)  // planes
+	b = binary.LittleEndian.AppendUint16(b, 32) // bits per pixel
+	b = append(b, make([]byte, 24)...)          // BI_RGB, sizes, resolution, palette
+	var a, z runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	_, err := DecodeBytes(b, DefaultLimits(), MinSide(160))
+	runtime.ReadMemStats(&z)
+	if err == nil {
+		t.Fatal("a BMP without its pixels decoded")
+	}
+	if d := z.TotalAlloc - a.TotalAlloc; d > 16<<20 {
+		t.Errorf("refusing it allocated %d MB", d>>20)
 	}
 }
