@@ -175,6 +175,45 @@ func TestReleaseHeldSkipsClaimed(t *testing.T) {
 	})
 }
 
+// An event whose hold ran out and that a worker has claimed is being
+// sent: captures found after that go into a new event, never into the
+// payload on its way out (which would mark them announced unsent).
+func TestClaimedEventIsNotFolded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		s, err := Open(ctx, loc, WithAlertHold(time.Minute), WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		eps := []string{"webhook:a"}
+		first, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(2 * time.Minute) // the hold has run out
+		claimed, err := s.ClaimDue(ctx, eps, 10, 10*time.Minute)
+		if err != nil || len(claimed) != 1 || claimed[0].EventID != first.Event {
+			t.Fatalf("claim: %+v, %v; want %s", claimed, err, first.Event)
+		}
+		if _, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c2", "s2")}, eps); err != nil {
+			t.Fatal(err)
+		}
+		outs, err := s.Announce(ctx, eps)
+		if err != nil || len(outs) != 1 {
+			t.Fatalf("announce: %+v, %v", outs, err)
+		}
+		if outs[0].Event == first.Event {
+			t.Fatalf("c2 was folded into %s, which a worker is sending", first.Event)
+		}
+		evs, err := s.Events(ctx, first.IncidentID)
+		if err != nil || len(evs) != 2 || !slices.Equal(evs[0].NewCaptures, []string{"c1"}) || !slices.Equal(evs[1].NewCaptures, []string{"c2"}) {
+			t.Fatalf("events: %+v, %v; want c1 then c2", evs, err)
+		}
+	})
+}
+
 // A role that may only read the tables is told which it cannot write.
 func TestPrivilegesPostgres(t *testing.T) {
 	srv := pgtest.Start(t)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,5 +144,29 @@ func TestEventPayloadStaysWithinBound(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A late report of a failed attempt (a worker whose lease ran out) does
+// not undo a delivery recorded meanwhile.
+func TestLateFailureKeepsDelivered(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "lw.db"))
+	eps := []string{"webhook:a"}
+	out, err := s.RecordMatches(ctx, "http://dump.test", []Evidence{match("c1", "s1")}, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkDelivered(ctx, out.Event, eps[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, next := range []time.Time{{}, time.Now().Add(time.Hour)} { // give up; retry later
+		if err := s.MarkAttempt(ctx, out.Event, eps[0], errors.New("HTTP 409"), next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := s.Deliveries(ctx, "")
+	if err != nil || len(ds) != 1 || ds[0].Status != DeliveryDelivered || ds[0].Attempts != 1 {
+		t.Fatalf("deliveries: %+v, %v; want one delivered after one attempt", ds, err)
 	}
 }

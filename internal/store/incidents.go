@@ -130,12 +130,14 @@ func (s *Store) RecordMatches(ctx context.Context, source string, ms []Evidence,
 	}
 	id := IncidentID(source)
 	out := Outcome{IncidentID: id}
-	now := s.now()
-	nowS, dueS := s.ts(now), s.ts(now.Add(s.hold))
 	// One incident's changes queue one behind the other (incidentTx), so
 	// two workers recording the first match of a source create it once.
 	err := s.incidentTx(ctx, id, func(tx *sql.Tx) error {
 		out = Outcome{IncidentID: id} // a retried transaction starts afresh
+		// The time is taken once the incident is ours: a wait for its
+		// lock must not date what is written after it.
+		now := s.now()
+		nowS, dueS := s.ts(now), s.ts(now.Add(s.hold))
 		for _, m := range ms {
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM dismissals WHERE capture_id = ? AND sha256 = ?`, m.CaptureID, m.SHA256).Scan(&one)
@@ -289,10 +291,10 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 	var outs []Outcome
 	for _, id := range ids {
 		out := Outcome{IncidentID: id}
-		now := s.now()
-		nowS := s.ts(now)
 		err := s.incidentTx(ctx, id, func(tx *sql.Tx) error {
 			out = Outcome{IncidentID: id}
+			now := s.now() // once the incident is ours, as in RecordMatches
+			nowS := s.ts(now)
 			r, err := tx.QueryContext(ctx, `SELECT DISTINCT capture_id FROM incident_matches m WHERE incident_id = ? AND announced = 0
 				AND NOT EXISTS (SELECT 1 FROM incident_matches a WHERE a.incident_id = m.incident_id AND a.capture_id = m.capture_id AND a.announced = 1)
 				ORDER BY capture_id`, id)
@@ -306,7 +308,7 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 				_, err := tx.ExecContext(ctx, `UPDATE incident_matches SET announced = 1 WHERE incident_id = ? AND announced = 0`, id)
 				return err
 			}
-			held, err := heldEvent(ctx, tx, id, now)
+			held, err := heldEvent(ctx, tx, id, now, s.pg)
 			if err != nil {
 				return err
 			}
@@ -331,10 +333,13 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 	return outs, nil
 }
 
-// heldEvent returns the incident's newest event if no delivery of it has
+// heldEvent returns the incident's newest event if every delivery of it
+// is still held (ReleaseHeld and a claim both clear that) and none has
 // been attempted or has come due, so it can still change; "" if none.
-// Events without deliveries (no endpoints) are never held.
-func heldEvent(ctx context.Context, tx *sql.Tx, id string, now time.Time) (string, error) {
+// Events without deliveries (no endpoints) are never held. On PostgreSQL
+// the deliveries are locked: a claim under way, which has read the
+// payload, is waited for, and then seen as no longer held.
+func heldEvent(ctx context.Context, tx *sql.Tx, id string, now time.Time, pg bool) (string, error) {
 	var ev string
 	err := tx.QueryRowContext(ctx, `SELECT event_id FROM outbox WHERE incident_id = ? ORDER BY created_at DESC, event_id DESC LIMIT 1`, id).Scan(&ev)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -343,7 +348,11 @@ func heldEvent(ctx context.Context, tx *sql.Tx, id string, now time.Time) (strin
 	if err != nil {
 		return "", err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT status, attempts, next_attempt FROM deliveries WHERE event_id = ?`, ev)
+	q := `SELECT status, attempts, next_attempt, held FROM deliveries WHERE event_id = ?`
+	if pg {
+		q += ` FOR UPDATE`
+	}
+	rows, err := tx.QueryContext(ctx, q, ev)
 	if err != nil {
 		return "", err
 	}
@@ -351,12 +360,12 @@ func heldEvent(ctx context.Context, tx *sql.Tx, id string, now time.Time) (strin
 	n := 0
 	for rows.Next() {
 		var st, next string
-		var attempts int
-		if err := rows.Scan(&st, &attempts, &next); err != nil {
+		var attempts, held int
+		if err := rows.Scan(&st, &attempts, &next, &held); err != nil {
 			return "", err
 		}
 		// Timestamps are compared as times: their text does not sort.
-		if st != DeliveryPending || attempts > 0 || !parseTS(next).After(now) {
+		if st != DeliveryPending || held == 0 || attempts > 0 || !parseTS(next).After(now) {
 			return "", rows.Err()
 		}
 		n++

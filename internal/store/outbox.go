@@ -46,11 +46,13 @@ type Pending struct {
 	Attempts   int
 }
 
-// MarkDelivered records a successful delivery.
+// MarkDelivered records a successful delivery; the first one recorded
+// stands (a late duplicate attempt does not move its time).
 func (s *Store) MarkDelivered(ctx context.Context, eventID, endpoint string) error {
 	now := s.ts(s.now())
-	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE event_id = ? AND endpoint = ?`,
-		DeliveryDelivered, now, eventID, endpoint)
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = NULL
+		WHERE event_id = ? AND endpoint = ? AND status <> ?`,
+		DeliveryDelivered, now, eventID, endpoint, DeliveryDelivered)
 	if err != nil {
 		return fmt.Errorf("mark delivered: %w", err)
 	}
@@ -58,15 +60,18 @@ func (s *Store) MarkDelivered(ctx context.Context, eventID, endpoint string) err
 }
 
 // MarkAttempt records a failed attempt: retry at next, or give up when
-// next is zero.
+// next is zero. Only a pending delivery changes: a worker whose lease ran
+// out may report late, after another delivered the event (whose receiver
+// may then have answered the duplicate with an error).
 func (s *Store) MarkAttempt(ctx context.Context, eventID, endpoint string, attemptErr error, next time.Time) error {
 	status := DeliveryPending
 	nextS := s.ts(next)
 	if next.IsZero() {
 		status, nextS = DeliveryFailed, s.ts(s.now())
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE event_id = ? AND endpoint = ?`,
-		status, nextS, attemptErr.Error(), eventID, endpoint)
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt = ?, last_error = ?
+		WHERE event_id = ? AND endpoint = ? AND status = ?`,
+		status, nextS, attemptErr.Error(), eventID, endpoint, DeliveryPending)
 	if err != nil {
 		return fmt.Errorf("mark attempt: %w", err)
 	}
