@@ -229,6 +229,7 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 		fail = 0
 		w.Metrics.Claimed(len(items), time.Since(t0))
 		if len(items) == 0 {
+			w.finishStranded(ctx, runs)
 			if w.ExitWhenIdle && inflight.Load() == 0 {
 				idle, err := w.idle(ctx)
 				if err != nil {
@@ -653,16 +654,42 @@ func (w *Worker) complete(ctx context.Context, it store.Item, l *itemLease, res 
 // finish is done by the worker whose completion emptied the run's queue:
 // it announces the run's growth and stores the run's summary.
 func (w *Worker) finish(ctx context.Context, sr *sharedRun) {
-	if err := sr.sc.announce(ctx); err != nil {
-		w.Logger.Warn("announce", "run", sr.id, "err", err)
+	w.finishRun(ctx, sr.id, sr.sc.announce)
+}
+
+// finishStranded finishes the runs whose last items failed without a
+// completion (their workers kept dying on them): otherwise such a run
+// stays running for ever, its growth unannounced, and every waiting scan
+// and --exit-when-idle worker with it.
+func (w *Worker) finishStranded(ctx context.Context, runs map[int64]*sharedRun) {
+	ids, err := w.Store.FinishStranded(ctx)
+	if err != nil {
+		w.storeRetry("finish_stranded", err)
+	}
+	for _, id := range ids {
+		w.Logger.Warn("shared run ended by failed items: finishing it", "run", id, "worker", w.ID)
+		announce := func(ctx context.Context) error {
+			_, err := w.Store.Announce(ctx, w.Endpoints)
+			return err
+		}
+		if sr := runs[id]; sr != nil {
+			announce = sr.sc.announce
+		}
+		w.finishRun(context.WithoutCancel(ctx), id, announce)
+	}
+}
+
+func (w *Worker) finishRun(ctx context.Context, id int64, announce func(context.Context) error) {
+	if err := announce(ctx); err != nil {
+		w.Logger.Warn("announce", "run", id, "err", err)
 	}
 	// Every event now carries the run's final state: send them.
 	if err := w.Store.ReleaseHeld(ctx); err != nil {
-		w.Logger.Warn("release held alerts", "run", sr.id, "err", err)
+		w.Logger.Warn("release held alerts", "run", id, "err", err)
 	}
-	ri, err := w.Store.Run(ctx, sr.id)
+	ri, err := w.Store.Run(ctx, id)
 	if err != nil {
-		w.Logger.Warn("run summary", "run", sr.id, "err", err)
+		w.Logger.Warn("run summary", "run", id, "err", err)
 		return
 	}
 	js, _ := json.Marshal(struct {
@@ -671,10 +698,10 @@ func (w *Worker) finish(ctx context.Context, sr *sharedRun) {
 		Findings int `json:"findings"`
 		Workers  int `json:"workers"`
 	}{ri.Done, ri.Failed, ri.Findings, len(ri.Workers)})
-	if err := w.Store.SetRunSummary(ctx, sr.id, string(js)); err != nil {
-		w.Logger.Warn("run summary", "run", sr.id, "err", err)
+	if err := w.Store.SetRunSummary(ctx, id, string(js)); err != nil {
+		w.Logger.Warn("run summary", "run", id, "err", err)
 	}
-	w.Logger.Info("run done", "run", sr.id, "items", ri.Done+ri.Failed, "failed", ri.Failed, "findings", ri.Findings, "workers", len(ri.Workers))
+	w.Logger.Info("run done", "run", id, "items", ri.Done+ri.Failed, "failed", ri.Failed, "findings", ri.Findings, "workers", len(ri.Workers))
 	if w.OnRunDone != nil {
 		w.OnRunDone(ri)
 	}

@@ -476,6 +476,47 @@ func (s *Store) ReleaseHost(ctx context.Context, host string, slot int, holder s
 	return nil
 }
 
+// FinishStranded marks done the running shared runs that have no item
+// left to do: their last items failed without completing (the reaper in
+// Claim fails an item whose workers kept dying), so no Complete ever
+// emptied their queue. It returns the runs it marked: the caller owns
+// their finishing (announcing, summary), as Completion.RunDone says.
+func (s *Store) FinishStranded(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.id FROM runs r WHERE r.status = ? AND r.config IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.run_id = r.id AND w.state IN (?, ?))`, RunRunning, ItemPending, ItemRunning)
+	if err != nil {
+		return nil, fmt.Errorf("stranded runs: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("stranded runs: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stranded runs: %w", err)
+	}
+	var done []int64
+	for _, id := range ids {
+		// Only one caller marks it (and finishes it); the queue is checked
+		// again in the same statement, should an item have been added.
+		res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = ?
+			AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.run_id = ? AND w.state IN (?, ?))`,
+			RunDone, s.ts(s.now()), id, RunRunning, id, ItemPending, ItemRunning)
+		if err != nil {
+			return done, fmt.Errorf("finish run %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			done = append(done, id)
+		}
+	}
+	return done, nil
+}
+
 // OpenSharedRuns counts shared runs still running.
 func (s *Store) OpenSharedRuns(ctx context.Context) (int, error) {
 	var n int

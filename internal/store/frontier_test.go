@@ -238,3 +238,52 @@ func TestChargeLinks(t *testing.T) {
 		}
 	})
 }
+
+// A run whose last item is failed by the reaper (its workers kept dying
+// on it) has no completion to end it: FinishStranded ends it, once.
+func TestFinishStranded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		var now atomic.Int64
+		now.Store(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
+		s, err := Open(ctx, loc, WithClock(func() time.Time { return time.UnixMilli(now.Load()) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		poison, err := s.CreateRun(ctx, "http://dump.test/", []byte(`{}`), []Item{{URL: "http://dump.test/bomb.zip", Kind: "image", Depth: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, err := s.CreateRun(ctx, "http://other.test/", []byte(`{}`), []Item{{URL: "http://other.test/", Kind: "page", Depth: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every worker that claims the poison item dies with it.
+		for range MaxItemAttempts {
+			if got, err := s.Claim(ctx, "w", poison, 1, time.Minute); err != nil || len(got) != 1 {
+				t.Fatalf("claim: %+v, %v", got, err)
+			}
+			now.Add((2 * time.Minute).Milliseconds())
+		}
+		if ids, err := s.FinishStranded(ctx); err != nil || len(ids) != 0 {
+			t.Fatalf("before the reaper: %v, %v; want none", ids, err)
+		}
+		now.Add((2 * time.Second).Milliseconds())
+		if got, err := s.Claim(ctx, "w", poison, 1, time.Minute); err != nil || len(got) != 0 {
+			t.Fatalf("the reaper should fail the item, not hand it out: %+v, %v", got, err)
+		}
+		ids, err := s.FinishStranded(ctx)
+		if err != nil || len(ids) != 1 || ids[0] != poison {
+			t.Fatalf("stranded: %v, %v; want [%d]", ids, err, poison)
+		}
+		if again, err := s.FinishStranded(ctx); err != nil || len(again) != 0 {
+			t.Fatalf("finished twice: %v, %v", again, err)
+		}
+		for id, want := range map[int64]string{poison: RunDone, open: RunRunning} {
+			if ri, err := s.Run(ctx, id); err != nil || ri.Status != want || (id == poison && ri.Failed != 1) {
+				t.Errorf("run %d: %+v, %v; want %s", id, ri, err, want)
+			}
+		}
+	})
+}
