@@ -755,15 +755,37 @@ func (s *scanner) source(w where) string {
 	if ref == "" {
 		ref = w.url
 	}
+	return sourceOf(ref, s.cfg.GroupBy == GroupPage)
+}
+
+// sourceOf names the leak source of ref: its site (scheme, host and a port
+// other than the scheme's default), or with byPage the page (without its
+// fragment, its query's parameters sorted). Spellings of one site or page
+// (a default port written out, a host in capitals or with a final dot)
+// name one source: each source is an incident, and a dump site must not
+// split one leak into several alerts by how it writes its links.
+func sourceOf(ref string, byPage bool) string {
 	u, err := url.Parse(ref)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return ref
 	}
-	if s.cfg.GroupBy == GroupPage {
-		u.RawQuery, u.Fragment = "", ""
-		return u.String()
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
 	}
-	return u.Scheme + "://" + strings.ToLower(u.Host)
+	if p := u.Port(); p != "" && !(scheme == "http" && p == "80" || scheme == "https" && p == "443") {
+		host += ":" + p
+	}
+	site := scheme + "://" + host
+	if !byPage {
+		return site
+	}
+	page := &url.URL{Scheme: scheme, Host: host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	if q, err := url.ParseQuery(u.RawQuery); err == nil {
+		page.RawQuery = q.Encode()
+	}
+	return page.String()
 }
 
 func mergeSorted(a, b []string) []string {

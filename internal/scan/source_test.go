@@ -1,0 +1,33 @@
+package scan
+
+import "testing"
+
+func TestSourceOf(t *testing.T) {
+	tests := []struct {
+		ref          string
+		site, byPage string
+	}{
+		{"http://dump.example/thread/7/", "http://dump.example", "http://dump.example/thread/7/"},
+		{"http://dump.example:80/thread/7/", "http://dump.example", "http://dump.example/thread/7/"},
+		{"HTTPS://Dump.Example.:443/a", "https://dump.example", "https://dump.example/a"},
+		{"https://dump.example:8443/a#top", "https://dump.example:8443", "https://dump.example:8443/a"},
+		{"http://dump.example:443/", "http://dump.example:443", "http://dump.example:443/"},
+		{"http://[::1]:80/x", "http://[::1]", "http://[::1]/x"},
+		{"http://forum.example/showthread.php?tid=2&page=1", "http://forum.example", "http://forum.example/showthread.php?page=1&tid=2"},
+		{"http://forum.example/showthread.php?page=1&tid=2#post9", "http://forum.example", "http://forum.example/showthread.php?page=1&tid=2"},
+		{"http://xyz.onion/a%2Fb?q=%zz", "http://xyz.onion", "http://xyz.onion/a%2Fb?q=%zz"},
+	}
+	for _, tt := range tests {
+		if got := sourceOf(tt.ref, false); got != tt.site {
+			t.Errorf("site of %s = %s, want %s", tt.ref, got, tt.site)
+		}
+		if got := sourceOf(tt.ref, true); got != tt.byPage {
+			t.Errorf("page of %s = %s, want %s", tt.ref, got, tt.byPage)
+		}
+	}
+	// Two pages of one forum are two sources by page; one by site.
+	a, b := "http://forum.example/showthread.php?tid=1", "http://forum.example/showthread.php?tid=2"
+	if sourceOf(a, true) == sourceOf(b, true) || sourceOf(a, false) != sourceOf(b, false) {
+		t.Errorf("threads: by page %s and %s, by site %s and %s", sourceOf(a, true), sourceOf(b, true), sourceOf(a, false), sourceOf(b, false))
+	}
+}
