@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -172,10 +173,22 @@ func readURLFile(path string, readFile func(string) ([]byte, error)) (string, er
 // fileSink is a LogSink on a file it owns.
 type fileSink struct {
 	*LogSink
-	c io.Closer
+	f *os.File
 }
 
-func (s fileSink) Close() error { return s.c.Close() }
+// Notify writes the line and syncs the file: the store records the event
+// delivered once Notify returns, so the line must survive a power loss.
+func (s fileSink) Notify(ctx context.Context, ev Event) error {
+	if err := s.LogSink.Notify(ctx, ev); err != nil {
+		return err
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("alerts: log: syncing event %s: %w", ev.ID, err)
+	}
+	return nil
+}
+
+func (s fileSink) Close() error { return s.f.Close() }
 
 var _ Notifier = fileSink{}
 
@@ -191,7 +204,7 @@ func openLogSink(path string, stdout io.Writer) (Notifier, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("--alert-log: %w", err)
 	}
-	return fileSink{LogSink: NewLogSink(f), c: f}, EndpointKey("log", abs), nil
+	return fileSink{LogSink: NewLogSink(f), f: f}, EndpointKey("log", abs), nil
 }
 
 // Class says, for an operator, how the outbox treats a delivery error.

@@ -50,6 +50,10 @@ type Input struct {
 	// Canaries maps leaked captures that are canaries to the one
 	// recipient they were issued to.
 	Canaries map[string]string
+	// Recipients is the number of recipients in the ledger: any of them
+	// could be the source, so the significance is corrected for all of
+	// them, not only for those that received a leaked capture.
+	Recipients int
 }
 
 // Score is one recipient's evidence.
@@ -168,12 +172,12 @@ func Compute(in Input) Result {
 		}
 		return a.Recipient < b.Recipient
 	})
-	res.decide(coverage)
+	res.decide(coverage, in.Recipients)
 	return res
 }
 
 // decide sets the verdict, the recipients it names and the summary.
-func (res *Result) decide(coverage map[string][]string) {
+func (res *Result) decide(coverage map[string][]string, recipients int) {
 	switch {
 	case len(res.Canaries) > 0:
 		res.Verdict = VerdictCanary
@@ -191,7 +195,7 @@ func (res *Result) decide(coverage map[string][]string) {
 		res.Summary = fmt.Sprintf("none of the %d leaked captures was ever disclosed: the leak came from inside or from an unrecorded transfer", res.Leaked)
 		return
 	default:
-		res.decideByOverlap(coverage)
+		res.decideByOverlap(coverage, recipients)
 	}
 	if first := res.first(); first != nil {
 		res.Unexplained = res.Disclosed - first.Received
@@ -201,7 +205,7 @@ func (res *Result) decide(coverage map[string][]string) {
 	}
 }
 
-func (res *Result) decideByOverlap(coverage map[string][]string) {
+func (res *Result) decideByOverlap(coverage map[string][]string, recipients int) {
 	top := res.Recipients[0]
 	res.Named = []string{top.Recipient}
 	// Recipients that cannot be told from the first: the same leaked
@@ -212,7 +216,7 @@ func (res *Result) decideByOverlap(coverage map[string][]string) {
 			res.Named = append(res.Named, sc.Recipient)
 		}
 	}
-	significant := top.Log10P <= -Significance-math.Log10(float64(len(res.Recipients)))
+	significant := top.Log10P <= -Significance-math.Log10(float64(max(len(res.Recipients), recipients)))
 	switch {
 	case !significant:
 		res.Verdict = VerdictInconclusive

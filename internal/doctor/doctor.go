@@ -114,7 +114,7 @@ func Store(ctx context.Context, path string) []Check {
 		l.Detail = "PostgreSQL store: workers share it through leases in the database, no run lock"
 		return []Check{c, l}
 	}
-	if lk, err := lock.Acquire(ctx, path+".lock", 0); err != nil {
+	if lk, err := lock.Acquire(ctx, store.LockPath(path), 0); err != nil {
 		// A running watcher holding the lock is not a fault. Other lock
 		// errors are reported but do not fail the check either (as
 		// before the move; the store check above already opened it).

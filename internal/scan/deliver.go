@@ -62,10 +62,10 @@ func Open(ctx context.Context, o Options, progress io.Writer, log *slog.Logger) 
 			return s, err
 		}
 	} else {
-		if err := os.MkdirAll(filepath.Dir(o.Store), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(store.LockPath(o.Store)), 0o700); err != nil {
 			return s, err
 		}
-		if s.lock, err = lock.Acquire(ctx, o.Store+".lock", o.WaitLock); err != nil {
+		if s.lock, err = lock.Acquire(ctx, store.LockPath(o.Store), o.WaitLock); err != nil {
 			return s, err
 		}
 		if s.Store, err = store.Open(ctx, o.Store, store.WithAlertHold(o.Alerts.Hold)); err != nil {
@@ -86,7 +86,7 @@ func RunLock(ctx context.Context, loc string, wait time.Duration) (*lock.Lock, e
 	if store.IsPostgres(loc) {
 		return nil, nil
 	}
-	return lock.Acquire(ctx, loc+".lock", wait)
+	return lock.Acquire(ctx, store.LockPath(loc), wait)
 }
 
 // Close stops Tor, releases the lock and closes the store.

@@ -1,6 +1,13 @@
 package scan
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/internal/lock"
+)
 
 func TestSourceOf(t *testing.T) {
 	tests := []struct {
@@ -29,5 +36,23 @@ func TestSourceOf(t *testing.T) {
 	a, b := "http://forum.example/showthread.php?tid=1", "http://forum.example/showthread.php?tid=2"
 	if sourceOf(a, true) == sourceOf(b, true) || sourceOf(a, false) != sourceOf(b, false) {
 		t.Errorf("threads: by page %s and %s, by site %s and %s", sourceOf(a, true), sourceOf(b, true), sourceOf(a, false), sourceOf(b, false))
+	}
+}
+
+// One SQLite store written two ways (PATH and sqlite:PATH) has one run
+// lock: a cron scan and a watcher must exclude each other either way.
+func TestRunLockOneFileTwoSpellings(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lw.db")
+	held, err := RunLock(ctx, path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	if l, err := RunLock(ctx, "sqlite:"+path, 0); !errors.Is(err, lock.ErrLocked) {
+		if l != nil {
+			l.Release()
+		}
+		t.Fatalf("sqlite:%s took the lock beside %s: %v", path, path, err)
 	}
 }

@@ -373,6 +373,9 @@ func attribute(ctx context.Context, q querier, leaked []string) (*attribution.Re
 	if err != nil {
 		return nil, nil, fmt.Errorf("attribute: %w", err)
 	}
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM ledger_recipients`).Scan(&in.Recipients); err != nil {
+		return nil, nil, fmt.Errorf("attribute: %w", err)
+	}
 	if err := q.QueryRowContext(ctx, `SELECT captures FROM ledger_totals WHERE id = 1`).Scan(&in.Universe); err != nil {
 		return nil, nil, fmt.Errorf("attribute: %w", err)
 	}

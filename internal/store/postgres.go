@@ -25,6 +25,10 @@ func IsPostgres(loc string) bool {
 }
 
 // sqlitePath strips the optional "sqlite:" prefix of a SQLite location.
+// LockPath is the run lock file of the SQLite store at loc, whichever
+// way loc is written (PATH or sqlite:PATH).
+func LockPath(loc string) string { return sqlitePath(loc) + ".lock" }
+
 func sqlitePath(loc string) string {
 	if p, ok := strings.CutPrefix(loc, "sqlite:"); ok {
 		return strings.TrimPrefix(p, "//")
