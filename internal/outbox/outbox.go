@@ -34,7 +34,14 @@ type Dispatcher struct {
 	mu   sync.Mutex
 	// pausedUntil holds endpoints backing off after a retryable failure.
 	pausedUntil map[string]time.Time
+	// adopted is when each endpoint last adopted events recorded without
+	// it (store.AdoptEndpoints).
+	adopted map[string]time.Time
 }
+
+// adoptEvery is how often a dispatcher looks for events recorded by
+// processes without its endpoints.
+const adoptEvery = time.Minute
 
 // Result counts one Flush.
 type Result struct {
@@ -101,6 +108,7 @@ func (l lane) Flush(ctx context.Context) (Result, error) { return l.d.flush(ctx,
 
 func (d *Dispatcher) flush(ctx context.Context, keys []string) (Result, error) {
 	d.defaults()
+	d.adopt(ctx, keys)
 	if d.Store.Postgres() {
 		return d.flushClaimed(ctx, keys)
 	}
@@ -313,4 +321,34 @@ func (d *Dispatcher) flushClaimed(ctx context.Context, keys []string) (Result, e
 		}
 	}
 	return total, ctx.Err()
+}
+
+// adopt gives the endpoints keys the events recorded since they were
+// first configured by a process that did not have them (a worker started
+// without the alert configuration, a scan with other endpoints), at most
+// once per adoptEvery.
+func (d *Dispatcher) adopt(ctx context.Context, keys []string) {
+	now := d.Now()
+	var due []string
+	d.mu.Lock()
+	if d.adopted == nil {
+		d.adopted = map[string]time.Time{}
+	}
+	for _, k := range keys {
+		if last, ok := d.adopted[k]; !ok || now.Sub(last) >= adoptEvery {
+			d.adopted[k] = now
+			due = append(due, k)
+		}
+	}
+	d.mu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	n, err := d.Store.AdoptEndpoints(ctx, due)
+	if err != nil {
+		d.Logger.Warn("alerts: events recorded without these endpoints not looked for", "err", err)
+	}
+	if n > 0 {
+		d.Logger.Info("alerts: events recorded by a process without these endpoints are sent to them too", "deliveries", n)
+	}
 }

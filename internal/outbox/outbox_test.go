@@ -359,3 +359,28 @@ func TestWorkerStopLetsFlushFinish(t *testing.T) {
 		t.Fatalf("flush cancelled %v, result %+v: Stop cut the delivery short", f.cancelled.Load(), got)
 	}
 }
+
+// A worker started without the alert configuration records an incident
+// with no delivery; a dispatcher that has an endpoint sends it anyway.
+func TestDispatcherSendsEventsRecordedWithoutItsEndpoint(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s := openStore(t, c)
+	hook := &fakeNotifier{}
+	d := &Dispatcher{Store: s, Notifiers: map[string]alerts.Notifier{"webhook:a": hook}, Now: c.Now}
+	if _, err := d.Flush(ctx); err != nil { // the endpoint is configured from now on
+		t.Fatal(err)
+	}
+	c.Advance(time.Second)
+	out, err := s.RecordMatches(ctx, "http://dump.test", []store.Evidence{{CaptureID: "c1", Kind: "face", URL: "http://dump.test/a.jpg", SHA256: "s1", Algorithm: "pdq"}}, nil)
+	if err != nil || out.Event == "" {
+		t.Fatalf("record: %+v, %v", out, err)
+	}
+	c.Advance(2 * adoptEvery)
+	if _, err := d.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := hook.calls(); len(got) != 1 || got[0] != out.Event {
+		t.Fatalf("the endpoint received %v, want [%s]", got, out.Event)
+	}
+}

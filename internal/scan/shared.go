@@ -185,6 +185,9 @@ func (w *Worker) Work(ctx context.Context) ([]report.Summary, error) {
 	if w.BankPath != "" {
 		bankStat, _ = os.Stat(w.BankPath)
 	}
+	if len(w.Endpoints) == 0 {
+		w.Logger.Warn("no alert endpoints: the incidents this worker records are sent by the processes that have endpoints", "worker", w.ID)
+	}
 	// Growth that a killed worker recorded but never announced goes out.
 	if _, err := w.Store.Announce(ctx, w.Endpoints); err != nil {
 		w.Logger.Warn("announce", "err", err)

@@ -307,3 +307,75 @@ func (s *Store) EventIDs(ctx context.Context) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// AdoptEndpoints records that this process delivers to the endpoints keys
+// (from now on, the first time a key is seen) and gives each of them a
+// delivery of every event recorded since then that has none for it: an
+// event gets deliveries for the endpoints of the process that recorded it,
+// and a worker started without the alert configuration, or a scan with
+// other endpoints than the watcher's, records events that the others'
+// endpoints would otherwise never receive. A delivery added is held as
+// the event's other deliveries are, or due at once. It returns how many
+// it added.
+func (s *Store) AdoptEndpoints(ctx context.Context, keys []string) (int, error) {
+	now := s.now()
+	nowS := s.ts(now)
+	added := 0
+	for _, key := range keys {
+		var first sql.NullString
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO endpoints(key, first_seen) VALUES (?, ?)
+				ON CONFLICT(key) DO UPDATE SET first_seen = COALESCE(endpoints.first_seen, excluded.first_seen)`, key, nowS); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(ctx, `SELECT first_seen FROM endpoints WHERE key = ?`, key).Scan(&first)
+		})
+		if err != nil {
+			return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
+		}
+		since := parseTS(first.String)
+		// RFC 3339 text sorts as time to the second: the SQL bound takes
+		// the second before, the exact bound is applied below.
+		bound := since.Add(-time.Second).UTC().Format("2006-01-02T15:04:05")
+		rows, err := s.db.QueryContext(ctx, `SELECT o.event_id, o.created_at FROM outbox o WHERE o.created_at >= ?
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = o.event_id AND d.endpoint = ?)`, bound, key)
+		if err != nil {
+			return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
+		}
+		var events []string
+		for rows.Next() {
+			var ev, at string
+			if err := rows.Scan(&ev, &at); err != nil {
+				rows.Close()
+				return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
+			}
+			if !parseTS(at).Before(since) {
+				events = append(events, ev)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
+		}
+		for _, ev := range events {
+			next, held := nowS, 0
+			var n string
+			err := s.db.QueryRowContext(ctx, `SELECT next_attempt FROM deliveries WHERE event_id = ? AND status = ? AND held = 1 LIMIT 1`, ev, DeliveryPending).Scan(&n)
+			switch {
+			case err == nil:
+				next, held = n, 1
+			case !errors.Is(err, sql.ErrNoRows):
+				return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
+			}
+			res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt, held) VALUES (?, ?, ?, ?)
+				ON CONFLICT(event_id, endpoint) DO NOTHING`, ev, key, next, held)
+			if err != nil {
+				return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
+			}
+			if k, _ := res.RowsAffected(); k == 1 {
+				added++
+			}
+		}
+	}
+	return added, nil
+}

@@ -160,3 +160,64 @@ func TestDueForOnlyListedEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// Events recorded by a process without an endpoint (a worker started
+// without the alert configuration, a scan with other endpoints) reach that
+// endpoint once a process delivering to it adopts them; events from
+// before it was first configured do not.
+func TestAdoptEndpoints(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		s, err := Open(ctx, loc, WithAlertHold(time.Hour), WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		before, err := s.RecordMatches(ctx, "http://old.test", []Evidence{match("c0", "s0")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}); err != nil || n != 0 {
+			t.Fatalf("first adoption: %d, %v; want none (history is not replayed)", n, err)
+		}
+		now = now.Add(time.Second)
+		bare, err := s.RecordMatches(ctx, "http://bare.test", []Evidence{match("c1", "s1")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.RecordMatches(ctx, "http://other.test", []Evidence{match("c2", "s2")}, []string{"log:x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}); err != nil || n != 2 {
+			t.Fatalf("adoption: %d, %v; want 2", n, err)
+		}
+		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}); err != nil || n != 0 {
+			t.Fatalf("second adoption: %d, %v; want 0", n, err)
+		}
+		ds, err := s.Deliveries(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, d := range ds {
+			got[d.EventID+" "+d.Endpoint] = true
+		}
+		for _, want := range []string{bare.Event + " webhook:a", other.Event + " webhook:a", other.Event + " log:x"} {
+			if !got[want] {
+				t.Errorf("no delivery %s in %v", want, got)
+			}
+		}
+		if got[before.Event+" webhook:a"] {
+			t.Errorf("an event from before the endpoint was configured was adopted")
+		}
+		// The adopted delivery of a held event is held with it; the one
+		// of an event recorded without endpoints is due.
+		due, err := s.DueFor(ctx, []string{"webhook:a"}, 10)
+		if err != nil || len(due) != 1 || due[0].EventID != bare.Event {
+			t.Fatalf("due: %+v, %v; want only %s", due, err, bare.Event)
+		}
+	})
+}

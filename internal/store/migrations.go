@@ -223,4 +223,10 @@ ALTER TABLE runs ADD COLUMN link_budget_spent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deliveries ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 UPDATE deliveries SET held = 1 WHERE status = 'pending' AND attempts = 0;
 `,
+	// 11: when a process first delivered to an endpoint: events recorded
+	// since then by a process without that endpoint are given to it
+	// (AdoptEndpoints).
+	`
+ALTER TABLE endpoints ADD COLUMN first_seen TEXT;
+`,
 }

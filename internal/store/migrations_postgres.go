@@ -5,7 +5,7 @@ package store
 // SQLite rowid key and BYTEA for BLOB. Timestamps stay RFC 3339 text in
 // both, so every query and scan is shared. Migrations 2-7 are plain SQL
 // that both dialects read, so they are the SQLite text itself; a test
-// keeps the two lists the same length. So are migrations 9 and 10.
+// keeps the two lists the same length. So are migrations 9 to 11.
 var postgresMigrations = append(append(append([]string{postgresInitial}, migrations[1:7]...), postgresFrontier), migrations[8:]...)
 
 // postgresInitial is migration 1: runs, visited URLs, seen assets,
