@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"hash/adler32"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -126,6 +127,50 @@ func TestCancel(t *testing.T) {
 	data, _ := generate(spec{ph: phBlackIsZero, bps: 8, spp: 1, comp: compDeflate}, 50, 50, rng)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	if _, err := Decode(ctx, data, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("%v, want context.Canceled", err)
+	}
+}
+
+// countdownCtx is done after its Err has been asked n times: a
+// cancellation that arrives in the middle of a decode, at the same point
+// on every run.
+type countdownCtx struct {
+	context.Context
+	n int
+}
+
+func (c *countdownCtx) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCancelInsideBlock: a deflate strip of megabytes of empty blocks
+// yields its one row only at its end; the decode must still notice its
+// context is done.
+func TestCancelInsideBlock(t *testing.T) {
+	z := []byte{0x78, 0x01}
+	for range 2 << 20 {
+		z = append(z, 0, 0, 0, 0xff, 0xff) // an empty stored block, not final
+	}
+	row := []byte{128}
+	z = append(z, 1, 1, 0, 0xfe, 0xff)
+	z = append(z, row...)
+	z = binary.BigEndian.AppendUint32(z, adler32.Checksum(row))
+	offsets, counts := make([]uint32, 1), make([]uint32, 1)
+	data := assemble(false, []entry{
+		{tagWidth, typeLong, []uint32{1}}, {tagHeight, typeLong, []uint32{1}},
+		{tagBitsPerSample, typeShort, []uint32{8}}, {tagCompression, typeShort, []uint32{compDeflate}},
+		{tagPhotometric, typeShort, []uint32{phBlackIsZero}}, {tagSamplesPerPixel, typeShort, []uint32{1}},
+		{tagRowsPerStrip, typeLong, []uint32{1}},
+		{tagStripOffsets, typeLong, offsets}, {tagStripByteCounts, typeLong, counts},
+	}, [][]byte{z}, offsets, counts)
+	if _, err := Decode(context.Background(), data, Options{}); err != nil {
+		t.Fatalf("the file itself is valid: %v", err)
+	}
+	ctx := &countdownCtx{Context: context.Background(), n: 50}
 	if _, err := Decode(ctx, data, Options{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v, want context.Canceled", err)
 	}

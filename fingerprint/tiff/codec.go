@@ -2,6 +2,7 @@ package tiff
 
 import (
 	"bytes"
+	"context"
 	"io"
 
 	"github.com/klauspost/compress/zlib"
@@ -11,28 +12,34 @@ import (
 
 // decompressors opens the stream of each block, reusing what can be
 // reused from one block to the next. Every decompressor reads from a
-// bytes.Reader, an io.ByteReader, so none reads past what it needs.
+// bytes.Reader, an io.ByteReader, so none reads past what it needs; LZW
+// and deflate read it through cs, which checks the context.
 type decompressors struct {
 	src bytes.Reader
+	cs  ctxSource
 	zr  io.ReadCloser
 	pb  packBits
 }
 
 // open returns the decompressed stream of block data src, rows rows high.
-func (d *decompressors) open(f *file, src []byte, rows int) (io.ReadCloser, error) {
+func (d *decompressors) open(ctx context.Context, f *file, src []byte, rows int) (io.ReadCloser, error) {
 	d.src.Reset(src)
+	d.cs = ctxSource{ctx: ctx, r: &d.src}
 	switch f.Compression {
 	case compLZW:
-		return lzw.NewReader(&d.src, lzw.MSB, 8), nil
+		return lzw.NewReader(&d.cs, lzw.MSB, 8), nil
 	case compDeflate, compDeflateOld:
 		var err error
 		if d.zr == nil {
-			d.zr, err = zlib.NewReader(&d.src)
+			d.zr, err = zlib.NewReader(&d.cs)
 		} else {
-			err = d.zr.(zlib.Resetter).Reset(&d.src, nil)
+			err = d.zr.(zlib.Resetter).Reset(&d.cs, nil)
 		}
 		if err != nil {
 			d.zr = nil
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, cerr
+			}
 			return nil, errs.Formatf("deflate stream: %v", err)
 		}
 		return io.NopCloser(d.zr), nil
@@ -56,6 +63,31 @@ func (d *decompressors) open(f *file, src []byte, rows int) (io.ReadCloser, erro
 		return io.NopCloser(ccitt.NewReader(&d.src, order, sf, f.bw, rows, &ccitt.Options{Invert: inv})), nil
 	}
 	return io.NopCloser(&d.src), nil
+}
+
+// ctxSource is a block's compressed bytes as a decompressor reads them,
+// checking ctx every 64 KiB: a deflate stream of empty blocks yields no
+// row for megabytes of input, and a row is one read.
+type ctxSource struct {
+	ctx context.Context
+	r   *bytes.Reader
+	n   int
+}
+
+func (c *ctxSource) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func (c *ctxSource) ReadByte() (byte, error) {
+	if c.n++; c.n&(64<<10-1) == 0 {
+		if err := c.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return c.r.ReadByte()
 }
 
 // packBits decodes PackBits (TIFF 6.0, section 9) as a stream: a header

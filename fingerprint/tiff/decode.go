@@ -358,7 +358,7 @@ func (r *reader) readBlock(ctx context.Context, data []byte, i int) error {
 	}
 	x0, y0 := i%f.across*f.bw, i/f.across*f.bh
 	rows := min(f.bh, f.Height-y0) // a tile's padding rows are not read
-	zr, err := r.dec.open(f, src, rows)
+	zr, err := r.dec.open(ctx, f, src, rows)
 	if err != nil {
 		return err
 	}
@@ -369,6 +369,9 @@ func (r *reader) readBlock(ctx context.Context, data []byte, i int) error {
 			return err
 		}
 		if _, err := io.ReadFull(zr, r.row); err != nil {
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				return cerr
+			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return errs.Formatf("block %d ends at row %d of %d", i, y-y0, rows)
 			}

@@ -2,7 +2,6 @@ package archive
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -182,8 +181,6 @@ func TestXZDictSize(t *testing.T) {
 		}
 	}
 }
-
-func bufioOf(b []byte) *bufio.Reader { return bufio.NewReaderSize(bytes.NewReader(b), 64<<10) }
 
 // bigRecords is a zip central directory of k records with the largest
 // name, extra field and comment a record can have (192 KiB each), then its
