@@ -4,12 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 
 	"github.com/gofrs/flock"
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 

@@ -3,10 +3,10 @@ package fingerprint
 import (
 	"cmp"
 	"fmt"
-	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"slices"
 	"sort"
 
+	"github.com/leakwatch/leakwatch/fingerprint/feature"
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 	"github.com/leakwatch/leakwatch/fingerprint/pdq"
 )

@@ -250,6 +250,9 @@ func Decode(ctx context.Context, data []byte, o Options) (*image.Gray, error) {
 	// included), and the file with IEND.
 	var one [1]byte
 	if n, err := zr.Read(one[:]); n != 0 || err != io.EOF && err != io.ErrUnexpectedEOF {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			return nil, cerr // stopped while reading the stream's end
+		}
 		return nil, errs.Formatf("too much pixel data")
 	}
 	// Trailing IDAT data after the stream is ignored, as image/png does.

@@ -344,7 +344,7 @@ func (d *Dispatcher) adopt(ctx context.Context, keys []string) {
 	if len(due) == 0 {
 		return
 	}
-	n, err := d.Store.AdoptEndpoints(ctx, due)
+	n, err := d.Store.AdoptEndpoints(ctx, due, now.Add(-d.MaxAge))
 	if err != nil {
 		d.Logger.Warn("alerts: events recorded without these endpoints not looked for", "err", err)
 	}

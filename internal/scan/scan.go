@@ -760,10 +760,11 @@ func (s *scanner) source(w where) string {
 
 // sourceOf names the leak source of ref: its site (scheme, host and a port
 // other than the scheme's default), or with byPage the page (without its
-// fragment, its query's parameters sorted). Spellings of one site or page
-// (a default port written out, a host in capitals or with a final dot)
-// name one source: each source is an incident, and a dump site must not
-// split one leak into several alerts by how it writes its links.
+// query and fragment: forums put session IDs there, and our crawler sends
+// no cookies, so a page would be a new source on every crawl). Spellings
+// of one site (a default port written out, a host in capitals or with a
+// final dot) name one source: each source is an incident, and a dump site
+// must not split one leak into several alerts by how it writes its links.
 func sourceOf(ref string, byPage bool) string {
 	u, err := url.Parse(ref)
 	if err != nil || u.Host == "" {
@@ -781,10 +782,7 @@ func sourceOf(ref string, byPage bool) string {
 	if !byPage {
 		return site
 	}
-	page := &url.URL{Scheme: scheme, Host: host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
-	if q, err := url.ParseQuery(u.RawQuery); err == nil {
-		page.RawQuery = q.Encode()
-	}
+	page := &url.URL{Scheme: scheme, Host: host, Path: u.Path, RawPath: u.RawPath}
 	return page.String()
 }
 

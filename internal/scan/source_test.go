@@ -20,9 +20,8 @@ func TestSourceOf(t *testing.T) {
 		{"https://dump.example:8443/a#top", "https://dump.example:8443", "https://dump.example:8443/a"},
 		{"http://dump.example:443/", "http://dump.example:443", "http://dump.example:443/"},
 		{"http://[::1]:80/x", "http://[::1]", "http://[::1]/x"},
-		{"http://forum.example/showthread.php?tid=2&page=1", "http://forum.example", "http://forum.example/showthread.php?page=1&tid=2"},
-		{"http://forum.example/showthread.php?page=1&tid=2#post9", "http://forum.example", "http://forum.example/showthread.php?page=1&tid=2"},
-		{"http://xyz.onion/a%2Fb?q=%zz", "http://xyz.onion", "http://xyz.onion/a%2Fb?q=%zz"},
+		{"http://forum.example/viewtopic.php?t=2&sid=0123abcd#p9", "http://forum.example", "http://forum.example/viewtopic.php"},
+		{"http://user:pw@xyz.onion/a%2Fb?q=%zz", "http://xyz.onion", "http://xyz.onion/a%2Fb"},
 	}
 	for _, tt := range tests {
 		if got := sourceOf(tt.ref, false); got != tt.site {
@@ -32,10 +31,10 @@ func TestSourceOf(t *testing.T) {
 			t.Errorf("page of %s = %s, want %s", tt.ref, got, tt.byPage)
 		}
 	}
-	// Two pages of one forum are two sources by page; one by site.
-	a, b := "http://forum.example/showthread.php?tid=1", "http://forum.example/showthread.php?tid=2"
-	if sourceOf(a, true) == sourceOf(b, true) || sourceOf(a, false) != sourceOf(b, false) {
-		t.Errorf("threads: by page %s and %s, by site %s and %s", sourceOf(a, true), sourceOf(b, true), sourceOf(a, false), sourceOf(b, false))
+	// One page crawled twice with a new session ID is one source.
+	a, b := "http://forum.example/viewtopic.php?t=1&sid=aaaa", "http://forum.example/viewtopic.php?t=1&sid=bbbb"
+	if sourceOf(a, true) != sourceOf(b, true) {
+		t.Errorf("one page, two session IDs: %s and %s", sourceOf(a, true), sourceOf(b, true))
 	}
 }
 

@@ -222,7 +222,9 @@ func (s *Store) PendingFor(ctx context.Context, endpoints []string) (int, error)
 	in, args := inList(endpoints)
 	args = append([]any{DeliveryPending}, args...)
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = ? AND endpoint IN (`+in+`)
+	// Held deliveries are left out: they belong to a scan still running
+	// (another process's, on a shared store), whose end sends them.
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = ? AND held = 0 AND endpoint IN (`+in+`)
 		AND endpoint NOT IN (SELECT key FROM endpoints WHERE disabled_at IS NOT NULL)`, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("pending count: %w", err)
@@ -310,14 +312,14 @@ func (s *Store) EventIDs(ctx context.Context) ([]string, error) {
 
 // AdoptEndpoints records that this process delivers to the endpoints keys
 // (from now on, the first time a key is seen) and gives each of them a
-// delivery of every event recorded since then that has none for it: an
-// event gets deliveries for the endpoints of the process that recorded it,
-// and a worker started without the alert configuration, or a scan with
-// other endpoints than the watcher's, records events that the others'
-// endpoints would otherwise never receive. A delivery added is held as
-// the event's other deliveries are, or due at once. It returns how many
-// it added.
-func (s *Store) AdoptEndpoints(ctx context.Context, keys []string) (int, error) {
+// delivery of every event recorded since then, and not before notBefore,
+// that has none for it: an event gets deliveries for the endpoints of the
+// process that recorded it, and a worker started without the alert
+// configuration, or a scan with other endpoints than the watcher's,
+// records events that the others' endpoints would otherwise never
+// receive. A delivery added is held while the event's hold lasts, or due
+// at once. It returns how many it added.
+func (s *Store) AdoptEndpoints(ctx context.Context, keys []string, notBefore time.Time) (int, error) {
 	now := s.now()
 	nowS := s.ts(now)
 	added := 0
@@ -334,6 +336,9 @@ func (s *Store) AdoptEndpoints(ctx context.Context, keys []string) (int, error) 
 			return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
 		}
 		since := parseTS(first.String)
+		if notBefore.After(since) {
+			since = notBefore
+		}
 		// RFC 3339 text sorts as time to the second: the SQL bound takes
 		// the second before, the exact bound is applied below.
 		bound := since.Add(-time.Second).UTC().Format("2006-01-02T15:04:05")
@@ -358,17 +363,11 @@ func (s *Store) AdoptEndpoints(ctx context.Context, keys []string) (int, error) 
 			return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
 		}
 		for _, ev := range events {
-			next, held := nowS, 0
-			var n string
-			err := s.db.QueryRowContext(ctx, `SELECT next_attempt FROM deliveries WHERE event_id = ? AND status = ? AND held = 1 LIMIT 1`, ev, DeliveryPending).Scan(&n)
-			switch {
-			case err == nil:
-				next, held = n, 1
-			case !errors.Is(err, sql.ErrNoRows):
-				return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
-			}
-			res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt, held) VALUES (?, ?, ?, ?)
-				ON CONFLICT(event_id, endpoint) DO NOTHING`, ev, key, next, held)
+			// One statement: the hold is read as the delivery is written,
+			// so a release (ReleaseHeld) is seen wholly before or after.
+			res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt, held)
+				SELECT o.event_id, ?, COALESCE(o.held_until, ?), CASE WHEN o.held_until IS NULL THEN 0 ELSE 1 END FROM outbox o WHERE o.event_id = ?
+				ON CONFLICT(event_id, endpoint) DO NOTHING`, key, nowS, ev)
 			if err != nil {
 				return added, fmt.Errorf("adopt endpoint %s: %w", key, err)
 			}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -179,7 +180,7 @@ func TestAdoptEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 		now = now.Add(time.Second)
-		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}); err != nil || n != 0 {
+		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}, time.Time{}); err != nil || n != 0 {
 			t.Fatalf("first adoption: %d, %v; want none (history is not replayed)", n, err)
 		}
 		now = now.Add(time.Second)
@@ -187,14 +188,22 @@ func TestAdoptEndpoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The run goes on: its growth is folded into the event, which has
+		// no delivery yet but is still within its hold.
+		if _, err := s.RecordMatches(ctx, "http://bare.test", []Evidence{match("c3", "s3")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if outs, err := s.Announce(ctx, nil); err != nil || len(outs) != 1 || outs[0].Event != bare.Event {
+			t.Fatalf("growth of a held event without deliveries: %+v, %v; want it folded into %s", outs, err, bare.Event)
+		}
 		other, err := s.RecordMatches(ctx, "http://other.test", []Evidence{match("c2", "s2")}, []string{"log:x"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}); err != nil || n != 2 {
+		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}, time.Time{}); err != nil || n != 2 {
 			t.Fatalf("adoption: %d, %v; want 2", n, err)
 		}
-		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}); err != nil || n != 0 {
+		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}, time.Time{}); err != nil || n != 0 {
 			t.Fatalf("second adoption: %d, %v; want 0", n, err)
 		}
 		ds, err := s.Deliveries(ctx, "")
@@ -213,11 +222,30 @@ func TestAdoptEndpoints(t *testing.T) {
 		if got[before.Event+" webhook:a"] {
 			t.Errorf("an event from before the endpoint was configured was adopted")
 		}
-		// The adopted delivery of a held event is held with it; the one
-		// of an event recorded without endpoints is due.
+		// Adopted deliveries are held as long as their events: the run's
+		// end releases them, and the event carries both captures.
+		if due, err := s.DueFor(ctx, []string{"webhook:a"}, 10); err != nil || len(due) != 0 {
+			t.Fatalf("due before the run's end: %+v, %v; want none", due, err)
+		}
+		if err := s.ReleaseHeld(ctx); err != nil {
+			t.Fatal(err)
+		}
 		due, err := s.DueFor(ctx, []string{"webhook:a"}, 10)
-		if err != nil || len(due) != 1 || due[0].EventID != bare.Event {
-			t.Fatalf("due: %+v, %v; want only %s", due, err, bare.Event)
+		if err != nil || len(due) != 2 {
+			t.Fatalf("due after the run's end: %+v, %v; want 2", due, err)
+		}
+		for _, p := range due {
+			if p.EventID == bare.Event && !strings.Contains(string(p.Payload), `"new_captures":["c1","c3"]`) {
+				t.Errorf("the adopted event lacks the folded capture: %s", p.Payload)
+			}
+		}
+		// Events older than the caller's bound are not adopted.
+		late, err := s.RecordMatches(ctx, "http://late.test", []Evidence{match("c4", "s4")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.AdoptEndpoints(ctx, []string{"webhook:a"}, now.Add(time.Minute)); err != nil || n != 0 {
+			t.Fatalf("adoption past the bound: %d, %v; want 0 (%s is older)", n, err, late.Event)
 		}
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/attribution"
 )
 
 // TestEventsAndRoute checks what an incident report reads: the route and
@@ -97,6 +99,8 @@ func TestEventPayloadStaysWithinBound(t *testing.T) {
 		{"small", incident(3, 2), true, false, true},
 		{"many copies", incident(300, 10), true, false, false},
 		{"many captures", incident(20000, 1), false, true, false},
+		{"many copies, half dismissed", dismissHalf(incident(300, 10)), true, false, false},
+		{"a large leak never disclosed", neverDisclosed(incident(20000, 1)), false, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,8 +123,28 @@ func TestEventPayloadStaysWithinBound(t *testing.T) {
 			if got.Omitted != nil {
 				om = *got.Omitted
 			}
-			if n := len(got.Incident.Matches) + om.Matches; n != len(tt.d.Incident.Matches) {
+			copies, keptCopies := 0, 0
+			for _, m := range tt.d.Incident.Matches {
+				if !m.Dismissed {
+					copies++
+				}
+			}
+			for _, m := range got.Incident.Matches {
+				if !m.Dismissed {
+					keptCopies++
+				}
+			}
+			if n := len(got.Incident.Matches) + om.Matches + om.Dismissed; n != len(tt.d.Incident.Matches) {
 				t.Errorf("matches kept + omitted = %d, want %d", n, len(tt.d.Incident.Matches))
+			}
+			if keptCopies+om.Matches != copies {
+				t.Errorf("copies kept %d + omitted %d, want %d", keptCopies, om.Matches, copies)
+			}
+			if a := tt.d.Incident.Attribution; a != nil {
+				ga := got.Incident.Attribution
+				if n := len(ga.Undisclosed) + len(ga.Recipients) + len(got.Incident.Canaries) + om.Attribution; n != len(a.Undisclosed)+len(a.Recipients)+len(tt.d.Incident.Canaries) {
+					t.Errorf("attribution entries kept + omitted = %d", n)
+				}
 			}
 			if n := len(got.Incident.Captures) + om.Captures; n != len(tt.d.Incident.Captures) {
 				t.Errorf("captures kept + omitted = %d, want %d", n, len(tt.d.Incident.Captures))
@@ -169,4 +193,17 @@ func TestLateFailureKeepsDelivered(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].Status != DeliveryDelivered || ds[0].Attempts != 1 {
 		t.Fatalf("deliveries: %+v, %v; want one delivered after one attempt", ds, err)
 	}
+}
+
+func dismissHalf(d EventData) EventData {
+	for i := range d.Incident.Matches {
+		d.Incident.Matches[i].Dismissed = i%2 == 0
+	}
+	return d
+}
+
+func neverDisclosed(d EventData) EventData {
+	d.Incident.Attribution = &attribution.Result{Verdict: attribution.VerdictNeverDisclosed, Undisclosed: slices.Clone(d.Incident.Captures)}
+	d.Incident.Canaries = slices.Clone(d.Incident.Captures[:5000])
+	return d
 }

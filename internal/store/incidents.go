@@ -336,12 +336,14 @@ func (s *Store) Announce(ctx context.Context, endpoints []string) ([]Outcome, er
 // heldEvent returns the incident's newest event if every delivery of it
 // is still held (ReleaseHeld and a claim both clear that) and none has
 // been attempted or has come due, so it can still change; "" if none.
-// Events without deliveries (no endpoints) are never held. On PostgreSQL
-// the deliveries are locked: a claim under way, which has read the
-// payload, is waited for, and then seen as no longer held.
+// An event without deliveries (recorded without endpoints) is held while
+// its own hold lasts. On PostgreSQL the deliveries are locked: a claim
+// under way, which has read the payload, is waited for, and then seen as
+// no longer held.
 func heldEvent(ctx context.Context, tx *sql.Tx, id string, now time.Time, pg bool) (string, error) {
 	var ev string
-	err := tx.QueryRowContext(ctx, `SELECT event_id FROM outbox WHERE incident_id = ? ORDER BY created_at DESC, event_id DESC LIMIT 1`, id).Scan(&ev)
+	var heldUntil sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT event_id, held_until FROM outbox WHERE incident_id = ? ORDER BY created_at DESC, event_id DESC LIMIT 1`, id).Scan(&ev, &heldUntil)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -370,8 +372,13 @@ func heldEvent(ctx context.Context, tx *sql.Tx, id string, now time.Time, pg boo
 		}
 		n++
 	}
-	if err := rows.Err(); err != nil || n == 0 {
+	if err := rows.Err(); err != nil {
 		return "", err
+	}
+	if n == 0 && (!heldUntil.Valid || !parseTS(heldUntil.String).After(now)) {
+		// No delivery (recorded without endpoints: AdoptEndpoints adds
+		// them later), and its hold is over.
+		return "", nil
 	}
 	return ev, nil
 }
@@ -450,7 +457,8 @@ func (s *Store) ReleaseHeld(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET held_until = NULL WHERE held_until IS NOT NULL`)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("release held alerts: %w", err)
@@ -467,12 +475,15 @@ type EventData struct {
 	Omitted *Omitted `json:"omitted,omitempty"`
 }
 
-// Omitted counts the matches, captures and new captures an event leaves
-// out of its lists.
+// Omitted counts what an event leaves out of its lists: matches (copies),
+// dismissed matches, captures, new captures, and entries of the canary
+// and attribution lists (canaries, undisclosed captures, recipients).
 type Omitted struct {
 	Matches     int `json:"matches,omitempty"`
+	Dismissed   int `json:"dismissed,omitempty"`
 	Captures    int `json:"captures,omitempty"`
 	NewCaptures int `json:"new_captures,omitempty"`
+	Attribution int `json:"attribution,omitempty"`
 }
 
 // MaxEventBytes bounds an incident event's stored data. Receivers refuse
@@ -482,8 +493,9 @@ type Omitted struct {
 const MaxEventBytes = 160 << 10
 
 // eventPayload marshals d within MaxEventBytes: it leaves out matches
-// first (each capture's first match is kept longest), then the last
-// captures and new captures, and counts in d.Omitted what it left out.
+// first (dismissed ones first, each capture's first match last), then the
+// last captures and new captures, then the last entries of the canary and
+// attribution lists, and counts in d.Omitted what it left out.
 func eventPayload(d EventData) ([]byte, error) {
 	b, err := json.Marshal(d)
 	if err != nil || len(b) <= MaxEventBytes {
@@ -495,9 +507,22 @@ func eventPayload(d EventData) ([]byte, error) {
 	}
 	d.Omitted = &om
 	matches := d.Incident.Matches
+	dismissed := 0
+	for _, m := range matches {
+		if m.Dismissed {
+			dismissed++
+		}
+	}
 	keepMatches := func(k int) {
 		d.Incident.Matches = firstMatches(matches, k)
-		om.Matches = len(matches) - len(d.Incident.Matches)
+		keptDismissed := 0
+		for _, m := range d.Incident.Matches {
+			if m.Dismissed {
+				keptDismissed++
+			}
+		}
+		om.Dismissed = dismissed - keptDismissed
+		om.Matches = len(matches) - len(d.Incident.Matches) - om.Dismissed
 	}
 	k, ok := largestFit(&d, len(matches), keepMatches)
 	if ok {
@@ -511,8 +536,31 @@ func eventPayload(d EventData) ([]byte, error) {
 		om.Captures = len(caps) - len(d.Incident.Captures)
 		om.NewCaptures = omittedNew + len(fresh) - len(d.NewCaptures)
 	}
-	k, _ = largestFit(&d, max(len(caps), len(fresh)), keepCaptures)
+	k, ok = largestFit(&d, max(len(caps), len(fresh)), keepCaptures)
 	keepCaptures(max(k, 0))
+	if ok {
+		return json.Marshal(d)
+	}
+	canaries := d.Incident.Canaries
+	var attr attribution.Result
+	if d.Incident.Attribution != nil {
+		attr = *d.Incident.Attribution
+	}
+	keepLists := func(k int) {
+		d.Incident.Canaries = canaries[:min(k, len(canaries))]
+		om.Attribution = len(canaries) - len(d.Incident.Canaries)
+		if d.Incident.Attribution == nil {
+			return
+		}
+		a := attr
+		a.Undisclosed = attr.Undisclosed[:min(k, len(attr.Undisclosed))]
+		a.Canaries = attr.Canaries[:min(k, len(attr.Canaries))]
+		a.Recipients = attr.Recipients[:min(k, len(attr.Recipients))]
+		om.Attribution += len(attr.Undisclosed) + len(attr.Canaries) + len(attr.Recipients) - len(a.Undisclosed) - len(a.Canaries) - len(a.Recipients)
+		d.Incident.Attribution = &a
+	}
+	k, _ = largestFit(&d, max(len(canaries), len(attr.Undisclosed), len(attr.Canaries), len(attr.Recipients)), keepLists)
+	keepLists(max(k, 0))
 	return json.Marshal(d)
 }
 
@@ -527,8 +575,9 @@ func largestFit(d *EventData, n int, keep func(k int)) (int, bool) {
 	return tooBig - 1, tooBig > 0
 }
 
-// firstMatches keeps k of ms, in their order: the first match of each
-// capture, then the others from the start.
+// firstMatches keeps k of ms, in their order: the first copy (match not
+// dismissed) of each capture, then the other copies from the start, then
+// dismissed matches.
 func firstMatches(ms []Match, k int) []Match {
 	if k >= len(ms) {
 		return ms
@@ -537,15 +586,17 @@ func firstMatches(ms []Match, k int) []Match {
 	seen := map[string]bool{}
 	n := 0
 	for i, m := range ms {
-		if n < k && !seen[m.CaptureID] {
+		if n < k && !m.Dismissed && !seen[m.CaptureID] {
 			seen[m.CaptureID], keep[i] = true, true
 			n++
 		}
 	}
-	for i := range ms {
-		if n < k && !keep[i] {
-			keep[i] = true
-			n++
+	for _, dismissed := range []bool{false, true} {
+		for i, m := range ms {
+			if n < k && !keep[i] && m.Dismissed == dismissed {
+				keep[i] = true
+				n++
+			}
 		}
 	}
 	out := make([]Match, 0, k)

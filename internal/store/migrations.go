@@ -225,8 +225,12 @@ UPDATE deliveries SET held = 1 WHERE status = 'pending' AND attempts = 0;
 `,
 	// 11: when a process first delivered to an endpoint: events recorded
 	// since then by a process without that endpoint are given to it
-	// (AdoptEndpoints).
+	// (AdoptEndpoints), held until the event's hold ends, which the event
+	// now keeps itself (it may have no delivery of its own).
 	`
 ALTER TABLE endpoints ADD COLUMN first_seen TEXT;
+ALTER TABLE outbox ADD COLUMN held_until TEXT;
+UPDATE outbox SET held_until = (SELECT MIN(d.next_attempt) FROM deliveries d WHERE d.event_id = outbox.event_id AND d.held = 1 AND d.status = 'pending');
+CREATE INDEX outbox_created ON outbox(created_at);
 `,
 }

@@ -18,13 +18,15 @@ const (
 // insertEvent writes an event with one delivery per endpoint, first due
 // at dueS.
 func insertEvent(ctx context.Context, tx *sql.Tx, eventID, incidentID, typ string, payload []byte, endpoints []string, nowS, dueS string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(event_id, incident_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(event_id) DO NOTHING`, eventID, incidentID, typ, payload, nowS); err != nil {
-		return err
-	}
-	held := 0
+	held, heldUntil := 0, sql.NullString{}
 	if dueS != nowS {
-		held = 1 // until its scan ends (ReleaseHeld) or the hold runs out
+		// Until its scan ends (ReleaseHeld) or the hold runs out; the
+		// event keeps it too, for deliveries added later (AdoptEndpoints).
+		held, heldUntil = 1, sql.NullString{String: dueS, Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(event_id, incident_id, type, payload, created_at, held_until) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(event_id) DO NOTHING`, eventID, incidentID, typ, payload, nowS, heldUntil); err != nil {
+		return err
 	}
 	for _, ep := range endpoints {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries(event_id, endpoint, next_attempt, held) VALUES (?, ?, ?, ?)

@@ -24,11 +24,11 @@ func IsPostgres(loc string) bool {
 	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
-// sqlitePath strips the optional "sqlite:" prefix of a SQLite location.
 // LockPath is the run lock file of the SQLite store at loc, whichever
 // way loc is written (PATH or sqlite:PATH).
 func LockPath(loc string) string { return sqlitePath(loc) + ".lock" }
 
+// sqlitePath strips the optional "sqlite:" prefix of a SQLite location.
 func sqlitePath(loc string) string {
 	if p, ok := strings.CutPrefix(loc, "sqlite:"); ok {
 		return strings.TrimPrefix(p, "//")
