@@ -86,19 +86,25 @@ type slackBlock struct {
 type slackText struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
+	// Verbatim stops Slack from turning URLs and names in the text into
+	// links and mentions: the text holds a dump site's addresses.
+	Verbatim bool `json:"verbatim,omitempty"`
 }
 
-// slackMessageFor builds the message: a header, the summary text, an
-// optional link and a context line with type, ID and time. "text" repeats
-// the essentials as the notification fallback.
+// slackMessageFor builds the message: a header, the summary text and a
+// context line with type, ID and time. "text" repeats the essentials as
+// the notification fallback. The summary's link is left out, and the text
+// is verbatim: a click on a link in a Slack alert would take the analyst's
+// own browser to the dump site, and the addresses in the text are the
+// dump site's, so Slack must not make links or mentions of them.
 func slackMessageFor(ev Event) slackMessage {
-	title, text, link := "leakwatch: "+ev.Type, "", ""
+	title, text := "leakwatch: "+ev.Type, ""
 	if s, ok := ev.Data.(Summarizer); ok {
-		t, x, l := s.AlertSummary()
+		t, x, _ := s.AlertSummary()
 		if t != "" {
 			title = t
 		}
-		text, link = x, safeLink(l)
+		text = x
 	}
 	when := ev.Timestamp.UTC().Format(time.RFC3339)
 
@@ -114,18 +120,12 @@ func slackMessageFor(ev Event) slackMessage {
 	if text != "" {
 		msg.Blocks = append(msg.Blocks, slackBlock{
 			Type: "section",
-			Text: &slackText{Type: "mrkdwn", Text: truncate(slackEscape(text), slackSectionMax)},
-		})
-	}
-	if link != "" {
-		msg.Blocks = append(msg.Blocks, slackBlock{
-			Type: "section",
-			Text: &slackText{Type: "mrkdwn", Text: "<" + link + "|View details>"},
+			Text: &slackText{Type: "mrkdwn", Text: truncate(slackEscape(text), slackSectionMax), Verbatim: true},
 		})
 	}
 	msg.Blocks = append(msg.Blocks, slackBlock{
 		Type: "context",
-		Elements: []slackText{{Type: "mrkdwn",
+		Elements: []slackText{{Type: "mrkdwn", Verbatim: true,
 			Text: slackEscape(fmt.Sprintf("%s · %s · %s", ev.Type, ev.ID, when))}},
 	})
 	return msg

@@ -265,6 +265,10 @@ func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return ErrTooManyHops
 	}
+	// The target comes from the dump site's Location header: its query is
+	// encoded as a link's is (escapeQuery) before it is requested or
+	// recorded.
+	req.URL.RawQuery = escapeQuery(req.URL.RawQuery)
 	if !r.inScope(req.URL) {
 		return fmt.Errorf("%w: redirect to %s", ErrOutOfScope, req.URL.Host)
 	}

@@ -130,6 +130,7 @@ func ExtractLinksLimited(base *url.URL, body []byte, lim LinkLimits) ([]Link, Dr
 			return
 		}
 		u.Fragment = ""
+		u.RawQuery = escapeQuery(u.RawQuery)
 		s := u.String()
 		if lim.URLBytes > 0 && len(s) > lim.URLBytes {
 			d.Long++

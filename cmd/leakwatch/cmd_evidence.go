@@ -10,6 +10,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/evidence"
 	"github.com/leakwatch/leakwatch/internal/report"
+	"github.com/leakwatch/leakwatch/internal/safetext"
 )
 
 // maxEvidenceBytes bounds one decrypted item: above the largest archive
@@ -59,7 +60,7 @@ func (a *app) evidenceListCmd(o *config.Options) *cobra.Command {
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tKIND\tBYTES\tFETCHED\tSHA-256\tURL")
 				for _, e := range entries {
-					u := e.URL
+					u := safetext.Display(e.URL, 0)
 					if e.ArchivePath != "" {
 						u += " # " + e.ArchivePath
 					}
@@ -129,7 +130,7 @@ a rename; a symbolic link is refused), or - for stdout.`,
 			if err := report.SaveFile(output, write); err != nil {
 				return err
 			}
-			a.Printf("%s (%s, %s) decrypted and checked: %d bytes written to %s", e.ID, e.Kind, e.URL, len(data), output)
+			a.Printf("%s (%s, %s) decrypted and checked: %d bytes written to %s", e.ID, e.Kind, safetext.Display(e.URL, 0), len(data), output)
 			return nil
 		},
 	}

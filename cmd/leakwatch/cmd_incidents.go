@@ -12,6 +12,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/report"
+	"github.com/leakwatch/leakwatch/internal/safetext"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
 
@@ -247,7 +248,7 @@ func (a *app) Incident(inc store.Incident) {
 		if m.Dismissed {
 			id += " (dismissed)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", id, m.Kind, m.Distance, m.Variant, m.URL, m.ArchivePath, m.SHA256[:16])
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", id, m.Kind, m.Distance, m.Variant, safetext.Display(m.URL, 0), m.ArchivePath, m.SHA256[:16])
 	}
 	_ = tw.Flush()
 }

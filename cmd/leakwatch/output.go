@@ -7,6 +7,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/leakwatch/leakwatch/internal/report"
+	"github.com/leakwatch/leakwatch/internal/safetext"
 	"github.com/leakwatch/leakwatch/internal/scan"
 )
 
@@ -24,10 +25,10 @@ func (a *app) scanOutput(cfg *scan.Config, asJSON bool) {
 	// Long archive downloads report every ~10 s on stderr.
 	cfg.Crawler.Progress = func(u string, read, total int64) {
 		if total > 0 {
-			a.Printf("downloading %s: %d of %d MiB (%d%%)", u, read>>20, total>>20, read*100/total)
+			a.Printf("downloading %s: %d of %d MiB (%d%%)", safetext.Display(u, 0), read>>20, total>>20, read*100/total)
 			return
 		}
-		a.Printf("downloading %s: %d MiB", u, read>>20)
+		a.Printf("downloading %s: %d MiB", safetext.Display(u, 0), read>>20)
 	}
 	out := report.NewText(a.stdout)
 	cfg.OnFinding = func(f report.Finding) { _ = out.Finding(f) }

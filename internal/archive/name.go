@@ -3,43 +3,17 @@ package archive
 import (
 	"path"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/leakwatch/leakwatch/internal/safetext"
 )
 
 // maxNameBytes caps a displayed entry name; an ellipsis marks the cut.
 const maxNameBytes = 1024
 
-// displayName makes an untrusted entry name safe to print and log: invalid
-// UTF-8 becomes U+FFFD, control and bidi-override characters (terminal
-// escapes, "Trojan Source" reordering) are dropped, and the length is
-// capped. The result is for display only, never for a filesystem path.
-func displayName(raw string) string {
-	var b strings.Builder
-	b.Grow(min(len(raw), maxNameBytes))
-	for _, r := range strings.ToValidUTF8(raw, "\uFFFD") {
-		if unicode.IsControl(r) || isBidiControl(r) {
-			continue
-		}
-		if b.Len()+utf8.RuneLen(r) > maxNameBytes {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// isBidiControl reports the Unicode characters that reorder displayed text.
-func isBidiControl(r rune) bool {
-	switch {
-	case r == 0x061c, r == 0x200e, r == 0x200f:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	}
-	return false
-}
+// displayName makes an untrusted entry name safe to print and log
+// (safetext.Display: no terminal escapes, no bidi reordering, capped).
+// The result is for display only, never for a filesystem path.
+func displayName(raw string) string { return safetext.Display(raw, maxNameBytes) }
 
 // unsafeName reports names that would escape an extraction directory or
 // mislead a terminal if anyone were careless enough to use them: absolute
@@ -52,7 +26,7 @@ func unsafeName(raw string) bool {
 		return true
 	}
 	for _, r := range raw {
-		if unicode.IsControl(r) || isBidiControl(r) {
+		if safetext.Hidden(r) {
 			return true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/safetext"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -113,7 +114,9 @@ func (d *Display) Close() {
 }
 
 // shortName is the last path element of a URL (its host if none), cut to
-// 40 characters: a bar names its download, the log has the full URL.
+// 40 characters: a bar names its download, the log has the full URL. The
+// element is decoded, so it goes through safetext: a dump site's link can
+// spell terminal escapes in it ("%1b]52;c;..." writes the clipboard).
 func shortName(raw string) string {
 	s := raw
 	if u, err := url.Parse(raw); err == nil {
@@ -122,6 +125,7 @@ func shortName(raw string) string {
 			s = u.Host
 		}
 	}
+	s = safetext.Display(s, 0)
 	if r := []rune(s); len(r) > 40 {
 		s = string(r[:39]) + "…"
 	}

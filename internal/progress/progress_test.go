@@ -84,6 +84,9 @@ func TestShortName(t *testing.T) {
 		"http://x.onion/a/b/dump.7z":          "dump.7z",
 		"http://x.onion/":                     "x.onion",
 		"http://x/" + strings.Repeat("n", 60): strings.Repeat("n", 39) + "…",
+		// Escapes spelled in the link's path are decoded by url.Parse.
+		"http://x.onion/%1b]52;c;cm0gLXJmIH4K%07%1b[2Jbackup.zip": "]52;c;cm0gLXJmIH4K[2Jbackup.zip",
+		"http://x.onion/photo%E2%80%AEgpj.exe":                    "photogpj.exe",
 	} {
 		if got := shortName(in); got != want {
 			t.Errorf("shortName(%q) = %q, want %q", in, got, want)

@@ -269,3 +269,16 @@ func TestJSONReview(t *testing.T) {
 		t.Errorf("read back %+v", back)
 	}
 }
+
+// A URL recorded raw by an older build reaches the text output without
+// the characters that would act on the terminal or reorder the line.
+func TestTextFindingShowsURLSafely(t *testing.T) {
+	var b bytes.Buffer
+	ev := store.Evidence{CaptureID: "c1", URL: "http://dump.example/a.jpg?\u202eexe.gpj\x1b[2J\u009b31m"}
+	if err := NewText(&b).Finding(Finding{Evidence: ev, IncidentID: "inc_1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); strings.ContainsAny(got, "\u202e\x1b\u009b") || !strings.Contains(got, "http://dump.example/a.jpg?exe.gpj[2J31m") {
+		t.Errorf("text finding %q", got)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"sync"
+
+	"github.com/leakwatch/leakwatch/internal/safetext"
 )
 
 // Text writes one tab-separated line per finding: incident ID, capture ID,
@@ -21,7 +23,9 @@ func NewText(w io.Writer) *Text { return &Text{w: w} }
 
 // Finding implements Writer.
 func (t *Text) Finding(f Finding) error {
-	where := f.URL
+	// URLs recorded by older builds may hold a raw query (see the
+	// crawler's escapeQuery).
+	where := safetext.Display(f.URL, 0)
 	if f.ArchivePath != "" {
 		where += " [" + f.ArchivePath + "]"
 	}
