@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/leakwatch/leakwatch/fingerprint/internal/area/areatest"
+	"github.com/leakwatch/leakwatch/fingerprint/internal/ctxtest"
 )
 
 // reference is image/png's decode of data, its luma read as the
@@ -342,21 +343,6 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// countdownCtx is done after its Err has been asked n times: a
-// cancellation that arrives in the middle of a decode, at the same point
-// on every run.
-type countdownCtx struct {
-	context.Context
-	n int
-}
-
-func (c *countdownCtx) Err() error {
-	if c.n--; c.n < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 // TestCancelInsideImageData: megabytes of empty deflate blocks yield no
 // row; the decode must still notice its context is done.
 func TestCancelInsideImageData(t *testing.T) {
@@ -380,7 +366,7 @@ func TestCancelInsideImageData(t *testing.T) {
 	if _, err := Decode(context.Background(), b.Bytes(), Options{}); err != nil {
 		t.Fatalf("the file itself is valid: %v", err)
 	}
-	ctx := &countdownCtx{Context: context.Background(), n: 50}
+	ctx := ctxtest.Countdown(50)
 	if _, err := Decode(ctx, b.Bytes(), Options{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v, want context.Canceled", err)
 	}

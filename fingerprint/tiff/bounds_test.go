@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/leakwatch/leakwatch/fingerprint/internal/ctxtest"
 )
 
 func TestLimits(t *testing.T) {
@@ -132,21 +134,6 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// countdownCtx is done after its Err has been asked n times: a
-// cancellation that arrives in the middle of a decode, at the same point
-// on every run.
-type countdownCtx struct {
-	context.Context
-	n int
-}
-
-func (c *countdownCtx) Err() error {
-	if c.n--; c.n < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 // TestCancelInsideBlock: a deflate strip of megabytes of empty blocks
 // yields its one row only at its end; the decode must still notice its
 // context is done.
@@ -170,7 +157,7 @@ func TestCancelInsideBlock(t *testing.T) {
 	if _, err := Decode(context.Background(), data, Options{}); err != nil {
 		t.Fatalf("the file itself is valid: %v", err)
 	}
-	ctx := &countdownCtx{Context: context.Background(), n: 50}
+	ctx := ctxtest.Countdown(50)
 	if _, err := Decode(ctx, data, Options{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v, want context.Canceled", err)
 	}
