@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -283,5 +284,36 @@ func TestKeepBoundsManifestHeaders(t *testing.T) {
 	}
 	if !bytes.Contains(got.WARC, []byte(big)) {
 		t.Error("the WARC record lost the long header")
+	}
+}
+
+// A locker folder made by someone else, readable by all, is made private.
+func TestLockerFolderIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "locker")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLocker(dir, newKey(t).Recipient().String()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("locker folder mode %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+}
+
+// A record whose Content-Length claims far more than follows is refused
+// without allocating what it claims.
+func TestReadRecordForgedLength(t *testing.T) {
+	rec := "WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: 1000000000\r\n\r\nshort"
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	_, err := readRecords(strings.NewReader(rec), 1<<30)
+	runtime.ReadMemStats(&b)
+	if !errors.Is(err, ErrFormat) {
+		t.Errorf("forged length: %v, want ErrFormat", err)
+	}
+	if d := b.TotalAlloc - a.TotalAlloc; d > 16<<20 {
+		t.Errorf("refusing it allocated %d MB", d>>20)
 	}
 }

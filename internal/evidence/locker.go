@@ -150,6 +150,12 @@ func NewLocker(dir string, recipient string, opts ...Option) (*Locker, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("evidence locker: %w", err)
 	}
+	// A folder that already existed keeps its mode: the locker's is
+	// private whoever made it (what is in it is encrypted, its names and
+	// sizes are not).
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("evidence locker: %w", err)
+	}
 	entries, err := List(dir)
 	if err != nil {
 		return nil, err
@@ -246,6 +252,12 @@ func (l *Locker) writeItem(name string, it Item, body []byte, at time.Time) (rec
 		return "", "", 0, fmt.Errorf("evidence locker: %w", err)
 	}
 	if err := os.Rename(f.Name(), filepath.Join(l.dir, name)); err != nil {
+		return "", "", 0, fmt.Errorf("evidence locker: %w", err)
+	}
+	// The rename is made durable before the manifest names the item: after
+	// a power cut a manifest line must not point at a missing file (Has
+	// would then never keep that item again).
+	if err := syncDir(l.dir); err != nil {
 		return "", "", 0, fmt.Errorf("evidence locker: %w", err)
 	}
 	return recordID, hex.EncodeToString(h.Sum(nil)), cw.n, nil
@@ -381,4 +393,17 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// syncDir flushes a directory's entries (a rename into it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

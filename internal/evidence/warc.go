@@ -224,8 +224,10 @@ func readRecord(br *bufio.Reader, maxBlock int64) (Record, error) {
 	if err != nil || n < 0 || n > maxBlock {
 		return Record{}, fmt.Errorf("%w: Content-Length %q (at most %d)", ErrFormat, rec.Fields["Content-Length"], maxBlock)
 	}
-	rec.Block = make([]byte, n)
-	if _, err := io.ReadFull(br, rec.Block); err != nil {
+	// Read, not allocated up front: the length is the record's word, and
+	// a forged one would cost maxBlock for a few bytes of input.
+	rec.Block, err = io.ReadAll(io.LimitReader(br, n))
+	if err != nil || int64(len(rec.Block)) != n {
 		return Record{}, fmt.Errorf("%w: block shorter than its Content-Length", ErrFormat)
 	}
 	var end [4]byte

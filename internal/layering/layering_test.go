@@ -37,6 +37,7 @@ var leaves = []string{
 	"internal/imagefile",
 	"internal/lock",
 	"internal/metrics",
+	"internal/safetext",
 	"internal/store",
 	"internal/synth",
 	"internal/tor",
@@ -44,9 +45,11 @@ var leaves = []string{
 
 // pure packages are leaves that do no I/O and hold no state (a
 // computation on values): any leaf may use them. The store attributes an
-// incident inside the transaction that announces it.
+// incident inside the transaction that announces it; archive entry names
+// are made safe to show with safetext.
 var pure = []string{
 	"internal/attribution",
+	"internal/safetext",
 }
 
 // shared are leaves that hold no state and that other leaves' test

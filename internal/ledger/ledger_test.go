@@ -106,6 +106,22 @@ func TestReadRegister(t *testing.T) {
 	}
 }
 
+// A stray quote makes the CSV reader take the rows up to the next quote
+// as one field: the import stops rather than skip them as one bad line.
+func TestReadRegisterStrayQuote(t *testing.T) {
+	for _, in := range []string{
+		"transfer_id,recipient,date,capture_id,note\nT1,Acme,2026-01-02,a1,\"weekly\nT1,Acme,2026-01-02,a2,x\nT1,Acme,2026-01-02,a3,\"\n",
+		"transfer_id,recipient,date,capture_id,note\nT1,Acme,2026-01-02,a1,\"weekly\nT1,Acme,2026-01-02,a2,x\nT1,Acme,2026-01-02,a3,y\n",
+	} {
+		skipped := 0
+		_, _, err := ReadRegister(strings.NewReader(in), Options{Known: knownSet("a1", "a2", "a3"), Now: func() time.Time { return day },
+			Bad: func(*LineError) error { skipped++; return nil }})
+		if err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("stray quote: %v (%d lines skipped), want an error naming line 2", err, skipped)
+		}
+	}
+}
+
 func FuzzReadCaptureList(f *testing.F) {
 	for _, s := range []string{"a1\n# c\n\na2\n", "capture_id,x\n\"a,1\",2\n", "capture_id\n\"unterminated\n", "\ufeffcapture_id\r\na\r\n"} {
 		f.Add([]byte(s))

@@ -168,6 +168,11 @@ func readCSV(r io.Reader, required []string, row func(line int, get func(string)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
+				if pe.StartLine != pe.Line {
+					// A stray quote: the rows up to where it closed were
+					// swallowed, and skipping would lose them unseen.
+					return fmt.Errorf("line %d: a quoted field runs on to line %d: %w", pe.StartLine, pe.Line, pe.Err)
+				}
 				if err := bad(&LineError{Line: pe.Line, Err: pe.Err}); err != nil {
 					return err
 				}
@@ -176,6 +181,13 @@ func readCSV(r io.Reader, required []string, row func(line int, get func(string)
 			return err
 		}
 		line, _ := cr.FieldPos(0)
+		for _, f := range rec {
+			if strings.ContainsAny(f, "\r\n") {
+				// No ledger value holds a line break: a quote opened and
+				// closed rows apart took the rows between with it.
+				return fmt.Errorf("line %d: a quoted field runs over several lines (a stray quote?): the rows it spans would be lost", line)
+			}
+		}
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
 				return rec[i]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
@@ -46,29 +47,50 @@ type ImportSummary struct {
 func Import(bankPath string, r io.Reader, o ImportOptions) (ImportSummary, error) {
 	var sum ImportSummary
 	var es []fingerprint.Enrollment
+	byID := map[string]int{} // capture ID -> its enrollment in es
 	now := time.Now().UTC()
-	err := ReadHashLines(r, HexCheck(o.Algo), func(h HashLine) error {
-		es = append(es, importEnrollment(h, o, now))
-		return nil
-	}, func(le *LineError) error {
+	malformed := func(le *LineError) error {
 		sum.Malformed++
 		if o.OnMalformed != nil {
 			return o.OnMalformed(le)
 		}
 		return nil
-	})
+	}
+	err := ReadHashLines(r, HexCheck(o.Algo), func(h HashLine) error {
+		e := importEnrollment(h, o, now)
+		i, seen := byID[e.Capture.ID]
+		if !seen {
+			byID[e.Capture.ID] = len(es)
+			es = append(es, e)
+			return nil
+		}
+		// Lists name several hashes of one content: a PDQ capture keeps
+		// them all (a hash list of one capture's variants); a pHash
+		// capture has one, so another is an error, not a silent drop.
+		prev := &es[i]
+		switch {
+		case o.Algo == fingerprint.AlgoPDQ && !slices.ContainsFunc(prev.PDQ, func(r fingerprint.RegionHash) bool { return r.Hash == e.PDQ[0].Hash }):
+			prev.PDQ = append(prev.PDQ, e.PDQ[0])
+		case o.Algo == fingerprint.AlgoPDQ || prev.PHash == e.PHash:
+			sum.Duplicates++
+		default:
+			return malformed(&LineError{Line: h.Line, Err: fmt.Errorf("capture %q already has another pHash in this list (a pHash capture holds one; give this hash its own ID)", e.Capture.ID)})
+		}
+		return nil
+	}, malformed)
 	if err != nil {
 		return sum, fmt.Errorf("import aborted, bank unchanged: %w", err)
 	}
 	err = fingerprint.UpdateBank(bankPath, func(b *fingerprint.Bank) error {
 		for _, e := range es {
+			n := max(len(e.PDQ), 1) // hashes: the PDQ ones, or one pHash
 			switch err := b.Add(e); {
 			case errors.Is(err, fingerprint.ErrDuplicate):
-				sum.Duplicates++
+				sum.Duplicates += n
 			case err != nil:
 				return err
 			default:
-				sum.Imported++
+				sum.Imported += n
 			}
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/fingerprint"
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
@@ -85,4 +86,33 @@ func FuzzReadHashLines(f *testing.F) {
 			return nil
 		}, func(*LineError) error { return nil })
 	})
+}
+
+// A hash list may name several hashes of one capture: a PDQ capture keeps
+// them all, a repeated hash is a duplicate, and a second pHash for one
+// capture is reported, never dropped silently.
+func TestImportGroupsHashesByCapture(t *testing.T) {
+	a := strings.Repeat("a", 64)
+	b := strings.Repeat("b", 64)
+	bankPath := filepath.Join(t.TempDir(), "bank.lwb")
+	sum, err := Import(bankPath, strings.NewReader(a+",cap1\n"+b+",cap1\n"+a+",cap1\n"), ImportOptions{Algo: fingerprint.AlgoPDQ, Kind: "other", Source: "test"})
+	if err != nil || sum != (ImportSummary{Imported: 2, Duplicates: 1}) {
+		t.Fatalf("PDQ import: %+v, %v", sum, err)
+	}
+	bank, err := fingerprint.LoadBank(bankPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank.BuildIndex()
+	for _, h := range []string{a, b} {
+		if hits := Lookup(bank, fingerprint.AlgoPDQ, h, 0); len(hits) != 1 || hits[0].CaptureID != "cap1" {
+			t.Errorf("lookup %s…: %+v, want cap1", h[:8], hits)
+		}
+	}
+	var bad []int
+	sum, err = Import(filepath.Join(t.TempDir(), "p.lwb"), strings.NewReader("aaaaaaaaaaaaaaaa,p1\nbbbbbbbbbbbbbbbb,p1\n"), ImportOptions{Algo: fingerprint.AlgoPHash, Kind: "other",
+		OnMalformed: func(le *LineError) error { bad = append(bad, le.Line); return nil }})
+	if err != nil || sum != (ImportSummary{Imported: 1, Malformed: 1}) || len(bad) != 1 || bad[0] != 2 {
+		t.Fatalf("pHash import: %+v, %v, bad lines %v", sum, err, bad)
+	}
 }

@@ -176,7 +176,9 @@ func Build(ctx context.Context, src IncidentSource, o BuildOptions) (Document, e
 	if err != nil {
 		return Document{}, fmt.Errorf("report: %w", err)
 	}
-	doc := Document{Generated: o.Now.UTC(), Store: o.Store, Bank: o.Bank, Evidence: o.Evidence, Filters: o.Filters,
+	// The report is handed on (to legal, to management): a PostgreSQL
+	// location's password never goes in it.
+	doc := Document{Generated: o.Now.UTC(), Store: store.Redact(o.Store), Bank: o.Bank, Evidence: o.Evidence, Filters: o.Filters,
 		Totals: Totals{ByStatus: map[string]int{}}, Incidents: []IncidentView{}}
 	captures, files := map[string]bool{}, map[string]bool{}
 	for _, inc := range incs {

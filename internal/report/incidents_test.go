@@ -8,6 +8,7 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -414,5 +415,23 @@ func TestThumbnail(t *testing.T) {
 	}
 	if _, err := Thumbnail([]byte("<html>not an image</html>")); err == nil {
 		t.Error("a page made a thumbnail")
+	}
+}
+
+// A report is handed on: the password of a PostgreSQL store named with one
+// never goes in it, in any format.
+func TestReportRedactsStorePassword(t *testing.T) {
+	doc, err := Build(context.Background(), sample(), BuildOptions{Now: time.Now(), Store: "postgres://lw:S3cret@db.internal/lw?sslmode=require"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, write := range []func(io.Writer, Document) error{WriteHTML, WriteDocumentJSON, WriteDocumentCSV} {
+		if err := write(&b, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Contains(b.String(), "S3cret") || !strings.Contains(doc.Store, "db.internal") {
+		t.Errorf("store in the report: %q", doc.Store)
 	}
 }

@@ -206,6 +206,19 @@ func (s *Store) RevokeTransfer(ctx context.Context, id, reason string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ledger_holdings WHERE recipient = ? AND transfers <= 0`, rec); err != nil {
 			return err
 		}
+		// Canaries issued by this transfer are unbound (a canary issued to
+		// a misspelt recipient, revoked, can then be recorded for the right
+		// one), unless another canary transfer not revoked issued them.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ledger_canaries WHERE transfer_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_canaries(capture_id, recipient, transfer_id)
+			SELECT i.capture_id, t.recipient, t.id FROM ledger_items i JOIN ledger_transfers t ON t.id = i.transfer_id
+			WHERE t.canary = 1 AND t.id NOT IN (SELECT transfer_id FROM ledger_revocations)
+			AND i.capture_id IN (SELECT capture_id FROM ledger_items WHERE transfer_id = ?)
+			ON CONFLICT(capture_id) DO NOTHING`, id); err != nil {
+			return err
+		}
 		var gone int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ledger_items i WHERE i.transfer_id = ?
 			AND NOT EXISTS (SELECT 1 FROM ledger_holdings h WHERE h.capture_id = i.capture_id)`, id).Scan(&gone); err != nil {

@@ -334,3 +334,24 @@ func TestAttributeFourRecipients(t *testing.T) {
 		}
 	})
 }
+
+// A canary transfer recorded for a misspelt recipient and revoked leaves
+// its canaries free to be recorded for the right one, and a leak of them
+// then names that recipient.
+func TestRevokedCanaryCanBeReissued(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "lw.db"))
+	canaries := caps("k", 0, 3)
+	mustAdd(t, s, Transfer{ID: "K1", Recipient: "Northgte", Date: "2026-01-02", Canary: true, Captures: canaries})
+	if err := s.RevokeTransfer(ctx, "K1", "recipient misspelt"); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, Transfer{ID: "K2", Recipient: "Northgate", Date: "2026-01-02", Canary: true, Captures: canaries})
+	res, err := s.Attribute(ctx, canaries[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res == nil || len(res.Canaries) != 1 || res.Canaries[0].Recipient != "Northgate" {
+		t.Fatalf("attribution of a reissued canary: %+v", res)
+	}
+}
