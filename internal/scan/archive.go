@@ -100,6 +100,17 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 	pool := newBytePool(s.cfg.ArchiveWorkers, s.cfg.ArchiveBuffer)
 	defer pool.wait()
 	var truncated atomic.Bool
+	// lost is the first entry whose matching did not complete for a
+	// reason of ours (the store refused its matches, the run was
+	// stopped): the archive is then not done, so that its validators are
+	// not remembered and the next run reads it again instead of getting
+	// a 304 for it.
+	var lost atomic.Pointer[error]
+	keep := func(err error) {
+		if lostWork(ctx, err) {
+			lost.CompareAndSwap(nil, &err)
+		}
+	}
 	err := walk(func(e archive.Entry) error {
 		entryPath := strings.Join(append(slices.Clip(prefix), e.Path...), "!/")
 		w := where{url: a.URL, page: a.Page, archivePath: entryPath, header: a.Header, fetched: a.FetchedAt}
@@ -134,6 +145,7 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 			defer pool.release(int64(len(data)))
 			if err := s.image(ctx, w, data); err != nil {
 				s.problem(a.URL+"#"+entryPath, err)
+				keep(err)
 			}
 		}()
 		if tail, f, ok := appendedArchive(data); ok {
@@ -147,6 +159,10 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 		}
 		s.problem(a.URL+"#"+strings.Join(append(slices.Clip(prefix), p...), "!/"), wrapArchive(err))
 	})
+	pool.wait() // every entry's result is in before the archive's
+	if p := lost.Load(); p != nil {
+		return fmt.Errorf("archive not done, to be read again: %w", *p)
+	}
 	if err != nil && truncated.Load() && errors.Is(err, io.ErrUnexpectedEOF) {
 		// The stream ended inside an entry, already counted for that
 		// entry: the archive failing at the next header is the same cut.
@@ -156,6 +172,13 @@ func (s *scanner) walkArchive(ctx context.Context, a crawler.Asset, prefix []str
 		return wrapArchive(err)
 	}
 	return nil
+}
+
+// lostWork reports errors that leave an image's matching unfinished for a
+// reason of ours, not of the file's: the store refused its matches, or
+// the run was stopped. What holds such an image must be read again.
+func lostWork(ctx context.Context, err error) bool {
+	return errors.Is(err, ErrStorage) || ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
 // appendedArchive returns the archive that starts after the end of the

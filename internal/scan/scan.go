@@ -423,6 +423,9 @@ func (s *scanner) handle(ctx context.Context, a crawler.Asset) error {
 	}
 	err = s.image(ctx, where{url: a.URL, page: a.Page, header: a.Header, fetched: a.FetchedAt}, data)
 	if aerr := s.appended(ctx, a, data); aerr != nil {
+		if lostWork(ctx, aerr) {
+			return errors.Join(err, aerr) // not remembered: read again next time
+		}
 		s.problem(a.URL+"#appended", wrapArchive(aerr))
 	}
 	return err

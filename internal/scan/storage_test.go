@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/leakwatch/leakwatch/fixtures/corpus"
+	"github.com/leakwatch/leakwatch/internal/archive/archivetest"
 	"github.com/leakwatch/leakwatch/internal/report"
 	"github.com/leakwatch/leakwatch/internal/store"
 )
@@ -63,5 +64,60 @@ func TestMatchesNotRecorded(t *testing.T) {
 	}
 	if reasons["storage"] != 2 || reasons["fetch_error"] != 0 || sum.ErrorsBy["storage"] != 2 {
 		t.Errorf("reasons %v, summary %v; want 2 storage errors and no fetch error", reasons, sum.ErrorsBy)
+	}
+}
+
+// TestArchiveNotRememberedWhenMatchesLost: an archive whose entries' matches
+// the store refused is not done: its ETag is not remembered, so the next
+// run reads it again (rather than getting a 304) and records them.
+func TestArchiveNotRememberedWhenMatchesLost(t *testing.T) {
+	c := corpus.New(5, corpus.WithFaces(1), corpus.WithPlates(1))
+	bank, _ := setup(t, c.WriteCaptures)
+	zip := archivetest.Zip(archivetest.File{Name: "set/a.jpg", Body: c.Captures[0].JPEG}, archivetest.File{Name: "set/b.jpg", Body: c.Captures[1].JPEG})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte(`<a href="/dump.zip">dump</a>`))
+		case "/dump.zip":
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", `"v1"`)
+			_, _ = w.Write(zip)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lw.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON incident_matches BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st}
+	if _, err := Run(ctx, cfg); !errors.Is(err, ErrStorage) {
+		t.Fatalf("first run: %v, want %v", err, ErrStorage)
+	}
+	if _, err := db.Exec(`DROP TRIGGER disk_full`); err != nil { // the disk has room again
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	incs, err := st.Incidents(ctx, "")
+	if err != nil || len(incs) != 1 || len(incs[0].Captures) != 2 {
+		t.Fatalf("incidents after the second run: %+v, %v; want one with both captures", incs, err)
 	}
 }
