@@ -462,7 +462,7 @@ func (r *run) remember(pageURL string, resp *colly.Response, links []Link) {
 		}
 		return
 	}
-	o.Revisit.Remember(pageURL, Validators{Kind: LinkPage, ETag: resp.Headers.Get("ETag"), LastModified: resp.Headers.Get("Last-Modified"), Links: urls})
+	o.Revisit.Remember(pageURL, validators(LinkPage, *resp.Headers, urls))
 }
 
 // follow visits in-scope pages and queues assets found on a page. At most
@@ -548,7 +548,7 @@ func (r *run) enqueue(a Asset) {
 		return
 	}
 	for _, v := range a.Volumes {
-		r.seenAssets.Store(v.URL, true)
+		r.seenAssets.Store(sha256.Sum256([]byte(v.URL)), true)
 	}
 	if r.assets.Add(1) > maxAssetsPerRun {
 		r.assets.Add(-1)
@@ -672,7 +672,7 @@ func (r *run) consume(ctx context.Context, cancelCause context.CancelCauseFunc, 
 		return
 	}
 	if o.Revisit != nil {
-		o.Revisit.Remember(a.URL, Validators{Kind: a.Kind, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")})
+		o.Revisit.Remember(a.URL, validators(a.Kind, resp.Header, nil))
 	}
 }
 
@@ -711,10 +711,6 @@ func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.ContentLength > t.limit {
-		resp.Body.Close()
-		return nil, fmt.Errorf("%w: page Content-Length %d, limit %d", ErrTooLarge, resp.ContentLength, t.limit)
-	}
 	resp.Uncompressed = true
 	var body io.Reader = resp.Body
 	if resp.StatusCode == http.StatusOK && claimsPage(resp.Header.Get("Content-Type")) {
@@ -727,6 +723,14 @@ func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Header.Set("Content-Type", t)
 		}
 		body = br
+	}
+	// The page limit is for pages: a large archive or image behind a
+	// page-like link (download.php?id=7) goes to the asset fetcher and its
+	// own limits, whatever size it declares. colly reads no more of it
+	// than the limit either way (limitedBody).
+	if resp.ContentLength > t.limit && (resp.StatusCode != http.StatusOK || claimsPage(resp.Header.Get("Content-Type"))) {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: page Content-Length %d, limit %d", ErrTooLarge, resp.ContentLength, t.limit)
 	}
 	resp.Body = &limitedBody{limitedReader{r: body, n: t.limit}, resp.Body}
 	return resp, nil
@@ -748,3 +752,23 @@ type limitedBody struct {
 }
 
 func (b *limitedBody) Close() error { return b.c.Close() }
+
+// maxETag bounds a remembered ETag; real ones are a hash or a version.
+const maxETag = 256
+
+// validators are what a response offers for a conditional request next
+// time, as far as they can be trusted to be one: a site's header is
+// stored and sent back on every later run, so an ETag over maxETag or a
+// Last-Modified that is not an HTTP date is dropped.
+func validators(k LinkKind, h http.Header, links []string) Validators {
+	v := Validators{Kind: k, Links: links}
+	if e := h.Get("ETag"); len(e) <= maxETag {
+		v.ETag = e
+	}
+	if lm := h.Get("Last-Modified"); lm != "" {
+		if _, err := http.ParseTime(lm); err == nil && len(lm) <= 64 {
+			v.LastModified = lm
+		}
+	}
+	return v
+}

@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ func (r *run) inlineImages(req *colly.Request, links []Link) []Link {
 		}
 		n++
 		name := fmt.Sprintf("%s#inline-image-%d", page, n)
-		if _, dup := r.seenAssets.LoadOrStore(name, true); dup {
+		if _, dup := r.seenAssets.LoadOrStore(sha256.Sum256([]byte(name)), true); dup {
 			continue
 		}
 		_, data, err := parseDataURI(l.URL)
@@ -91,7 +92,13 @@ func (r *run) inlineImages(req *colly.Request, links []Link) []Link {
 			r.fail(name, fmt.Errorf("%w: inline image of %d bytes, limit %d", ErrTooLarge, len(data), o.MaxImageBytes))
 			continue
 		}
-		r.assets.Add(1)
+		// Inline images count against the run's assets like linked ones:
+		// a page of thousands of tiny data: URIs must not use up the run.
+		if r.assets.Add(1) > maxAssetsPerRun {
+			r.assets.Add(-1)
+			r.fail(name, ErrAssetLimit)
+			continue
+		}
 		a := Asset{URL: name, Page: page, Kind: LinkImage, Size: int64(len(data)), Depth: req.Depth + 1, Limit: o.MaxImageBytes, Body: bytes.NewReader(data)}
 		if err := r.h(r.ctx, a); err != nil {
 			r.fail(name, err)

@@ -295,6 +295,10 @@ func (v *lazyVolume) fetch() error {
 		return err
 	}
 	req.Header.Set("User-Agent", o.UserAgent)
+	// Asked for explicitly, so net/http does not inflate the body behind
+	// our back: a volume served gzip-encoded goes through decodeBody and
+	// its ratio bound like any asset, and resumes count wire bytes.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if s.page != "" {
 		req.Header.Set("Referer", s.page)
 	}
@@ -319,7 +323,13 @@ func (v *lazyVolume) fetch() error {
 	// Each volume is held to the idle and minimum-rate bounds of any
 	// archive download.
 	wd := watch(s.ctx, s.cancel, rb, o.ReadIdleTimeout, o.MinArchiveRate, o.RateWindow)
-	v.body, s.budget.r = wd, wd
+	body, err := decodeBody(wd, resp.Header.Get("Content-Encoding"), o.MaxDecodeRatio)
+	if err != nil {
+		wd.Close()
+		rb.Close()
+		return fmt.Errorf("volume %d of %d: %w", v.n, v.of, err)
+	}
+	v.body, s.budget.r = body, body
 	s.open = func() { wd.Close(); rb.Close() }
 	return nil
 }

@@ -1,6 +1,8 @@
 package crawler
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -177,6 +179,51 @@ func TestCrawlSplitArchiveLimit(t *testing.T) {
 	}
 }
 
+// TestCrawlSplitArchiveGzipBomb: volumes served gzip-encoded are inflated
+// under the decode-ratio bound, as any asset is, not by net/http unseen.
+func TestCrawlSplitArchiveGzipBomb(t *testing.T) {
+	var bomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	_, _ = zw.Write(make([]byte, 64<<20))
+	_ = zw.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/s.7z.001">1</a><a href="/s.7z.002">2</a>`)
+	})
+	vol := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(bomb.Bytes())
+	}
+	mux.HandleFunc("/s.7z.001", vol)
+	mux.HandleFunc("/s.7z.002", vol)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := New(Options{RequestTimeout: 10 * time.Second, MaxDecodeRatio: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readErr error
+	var read int64
+	_, err = c.Run(context.Background(), []string{srv.URL + "/"}, func(ctx context.Context, a Asset) error {
+		for _, v := range a.Volumes {
+			n, err := io.Copy(io.Discard, v.Body)
+			read += n
+			if err != nil {
+				readErr = err
+				return err
+			}
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(readErr, ErrEncodingRatio) || read > 4<<20 {
+		t.Errorf("gzip-bombed volumes: read %d bytes, err %v; want at most 4 MiB and %v", read, readErr, ErrEncodingRatio)
+	}
+}
+
 // TestCrawlSniffsPages checks that what a site serves under <a href> as
 // text/html, or with no Content-Type, is handed over as an asset when its
 // bytes are not text, while a real page stays a page.
@@ -288,4 +335,42 @@ func FuzzDataURI(f *testing.F) {
 			t.Fatalf("%d bytes decoded from a %d-byte URI", len(data), len(s))
 		}
 	})
+}
+
+// TestLargeAssetBehindPageLink: an archive larger than a page may be,
+// served with its size behind a link that looks like a page, still goes
+// to the handler as an asset rather than failing as an oversized page.
+func TestLargeAssetBehindPageLink(t *testing.T) {
+	body := bytes.Repeat([]byte("PK\x03\x04 zip-ish bytes "), 4096) // 80 KiB
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/dl.php?id=7">download</a>`)
+	})
+	mux.HandleFunc("/dl.php", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/zip")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		_, _ = w.Write(body)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := New(Options{RequestTimeout: 5 * time.Second, MaxPageBytes: 16 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string]int64{}
+	_, err = c.Run(context.Background(), []string{srv.URL + "/"}, func(ctx context.Context, a Asset) error {
+		n, err := io.Copy(io.Discard, a.Body)
+		mu.Lock()
+		got[a.URL] = n
+		mu.Unlock()
+		return err
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := got[srv.URL+"/dl.php?id=7"]; n != int64(len(body)) {
+		t.Errorf("asset behind a page link: %d bytes handed over, want %d (got %v)", n, len(body), got)
+	}
 }

@@ -140,7 +140,7 @@ func (r *run) page(t Task, u *url.URL, tr http.RoundTripper) ([]Task, error) {
 		for i, l := range links {
 			urls[i] = l.URL
 		}
-		o.Revisit.Remember(final.String(), Validators{Kind: LinkPage, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Links: urls})
+		o.Revisit.Remember(final.String(), validators(LinkPage, resp.Header, urls))
 	}
 	return r.next(t, final, links), nil
 }

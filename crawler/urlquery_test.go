@@ -1,7 +1,9 @@
 package crawler
 
 import (
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +44,19 @@ func TestExtractLinksEncodesQuery(t *testing.T) {
 		if !want[l.URL] {
 			t.Errorf("link %q, want one of %v", l.URL, want)
 		}
+	}
+}
+
+func TestValidatorsBounded(t *testing.T) {
+	h := http.Header{}
+	h.Set("ETag", `"`+strings.Repeat("x", 1000)+`"`)
+	h.Set("Last-Modified", strings.Repeat("y", 1000))
+	if v := validators(LinkImage, h, nil); v.ETag != "" || v.LastModified != "" {
+		t.Errorf("oversized validators kept: %d and %d bytes", len(v.ETag), len(v.LastModified))
+	}
+	h.Set("ETag", `"abc123"`)
+	h.Set("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT")
+	if v := validators(LinkImage, h, nil); v.ETag != `"abc123"` || v.LastModified != "Wed, 21 Oct 2015 07:28:00 GMT" {
+		t.Errorf("real validators dropped: %+v", v)
 	}
 }

@@ -72,6 +72,7 @@ func (a *app) runWatch(parent context.Context, o watchOptions, seeds []string) e
 	// cleanly with exit 0.
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second signal ends a hung shutdown
 	wo := watch.Options{Options: o.Options, InitialRun: o.initialRun, Ticks: o.ticks}
 	if err := wo.Validate(); err != nil {
 		return usageError{err}

@@ -15,5 +15,9 @@ func main() { os.Exit(runMain()) }
 func runMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal cancels the context and the command shuts down
+	// cleanly; a second one is not caught, so it ends a shutdown that
+	// hangs (a store that no longer answers) the default way.
+	context.AfterFunc(ctx, stop)
 	return run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, readFile: os.ReadFile})
 }

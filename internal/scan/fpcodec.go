@@ -11,10 +11,11 @@ import (
 	"github.com/leakwatch/leakwatch/fingerprint/hamming"
 )
 
-// Cached fingerprints, version 7 (big-endian):
+// Cached fingerprints, version 8 (big-endian):
 //
-//	version (1 byte, 7), policy (8: policyKey of the match options the
-//	image was matched with), bank (8), refused count (2, at most
+//	version (1 byte, 8), policy (8: policyKey of the match options the
+//	image was matched with), bank (8), flags (1: bit 0, a match was found
+//	from the pixels alone), refused count (2, at most
 //	fpMaxRefused), then per refused capture its ID's length (2, at most
 //	fpMaxRefusedID) and bytes (fingerprint.Fingerprint.Refused: captures
 //	whose hash match a reading of the image refused), then the version 3
@@ -33,7 +34,9 @@ import (
 //	candidate: kind (1), quality (1), region (1), rectangle x0 y0 x1 y1
 //	(4 x 2, clamped to 0..65535) and PDQ hash (32).
 //
-// Older entries are refused (errFPVersion) and recomputed: version 6
+// Older entries are refused (errFPVersion) and recomputed: version 7 had
+// no flags (the same bytes at another URL were matched from the cache,
+// which cannot find again what the pixels alone found), version 6
 // recorded the bank's newest enrollment time (enrollments can finish out
 // of order), version 5 neither the policy (an entry from a scan without
 // the feature route, which refuses nothing, or without the patches served
@@ -44,7 +47,9 @@ import (
 const fpNoCandidates = 255
 
 const (
-	fpCodecVersion   = 7
+	fpCodecVersion   = 8
+	fpFlagsSize      = 1
+	fpPixelMatched   = 1 << 0
 	fpV3             = 3
 	fpPolicySize     = 8
 	fpMaxRefused     = 256
@@ -67,6 +72,11 @@ type cacheEntry struct {
 	// bank is the ContentKey of the bank its pixels were matched against
 	// (zero: they were not).
 	bank uint64
+	// pixelMatched says a match was found from the pixels alone (the
+	// feature or patch route): the entry serves a 304 of the same URL,
+	// whose match is recorded, but the same bytes fetched anew (another
+	// URL, another site) are matched from their pixels again.
+	pixelMatched bool
 }
 
 // policyKey identifies match options: a cached fingerprint matched with
@@ -92,10 +102,15 @@ func encodeFP(e cacheEntry) []byte {
 		return nil
 	}
 	body := encodeFPv3(e.fp)
-	out := make([]byte, 0, len(body)+fpPolicySize+fpBankSize+fpRefusedSize)
+	out := make([]byte, 0, len(body)+fpPolicySize+fpBankSize+fpFlagsSize+fpRefusedSize)
 	out = append(out, fpCodecVersion)
 	out = binary.BigEndian.AppendUint64(out, e.policy)
 	out = binary.BigEndian.AppendUint64(out, e.bank)
+	var flags byte
+	if e.pixelMatched {
+		flags |= fpPixelMatched
+	}
+	out = append(out, flags)
 	out = binary.BigEndian.AppendUint16(out, uint16(len(e.fp.Refused)))
 	for _, id := range e.fp.Refused {
 		if len(id) > fpMaxRefusedID {
@@ -173,11 +188,12 @@ func decodeFP(b []byte) (cacheEntry, error) {
 	if len(b) == 0 || b[0] != fpCodecVersion {
 		return cacheEntry{}, errFPVersion
 	}
-	const head = 1 + fpPolicySize + fpBankSize
+	const head = 1 + fpPolicySize + fpBankSize + fpFlagsSize
 	if len(b) < head {
 		return cacheEntry{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
-	e := cacheEntry{policy: binary.BigEndian.Uint64(b[1:]), bank: binary.BigEndian.Uint64(b[1+fpPolicySize:])}
+	e := cacheEntry{policy: binary.BigEndian.Uint64(b[1:]), bank: binary.BigEndian.Uint64(b[1+fpPolicySize:]),
+		pixelMatched: b[head-1]&fpPixelMatched != 0}
 	refused, rest, err := decodeRefused(b[head:])
 	if err != nil {
 		return cacheEntry{}, err

@@ -42,7 +42,7 @@ func TestFPCodecRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := cacheEntry{fp: tt.fp, policy: 0xfedcba9876543210, bank: 0x0123456789abcdef}
+			want := cacheEntry{fp: tt.fp, policy: 0xfedcba9876543210, bank: 0x0123456789abcdef, pixelMatched: tt.name == "candidates"}
 			b := encodeFP(want)
 			got, err := decodeFP(b)
 			if err != nil {
@@ -51,14 +51,15 @@ func TestFPCodecRoundTrip(t *testing.T) {
 			if d := cmp.Diff(tt.fp, got.fp, cmpopts.IgnoreUnexported(fingerprint.Fingerprint{})); d != "" {
 				t.Errorf("round trip (-want +got):\n%s", d)
 			}
-			if got.bank != want.bank || got.policy != want.policy {
-				t.Errorf("bank %x, policy %x; want %x, %x", got.bank, got.policy, want.bank, want.policy)
+			if got.bank != want.bank || got.policy != want.policy || got.pixelMatched != want.pixelMatched {
+				t.Errorf("bank %x, policy %x, pixel-matched %v; want %x, %x, %v", got.bank, got.policy, got.pixelMatched, want.bank, want.policy, want.pixelMatched)
 			}
 			// Entries from before the refusals (versions 3 and 4), the
-			// policy (version 5) and the bank's content key (version 6)
-			// are recomputed, not read as refusing nothing or as matched
-			// against this bank.
-			for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b), asV5(b), asV6(b)} {
+			// policy (version 5), the bank's content key (version 6) and
+			// the flags (version 7) are recomputed, not read as refusing
+			// nothing, as matched against this bank or as matched from
+			// the hashes alone.
+			for _, old := range [][]byte{encodeFPv3(tt.fp), asV4(b), asV5(b), asV6(b), asV7(b)} {
 				if _, err := decodeFP(old); !errors.Is(err, errFPVersion) {
 					t.Errorf("version %d entry: %v, want errFPVersion", old[0], err)
 				}
@@ -112,7 +113,7 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 		fp.Candidates[i] = fingerprint.Candidate{Kind: fingerprint.CandidateWindow, Quality: 300, Rect: image.Rect(-5, 0, 70000, 1)}
 	}
 	b := encodeFP(cacheEntry{fp: fp})
-	if bound := fpMaxEncodedSize + fpPolicySize + fpBankSize + fpRefusedSize; len(b) > bound {
+	if bound := fpMaxEncodedSize + fpPolicySize + fpBankSize + fpFlagsSize + fpRefusedSize; len(b) > bound {
 		t.Fatalf("encoded %d bytes, bound is %d", len(b), bound)
 	}
 	got, err := decodeFP(b)
@@ -130,8 +131,8 @@ func TestFPCodecClampsAndBounds(t *testing.T) {
 
 func TestFPCodecRejects(t *testing.T) {
 	good := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Candidates: []fingerprint.Candidate{{Kind: fingerprint.CandidateWindow}}}})
-	const refusedAt = 1 + fpPolicySize + fpBankSize
-	head := fpPolicySize + fpBankSize + fpRefusedSize + fpHeaderSize
+	const refusedAt = 1 + fpPolicySize + fpBankSize + fpFlagsSize
+	head := fpPolicySize + fpBankSize + fpFlagsSize + fpRefusedSize + fpHeaderSize
 	refused := encodeFP(cacheEntry{fp: fingerprint.Fingerprint{Refused: []string{"abc"}}})
 	refusedCut := bytes.Clone(refused)
 	refusedCut[refusedAt+3] = 200 // the ID runs past the entry
@@ -192,25 +193,31 @@ func FuzzDecodeFP(f *testing.F) {
 	})
 }
 
-// asV6 is a version 7 entry as version 6 wrote it: a bank time in place
+// asV7 is a version 8 entry as version 7 wrote it: no flags.
+func asV7(b []byte) []byte {
+	out := append([]byte{7}, b[1:1+fpPolicySize+fpBankSize]...)
+	return append(out, b[1+fpPolicySize+fpBankSize+fpFlagsSize:]...)
+}
+
+// asV6 is a version 8 entry as version 6 wrote it: a bank time in place
 // of the content key.
 func asV6(b []byte) []byte {
 	out := append([]byte{6}, b[1:1+fpPolicySize]...)
 	out = binary.BigEndian.AppendUint64(out, 1764000000)
-	return append(out, b[1+fpPolicySize+fpBankSize:]...)
+	return append(out, b[1+fpPolicySize+fpBankSize+fpFlagsSize:]...)
 }
 
-// asV5 is a version 7 entry as version 5 wrote it: a flags byte and a
+// asV5 is a version 8 entry as version 5 wrote it: a flags byte and a
 // time in place of the policy and the bank.
 func asV5(b []byte) []byte {
 	out := binary.BigEndian.AppendUint64([]byte{5, 0}, 1764000000)
-	return append(out, b[1+fpPolicySize+fpBankSize:]...)
+	return append(out, b[1+fpPolicySize+fpBankSize+fpFlagsSize:]...)
 }
 
-// asV4 is a version 7 entry as version 4 wrote it: a time, no refused
+// asV4 is a version 8 entry as version 4 wrote it: a time, no refused
 // captures.
 func asV4(b []byte) []byte {
-	rest := b[1+fpPolicySize+fpBankSize:]
+	rest := b[1+fpPolicySize+fpBankSize+fpFlagsSize:]
 	n := int(binary.BigEndian.Uint16(rest))
 	rest = rest[fpRefusedSize:]
 	for range n {

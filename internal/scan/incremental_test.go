@@ -3,8 +3,11 @@ package scan
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"image"
+	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"maps"
@@ -240,5 +243,73 @@ func patchCacheStale(t *testing.T, match fingerprint.MatchOptions) {
 	// The image is now cached against this bank: 304s only.
 	if got := run(grown); got["/u.jpg 304"] != 1 || got["/u.jpg 200"] != 0 || got["/t.png 304"] != 1 {
 		t.Errorf("third run fetched %v: want a 304 for each image", got)
+	}
+}
+
+// A URL that served a still image and now serves an animation is not
+// matched from the still's cache on a 304: the animation is fetched again
+// on every run, as animations are not cached.
+func TestStillBecomesAnimation(t *testing.T) {
+	c := corpus.New(5, corpus.WithFaces(1), corpus.WithPlates(1))
+	bank, _ := setup(t, c.WriteCaptures)
+	frame := func(v uint8) *image.Paletted {
+		p := image.NewPaletted(image.Rect(0, 0, 32, 32), color.Palette{color.Gray{0}, color.Gray{v}})
+		for i := range p.Pix {
+			p.Pix[i] = uint8(i % 2)
+		}
+		return p
+	}
+	var still, anim bytes.Buffer
+	if err := gif.EncodeAll(&still, &gif.GIF{Image: []*image.Paletted{frame(200)}, Delay: []int{0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gif.EncodeAll(&anim, &gif.GIF{Image: []*image.Paletted{frame(100), frame(250)}, Delay: []int{5, 5}}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	body, conditional := still.Bytes(), 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		b := body
+		if r.URL.Path == "/x.gif" && r.Header.Get("If-None-Match") != "" {
+			conditional++
+		}
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte(`<img src="/x.gif">`))
+		case "/x.gif":
+			w.Header().Set("ETag", fmt.Sprintf(`"%x"`, sha256.Sum256(b)))
+			http.ServeContent(w, r, "x.gif", time.Time{}, bytes.NewReader(b))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run := func() {
+		t.Helper()
+		if _, err := Run(context.Background(), Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run() // the still, remembered with its content
+	mu.Lock()
+	body = anim.Bytes()
+	mu.Unlock()
+	run() // the animation, over a 200
+	mu.Lock()
+	before := conditional
+	mu.Unlock()
+	run()
+	mu.Lock()
+	defer mu.Unlock()
+	if conditional != before {
+		t.Errorf("the animation was asked for conditionally (%d times), so a 304 would replay the still it replaced", conditional-before)
 	}
 }

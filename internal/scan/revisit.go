@@ -106,5 +106,6 @@ func (s *scanner) unchanged(ctx context.Context, a crawler.Asset) error {
 	}
 	fp := e.fp
 	s.count(func(x *report.Summary) { x.Images++; x.Cached++ })
-	return s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, &fp, nil)
+	_, err = s.match(ctx, where{url: a.URL, page: a.Page}, v.SHA256, &fp, nil)
+	return err
 }

@@ -442,7 +442,16 @@ type where struct {
 // image hashes and matches one image's bytes and records any matches.
 // An animated GIF or WebP is also rendered frame by frame.
 func (s *scanner) image(ctx context.Context, w where, data []byte) error {
-	switch imagefile.Animated(data) {
+	anim := imagefile.Animated(data)
+	if anim != imagefile.None && w.archivePath == "" && !s.cfg.Recrawl {
+		// The URL may have served a still image before: forget its
+		// content, so that a 304 next time is not matched as that image
+		// but the animation is fetched again.
+		if err := s.cfg.Store.ForgetVisitContent(ctx, w.url); err != nil {
+			s.log.Warn("forget asset", "url", w.url, "err", err)
+		}
+	}
+	switch anim {
 	case imagefile.GIF:
 		// Decoders see the first frame; the others are rendered here.
 		// Not remembered for a 304 replay: the cache holds one
@@ -477,13 +486,13 @@ func (s *scanner) still(ctx context.Context, w where, data []byte, remember bool
 	} else {
 		s.count(func(x *report.Summary) { x.Hashed++ })
 	}
-	err = s.match(ctx, w, sha, &fp, data)
+	pixel, err := s.match(ctx, w, sha, &fp, data)
 	// The cache says the image's patches and features were matched: only
 	// true once its matches are recorded. Cached before that, a match that
 	// the store could not record (and that the next attempt finds only
 	// from the pixels) would be lost for good.
 	if cache != nil && !errors.Is(err, ErrStorage) {
-		cache(fp)
+		cache(fp, pixel)
 	}
 	return err
 }
@@ -537,7 +546,8 @@ func (s *scanner) frames(ctx context.Context, w where, data []byte, from int) er
 			fw.url += fmt.Sprintf("#frame=%d", i+1)
 		}
 		// Matched before the next frame is drawn: the canvas is shared.
-		return s.match(ctx, fw, sha, &fp, data)
+		_, err = s.match(ctx, fw, sha, &fp, data)
+		return err
 	})
 	switch {
 	case errors.Is(err, imagefile.ErrTooManyPixels):
@@ -565,8 +575,13 @@ var ErrFrameLimit = errors.New("frame limit reached")
 // match matches one fingerprint and records the matches as evidence;
 // data is the image's bytes (nil when matched from the cache), for the
 // evidence locker.
-func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprint.Fingerprint, data []byte) error {
+// It reports whether a match came from the pixels alone (the feature or
+// patch route), which a cached fingerprint cannot find again.
+func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprint.Fingerprint, data []byte) (pixel bool, err error) {
 	ms, stats, err := s.matcher.MatchStats(*fp)
+	for _, m := range ms {
+		pixel = pixel || m.Via == fingerprint.ViaFeatures || m.Via == fingerprint.ViaPatch
+	}
 	if fp.HasPatches() {
 		// Kept with the cached fingerprint, which cannot be read again.
 		fp.Refused = stats.Refused
@@ -596,13 +611,13 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 	if errors.Is(err, fingerprint.ErrLowQuality) {
 		s.count(func(x *report.Summary) { x.Unhashable++ })
 		s.log.Info("unhashable image", "url", w.url, "archive_path", w.archivePath, "quality", fp.PDQ.Quality)
-		return nil
+		return pixel, nil
 	}
 	if err != nil {
-		return err
+		return pixel, err
 	}
 	if len(ms) == 0 {
-		return nil
+		return pixel, nil
 	}
 	source := s.source(w)
 	evs := make([]store.Evidence, 0, len(ms))
@@ -614,7 +629,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 	evs = s.notInBaseline(evs)
 	if len(evs) == 0 {
 		s.count(func(x *report.Summary) { x.Silenced += int64(len(ms)) })
-		return nil
+		return pixel, nil
 	}
 	tally, _ := ctx.Value(itemTallyKey{}).(*itemTally)
 	out, err := s.cfg.Store.RecordMatches(ctx, source, evs, s.cfg.Endpoints)
@@ -622,7 +637,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 		if tally != nil {
 			tally.storeFailed.Store(true)
 		}
-		return fmt.Errorf("%w: %d matches: %w", ErrStorage, len(evs), err)
+		return pixel, fmt.Errorf("%w: %d matches: %w", ErrStorage, len(evs), err)
 	}
 	evs = out.Recorded
 	if tally != nil {
@@ -632,7 +647,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 	s.sum.Silenced += int64(len(ms) - len(evs))
 	if len(evs) == 0 {
 		s.mu.Unlock()
-		return nil
+		return pixel, nil
 	}
 	s.sum.Matches += int64(len(evs))
 	ch := s.changes[out.IncidentID]
@@ -658,7 +673,7 @@ func (s *scanner) match(ctx context.Context, w where, sha string, fp *fingerprin
 	if s.cfg.Evidence != nil {
 		s.keep(ctx, w, sha, data, out.IncidentID, evs)
 	}
-	return nil
+	return pixel, nil
 }
 
 func (s *scanner) count(f func(*report.Summary)) {
@@ -683,12 +698,12 @@ func (s *scanner) cacheUsable(e cacheEntry) bool {
 // fingerprint returns the cached fingerprint for sha or computes it; a
 // computed one comes with cache, which stores it for next time (to be
 // called once it has been matched and its matches recorded).
-func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp fingerprint.Fingerprint, cached bool, cache func(fingerprint.Fingerprint), err error) {
+func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp fingerprint.Fingerprint, cached bool, cache func(fp fingerprint.Fingerprint, pixel bool), err error) {
 	if blob, msg, ok, err := s.cfg.Store.SeenAsset(ctx, sha); err == nil && ok {
 		if msg != "" {
 			return fingerprint.Fingerprint{}, true, nil, errors.New(msg)
 		}
-		if e, err := decodeFP(blob); err == nil && s.cacheUsable(e) {
+		if e, err := decodeFP(blob); err == nil && s.cacheUsable(e) && !(e.pixelMatched && s.pixels) {
 			return e.fp, true, nil, nil
 		}
 	}
@@ -741,8 +756,11 @@ func (s *scanner) fingerprint(ctx context.Context, sha string, data []byte) (fp 
 	if s.needRef {
 		fp.AddReference(d.Image)
 	}
-	return fp, false, func(matched fingerprint.Fingerprint) {
-		blob := encodeFP(cacheEntry{fp: matched, policy: s.policy, bank: s.bank})
+	return fp, false, func(matched fingerprint.Fingerprint, pixel bool) {
+		// A match found from the pixels alone is not found again from
+		// the cache: the same bytes fetched at another URL (another site)
+		// are matched from their pixels again (pixelMatched).
+		blob := encodeFP(cacheEntry{fp: matched, policy: s.policy, bank: s.bank, pixelMatched: pixel})
 		if blob == nil {
 			return // matched from the pixels again next time
 		}

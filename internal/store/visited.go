@@ -23,6 +23,17 @@ type Visit struct {
 	Links []string
 }
 
+// ForgetVisitContent drops the content recorded for a URL (an image that
+// became an animation, which is not matched from cache): a 304 for it is
+// then not matched as what it served before, and without content the URL
+// is fetched unconditionally.
+func (s *Store) ForgetVisitContent(ctx context.Context, url string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE visited SET sha256 = NULL WHERE url = ?`, url); err != nil {
+		return fmt.Errorf("forget visit content: %w", err)
+	}
+	return nil
+}
+
 // SaveVisit records a fetched URL.
 func (s *Store) SaveVisit(ctx context.Context, runID int64, v Visit) error {
 	var links any

@@ -262,9 +262,20 @@ func (w *watcher) loop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		// Runs that overran the next slot skip it rather than pile up.
-		next = w.sched.Next(time.Now())
+		next = nextSlot(w.sched, next, time.Now())
 	}
+}
+
+// nextSlot is the first slot of sched after the one at prev that is still
+// to come at now. Slots follow from slots, not from when a run ended, so
+// "@every 6h" keeps its hours however long a run takes; runs that overran
+// a slot skip it rather than pile up.
+func nextSlot(sched cron.Schedule, prev, now time.Time) time.Time {
+	next := sched.Next(prev)
+	for !next.After(now) {
+		next = sched.Next(next)
+	}
+	return next
 }
 
 // tick runs one scheduled scan.

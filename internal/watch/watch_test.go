@@ -1,6 +1,11 @@
 package watch
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
 
 func TestCheckListenAddr(t *testing.T) {
 	cases := []struct {
@@ -23,6 +28,34 @@ func TestCheckListenAddr(t *testing.T) {
 		err := CheckListen(tc.addr, tc.anyOK)
 		if (err == nil) != tc.wantOK {
 			t.Errorf("CheckListen(%q, %v) = %v, want ok=%v", tc.addr, tc.anyOK, err, tc.wantOK)
+		}
+	}
+}
+
+func TestNextSlot(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2026, 3, 1, h, 0, 0, 0, time.UTC) }
+	every, err := cron.ParseStandard("@every 6h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	daily, err := cron.ParseStandard("0 */6 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		sched     cron.Schedule
+		prev, now time.Time
+		want      time.Time
+	}{
+		{"@every: a two-hour run keeps the slots", every, at(0), at(2), at(6)},
+		{"@every: a run past a slot skips it", every, at(0), at(13), at(18)},
+		{"cron: a two-hour run", daily, at(0), at(2), at(6)},
+		{"cron: a run past a slot skips it", daily, at(0), at(7), at(12)},
+	}
+	for _, tt := range tests {
+		if got := nextSlot(tt.sched, tt.prev, tt.now); !got.Equal(tt.want) {
+			t.Errorf("%s: next %v, want %v", tt.name, got.Format(time.Kitchen), tt.want.Format(time.Kitchen))
 		}
 	}
 }
