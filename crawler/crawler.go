@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -313,6 +316,22 @@ func (r *run) collector(tr http.RoundTripper) *colly.Collector {
 	col.SetRedirectHandler(r.checkRedirect)
 	col.SetRequestTimeout(o.RequestTimeout)
 	col.DisableCookies()
+	// One rule, and so one pool of request slots, per host: colly keeps a
+	// pool per rule, and a single rule for "*" made Parallelism and Delay
+	// run-wide, so one slow site held every other site's pages. colly
+	// matches a rule against the request's URL.Host, which omits a
+	// default port.
+	for _, h := range slices.Sorted(maps.Keys(r.scope)) {
+		name, port, err := net.SplitHostPort(h)
+		if err != nil {
+			continue
+		}
+		for _, host := range []string{net.JoinHostPort(name, port), name} {
+			if !strings.Contains(name, ":") || host != name { // a bare IPv6 address is never a URL.Host
+				_ = col.Limit(&colly.LimitRule{DomainRegexp: "^" + regexp.QuoteMeta(host) + "$", Parallelism: o.Parallelism, Delay: o.Delay, RandomDelay: o.RandomDelay})
+			}
+		}
+	}
 	_ = col.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: o.Parallelism, Delay: o.Delay, RandomDelay: o.RandomDelay})
 
 	col.OnRequest(func(req *colly.Request) {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -372,5 +373,45 @@ func TestLargeAssetBehindPageLink(t *testing.T) {
 	}
 	if n := got[srv.URL+"/dl.php?id=7"]; n != int64(len(body)) {
 		t.Errorf("asset behind a page link: %d bytes handed over, want %d (got %v)", n, len(body), got)
+	}
+}
+
+// TestPageSlotsPerHost: Parallelism bounds each site's pages, not the run's:
+// a site whose page hangs must not hold the page slot another site needs.
+func TestPageSlotsPerHost(t *testing.T) {
+	released, started := make(chan struct{}), make(chan struct{})
+	var once, startOnce sync.Once
+	var early atomic.Bool // the slow page was still being answered when the other site's came
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		startOnce.Do(func() { close(started) })
+		select {
+		case <-released:
+			early.Store(true)
+		case <-time.After(5 * time.Second): // the other site never came while this one held its slot
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<p>slow</p>`)
+	}))
+	defer slow.Close()
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Both pages are answered at once only if each site has a slot.
+		select {
+		case <-started:
+			once.Do(func() { close(released) })
+		case <-time.After(5 * time.Second):
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<p>fast</p>`)
+	}))
+	defer fast.Close()
+	c, err := New(Options{RequestTimeout: 10 * time.Second, Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(context.Background(), []string{slow.URL + "/", fast.URL + "/"}, func(context.Context, Asset) error { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !early.Load() {
+		t.Error("the second site's page waited for the slot the first site's hanging page held")
 	}
 }
