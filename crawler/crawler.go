@@ -45,8 +45,9 @@ var (
 	errAbortedByUs = errors.New("handed over to the asset fetcher")
 )
 
-// maxAssetsPerRun bounds the assets of one run; maxQueued those waiting
-// for a download worker (the page crawl waits beyond it).
+// maxAssetsPerRun bounds the assets of one run; maxQueued those of one
+// host waiting for a download worker (that host's page crawl waits beyond
+// it).
 const (
 	maxAssetsPerRun = 200_000
 	maxQueued       = 4096

@@ -17,8 +17,8 @@ type sched struct {
 	ring    []string
 	next    int
 	pending int
-	// max bounds queued assets (push waits beyond it); share bounds the
-	// downloads per host.
+	// max bounds each host's queued assets (a push for that host waits
+	// beyond it; other hosts' pushes do not), share its downloads.
 	max, share int
 	closed     bool
 	stopped    bool
@@ -41,12 +41,16 @@ func newSched(ctx context.Context, max, share int) *sched {
 	return s
 }
 
-// push queues a for host, waiting while the queue is full; false if the
-// run was stopped.
+// push queues a for host, waiting while that host's queue is full; false
+// if the run was stopped. The bound is per host: a site whose downloads
+// crawl must not fill a queue every other site's assets wait on.
 func (s *sched) push(a Asset, host string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.pending >= s.max && !s.stopped {
+	for !s.stopped {
+		if h := s.hosts[host]; h == nil || len(h.q) < s.max {
+			break
+		}
 		s.cond.Wait()
 	}
 	if s.stopped {
