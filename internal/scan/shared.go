@@ -131,6 +131,9 @@ type Worker struct {
 
 	storeErrors atomic.Int64
 	leaseLosses atomic.Int64
+	// recordFailures counts items in a row whose matches the store
+	// refused (storeBackoff).
+	recordFailures atomic.Int64
 }
 
 // WorkerMetrics receives what a worker does, for its metrics.
@@ -499,8 +502,14 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 	}
 	if tally.storeFailed.Load() {
 		// A match found but not recorded must not be lost with a "done"
-		// item: the item goes back to the queue to be done again.
-		w.storeRetry("record_matches", ErrStorage, "url", it.URL, "item", it.ID)
+		// item: the item goes back to the queue to be done again. Not at
+		// once: a store that answers but refuses every insert (a full
+		// disk on the database server) would have the item fetched from
+		// the dump site again and again. The lease is kept meanwhile.
+		n := w.recordFailures.Add(1)
+		d := storeBackoff(n)
+		w.storeRetry("record_matches", ErrStorage, "url", it.URL, "item", it.ID, "failures_in_a_row", n, "retry_in", d)
+		sleep(ictx, d)
 		w.release(ctx, it)
 		return
 	}
@@ -533,6 +542,7 @@ func (w *Worker) process(ctx context.Context, sr *sharedRun, it store.Item) {
 		w.Logger.Warn("item not recorded; it returns to the queue after its lease", "worker", w.ID, "url", it.URL, "item", it.ID, "err", err)
 		return
 	}
+	w.recordFailures.Store(0)
 	w.Metrics.Finished(res.Err != "")
 	if c.Dropped > 0 {
 		sr.sc.problem(it.URL, fmt.Errorf("%w (%d): %d links not followed", crawler.ErrPageLimit, maxPages, c.Dropped))
@@ -749,4 +759,11 @@ func runShared(ctx context.Context, cfg Config) (report.Summary, error) {
 		return sum, nil
 	}
 	return sum, err
+}
+
+// storeBackoff is how long an item whose matches the store refused is
+// held before it goes back to the queue, after n such items in a row: 1 s,
+// doubling, at most a minute.
+func storeBackoff(n int64) time.Duration {
+	return min(time.Second<<min(max(n-1, 0), 6), time.Minute)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/leakwatch/leakwatch/internal/lock"
 )
@@ -53,5 +54,13 @@ func TestRunLockOneFileTwoSpellings(t *testing.T) {
 			l.Release()
 		}
 		t.Fatalf("sqlite:%s took the lock beside %s: %v", path, path, err)
+	}
+}
+
+func TestStoreBackoff(t *testing.T) {
+	for n, want := range map[int64]time.Duration{0: time.Second, 1: time.Second, 2: 2 * time.Second, 5: 16 * time.Second, 7: time.Minute, 60: time.Minute} {
+		if got := storeBackoff(n); got != want {
+			t.Errorf("storeBackoff(%d) = %v, want %v", n, got, want)
+		}
 	}
 }
