@@ -251,18 +251,35 @@ func (w *watcher) loop(ctx context.Context) {
 	}
 	for n := 0; w.o.Ticks == 0 || n < w.o.Ticks; n++ {
 		w.env.Logger.Info("next run", "at", next.Format(time.RFC3339))
-		t := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleepUntil(ctx, next) {
 			return
-		case <-t.C:
 		}
 		w.tick(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		next = nextSlot(w.sched, next, time.Now())
+	}
+}
+
+// sleepUntil waits for the wall-clock time at, waking at least once a
+// minute to look at the clock again: a timer counts elapsed time, which
+// stops while the machine is suspended and ignores a clock set forward,
+// and a slot must not fire hours late for that. It is false if ctx ended.
+func sleepUntil(ctx context.Context, at time.Time) bool {
+	at = at.Round(0) // the wall clock only
+	for {
+		d := time.Until(at)
+		if d <= 0 {
+			return true
+		}
+		t := time.NewTimer(min(d, time.Minute))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -57,5 +58,19 @@ func TestNextSlot(t *testing.T) {
 		if got := nextSlot(tt.sched, tt.prev, tt.now); !got.Equal(tt.want) {
 			t.Errorf("%s: next %v, want %v", tt.name, got.Format(time.Kitchen), tt.want.Format(time.Kitchen))
 		}
+	}
+}
+
+func TestSleepUntil(t *testing.T) {
+	if !sleepUntil(context.Background(), time.Now().Add(-time.Hour)) {
+		t.Error("a time past did not return at once")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if sleepUntil(ctx, time.Now().Add(time.Hour)) {
+		t.Error("a cancelled wait reported the time reached")
+	}
+	if !sleepUntil(context.Background(), time.Now().Add(20*time.Millisecond)) {
+		t.Error("a short wait did not reach its time")
 	}
 }
