@@ -276,6 +276,13 @@ func (r *run) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !r.inScope(req.URL) {
 		return fmt.Errorf("%w: redirect to %s", ErrOutOfScope, req.URL.Host)
 	}
+	// A page link that redirects to an image keeps the page linking it:
+	// the asset is named by where it ended up.
+	if len(via) > 0 {
+		if ref, ok := r.referrer.LoadAndDelete(via[len(via)-1].URL.String()); ok {
+			r.referrer.Store(req.URL.String(), ref)
+		}
+	}
 	if f := r.c.opts.CheckRedirect; f != nil {
 		return f(req, via)
 	}

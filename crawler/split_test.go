@@ -415,3 +415,42 @@ func TestPageSlotsPerHost(t *testing.T) {
 		t.Error("the second site's page waited for the slot the first site's hanging page held")
 	}
 }
+
+// TestRedirectKeepsReferrer: a page-like link that redirects to an image
+// hands the image over with the page that linked it.
+func TestRedirectKeepsReferrer(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/thread/7">thread</a>`)
+	})
+	mux.HandleFunc("/thread/7", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/go?id=3">photo</a>`)
+	})
+	mux.HandleFunc("/go", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/files/3.jpg", http.StatusFound) })
+	mux.HandleFunc("/files/3.jpg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write([]byte("\xff\xd8\xff\xe0 not much of a jpeg"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := New(Options{RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	pages := map[string]string{}
+	if _, err := c.Run(context.Background(), []string{srv.URL + "/"}, func(_ context.Context, a Asset) error {
+		mu.Lock()
+		pages[a.URL] = a.Page
+		mu.Unlock()
+		_, err := io.Copy(io.Discard, a.Body)
+		return err
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := pages[srv.URL+"/files/3.jpg"]; got != srv.URL+"/thread/7" {
+		t.Errorf("image reached through a redirect: page %q, want %q (assets %v)", got, srv.URL+"/thread/7", pages)
+	}
+}
