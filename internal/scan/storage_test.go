@@ -37,21 +37,7 @@ func TestMatchesNotRecorded(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "lw.db")
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	// Every write of a match fails as it would on a full disk.
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON incident_matches BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	st, _ := fullDiskStore(t)
 	var mu sync.Mutex
 	reasons := map[string]int{}
 	sum, err := Run(ctx, Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st, OnError: func(p report.Problem) {
@@ -92,32 +78,42 @@ func TestArchiveNotRememberedWhenMatchesLost(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "lw.db")
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON incident_matches BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
-		t.Fatal(err)
-	}
+	st, room := fullDiskStore(t)
 	cfg := Config{Seeds: []string{srv.URL + "/"}, Bank: bank, Store: st}
 	if _, err := Run(ctx, cfg); !errors.Is(err, ErrStorage) {
 		t.Fatalf("first run: %v, want %v", err, ErrStorage)
 	}
-	if _, err := db.Exec(`DROP TRIGGER disk_full`); err != nil { // the disk has room again
-		t.Fatal(err)
-	}
+	room()
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	incs, err := st.Incidents(ctx, "")
 	if err != nil || len(incs) != 1 || len(incs[0].Captures) != 2 {
 		t.Fatalf("incidents after the second run: %+v, %v; want one with both captures", incs, err)
+	}
+}
+
+// fullDiskStore opens a SQLite store in which every write of a match fails
+// as it would on a full disk; room makes writes succeed again.
+func fullDiskStore(t *testing.T) (st *store.Store, room func()) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lw.db")
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON incident_matches BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	return st, func() {
+		if _, err := db.Exec(`DROP TRIGGER disk_full`); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

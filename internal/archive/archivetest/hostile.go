@@ -292,16 +292,21 @@ func TruncatedTarGz() []byte {
 // 4 GiB LZMA2 dictionary, which decoders allocate before decoding a byte.
 func XZDictBomb() []byte {
 	x := Xz(Tar(File{Name: "small.txt", Body: []byte("small\n")}))
-	const streamHeader = 12
-	hdrLen := (int(x[streamHeader]) + 1) * 4
-	hdr := x[streamHeader : streamHeader+hdrLen]
+	hugeXZDict(x, 12) // the first block follows the stream header
+	return x
+}
+
+// hugeXZDict makes the block whose header starts at at ask for a 4 GiB
+// LZMA2 dictionary, its header's CRC32 recomputed.
+func hugeXZDict(x []byte, at int) {
+	hdrLen := (int(x[at]) + 1) * 4
+	hdr := x[at : at+hdrLen]
 	i := bytes.Index(hdr, []byte{0x21, 0x01}) // LZMA2 filter id, 1 property byte
 	if i < 0 {
 		panic("archivetest: no LZMA2 filter in xz block header")
 	}
 	hdr[i+2] = 40 // 4 GiB - 1
 	binary.LittleEndian.PutUint32(hdr[hdrLen-4:], crc32.ChecksumIEEE(hdr[:hdrLen-4]))
-	return x
 }
 
 // XZLaterBlockDictBomb is a tar.xz of several blocks, each with its own
@@ -325,15 +330,7 @@ func XZLaterBlockDictBomb() []byte {
 	if len(starts) < 3 {
 		panic(fmt.Sprintf("archivetest: %d xz blocks, want 3 or more", len(starts)))
 	}
-	at := starts[len(starts)-1]
-	hdrLen := (int(x[at]) + 1) * 4
-	hdr := x[at : at+hdrLen]
-	i := bytes.Index(hdr, []byte{0x21, 0x01}) // LZMA2 filter id, 1 property byte
-	if i < 0 {
-		panic("archivetest: no LZMA2 filter in xz block header")
-	}
-	hdr[i+2] = 40 // 4 GiB - 1
-	binary.LittleEndian.PutUint32(hdr[hdrLen-4:], crc32.ChecksumIEEE(hdr[:hdrLen-4]))
+	hugeXZDict(x, starts[len(starts)-1])
 	return x
 }
 
