@@ -192,8 +192,12 @@ func decodeFP(b []byte) (cacheEntry, error) {
 	if len(b) < head {
 		return cacheEntry{}, fmt.Errorf("cached fingerprint: %d bytes", len(b))
 	}
+	flags := b[head-1]
+	if flags&^fpPixelMatched != 0 {
+		return cacheEntry{}, fmt.Errorf("cached fingerprint: unknown flags %#x", flags)
+	}
 	e := cacheEntry{policy: binary.BigEndian.Uint64(b[1:]), bank: binary.BigEndian.Uint64(b[1+fpPolicySize:]),
-		pixelMatched: b[head-1]&fpPixelMatched != 0}
+		pixelMatched: flags&fpPixelMatched != 0}
 	refused, rest, err := decodeRefused(b[head:])
 	if err != nil {
 		return cacheEntry{}, err

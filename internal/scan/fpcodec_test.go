@@ -142,6 +142,8 @@ func TestFPCodecRejects(t *testing.T) {
 	badKind[head] = 9
 	badRegion := bytes.Clone(good)
 	badRegion[head+2] = byte(fingerprint.RegionPatch)
+	badFlags := bytes.Clone(good)
+	badFlags[refusedAt-1] = 0xff
 	tests := []struct {
 		name    string
 		b       []byte
@@ -156,6 +158,7 @@ func TestFPCodecRejects(t *testing.T) {
 		{"unknown kind", badKind, false},
 		{"refused ID past the end", refusedCut, false},
 		{"too many refused", tooMany, false},
+		{"unknown flags", badFlags, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
