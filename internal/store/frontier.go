@@ -364,16 +364,10 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]RunInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runs: %w", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
+	ids, err := scanColumn[int64](rows)
+	if err != nil {
+		return nil, fmt.Errorf("runs: %w", err)
 	}
-	rows.Close()
 	out := make([]RunInfo, 0, len(ids))
 	for _, id := range ids {
 		ri, err := s.Run(ctx, id)
@@ -487,17 +481,8 @@ func (s *Store) FinishStranded(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stranded runs: %w", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("stranded runs: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := scanColumn[int64](rows)
+	if err != nil {
 		return nil, fmt.Errorf("stranded runs: %w", err)
 	}
 	var done []int64

@@ -234,12 +234,15 @@ func captureSet(ctx context.Context, tx *sql.Tx, id string) (map[string]bool, er
 	return known, err
 }
 
-// scanStrings reads a one-column result and closes rows.
-func scanStrings(rows *sql.Rows) ([]string, error) {
+// scanStrings reads a one-column result of text and closes rows.
+func scanStrings(rows *sql.Rows) ([]string, error) { return scanColumn[string](rows) }
+
+// scanColumn reads a one-column result and closes rows.
+func scanColumn[T any](rows *sql.Rows) ([]T, error) {
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var v string
+		var v T
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
